@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+// Entry point behind `npm run provision`, `npm test`, `npm start` and `npm run typecheck` (started by
+// tools/bootstrap.mjs once Node >= 22 and node_modules are in place): provisions what the command needs,
+// then runs it with the toolchain's environment.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { ProvisionError } from "./errors.ts";
+import { toolchainEnv } from "./manifest.ts";
+import { manifestPath, repoRoot, toolsDir } from "./paths.ts";
+import { streamProgress } from "./progress.ts";
+import { provision } from "./provision.ts";
+import { loadPinnedVersions } from "./versions.ts";
+
+function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [script, ...args], { cwd: repoRoot, env, stdio: "inherit" });
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
+  });
+}
+
+const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+const vitest = join(repoRoot, "node_modules", "vitest", "vitest.mjs");
+const cli = join(repoRoot, "src", "cli", "main.ts");
+
+async function main(argv: readonly string[]): Promise<number> {
+  const [command, ...args] = argv;
+  if (command === "typecheck") return runNode(tsc, ["--noEmit", "-p", repoRoot], process.env);
+  if (command !== "provision" && command !== "test" && command !== "start") {
+    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, start or typecheck\n`);
+    return 1;
+  }
+  const manifest = await provision({
+    versions: loadPinnedVersions(),
+    progress: streamProgress(),
+    withMoto: command !== "start",
+  });
+  const env = { ...toolchainEnv(manifest), DRIFTWATCH_TOOLCHAIN: manifestPath(toolsDir()) };
+  if (command === "provision") return 0;
+  if (command === "start") return runNode(cli, args.length > 0 ? args : ["check"], env);
+  const typecheck = await runNode(tsc, ["--noEmit", "-p", repoRoot], env);
+  if (typecheck !== 0) return typecheck;
+  return runNode(vitest, ["run", ...args], env);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ProvisionError) {
+      process.stderr.write(`[provision] error: ${error.message}\n`);
+    } else {
+      process.stderr.write(`[provision] unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    }
+    process.exit(1);
+  },
+);

@@ -1,0 +1,67 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+import { manifestPath } from "./paths.ts";
+
+/** How a tool got into the toolchain: found on PATH (or named by an env var), or built/installed into the cache. */
+const origin = z.enum(["path", "env", "built", "installed"]);
+
+const tool = z.strictObject({
+  /** Absolute path of the executable. */
+  bin: z.string(),
+  version: z.string(),
+  origin,
+});
+
+export const toolchainManifestSchema = z.strictObject({
+  node: tool,
+  pulumi: tool.extend({
+    /** Directory holding pulumi, pulumi-language-nodejs and pulumi-resource-pulumi-nodejs; goes first on PATH. */
+    binDir: z.string(),
+    languageNodejs: tool,
+  }),
+  terraform: tool.extend({
+    /** "tofu" or "terraform": which CLI bin is. */
+    flavor: z.enum(["tofu", "terraform"]),
+    /** CLI configuration (TF_CLI_CONFIG_FILE) whose provider_installation uses only the local mirror. */
+    cliConfigFile: z.string(),
+    providerMirror: z.string(),
+    providers: z.array(z.strictObject({ name: z.string(), version: z.string() })),
+  }),
+  moto: z.strictObject({ python: z.string(), version: z.string() }).optional(),
+});
+
+export type ToolchainManifest = z.infer<typeof toolchainManifestSchema>;
+export type ToolOrigin = z.infer<typeof origin>;
+
+export class ToolchainNotProvisionedError extends Error {
+  override name = "ToolchainNotProvisionedError";
+  constructor(file: string) {
+    super(`no provisioned toolchain at ${file}; run 'npm run provision' first`);
+  }
+}
+
+export function readToolchainManifest(file: string = manifestPath()): ToolchainManifest {
+  if (!existsSync(file)) throw new ToolchainNotProvisionedError(file);
+  return toolchainManifestSchema.parse(JSON.parse(readFileSync(file, "utf8")));
+}
+
+export function writeToolchainManifest(manifest: ToolchainManifest, file: string = manifestPath()): void {
+  const staging = `${file}.${process.pid}.tmp`;
+  writeFileSync(staging, `${JSON.stringify(toolchainManifestSchema.parse(manifest), null, 2)}\n`);
+  renameSync(staging, file);
+}
+
+/**
+ * The environment an engine process needs to use the provisioned toolchain: Node and the Pulumi binaries
+ * first on PATH, the Terraform CLI config with the offline provider mirror, and no update checks.
+ */
+export function toolchainEnv(manifest: ToolchainManifest, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const nodeDir = manifest.node.bin.slice(0, manifest.node.bin.lastIndexOf("/"));
+  return {
+    ...base,
+    PATH: [manifest.pulumi.binDir, nodeDir, base.PATH ?? ""].join(":"),
+    TF_CLI_CONFIG_FILE: manifest.terraform.cliConfigFile,
+    CHECKPOINT_DISABLE: "1",
+    PULUMI_SKIP_UPDATE_CHECK: "true",
+  };
+}

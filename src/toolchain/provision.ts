@@ -1,0 +1,51 @@
+import { mkdirSync } from "node:fs";
+import type { ToolchainManifest } from "./manifest.ts";
+import { writeToolchainManifest } from "./manifest.ts";
+import { provisionMoto } from "./moto.ts";
+import { manifestPath, toolsDir } from "./paths.ts";
+import type { Progress } from "./progress.ts";
+import { formatDuration } from "./progress.ts";
+import { provisionPulumi } from "./pulumi.ts";
+import { provisionTerraform } from "./terraform.ts";
+import { versionString } from "./semver.ts";
+import type { PinnedVersions } from "./versions.ts";
+
+export interface ProvisionOptions {
+  versions: PinnedVersions;
+  progress: Progress;
+  tools?: string;
+  env?: NodeJS.ProcessEnv;
+  /** The Node that runs engines and tests (the bootstrap passes the provisioned one as DRIFTWATCH_NODE). */
+  nodeBinary?: string;
+  /** moto is only needed by the tests. */
+  withMoto: boolean;
+}
+
+/**
+ * Makes every engine Driftwatch runs available in the tool cache and records where in toolchain.json.
+ * Idempotent: whatever the cache already holds for the pinned versions is reused as is.
+ */
+export async function provision(options: ProvisionOptions): Promise<ToolchainManifest> {
+  const env = options.env ?? process.env;
+  const tools = options.tools ?? toolsDir(env);
+  mkdirSync(tools, { recursive: true });
+  const started = Date.now();
+  const search = { tools, versions: options.versions, progress: options.progress, env };
+
+  const nodeBin = options.nodeBinary ?? env.DRIFTWATCH_NODE ?? process.execPath;
+  const node: ToolchainManifest["node"] = {
+    bin: nodeBin,
+    version: versionString(process.version) ?? process.version,
+    origin: nodeBin.startsWith(tools) ? "installed" : "path",
+  };
+  // The Go builds compete for the CPU, so they run one after another; pip only waits on the network and
+  // runs alongside them.
+  const moto = options.withMoto ? provisionMoto(search) : Promise.resolve(undefined);
+  moto.catch(() => {}); // awaited below; keeps an early rejection from being reported as unhandled
+  const pulumi = await provisionPulumi(search);
+  const terraform = await provisionTerraform(search);
+  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto };
+  writeToolchainManifest(manifest, manifestPath(tools));
+  options.progress.info(`toolchain ready in ${formatDuration(Date.now() - started)} (${manifestPath(tools)})`);
+  return manifest;
+}

@@ -1,0 +1,137 @@
+import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
+import { BuildError, ProvisionError } from "./errors.ts";
+import { exec, which } from "./exec.ts";
+import { goBuild } from "./go.ts";
+import type { ToolchainManifest } from "./manifest.ts";
+import { repoRoot } from "./paths.ts";
+import type { Progress } from "./progress.ts";
+import { atLeast, versionString } from "./semver.ts";
+import type { PinnedVersions } from "./versions.ts";
+
+const DYNAMIC_PROVIDER_SCRIPT = "pulumi-resource-pulumi-nodejs";
+
+export interface ToolSearch {
+  tools: string;
+  versions: PinnedVersions;
+  progress: Progress;
+  env: NodeJS.ProcessEnv;
+}
+
+async function pulumiVersion(bin: string): Promise<string | undefined> {
+  const result = await exec(bin, ["version"], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" } });
+  return result.code === 0 ? versionString(result.stdout) : undefined;
+}
+
+/** The dynamic provider launcher ships inside the @pulumi/pulumi npm package; the CLI looks for it on PATH. */
+function dynamicProviderScript(): string {
+  const script = join(repoRoot, "node_modules", "@pulumi", "pulumi", DYNAMIC_PROVIDER_SCRIPT);
+  if (!existsSync(script)) {
+    throw new ProvisionError("pulumi", `${script} is missing; run 'npm ci' (it ships in the @pulumi/pulumi package)`);
+  }
+  return script;
+}
+
+function installScript(binDir: string): void {
+  const target = join(binDir, DYNAMIC_PROVIDER_SCRIPT);
+  copyFileSync(dynamicProviderScript(), target);
+  chmodSync(target, 0o755);
+}
+
+/** A pulumi named by DRIFTWATCH_PULUMI, or on PATH and at least the pinned version, with its language host. */
+async function findInstalledPulumi(search: ToolSearch): Promise<{ pulumi: string; host: string; origin: "env" | "path" } | undefined> {
+  const named = search.env.DRIFTWATCH_PULUMI;
+  if (search.env.DRIFTWATCH_IGNORE_PATH_TOOLS && !named) return undefined;
+  const pulumi = named ?? (await which("pulumi", search.env));
+  if (!pulumi) return undefined;
+  const version = await pulumiVersion(pulumi);
+  const wanted = search.versions.pulumi.version;
+  if (!version || !atLeast(version, wanted)) {
+    if (named) throw new ProvisionError("pulumi", `DRIFTWATCH_PULUMI=${named} reports version ${version ?? "(none)"}, need >= ${wanted}`);
+    search.progress.info(`pulumi on PATH (${pulumi}) is ${version ?? "unversioned"}, need >= ${wanted}: building the pinned one instead`);
+    return undefined;
+  }
+  const sibling = join(dirname(pulumi), "pulumi-language-nodejs");
+  const host = existsSync(sibling) ? sibling : await which("pulumi-language-nodejs", search.env);
+  if (!host) {
+    if (named) throw new ProvisionError("pulumi", `no pulumi-language-nodejs next to ${named} or on PATH`);
+    return undefined;
+  }
+  return { pulumi, host, origin: named ? "env" : "path" };
+}
+
+/**
+ * The Pulumi CLI, the Node.js language host and the dynamic provider launcher, together in one bin directory
+ * (what PulumiCommand.get({ root }) expects as <root>/bin): either links to an installed Pulumi, or built from
+ * the Go module proxy through the wrapper modules in tools/.
+ */
+export async function provisionPulumi(search: ToolSearch): Promise<ToolchainManifest["pulumi"]> {
+  const pins = search.versions;
+  const installed = await findInstalledPulumi(search);
+  if (installed) {
+    const version = (await pulumiVersion(installed.pulumi))!;
+    const root = join(search.tools, `pulumi-linked-${cacheKey([installed.pulumi, installed.host, pins.pulumi.version])}`);
+    const binDir = join(root, "bin");
+    rmSync(root, { recursive: true, force: true });
+    mkdirSync(binDir, { recursive: true });
+    symlinkSync(installed.pulumi, join(binDir, "pulumi"));
+    symlinkSync(installed.host, join(binDir, "pulumi-language-nodejs"));
+    installScript(binDir);
+    search.progress.info(`pulumi ${version}: using ${installed.pulumi} (${installed.origin})`);
+    return {
+      bin: join(binDir, "pulumi"),
+      version,
+      origin: installed.origin,
+      binDir,
+      languageNodejs: { bin: join(binDir, "pulumi-language-nodejs"), version: "unknown", origin: installed.origin },
+    };
+  }
+
+  const cliModule = join(repoRoot, pins.pulumi.goModule);
+  const hostModule = join(repoRoot, pins.pulumiLanguageNodejs.goModule);
+  const key = cacheKey([
+    pins.pulumi.version,
+    pins.pulumiLanguageNodejs.version,
+    `${process.platform}-${process.arch}`,
+    ...fileKeyParts([join(cliModule, "go.mod"), join(cliModule, "go.sum"), join(hostModule, "go.mod"), join(hostModule, "go.sum"), dynamicProviderScript()]),
+  ]);
+  const root = join(search.tools, `pulumi-${pins.pulumi.version}-${key}`);
+  const binDir = join(root, "bin");
+  const cached = await ensureCacheEntry(root, async (staging) => {
+    const stagingBin = join(staging, "bin");
+    mkdirSync(stagingBin);
+    await search.progress.timed(`building pulumi ${pins.pulumi.version} from the Go module proxy (a few minutes)`, () =>
+      goBuild({
+        tool: "pulumi",
+        moduleDir: cliModule,
+        pkg: pins.pulumi.package,
+        out: join(stagingBin, "pulumi"),
+        // Without a version the Automation API refuses the binary.
+        ldflags: `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${pins.pulumi.version}`,
+      }),
+    );
+    await search.progress.timed(`building pulumi-language-nodejs ${pins.pulumiLanguageNodejs.version}`, () =>
+      goBuild({
+        tool: "pulumi-language-nodejs",
+        moduleDir: hostModule,
+        pkg: pins.pulumiLanguageNodejs.package,
+        out: join(stagingBin, "pulumi-language-nodejs"),
+        ldflags: `-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v${pins.pulumiLanguageNodejs.version}`,
+      }),
+    );
+    installScript(stagingBin);
+    const built = await pulumiVersion(join(stagingBin, "pulumi"));
+    if (built !== pins.pulumi.version) {
+      throw new BuildError("pulumi", "version check", `built binary reports '${built ?? ""}', expected ${pins.pulumi.version}`);
+    }
+  });
+  if (cached) search.progress.info(`pulumi ${pins.pulumi.version}: cached in ${root}`);
+  return {
+    bin: join(binDir, "pulumi"),
+    version: pins.pulumi.version,
+    origin: "built",
+    binDir,
+    languageNodejs: { bin: join(binDir, "pulumi-language-nodejs"), version: pins.pulumiLanguageNodejs.version, origin: "built" },
+  };
+}

@@ -1,0 +1,42 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { z } from "zod";
+import { repoRoot } from "./paths.ts";
+
+const goBuiltTool = z.strictObject({
+  version: z.string().regex(/^\d+\.\d+\.\d+$/),
+  goModule: z.string(),
+  package: z.string(),
+});
+
+const terraformProvider = z.strictObject({
+  name: z.string().regex(/^[a-z0-9-]+$/),
+  version: z.string().regex(/^\d+\.\d+\.\d+$/),
+  module: z.string(),
+  moduleVersion: z.string().startsWith("v"),
+});
+
+export const pinnedVersionsSchema = z.strictObject({
+  $comment: z.string().optional(),
+  node: z.strictObject({ version: z.string(), minimumMajor: z.number().int() }),
+  pulumi: goBuiltTool,
+  pulumiLanguageNodejs: goBuiltTool,
+  tofu: goBuiltTool,
+  terraformProviders: z.array(terraformProvider).min(1),
+  moto: z.strictObject({ version: z.string() }),
+});
+
+export type PinnedVersions = z.infer<typeof pinnedVersionsSchema>;
+export type GoBuiltTool = z.infer<typeof goBuiltTool>;
+export type TerraformProviderPin = z.infer<typeof terraformProvider>;
+
+export const versionsFile = join(repoRoot, "toolchain", "versions.json");
+
+/** Reads toolchain/versions.json, the one file that pins every provisioned tool. */
+export function loadPinnedVersions(file: string = versionsFile): PinnedVersions {
+  const parsed = pinnedVersionsSchema.safeParse(JSON.parse(readFileSync(file, "utf8")));
+  if (!parsed.success) {
+    throw new Error(`${file}: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
