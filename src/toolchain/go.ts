@@ -1,7 +1,7 @@
 import { exec, which } from "./exec.ts";
 import { BuildError, RegistryError, ToolNotFoundError } from "./errors.ts";
 
-const DOWNLOAD_FAILURE = /(reading https?:\/\/|dial tcp|no such host|i\/o timeout|Forbidden|not available|verifying module|connection refused|TLS handshake|unrecognized import path)/;
+const DOWNLOAD_FAILURE = /(lookup disabled by GOPROXY|reading https?:\/\/|dial tcp|no such host|i\/o timeout|Forbidden|not available|verifying module|connection refused|TLS handshake|unrecognized import path)/;
 
 interface GoContext {
   go: string;
@@ -9,12 +9,12 @@ interface GoContext {
   proxy: string;
 }
 
-async function goContext(tool: string): Promise<GoContext> {
-  const go = await which("go");
+async function goContext(tool: string, base: NodeJS.ProcessEnv = process.env): Promise<GoContext> {
+  const go = await which("go", base);
   if (!go) {
     throw new ToolNotFoundError(tool, "go", `Go >= 1.25 is needed to build ${tool} from the Go module proxy (or point Driftwatch at an installed ${tool}, see README)`);
   }
-  const env: NodeJS.ProcessEnv = { ...process.env, CGO_ENABLED: "0" };
+  const env: NodeJS.ProcessEnv = { ...base, CGO_ENABLED: "0" };
   const proxy = (await exec(go, ["env", "GOPROXY"], { env })).stdout.trim() || "(unset)";
   return { go, env, proxy };
 }
@@ -31,19 +31,20 @@ export interface GoBuildOptions {
   pkg: string;
   out: string;
   ldflags?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 /** `go build` of a main package through a wrapper module kept in the repo (so its replaces apply). */
 export async function goBuild(options: GoBuildOptions): Promise<void> {
-  const ctx = await goContext(options.tool);
+  const ctx = await goContext(options.tool, options.env);
   const args = ["build", "-trimpath", "-buildvcs=false", "-ldflags", `-s -w ${options.ldflags ?? ""}`.trim(), "-o", options.out, options.pkg];
   const result = await exec(ctx.go, args, { cwd: options.moduleDir, env: ctx.env });
   if (result.code !== 0) throw classify(options.tool, `go build ${options.pkg}`, result.output, ctx.proxy);
 }
 
 /** `go install module@version` into `binDir` (for modules whose go.mod has no replace directives). */
-export async function goInstall(tool: string, moduleAtVersion: string, binDir: string): Promise<void> {
-  const ctx = await goContext(tool);
+export async function goInstall(tool: string, moduleAtVersion: string, binDir: string, env?: NodeJS.ProcessEnv): Promise<void> {
+  const ctx = await goContext(tool, env);
   const result = await exec(ctx.go, ["install", "-trimpath", "-buildvcs=false", "-ldflags", "-s -w", moduleAtVersion], {
     env: { ...ctx.env, GOBIN: binDir },
   });

@@ -20,12 +20,22 @@ function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv
 }
 
 const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+/** The ESM project at the root, and the CommonJS Pulumi programs, which have their own compiler settings. */
+const tsProjects = [repoRoot, join(repoRoot, "stacks", "demo-files"), join(repoRoot, "deploy")];
 const vitest = join(repoRoot, "node_modules", "vitest", "vitest.mjs");
 const cli = join(repoRoot, "src", "cli", "main.ts");
 
+async function typecheck(env: NodeJS.ProcessEnv): Promise<number> {
+  for (const project of tsProjects) {
+    const code = await runNode(tsc, ["--noEmit", "-p", project], env);
+    if (code !== 0) return code;
+  }
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
-  if (command === "typecheck") return runNode(tsc, ["--noEmit", "-p", repoRoot], process.env);
+  if (command === "typecheck") return typecheck(process.env);
   if (command !== "provision" && command !== "test" && command !== "start") {
     process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, start or typecheck\n`);
     return 1;
@@ -38,8 +48,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const env = { ...toolchainEnv(manifest), DRIFTWATCH_TOOLCHAIN: manifestPath(toolsDir()) };
   if (command === "provision") return 0;
   if (command === "start") return runNode(cli, args.length > 0 ? args : ["check"], env);
-  const typecheck = await runNode(tsc, ["--noEmit", "-p", repoRoot], env);
-  if (typecheck !== 0) return typecheck;
+  const typechecked = await typecheck(env);
+  if (typechecked !== 0) return typechecked;
   return runNode(vitest, ["run", ...args], env);
 }
 

@@ -1,11 +1,11 @@
 // The Pulumi engine is real: the provisioned CLI, language host and dynamic provider launcher run the demo
 // stack's TypeScript program from disk against a local file:// backend, and a change made behind Pulumi's
 // back shows up in previewRefresh.
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { LocalWorkspace, PulumiCommand, type EngineEvent } from "@pulumi/pulumi/automation/index.js";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { EngineEvent } from "@pulumi/pulumi/automation/index.js";
 import { describe, expect, it } from "vitest";
-import { repoRoot } from "../../src/toolchain/paths.ts";
+import { copyProgram, localStack } from "../support/pulumi.ts";
 import { tempDir } from "../support/tempdir.ts";
 import { testToolchain } from "../support/toolchain.ts";
 
@@ -32,30 +32,11 @@ function refreshSteps(events: EngineEvent[]): RefreshStep[] {
 
 describe("pulumi (real CLI, local backend)", () => {
   it("deploys the demo stack and sees out-of-band edits and deletions in previewRefresh", async () => {
-    const { manifest, env } = testToolchain();
     const root = tempDir();
-    const workDir = join(root, "demo-files");
     const world = join(root, "world");
-    const backend = join(root, "backend");
-    cpSync(join(repoRoot, "stacks", "demo-files"), workDir, { recursive: true });
-    symlinkSync(join(repoRoot, "node_modules"), join(workDir, "node_modules"));
-    mkdirSync(backend);
-
-    const pulumiCommand = await PulumiCommand.get({ root: dirname(manifest.pulumi.binDir) });
-    expect(pulumiCommand.version?.toString()).toBe(manifest.pulumi.version);
-
-    const stack = await LocalWorkspace.createOrSelectStack(
-      { stackName: "smoke", workDir },
-      {
-        pulumiCommand,
-        envVars: {
-          PATH: env.PATH!,
-          PULUMI_BACKEND_URL: `file://${backend}`,
-          PULUMI_CONFIG_PASSPHRASE: "smoke-test-passphrase",
-          PULUMI_HOME: join(root, "pulumi-home"),
-        },
-      },
-    );
+    copyProgram(root, ["stacks/demo-files"]);
+    const { stack, command } = await localStack(join(root, "stacks", "demo-files"), "smoke", root);
+    expect(command.version?.toString()).toBe(testToolchain().manifest.pulumi.version);
     await stack.setConfig("dir", { value: world });
 
     const up = await stack.up();

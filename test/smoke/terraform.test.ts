@@ -28,7 +28,7 @@ describe("terraform/opentofu (real CLI, offline provider mirror)", () => {
 
     await tf("init", "-input=false", "-no-color");
     const lock = readFileSync(join(dir, ".terraform.lock.hcl"), "utf8");
-    expect(lock).toMatch(/provider "registry\.(opentofu|terraform)\.io\/hashicorp\/local"[\s\S]*version\s+= "2\.9\.0"/);
+    expect(lock).toMatch(/provider "registry\.(opentofu\.org|terraform\.io)\/hashicorp\/local"[\s\S]*version\s+= "2\.9\.0"/);
     expect(lock).toContain('provider "registry.terraform.io/hashicorp/random"');
 
     await tf("apply", "-auto-approve", "-input=false", "-no-color");

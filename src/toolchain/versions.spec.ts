@@ -1,0 +1,38 @@
+// toolchain/versions.json is the one place versions are pinned; the files that must agree with it (the Go
+// wrapper modules, the npm dependency on @pulumi/pulumi, the demo stack) are checked against it here.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { repoRoot } from "./paths.ts";
+import { loadPinnedVersions } from "./versions.ts";
+
+const read = (path: string) => readFileSync(join(repoRoot, path), "utf8");
+const goRequire = (goMod: string, module: string) => new RegExp(`^\\s*(require\\s+)?${module.replaceAll(".", "\\.")} v([^\\s]+)`, "m").exec(goMod)?.[2];
+
+describe("toolchain/versions.json", () => {
+  const pins = loadPinnedVersions();
+
+  it("pins the Pulumi CLI to the same release as the @pulumi/pulumi npm package", () => {
+    const goMod = read(join(pins.pulumi.goModule, "go.mod"));
+    expect(goRequire(goMod, "github.com/pulumi/pulumi/pkg/v3")).toBe(pins.pulumi.version);
+    expect(goRequire(goMod, "github.com/pulumi/pulumi/sdk/v3")).toBe(pins.pulumi.version);
+    expect(goMod).toContain("github.com/atotto/clipboard => github.com/tgummerer/clipboard");
+    for (const pkg of ["package.json", "stacks/demo-files/package.json", "deploy/package.json"]) {
+      expect(JSON.parse(read(pkg)).dependencies["@pulumi/pulumi"], pkg).toBe(pins.pulumi.version);
+    }
+  });
+
+  it("pins the language host and tofu wrapper modules to the versions it names", () => {
+    expect(goRequire(read(join(pins.pulumiLanguageNodejs.goModule, "go.mod")), "github.com/pulumi/pulumi/sdk/v3")).toBe(
+      pins.pulumiLanguageNodejs.version,
+    );
+    const tofuMod = read(join(pins.tofu.goModule, "go.mod"));
+    expect(goRequire(tofuMod, "github.com/opentofu/opentofu")).toBe(pins.tofu.version);
+    expect(tofuMod).toMatch(/replace github\.com\/hashicorp\/hcl\/v2 => github\.com\/opentofu\/hcl\/v2 /);
+  });
+
+  it("requires the Node major that package.json's engines field promises", () => {
+    expect(JSON.parse(read("package.json")).engines.node).toBe(`>=${pins.node.minimumMajor}`);
+    expect(Number(pins.node.version.split(".")[0])).toBeGreaterThanOrEqual(pins.node.minimumMajor);
+  });
+});
