@@ -1,4 +1,5 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { delimiter, dirname } from "node:path";
 import { z } from "zod";
 import { manifestPath } from "./paths.ts";
 
@@ -56,10 +57,9 @@ export function writeToolchainManifest(manifest: ToolchainManifest, file: string
  * first on PATH, the Terraform CLI config with the offline provider mirror, and no update checks.
  */
 export function toolchainEnv(manifest: ToolchainManifest, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const nodeDir = manifest.node.bin.slice(0, manifest.node.bin.lastIndexOf("/"));
   return {
     ...base,
-    PATH: [manifest.pulumi.binDir, nodeDir, base.PATH ?? ""].join(":"),
+    PATH: [manifest.pulumi.binDir, dirname(manifest.node.bin), base.PATH ?? ""].join(delimiter),
     TF_CLI_CONFIG_FILE: manifest.terraform.cliConfigFile,
     CHECKPOINT_DISABLE: "1",
     PULUMI_SKIP_UPDATE_CHECK: "true",

@@ -40,7 +40,14 @@ function installScript(binDir: string): void {
 }
 
 /** A pulumi named by DRIFTWATCH_PULUMI, or on PATH and at least the pinned version, with its language host. */
-async function findInstalledPulumi(search: ToolSearch): Promise<{ pulumi: string; host: string; origin: "env" | "path" } | undefined> {
+interface InstalledPulumi {
+  pulumi: string;
+  host: string;
+  version: string;
+  origin: "env" | "path";
+}
+
+async function findInstalledPulumi(search: ToolSearch): Promise<InstalledPulumi | undefined> {
   const named = search.env.DRIFTWATCH_PULUMI;
   if (search.env.DRIFTWATCH_IGNORE_PATH_TOOLS && !named) return undefined;
   const pulumi = named ?? (await which("pulumi", search.env));
@@ -58,7 +65,7 @@ async function findInstalledPulumi(search: ToolSearch): Promise<{ pulumi: string
     if (named) throw new ProvisionError("pulumi", `no pulumi-language-nodejs next to ${named} or on PATH`);
     return undefined;
   }
-  return { pulumi, host, origin: named ? "env" : "path" };
+  return { pulumi, host, version, origin: named ? "env" : "path" };
 }
 
 /**
@@ -70,7 +77,7 @@ export async function provisionPulumi(search: ToolSearch): Promise<ToolchainMani
   const pins = search.versions;
   const installed = await findInstalledPulumi(search);
   if (installed) {
-    const version = (await pulumiVersion(installed.pulumi))!;
+    const { version } = installed;
     const root = join(search.tools, `pulumi-linked-${cacheKey([installed.pulumi, installed.host, pins.pulumi.version])}`);
     const binDir = join(root, "bin");
     rmSync(root, { recursive: true, force: true });

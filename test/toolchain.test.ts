@@ -1,0 +1,73 @@
+// What the provisioner hands over: the pinned binaries, and the ways a user points it at their own.
+import { chmodSync, readFileSync, readdirSync, realpathSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { ProvisionError } from "../src/toolchain/errors.ts";
+import { exec } from "../src/toolchain/exec.ts";
+import { silentProgress } from "../src/toolchain/progress.ts";
+import { provisionPulumi } from "../src/toolchain/pulumi.ts";
+import { provisionTerraform } from "../src/toolchain/terraform.ts";
+import { loadPinnedVersions } from "../src/toolchain/versions.ts";
+import { tempDir } from "./support/tempdir.ts";
+import { testToolchain } from "./support/toolchain.ts";
+
+const versions = loadPinnedVersions();
+
+describe("the provisioned toolchain", () => {
+  it("has a pulumi that prints its real version", async () => {
+    const { manifest, env } = testToolchain();
+    const result = await exec(manifest.pulumi.bin, ["version"], { env });
+    expect(result.code).toBe(0);
+    if (manifest.pulumi.origin === "built") expect(result.stdout.trim()).toBe(`v${versions.pulumi.version}`);
+    expect(readdirSync(manifest.pulumi.binDir).sort()).toEqual(["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]);
+  });
+
+  it("configures terraform/tofu to install providers only from the local mirror, without update checks", () => {
+    const { manifest } = testToolchain();
+    const config = readFileSync(manifest.terraform.cliConfigFile, "utf8");
+    expect(config).toContain("disable_checkpoint = true");
+    expect(config).toContain(`filesystem_mirror {\n    path = ${JSON.stringify(manifest.terraform.providerMirror)}`);
+    expect(config).not.toMatch(/\bdirect\b|network_mirror/);
+    for (const registry of ["registry.opentofu.org", "registry.terraform.io"]) {
+      expect(readdirSync(join(manifest.terraform.providerMirror, registry, "hashicorp")).sort()).toEqual(["local", "random"]);
+    }
+  });
+});
+
+describe("pointing Driftwatch at installed engines", () => {
+  it("uses the pulumi named by DRIFTWATCH_PULUMI, with the language host beside it", async () => {
+    const { manifest } = testToolchain();
+    const tools = tempDir();
+    const pulumi = await provisionPulumi({
+      tools,
+      versions,
+      progress: silentProgress,
+      env: { ...process.env, DRIFTWATCH_PULUMI: realpathSync(manifest.pulumi.bin) },
+    });
+    expect(pulumi.origin).toBe("env");
+    expect(pulumi.binDir.startsWith(tools)).toBe(true);
+    expect(realpathSync(join(pulumi.binDir, "pulumi"))).toBe(realpathSync(manifest.pulumi.bin));
+    expect(realpathSync(join(pulumi.binDir, "pulumi-language-nodejs"))).toBe(realpathSync(manifest.pulumi.languageNodejs.bin));
+  });
+
+  it("refuses a DRIFTWATCH_PULUMI older than the pinned version, saying which", async () => {
+    const dir = tempDir();
+    const old = join(dir, "pulumi");
+    writeFileSync(old, "#!/bin/sh\necho v3.1.0\n");
+    chmodSync(old, 0o755);
+    const attempt = provisionPulumi({ tools: dir, versions, progress: silentProgress, env: { ...process.env, DRIFTWATCH_PULUMI: old } });
+    await expect(attempt).rejects.toBeInstanceOf(ProvisionError);
+    await expect(attempt).rejects.toThrow(`DRIFTWATCH_PULUMI=${old} reports version 3.1.0, need >= ${versions.pulumi.version}`);
+  });
+
+  it("says so when DRIFTWATCH_TERRAFORM does not run", async () => {
+    const tools = tempDir();
+    const attempt = provisionTerraform({
+      tools,
+      versions,
+      progress: silentProgress,
+      env: { ...process.env, DRIFTWATCH_TERRAFORM: join(tools, "no-such-tofu") },
+    });
+    await expect(attempt).rejects.toThrow(/DRIFTWATCH_TERRAFORM=.*no-such-tofu does not run/);
+  });
+});
