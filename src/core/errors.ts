@@ -1,0 +1,48 @@
+// Typed errors, classified with instanceof. Every failure a user can meet has a class here or in its module.
+
+/** Base class: a failure of one stack's run (the other stacks go on). */
+export class DriftwatchError extends Error {
+  override name = "DriftwatchError";
+}
+
+/** The configuration file is unusable. `issues` name the file, the key path and the stack for each problem. */
+export class ConfigError extends DriftwatchError {
+  override name = "ConfigError";
+  readonly file: string;
+  readonly issues: readonly string[];
+  constructor(file: string, issues: readonly string[]) {
+    super(`${file}: invalid configuration:\n${issues.map((i) => `  - ${i}`).join("\n")}`);
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+/** The Git remote could not be fetched (and no earlier fetch exists to fall back on). */
+export class SourceUnreachableError extends DriftwatchError {
+  override name = "SourceUnreachableError";
+}
+
+/** The ref does not exist in the repository, or the path does not exist at that commit. */
+export class SourceNotFoundError extends DriftwatchError {
+  override name = "SourceNotFoundError";
+}
+
+/** The stack's program failed (threw, did not compile, or a dependency install failed). */
+export class ProgramError extends DriftwatchError {
+  override name = "ProgramError";
+}
+
+/** Another operation holds the stack's lock. */
+export class StackLockedError extends DriftwatchError {
+  override name = "StackLockedError";
+}
+
+/** The run took longer than the stack's timeout; the engine was stopped. */
+export class TimeoutError extends DriftwatchError {
+  override name = "TimeoutError";
+}
+
+/** Anything else the engine reported. */
+export class EngineError extends DriftwatchError {
+  override name = "EngineError";
+}

@@ -1,0 +1,63 @@
+// Domain types shared by every part of Driftwatch. Engines produce them, the store records them, the CLI prints them.
+
+/** drift: the real world changed behind the tool's back. pending: Git declares something not applied yet. */
+export type ChangeKind = "drift" | "pending";
+
+export type ResourceAction = "create" | "update" | "delete" | "replace";
+
+export type Verdict = "in-sync" | "drifted" | "pending" | "drifted+pending" | "error";
+
+/** One property that differs. `desired` is what the tool believes (state or Git); `actual` what is there now. */
+export interface PropertyDiff {
+  /** Dotted path with [index] for arrays, e.g. `tags.env` or `rules[0].port`. */
+  path: string;
+  desired: unknown;
+  actual: unknown;
+}
+
+export interface ResourceChange {
+  kind: ChangeKind;
+  /** The engine's address for the resource: a URN for Pulumi, an address for Terraform. */
+  address: string;
+  type: string;
+  action: ResourceAction;
+  properties: PropertyDiff[];
+}
+
+/** What an engine found for one stack: a result, never an exception. */
+export interface Detection {
+  drift: ResourceChange[];
+  pending: ResourceChange[];
+}
+
+/** The classification of a failed run, for people and for machines. */
+export interface RunError {
+  /** The error class name, e.g. ProgramError, SourceUnreachableError, StackLockedError, TimeoutError. */
+  kind: string;
+  message: string;
+}
+
+export interface StackResult {
+  runId: string;
+  stack: string;
+  engine: string;
+  verdict: Verdict;
+  /** The Git commit the result is about (absent only when the source could not be read at all). */
+  commit?: string;
+  /** Set when the remote could not be fetched and an earlier fetch was used instead. */
+  staleSource?: { error: string };
+  changes: ResourceChange[];
+  error?: RunError;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+}
+
+export function verdictOf(detection: Detection): Verdict {
+  const drifted = detection.drift.length > 0;
+  const pending = detection.pending.length > 0;
+  if (drifted && pending) return "drifted+pending";
+  if (drifted) return "drifted";
+  if (pending) return "pending";
+  return "in-sync";
+}
