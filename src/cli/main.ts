@@ -1,28 +1,113 @@
 #!/usr/bin/env node
-// The driftwatch command. `check` (one pass over the configured stacks) lands with the next issue; until then
-// the command says so honestly instead of pretending.
-import { Command } from "commander";
+// The driftwatch command: a thin table of commands over src/run, with one error boundary.
+// Exit codes: 0 all in sync, 2 drift or pending somewhere, 1 any error.
+import { availableParallelism } from "node:os";
+import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { loadConfig } from "../config/load.ts";
+import { ConfigError } from "../core/errors.ts";
+import { createLogger } from "../core/logger.ts";
+import { check, converge, databasePath } from "../run/check.ts";
+import { StoreError } from "../store/errors.ts";
+import { openSqliteStore } from "../store/sqlite/index.ts";
+import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
+import { manifestPath } from "../toolchain/paths.ts";
+import { exitCodeFor, renderHistory, renderResults } from "./render.ts";
 
-export function buildProgram(): Command {
+export interface CliIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  env: NodeJS.ProcessEnv;
+}
+
+function positiveInt(text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number >= 1");
+  return n;
+}
+
+function toolchain(env: NodeJS.ProcessEnv) {
+  return readToolchainManifest(env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
+}
+
+export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command("driftwatch")
-    .description("GitOps drift monitor for Pulumi, Terraform/OpenTofu, CloudFormation and Kubernetes stacks")
-    .exitOverride();
+    .description("GitOps drift monitor: is the real world what Git declares?")
+    .option("-c, --config <file>", "configuration file", "driftwatch.yaml")
+    .option("--log-level <level>", "log level (trace, debug, info, warn, error)", io.env.DRIFTWATCH_LOG_LEVEL ?? "info")
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  const context = (command: Command) => {
+    const opts = command.optsWithGlobals<{ config: string; logLevel: string }>();
+    const config = loadConfig(opts.config, { env: io.env });
+    const logger = createLogger({ level: opts.logLevel, destination: io.stderr });
+    return { config, logger };
+  };
+
   program
     .command("check")
-    .description("check every configured stack once for drift and pending changes")
-    .option("-c, --config <file>", "configuration file", "driftwatch.yaml")
-    .action(() => {
-      process.stderr.write("driftwatch check: not implemented yet (the toolchain is provisioned; detection lands next)\n");
-      process.exitCode = 1;
+    .description("check stacks once for drift (the world changed) and pending changes (Git is ahead)")
+    .argument("[stacks...]", "stack names (default: all)")
+    .option("--json", "print one JSON document instead of a table")
+    .option("--concurrency <n>", "stacks checked at once", positiveInt, availableParallelism())
+    .action(async (stacks: string[], opts: { json?: boolean; concurrency: number }, command: Command) => {
+      const { config, logger } = context(command);
+      const results = await check({ config, toolchain: toolchain(io.env), logger, only: stacks, concurrency: opts.concurrency, env: io.env });
+      io.stdout.write(opts.json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
+      setExitCode(exitCodeFor(results));
     });
+
+  program
+    .command("converge")
+    .description("apply Git's desired state to a stack (pulumi up --refresh), then check it again")
+    .argument("<stack>", "stack name")
+    .option("--json", "print one JSON document instead of a table")
+    .action(async (stack: string, opts: { json?: boolean }, command: Command) => {
+      const { config, logger } = context(command);
+      const results = await converge({ config, toolchain: toolchain(io.env), logger, only: [stack], concurrency: 1, env: io.env });
+      io.stdout.write(opts.json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
+      setExitCode(exitCodeFor(results));
+    });
+
+  program
+    .command("history")
+    .description("list past runs, newest first")
+    .argument("[stack]", "only this stack")
+    .option("--json", "print one JSON document instead of a table")
+    .option("--limit <n>", "how many runs", positiveInt, 20)
+    .action((stack: string | undefined, opts: { json?: boolean; limit: number }, command: Command) => {
+      const { config } = context(command);
+      const store = openSqliteStore(databasePath(config));
+      try {
+        const runs = store.listRuns({ ...(stack ? { stack } : {}), limit: opts.limit });
+        io.stdout.write(opts.json ? `${JSON.stringify({ runs }, null, 2)}\n` : renderHistory(runs));
+      } finally {
+        store.close();
+      }
+      setExitCode(0);
+    });
+
   return program;
 }
 
-if (import.meta.main) {
+/** Runs the CLI and returns its exit code. The one error boundary: every failure is a message and exit 1. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let code = 0;
+  const program = buildProgram(io, (c) => (code = c));
   try {
-    await buildProgram().parseAsync(process.argv);
+    await program.parseAsync(argv, { from: "user" });
+    return code;
   } catch (error) {
-    const code = (error as { exitCode?: number }).exitCode;
-    process.exitCode = typeof code === "number" ? code : 1;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
+    if (error instanceof ConfigError || error instanceof ToolchainNotProvisionedError || error instanceof StoreError) {
+      io.stderr.write(`driftwatch: ${error.message}\n`);
+      return 1;
+    }
+    io.stderr.write(`driftwatch: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    return 1;
   }
+}
+
+if (import.meta.main) {
+  process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
 }

@@ -24,6 +24,7 @@ const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
 const tsProjects = [repoRoot, join(repoRoot, "stacks", "demo-files"), join(repoRoot, "deploy")];
 const vitest = join(repoRoot, "node_modules", "vitest", "vitest.mjs");
 const cli = join(repoRoot, "src", "cli", "main.ts");
+const bench = join(repoRoot, "bench", "check-vs-refresh.ts");
 
 async function typecheck(env: NodeJS.ProcessEnv): Promise<number> {
   for (const project of tsProjects) {
@@ -36,18 +37,19 @@ async function typecheck(env: NodeJS.ProcessEnv): Promise<number> {
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === "typecheck") return typecheck(process.env);
-  if (command !== "provision" && command !== "test" && command !== "start") {
-    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, start or typecheck\n`);
+  if (command !== "provision" && command !== "test" && command !== "start" && command !== "bench") {
+    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, start, bench or typecheck\n`);
     return 1;
   }
   const manifest = await provision({
     versions: loadPinnedVersions(),
     progress: streamProgress(),
-    withMoto: command !== "start",
+    withMoto: command === "test" || command === "provision",
   });
   const env = { ...toolchainEnv(manifest), DRIFTWATCH_TOOLCHAIN: manifestPath(toolsDir()) };
   if (command === "provision") return 0;
   if (command === "start") return runNode(cli, args.length > 0 ? args : ["check"], env);
+  if (command === "bench") return runNode(bench, args, env);
   const typechecked = await typecheck(env);
   if (typechecked !== 0) return typechecked;
   return runNode(vitest, ["run", ...args], env);

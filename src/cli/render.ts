@@ -1,0 +1,64 @@
+// What `check`, `converge` and `history` print: a table for people, one JSON document for machines.
+import type { StackResult } from "../core/types.ts";
+import type { RunSummary } from "../store/api.ts";
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd()).join("\n");
+}
+
+function shortCommit(commit: string | undefined): string {
+  return commit ? commit.slice(0, 12) : "-";
+}
+
+function shortAddress(address: string): string {
+  // urn:pulumi:<stack>::<project>::<type>::<name> → <type>::<name>
+  const parts = address.split("::");
+  return parts.length >= 4 ? parts.slice(2).join("::") : address;
+}
+
+function value(v: unknown): string {
+  const text = typeof v === "string" ? JSON.stringify(v) : v === null || v === undefined ? "(none)" : JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)}s`;
+}
+
+export function renderResults(results: readonly StackResult[]): string {
+  const rows = [["STACK", "VERDICT", "DRIFT", "PENDING", "COMMIT", "TIME"]];
+  for (const r of results) {
+    const drift = r.changes.filter((c) => c.kind === "drift").length;
+    const pending = r.changes.filter((c) => c.kind === "pending").length;
+    rows.push([r.stack, r.staleSource ? `${r.verdict} (stale source)` : r.verdict, String(drift), String(pending), shortCommit(r.commit), seconds(r.durationMs)]);
+  }
+  const lines = [table(rows)];
+  for (const r of results) {
+    if (r.error) lines.push("", `${r.stack}: ${r.error.kind}: ${r.error.message}`);
+    if (r.staleSource) lines.push("", `${r.stack}: stale source (remote unreachable): ${r.staleSource.error}`);
+    if (r.changes.length === 0) continue;
+    lines.push("", `${r.stack}:`);
+    for (const change of r.changes) {
+      lines.push(`  ${change.kind.padEnd(7)} ${change.action.padEnd(7)} ${shortAddress(change.address)}`);
+      for (const p of change.properties) lines.push(`      ${p.path}: ${value(p.desired)} -> ${value(p.actual)}`);
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function renderHistory(runs: readonly RunSummary[]): string {
+  if (runs.length === 0) return "no runs recorded yet\n";
+  const rows = [["STARTED", "STACK", "VERDICT", "DRIFT", "PENDING", "COMMIT", "TIME", "RUN"]];
+  for (const r of runs) {
+    rows.push([r.startedAt, r.stack, r.error ? `error (${r.error.kind})` : r.verdict, String(r.driftCount), String(r.pendingCount), shortCommit(r.commit), seconds(r.durationMs), r.runId]);
+  }
+  return `${table(rows)}\n`;
+}
+
+/** Exit code for a set of results: 1 any error (wins), 2 any drift or pending, 0 all in sync. */
+export function exitCodeFor(results: readonly StackResult[]): number {
+  if (results.some((r) => r.verdict === "error")) return 1;
+  if (results.some((r) => r.verdict !== "in-sync")) return 2;
+  return 0;
+}

@@ -1,0 +1,383 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../../test/support/tempdir.ts";
+import { ConfigError } from "../core/errors.ts";
+import { repoRoot } from "../toolchain/paths.ts";
+import { interpolate, loadConfig, parseConfig } from "./load.ts";
+
+const FILE = "/srv/watch/driftwatch.yaml";
+
+const minimalStack = `
+  - name: demo-files
+    engine: pulumi
+    source:
+      repo: .
+    pulumi:
+      stack: dev
+`;
+
+/** The ConfigError parseConfig throws for `text`. */
+function configError(text: string, env: NodeJS.ProcessEnv = {}): ConfigError {
+  try {
+    parseConfig(text, FILE, { env });
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("parseConfig: defaults and paths", () => {
+  it("applies every default and resolves paths against the file's folder", () => {
+    const config = parseConfig(`stacks:${minimalStack}`, FILE, { env: {} });
+    expect(config).toEqual({
+      file: FILE,
+      dataDir: "/srv/watch/.driftwatch",
+      stacks: [
+        {
+          name: "demo-files",
+          engine: "pulumi",
+          source: { repo: "/srv/watch", ref: "main", path: "." },
+          pulumi: { stack: "dev", backendUrl: "file:///srv/watch/.driftwatch/pulumi-backend" },
+          env: {},
+          timeoutSeconds: 600,
+        },
+      ],
+    });
+  });
+
+  it("makes the file path absolute", () => {
+    const config = parseConfig("stacks: []", "conf/driftwatch.yaml", { env: {} });
+    expect(config.file).toBe(join(process.cwd(), "conf/driftwatch.yaml"));
+    expect(config.dataDir).toBe(join(process.cwd(), "conf/.driftwatch"));
+  });
+
+  it("accepts an empty file and an empty stack list", () => {
+    expect(parseConfig("", FILE).stacks).toEqual([]);
+    expect(parseConfig("# nothing yet\n", FILE).stacks).toEqual([]);
+    expect(parseConfig("stacks: []\n", FILE).stacks).toEqual([]);
+  });
+
+  it("honours dataDir, defaults.timeoutSeconds and per-stack overrides", () => {
+    const config = parseConfig(
+      `dataDir: ../state
+defaults:
+  timeoutSeconds: 120
+stacks:
+  - name: a
+    engine: pulumi
+    source: { repo: ../infra, ref: v1.2.3, path: ./stacks//app/ }
+    pulumi: { stack: prod }
+  - name: b.2_x-y
+    engine: pulumi
+    source: { repo: /abs/repo, path: "." }
+    pulumi: { stack: org/project/dev }
+    timeoutSeconds: 30
+`,
+      FILE,
+      { env: {} },
+    );
+    expect(config.dataDir).toBe("/srv/state");
+    const [a, b] = config.stacks;
+    expect(a?.source).toEqual({ repo: "/srv/infra", ref: "v1.2.3", path: "stacks/app" });
+    expect(a?.timeoutSeconds).toBe(120);
+    expect(a?.pulumi.backendUrl).toBe("file:///srv/state/pulumi-backend");
+    expect(b?.source).toEqual({ repo: "/abs/repo", ref: "main", path: "." });
+    expect(b?.timeoutSeconds).toBe(30);
+    expect(b?.pulumi.stack).toBe("org/project/dev");
+  });
+
+  it("keeps remote repositories as written and resolves relative file:// URLs", () => {
+    const repos = [
+      ["https://github.com/acme/infra.git", "https://github.com/acme/infra.git"],
+      ["ssh://git@github.com/acme/infra.git", "ssh://git@github.com/acme/infra.git"],
+      ["git@github.com:acme/infra.git", "git@github.com:acme/infra.git"],
+      ["file:///opt/repos/infra", "file:///opt/repos/infra"],
+      ["file://./repos/infra", "file:///srv/watch/repos/infra"],
+    ];
+    const stacks = repos
+      .map(([repo], i) => `  - { name: s${i}, engine: pulumi, source: { repo: "${repo}" }, pulumi: { stack: dev } }\n`)
+      .join("");
+    const config = parseConfig(`stacks:\n${stacks}`, FILE, { env: {} });
+    expect(config.stacks.map((s) => s.source.repo)).toEqual(repos.map(([, expected]) => expected));
+  });
+
+  it("resolves a relative file:// backend against the file's folder and keeps other backends", () => {
+    const backends = [
+      ["file://./state", "file:///srv/watch/state"],
+      ["file://state/x", "file:///srv/watch/state/x"],
+      ["file:///var/lib/pulumi", "file:///var/lib/pulumi"],
+      ["file://~/.pulumi", "file://~/.pulumi"],
+      ["s3://bucket/prefix?region=eu-west-1", "s3://bucket/prefix?region=eu-west-1"],
+      ["https://api.pulumi.com", "https://api.pulumi.com"],
+    ];
+    const stacks = backends
+      .map(([url], i) => `  - { name: s${i}, engine: pulumi, source: { repo: . }, pulumi: { stack: dev, backendUrl: "${url}" } }\n`)
+      .join("");
+    const config = parseConfig(`stacks:\n${stacks}`, FILE, { env: {} });
+    expect(config.stacks.map((s) => s.pulumi.backendUrl)).toEqual(backends.map(([, expected]) => expected));
+  });
+
+  it("loads the repository's own driftwatch.yaml", () => {
+    const config = loadConfig(join(repoRoot, "driftwatch.yaml"), { env: {} });
+    expect(config.dataDir).toBe(join(repoRoot, ".driftwatch"));
+    expect(config.stacks.map((s) => s.name)).toContain("demo-files");
+  });
+});
+
+describe("parseConfig: env interpolation", () => {
+  const withEnv = (values: string) => `stacks:${minimalStack}    env:\n${values}`;
+
+  it("reads ${env:NAME}, uses fallbacks for unset or empty names, expands ${dataDir} and $${", () => {
+    const config = parseConfig(
+      withEnv(`      PASS: \${env:DEMO_PASSPHRASE}
+      SET: \${env:PRESENT:-unused}
+      UNSET: \${env:ABSENT:-fallback value}
+      EMPTY: \${env:BLANK:-was-empty}
+      EMPTY_NO_FALLBACK: "[\${env:BLANK}]"
+      DIR: \${dataDir}/sandbox
+      LITERAL: "$\${env:NOT_EXPANDED} and $5 and \${env:PRESENT}"
+      PLAIN: just text
+`),
+      FILE,
+      { env: { DEMO_PASSPHRASE: "s3cret", PRESENT: "here", BLANK: "" } },
+    );
+    expect(config.stacks[0]?.env).toEqual({
+      PASS: "s3cret",
+      SET: "here",
+      UNSET: "fallback value",
+      EMPTY: "was-empty",
+      EMPTY_NO_FALLBACK: "[]",
+      DIR: "/srv/watch/.driftwatch/sandbox",
+      LITERAL: "${env:NOT_EXPANDED} and $5 and here",
+      PLAIN: "just text",
+    });
+  });
+
+  it("uses process.env when no env is given", () => {
+    const name = "DRIFTWATCH_CONFIG_SPEC_VAR";
+    process.env[name] = "from-process";
+    try {
+      const config = parseConfig(withEnv(`      X: \${env:${name}}\n`), FILE);
+      expect(config.stacks[0]?.env.X).toBe("from-process");
+    } finally {
+      delete process.env[name];
+    }
+  });
+
+  it("interpolates only env values", () => {
+    const config = parseConfig(
+      `dataDir: "\${dataDir}"\nstacks:\n  - { name: a, engine: pulumi, source: { repo: "./\${env:X}" }, pulumi: { stack: dev } }\n`,
+      FILE,
+      { env: { X: "y" } },
+    );
+    expect(config.dataDir).toBe("/srv/watch/${dataDir}");
+    expect(config.stacks[0]?.source.repo).toBe("/srv/watch/${env:X}");
+  });
+
+  it("names the stack and key of a missing variable, and reports unknown forms", () => {
+    const error = configError(
+      withEnv(`      PULUMI_CONFIG_PASSPHRASE: \${env:DEMO_PASSPHRASE}
+      OTHER: \${secret:foo}
+      OPEN: "\${env:UNTERMINATED"
+`),
+    );
+    expect(error.file).toBe(FILE);
+    expect(error.issues).toEqual([
+      expect.stringMatching(/^stacks\[0\] \(demo-files\)\.env\.PULUMI_CONFIG_PASSPHRASE: environment variable DEMO_PASSPHRASE is not set/),
+      expect.stringMatching(/^stacks\[0\] \(demo-files\)\.env\.OTHER: unknown interpolation "\$\{secret:foo\}"/),
+      expect.stringMatching(/^stacks\[0\] \(demo-files\)\.env\.OPEN: unterminated "\$\{"/),
+    ]);
+    expect(error.message).toContain(FILE);
+  });
+
+  it("interpolate() reports every problem of one value", () => {
+    expect(interpolate("${env:A}-${env:B}-${nope}", { env: {}, dataDir: "/d" })).toEqual({
+      errors: [
+        expect.stringContaining("environment variable A is not set"),
+        expect.stringContaining("environment variable B is not set"),
+        expect.stringContaining('unknown interpolation "${nope}"'),
+      ],
+    });
+    expect(interpolate("${env:A:-${dataDir}}", { env: {}, dataDir: "/d" })).toEqual({ errors: [expect.stringContaining("nested")] });
+    expect(interpolate("a$${b}${dataDir}", { env: {}, dataDir: "/d" })).toEqual({ value: "a${b}/d" });
+  });
+});
+
+describe("parseConfig: validation", () => {
+  it("rejects unknown keys at the top level and inside a stack, with key path, stack name and allowed keys", () => {
+    const error = configError(`stacks:${minimalStack}    enviroment: {}
+stack: []
+`);
+    expect(error.issues).toEqual([
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, engine, source, pulumi, env, timeoutSeconds) (line 8)",
+      "stack: unknown key (allowed: dataDir, defaults, stacks) (line 9)",
+    ]);
+  });
+
+  it("rejects unknown keys nested deeper in a stack", () => {
+    const error = configError(`stacks:
+  - name: ok
+    engine: pulumi
+    source: { repo: ., branch: main }
+    pulumi: { stack: dev, backend: x }
+`);
+    expect(error.issues).toEqual([
+      "stacks[0] (ok).source.branch: unknown key (allowed: repo, ref, path) (line 4)",
+      "stacks[0] (ok).pulumi.backend: unknown key (allowed: stack, backendUrl) (line 5)",
+    ]);
+  });
+
+  it("names missing keys as Required, with the stack's name", () => {
+    const error = configError(`stacks:
+  - name: a
+    engine: pulumi
+    source: { repo: . }
+    pulumi: { stack: dev }
+  - name: demo-files
+    source: { ref: main }
+    pulumi: {}
+`);
+    expect(error.issues).toEqual([
+      "stacks[1] (demo-files).engine: Required (line 6)",
+      "stacks[1] (demo-files).source.repo: Required (line 7)",
+      "stacks[1] (demo-files).pulumi.stack: Required (line 8)",
+    ]);
+  });
+
+  it("rejects wrong types in the file's terms", () => {
+    const error = configError(`dataDir: 5
+defaults: { timeoutSeconds: "600" }
+stacks:
+  - name: a
+    engine: pulumi
+    source: { repo: ., ref: 1 }
+    pulumi: { stack: dev }
+    env: { A: 1, B: [x] }
+    timeoutSeconds: 1.5
+`);
+    expect(error.issues).toEqual([
+      "dataDir: expected a string, got a number (put it in quotes) (line 1)",
+      "defaults.timeoutSeconds: expected a number, got a string (line 2)",
+      "stacks[0] (a).source.ref: expected a string, got a number (put it in quotes) (line 6)",
+      "stacks[0] (a).env.A: expected a string, got a number (put it in quotes) (line 8)",
+      "stacks[0] (a).env.B: expected a string, got a list (line 8)",
+      "stacks[0] (a).timeoutSeconds: must be a whole number of seconds (line 9)",
+    ]);
+  });
+
+  it("requires stacks to be a list and the file to be a mapping", () => {
+    expect(configError("stacks: {}\n").issues).toEqual(["stacks: expected a list, got a mapping (line 1)"]);
+    expect(configError("stacks:\n").issues).toEqual(["stacks: expected a list, got an empty value (line 1)"]);
+    expect(configError("- a\n").issues).toEqual(["(top level): expected a mapping, got a list (line 1)"]);
+  });
+
+  it("rejects bad stack names, engines, refs, timeouts and env names", () => {
+    const error = configError(`stacks:
+  - name: Demo Files
+    engine: terraform
+    source: { repo: ., ref: --upload-pack=x }
+    pulumi: { stack: dev }
+    env: { bad-name: x }
+    timeoutSeconds: 0
+  - { name: -x, engine: pulumi, source: { repo: . }, pulumi: { stack: dev } }
+`);
+    expect(error.issues).toEqual([
+      expect.stringMatching(/^stacks\[0\] \("Demo Files"\)\.name: must start with a lowercase letter or digit/),
+      'stacks[0] ("Demo Files").engine: must be "pulumi" (the only engine supported for now) (line 3)',
+      expect.stringMatching(/^stacks\[0\] \("Demo Files"\)\.source\.ref: must be a branch, tag or commit/),
+      expect.stringMatching(/^stacks\[0\] \("Demo Files"\)\.env\.bad-name: not a valid environment variable name/),
+      "stacks[0] (\"Demo Files\").timeoutSeconds: must be a positive whole number of seconds (line 7)",
+      expect.stringMatching(/^stacks\[1\] \("-x"\)\.name: must start with a lowercase letter or digit/),
+    ]);
+  });
+
+  it("rejects duplicate stack names, naming both indexes", () => {
+    const error = configError(`stacks:${minimalStack}${minimalStack.replace("demo-files", "other")}${minimalStack}`);
+    expect(error.issues).toEqual(['stacks[2] (demo-files).name: duplicate stack name "demo-files" (also stacks[0]) (line 16)']);
+  });
+
+  it("rejects source paths that leave the repository or are absolute", () => {
+    for (const path of ["../other", "stacks/../../x", "..", "/etc", "C:/x", "a\\\\b", ""]) {
+      const error = configError(`stacks:\n  - { name: a, engine: pulumi, source: { repo: ., path: "${path}" }, pulumi: { stack: dev } }\n`);
+      expect(error.issues, path).toEqual([expect.stringMatching(/^stacks\[0\] \(a\)\.source\.path: must be a relative path inside the repository/)]);
+    }
+    const ok = parseConfig(`stacks:\n  - { name: a, engine: pulumi, source: { repo: ., path: "./a..b/./c/" }, pulumi: { stack: dev } }\n`, FILE);
+    expect(ok.stacks[0]?.source.path).toBe("a..b/c");
+  });
+
+  it("rejects repositories in forms Git cannot fetch from here", () => {
+    for (const repo of ["http://example.com/x.git", "git://example.com/x.git", "https://", ""]) {
+      const error = configError(`stacks:\n  - { name: a, engine: pulumi, source: { repo: "${repo}" }, pulumi: { stack: dev } }\n`);
+      expect(error.issues, repo).toEqual([expect.stringMatching(/^stacks\[0\] \(a\)\.source\.repo: must (be a local path|not be empty)/)]);
+    }
+  });
+
+  it("collects every problem of the file into one error", () => {
+    const error = configError(`extra: 1
+stacks:
+  - name: a
+    engine: pulumi
+    source: { repo: . }
+    pulumi: { stack: dev }
+    env: { P: "\${env:MISSING}" }
+  - name: a
+    engine: pulumi
+    source: { repo: ., path: ../x }
+`);
+    expect(error.issues).toEqual([
+      expect.stringMatching(/^extra: unknown key/),
+      expect.stringMatching(/^stacks\[0\] \(a\)\.env\.P: environment variable MISSING is not set/),
+      expect.stringMatching(/^stacks\[1\] \(a\)\.pulumi: Required/),
+      expect.stringMatching(/^stacks\[1\] \(a\)\.name: duplicate stack name "a" \(also stacks\[0\]\)/),
+      expect.stringMatching(/^stacks\[1\] \(a\)\.source\.path: must be a relative path/),
+    ]);
+    expect(error.message).toMatch(/^\/srv\/watch\/driftwatch\.yaml: invalid configuration:\n {2}- extra: unknown key/);
+  });
+});
+
+describe("parseConfig: YAML errors", () => {
+  it("reports syntax errors with line and column", () => {
+    const error = configError("stacks:\n  - name: a\n    source: { repo: .\n  - name: b\n");
+    expect(error.file).toBe(FILE);
+    expect(error.issues.length).toBeGreaterThan(0);
+    expect(error.issues[0]).toMatch(/^YAML syntax error at line \d+, column \d+: /);
+  });
+
+  it("reports the line of a duplicate key", () => {
+    const error = configError("dataDir: a\nstacks: []\ndataDir: b\n");
+    expect(error.issues).toEqual([expect.stringMatching(/^YAML syntax error at line 3, column 1: Map keys must be unique/)]);
+  });
+});
+
+describe("loadConfig", () => {
+  it("reads a file and resolves paths against its folder", () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "conf"));
+    const file = join(dir, "conf", "driftwatch.yaml");
+    writeFileSync(file, `dataDir: state\nstacks:${minimalStack}`);
+    const config = loadConfig(file, { env: {} });
+    expect(config.file).toBe(file);
+    expect(config.dataDir).toBe(join(dir, "conf", "state"));
+    expect(config.stacks[0]?.source.repo).toBe(join(dir, "conf"));
+  });
+
+  it("says the file was not found", () => {
+    const file = join(tempDir(), "missing.yaml");
+    expect(() => loadConfig(file)).toThrow(ConfigError);
+    try {
+      loadConfig(file);
+    } catch (error) {
+      expect((error as ConfigError).file).toBe(file);
+      expect((error as ConfigError).issues).toEqual(["file not found"]);
+      expect((error as ConfigError).message).toContain(file);
+    }
+  });
+
+  it("names the file in errors", () => {
+    const file = join(tempDir(), "driftwatch.yaml");
+    writeFileSync(file, "stacks: 3\n");
+    expect(() => loadConfig(file)).toThrow(`${file}: invalid configuration:\n  - stacks: expected a list, got a number (line 1)`);
+  });
+});

@@ -1,0 +1,313 @@
+// Reads driftwatch.yaml into the normalized DriftwatchConfig: YAML → schema validation → paths resolved against the
+// file's folder, defaults applied, `env` values interpolated. Every problem found is collected and thrown as one
+// ConfigError naming the file, the key path, the stack and (when known) the line.
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import type { z } from "zod";
+import { ConfigError } from "../core/errors.ts";
+import { joinPath } from "../core/property-diff.ts";
+import { classifyRepo, configFileSchema, STACK_NAME_PATTERN } from "./schema.ts";
+import type { DriftwatchConfig, StackConfig } from "./types.ts";
+
+export interface LoadConfigOptions {
+  /** Where `${env:NAME}` looks names up; process.env by default. */
+  env?: NodeJS.ProcessEnv;
+}
+
+type Path = readonly PropertyKey[];
+
+interface Problem {
+  path: Path;
+  message: string;
+}
+
+const DEFAULT_DATA_DIR = ".driftwatch";
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Reads and parses a configuration file. A relative `file` is relative to the working directory. */
+export function loadConfig(file: string, options: LoadConfigOptions = {}): DriftwatchConfig {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason =
+      code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, not a file" : `cannot read the file: ${(error as Error).message}`;
+    throw new ConfigError(path, [reason]);
+  }
+  return parseConfig(text, path, options);
+}
+
+/** Parses configuration text as if read from `file` (which anchors relative paths and names the file in errors). */
+export function parseConfig(text: string, file: string, options: LoadConfigOptions = {}): DriftwatchConfig {
+  const path = resolve(file);
+  const baseDir = dirname(path);
+  const env = options.env ?? process.env;
+
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      path,
+      doc.errors.map((error) => {
+        const { line, col } = lineCounter.linePos(error.pos[0]);
+        return `YAML syntax error at line ${line}, column ${col}: ${error.message}`;
+      }),
+    );
+  }
+  let raw: unknown;
+  try {
+    raw = doc.toJS() ?? {}; // an empty file (or only comments) is an empty configuration
+  } catch (error) {
+    throw new ConfigError(path, [`cannot read the YAML: ${(error as Error).message}`]);
+  }
+
+  const problems: Problem[] = [];
+  const result = configFileSchema.safeParse(raw, { error: messageFor });
+  if (!result.success) problems.push(...result.error.issues.flatMap(problemsOf));
+
+  const rawDataDir = isPlainObject(raw) && typeof raw.dataDir === "string" && raw.dataDir !== "" ? raw.dataDir : DEFAULT_DATA_DIR;
+  const dataDir = resolve(baseDir, rawDataDir);
+  const rawStacks = isPlainObject(raw) && Array.isArray(raw.stacks) ? (raw.stacks as unknown[]) : [];
+  problems.push(...duplicateNames(rawStacks));
+  const envs = rawStacks.map((stack, index) => interpolateStackEnv(stack, index, { env, dataDir }, problems));
+
+  if (problems.length > 0 || !result.success) {
+    const located = problems.map((problem) => ({ problem, line: lineOf(doc, lineCounter, problem.path) }));
+    located.sort((a, b) => (a.line ?? 0) - (b.line ?? 0));
+    throw new ConfigError(
+      path,
+      located.map(({ problem, line }) => `${formatPath(problem.path, rawStacks)}: ${problem.message}${line === undefined ? "" : ` (line ${line})`}`),
+    );
+  }
+
+  const data = result.data;
+  const stacks = data.stacks.map(
+    (stack, index): StackConfig => ({
+      name: stack.name,
+      engine: stack.engine,
+      source: {
+        repo: normalizeRepo(stack.source.repo, baseDir),
+        ref: stack.source.ref,
+        path: normalizeSourcePath(stack.source.path),
+      },
+      pulumi: {
+        stack: stack.pulumi.stack,
+        backendUrl:
+          stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir),
+      },
+      env: envs[index] ?? {},
+      timeoutSeconds: stack.timeoutSeconds ?? data.defaults.timeoutSeconds,
+    }),
+  );
+  return { file: path, dataDir, stacks };
+}
+
+// --- messages ---------------------------------------------------------------------------------------------------
+
+function kindOf(value: unknown): string {
+  if (value === null) return "an empty value";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string") return "a string";
+  if (typeof value === "number") return "a number";
+  if (typeof value === "boolean") return "a boolean";
+  return typeof value;
+}
+
+const EXPECTED: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number" };
+
+/** Messages in the file's terms (mapping, list) for the issues the schema does not word itself. */
+const messageFor: z.core.$ZodErrorMap = (issue) => {
+  if (issue.input === undefined && issue.code !== "unrecognized_keys") return "Required";
+  if (issue.code !== "invalid_type") return undefined;
+  const quote = issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean");
+  return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${kindOf(issue.input)}${quote ? " (put it in quotes)" : ""}`;
+};
+
+function problemsOf(issue: z.core.$ZodIssue): Problem[] {
+  if (issue.code === "unrecognized_keys") {
+    const allowed = allowedKeysAt(issue.path);
+    const hint = allowed ? ` (allowed: ${allowed.join(", ")})` : "";
+    return issue.keys.map((key) => ({ path: [...issue.path, key], message: `unknown key${hint}` }));
+  }
+  if (issue.code === "invalid_key") {
+    return [{ path: issue.path, message: "not a valid environment variable name (letters, digits and '_', not starting with a digit)" }];
+  }
+  return [{ path: issue.path, message: issue.message }];
+}
+
+/** The keys the schema accepts for the object at `path` (for "unknown key" hints). */
+function allowedKeysAt(path: Path): string[] | undefined {
+  let schema: z.core.$ZodType = configFileSchema;
+  for (const segment of [undefined, ...path]) {
+    // Unwrap optional/default wrappers, step into arrays and objects.
+    for (;;) {
+      const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType };
+      if ((def.type === "optional" || def.type === "default") && def.innerType) schema = def.innerType;
+      else break;
+    }
+    if (segment === undefined) continue;
+    const def = schema._zod.def as { type: string; element?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
+    if (def.type === "array" && typeof segment === "number" && def.element) schema = def.element;
+    else if (def.type === "object" && typeof segment === "string" && def.shape?.[segment]) schema = def.shape[segment];
+    else return undefined;
+  }
+  const def = schema._zod.def as { type: string; shape?: Record<string, unknown> };
+  return def.type === "object" && def.shape ? Object.keys(def.shape) : undefined;
+}
+
+/** `stacks[1] (demo-files).pulumi.stack`: the key path, with the stack's name when the problem is inside a stack. */
+function formatPath(path: Path, rawStacks: unknown[]): string {
+  let text = "";
+  path.forEach((segment, i) => {
+    text = joinPath(text, typeof segment === "number" ? segment : String(segment));
+    if (i === 1 && path[0] === "stacks" && typeof segment === "number") {
+      const stack = rawStacks[segment];
+      const name = isPlainObject(stack) ? stack.name : undefined;
+      if (typeof name === "string" && name !== "") text += ` (${STACK_NAME_PATTERN.test(name) ? name : JSON.stringify(name)})`;
+    }
+  });
+  return text || "(top level)";
+}
+
+/** The line of the deepest YAML node along `path` that exists (the key's line for mapping entries). */
+function lineOf(doc: Document, lineCounter: LineCounter, path: Path): number | undefined {
+  let node: unknown = doc.contents;
+  let offset = isNode(node) ? node.range?.[0] : undefined;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    if (isMap(node)) {
+      const pair = node.items.find((item) => String(isScalar(item.key) ? item.key.value : item.key) === String(segment));
+      if (!pair) break;
+      if (isNode(pair.key) && pair.key.range) offset = pair.key.range[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number") {
+      node = node.items[segment];
+      if (!isNode(node)) break;
+      if (node.range) offset = node.range[0];
+    } else {
+      break;
+    }
+  }
+  return offset === undefined ? undefined : lineCounter.linePos(offset).line;
+}
+
+// --- checks beyond the schema ---------------------------------------------------------------------------------------
+
+function duplicateNames(rawStacks: unknown[]): Problem[] {
+  const problems: Problem[] = [];
+  const first = new Map<string, number>();
+  rawStacks.forEach((stack, index) => {
+    if (!isPlainObject(stack) || typeof stack.name !== "string") return;
+    const earlier = first.get(stack.name);
+    if (earlier === undefined) first.set(stack.name, index);
+    else problems.push({ path: ["stacks", index, "name"], message: `duplicate stack name "${stack.name}" (also stacks[${earlier}])` });
+  });
+  return problems;
+}
+
+export interface InterpolationContext {
+  env: NodeJS.ProcessEnv;
+  /** The absolute data directory, for `${dataDir}`. */
+  dataDir: string;
+}
+
+/** Interpolates every string value of a raw stack's `env`; problems go to `problems`. */
+function interpolateStackEnv(stack: unknown, index: number, context: InterpolationContext, problems: Problem[]): Record<string, string> {
+  if (!isPlainObject(stack) || !isPlainObject(stack.env)) return {};
+  const entries: [string, string][] = [];
+  for (const [key, template] of Object.entries(stack.env)) {
+    if (typeof template !== "string") continue; // the schema reports it
+    const result = interpolate(template, context);
+    if ("errors" in result) for (const message of result.errors) problems.push({ path: ["stacks", index, "env", key], message });
+    else entries.push([key, result.value]);
+  }
+  return Object.fromEntries(entries);
+}
+
+const NESTED = 'nested "${" is not supported (a fallback is plain text up to the first "}")';
+const HOW = "use ${env:NAME}, ${env:NAME:-fallback} or ${dataDir}; write $${ for a literal ${";
+
+/**
+ * Expands `${env:NAME}`, `${env:NAME:-fallback}` (fallback when NAME is unset or empty) and `${dataDir}`;
+ * `$${` is a literal `${`. A fallback is literal text up to the first `}`.
+ */
+export function interpolate(template: string, context: InterpolationContext): { value: string } | { errors: string[] } {
+  let value = "";
+  const errors: string[] = [];
+  let i = 0;
+  while (i < template.length) {
+    if (template.startsWith("$${", i)) {
+      value += "${";
+      i += 3;
+      continue;
+    }
+    if (!template.startsWith("${", i)) {
+      value += template[i];
+      i += 1;
+      continue;
+    }
+    const end = template.indexOf("}", i + 2);
+    if (end === -1) {
+      errors.push(`unterminated "\${" (${HOW})`);
+      break;
+    }
+    const expression = template.slice(i + 2, end);
+    i = end + 1;
+    if (expression === "dataDir") {
+      value += context.dataDir;
+      continue;
+    }
+    const match = /^env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^]*))?$/.exec(expression);
+    if (!match) {
+      errors.push(expression.includes("${") ? NESTED : `unknown interpolation "\${${expression}}" (${HOW})`);
+      continue;
+    }
+    const name = match[1]!;
+    const fallback = match[2];
+    const found = context.env[name];
+    if (fallback !== undefined) {
+      if (fallback.includes("${")) errors.push(NESTED);
+      value += found === undefined || found === "" ? fallback : found;
+    } else if (found === undefined) {
+      errors.push(`environment variable ${name} is not set (set it, or give a fallback: \${env:${name}:-fallback})`);
+    } else {
+      value += found;
+    }
+  }
+  return errors.length > 0 ? { errors } : { value };
+}
+
+// --- normalization ----------------------------------------------------------------------------------------------
+
+/** A relative `file://` URL (`file://./x`, `file://x`) made absolute against `baseDir`; anything else unchanged. */
+function resolveFileUrl(url: string, baseDir: string): string {
+  const match = /^file:\/\/([^?#]*)(.*)$/is.exec(url);
+  if (!match) return url;
+  const [, location = "", suffix = ""] = match;
+  if (location.startsWith("/") || location.startsWith("~")) return url; // absolute, or Pulumi's home-relative form
+  return `file://${resolve(baseDir, location)}${suffix}`;
+}
+
+function normalizeRepo(repo: string, baseDir: string): string {
+  const kind = classifyRepo(repo);
+  if (kind === "local") return resolve(baseDir, repo);
+  if (kind === "file-url") return resolveFileUrl(repo, baseDir);
+  return repo;
+}
+
+/** `./stacks//app/` → `stacks/app`; the root is `.`. The schema already refused absolute paths and `..`. */
+function normalizeSourcePath(path: string): string {
+  return (
+    path
+      .split("/")
+      .filter((segment) => segment !== "" && segment !== ".")
+      .join("/") || "."
+  );
+}

@@ -1,0 +1,82 @@
+// The Pulumi engine: Automation API on the provisioned CLI, a LocalWorkspace on the stack's worktree folder.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
+import type { Detection } from "../../core/types.ts";
+import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
+import { ensureDependencies } from "./dependencies.ts";
+import { classifyPulumiError } from "./errors.ts";
+import { changesFromEvents } from "./events.ts";
+import { killProcessesIn, releaseStaleLocks } from "./processes.ts";
+
+/** How long the CLI gets to cancel cleanly (and release its lock) after an interrupt, before it is killed. */
+const CANCEL_GRACE_MS = 10_000;
+
+export function createPulumiEngine(deps: EngineDependencies): Engine {
+  let command: Promise<PulumiCommand> | undefined;
+  const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }));
+
+  async function openStack(ctx: EngineContext): Promise<Stack> {
+    await ensureDependencies({ dir: ctx.dir, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger });
+    const backend = ctx.stack.pulumi.backendUrl;
+    if (backend.startsWith("file://")) mkdirSync(fileURLToPath(backend), { recursive: true });
+    const envVars: Record<string, string> = {};
+    for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined) envVars[key] = value;
+    envVars.PULUMI_BACKEND_URL = ctx.stack.pulumi.backendUrl;
+    envVars.PULUMI_SKIP_UPDATE_CHECK = "true";
+    // Type errors are the program author's CI's business; Driftwatch only needs the program to run.
+    envVars.PULUMI_NODEJS_TRANSPILE_ONLY ??= "true";
+    return LocalWorkspace.createOrSelectStack({ stackName: ctx.stack.pulumi.stack, workDir: ctx.dir }, { pulumiCommand: await pulumiCommand(), envVars });
+  }
+
+  /**
+   * Runs one Automation API operation under the stack's timeout: on expiry the CLI is interrupted (it cancels and
+   * releases its lock); if it is still there after a grace period, it is killed with its children and the lock
+   * it leaves in a file:// backend is removed.
+   */
+  async function guarded<T>(ctx: EngineContext, operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    if (ctx.signal.aborted) throw classifyPulumiError(new Error("aborted"), { timedOut: true, timeoutSeconds: ctx.stack.timeoutSeconds, stack: ctx.stack.name });
+    const controller = new AbortController();
+    let killer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      controller.abort();
+      killer = setTimeout(() => {
+        const killed = killProcessesIn(ctx.dir);
+        if (killed.length > 0) ctx.logger.warn({ pids: killed }, "engine ignored the interrupt; killed it");
+      }, CANCEL_GRACE_MS);
+    };
+    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await operation(controller.signal);
+    } catch (error) {
+      if (ctx.signal.aborted) {
+        const released = releaseStaleLocks(ctx.stack.pulumi.backendUrl, ctx.stack.pulumi.stack);
+        if (released.length > 0) ctx.logger.warn({ locks: released }, "released the stack lock left by the stopped engine");
+      }
+      throw classifyPulumiError(error, { timedOut: ctx.signal.aborted, timeoutSeconds: ctx.stack.timeoutSeconds, stack: ctx.stack.name });
+    } finally {
+      clearTimeout(killer);
+      ctx.signal.removeEventListener("abort", onAbort);
+    }
+  }
+
+  return {
+    id: "pulumi",
+
+    async detect(ctx): Promise<Detection> {
+      const stack = await guarded(ctx, () => openStack(ctx));
+      const refreshEvents: EngineEvent[] = [];
+      await guarded(ctx, (signal) => stack.previewRefresh({ onEvent: (e) => refreshEvents.push(e), signal, color: "never" }));
+      const previewEvents: EngineEvent[] = [];
+      await guarded(ctx, (signal) => stack.preview({ onEvent: (e) => previewEvents.push(e), signal, color: "never" }));
+      return { drift: changesFromEvents("drift", refreshEvents), pending: changesFromEvents("pending", previewEvents) };
+    },
+
+    async converge(ctx): Promise<void> {
+      const stack = await guarded(ctx, () => openStack(ctx));
+      await guarded(ctx, (signal) => stack.up({ refresh: true, signal, color: "never" }));
+    },
+  };
+}
+

@@ -1,0 +1,100 @@
+// One stack, one run: source → engine → (mask) → store. Readable top to bottom; every failure becomes a result.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "pino";
+import type { StackConfig } from "../config/types.ts";
+import { DriftwatchError } from "../core/errors.ts";
+import { redactUrls, redactValues } from "../core/redact.ts";
+import type { Detection, RunError, StackResult } from "../core/types.ts";
+import { verdictOf } from "../core/types.ts";
+import type { Engine, EngineContext } from "../engines/api.ts";
+import type { GitSource } from "../sources/git/index.ts";
+import type { Store } from "../store/api.ts";
+
+export interface RunDependencies {
+  source: GitSource;
+  engineFor(stack: StackConfig): Engine;
+  store: Store;
+  logger: Logger;
+  /** The engine processes' base environment (the toolchain's); the stack's `env` goes on top. */
+  engineEnv: NodeJS.ProcessEnv;
+}
+
+export type StackOperation = "detect" | "converge";
+
+function asRunError(error: unknown): RunError {
+  if (error instanceof DriftwatchError) return { kind: error.name, message: error.message };
+  return { kind: "InternalError", message: error instanceof Error ? error.message : String(error) };
+}
+
+/** Nothing the stack's env holds (passphrases, tokens) and no URL credentials survive into a result. */
+function masked(result: StackResult, stack: StackConfig): StackResult {
+  const secrets = Object.values(stack.env);
+  return JSON.parse(redactUrls(redactValues(JSON.stringify(result), secrets))) as StackResult;
+}
+
+/**
+ * Runs one stack: checks its source out at the configured ref, then detects (or converges and re-detects),
+ * records the run and returns its result. Never throws for a stack's own failure.
+ */
+export async function runStack(stack: StackConfig, deps: RunDependencies, operation: StackOperation = "detect"): Promise<StackResult> {
+  const runId = randomUUID();
+  const logger = deps.logger.child({ stack: stack.name, runId });
+  const started = new Date();
+  let commit: string | undefined;
+  let staleSource: StackResult["staleSource"];
+  let detection: Detection | undefined;
+  let failure: RunError | undefined;
+
+  try {
+    const acquired = await deps.source.acquire(stack.source);
+    commit = acquired.commit;
+    staleSource = acquired.staleSource;
+    if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");
+    try {
+      const ctx: EngineContext = {
+        stack,
+        dir: acquired.dir,
+        logger,
+        signal: AbortSignal.timeout(stack.timeoutSeconds * 1000),
+        env: { ...deps.engineEnv, ...stack.env },
+      };
+      const engine = deps.engineFor(stack);
+      if (operation === "converge") {
+        logger.info({ commit }, "converging");
+        await engine.converge(ctx);
+      }
+      logger.info({ commit }, "detecting");
+      detection = await engine.detect(ctx);
+    } finally {
+      await acquired.release();
+    }
+  } catch (error) {
+    failure = asRunError(error);
+  }
+
+  const finished = new Date();
+  const result = masked(
+    {
+      runId,
+      stack: stack.name,
+      engine: stack.engine,
+      verdict: failure || !detection ? "error" : verdictOf(detection),
+      ...(commit ? { commit } : {}),
+      ...(staleSource ? { staleSource } : {}),
+      changes: detection ? [...detection.drift, ...detection.pending] : [],
+      ...(failure ? { error: failure } : {}),
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      durationMs: finished.getTime() - started.getTime(),
+    },
+    stack,
+  );
+  if (result.error) logger.error({ kind: result.error.kind, err: result.error.message }, "run failed");
+  else logger.info({ verdict: result.verdict, changes: result.changes.length, durationMs: result.durationMs }, "run finished");
+  try {
+    deps.store.recordRun(result);
+  } catch (error) {
+    logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not record the run");
+  }
+  return result;
+}

@@ -1,0 +1,250 @@
+// The run history store on SQLite (node:sqlite, built into Node ≥ 22.5): one file, WAL, migrations applied on open.
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import type { SQLOutputValue, StatementSync } from "node:sqlite";
+import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, StackResult, Verdict } from "../../core/types.ts";
+import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
+import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
+import { latestVersion, MIGRATIONS } from "./migrations.ts";
+import type { Migration } from "./migrations.ts";
+
+export { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
+export { MIGRATIONS } from "./migrations.ts";
+export type { Migration } from "./migrations.ts";
+
+const DEFAULT_LIMIT = 50;
+const BUSY_TIMEOUT_MS = 5000;
+
+export interface SqliteStoreOptions {
+  /** The schema to bring the database to; tests only. Default: MIGRATIONS. */
+  migrations?: readonly Migration[];
+}
+
+type Row = Record<string, SQLOutputValue>;
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Runs `fn` in a write transaction (taken at once, so a concurrent writer waits on the busy timeout, not mid-way). */
+function transaction<T>(db: DatabaseSync, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+/** The highest applied schema version, read without writing anything (0 for a new database). */
+function schemaVersion(db: DatabaseSync): number {
+  const table = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
+  if (!table) return 0;
+  const row = db.prepare("SELECT MAX(version) AS version FROM schema_migrations").get();
+  return typeof row?.version === "number" ? row.version : 0;
+}
+
+function checkMigrations(migrations: readonly Migration[]): void {
+  migrations.forEach((m, i) => {
+    if (m.version !== i + 1) throw new Error(`migration "${m.name}" has version ${m.version}, expected ${i + 1} (versions run 1, 2, 3, … in order)`);
+  });
+}
+
+/** Applies every migration the database lacks, each in its own transaction together with its schema_migrations row. */
+function migrate(db: DatabaseSync, migrations: readonly Migration[]): void {
+  checkMigrations(migrations);
+  db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT, applied_at TEXT)");
+  const applied = db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?");
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)");
+  for (const migration of migrations) {
+    transaction(db, () => {
+      // Checked inside the transaction: another process may have applied it since we looked.
+      if (applied.get(migration.version)) return;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, new Date().toISOString());
+    });
+  }
+}
+
+/**
+ * Property diffs as JSON. `undefined` desired/actual are stored as null (so they read back as null); inside a value,
+ * JSON's own rules apply (an undefined member is dropped, an undefined array element becomes null). A value JSON
+ * cannot represent faithfully (bigint, function, symbol, NaN, ±Infinity) is an error rather than silently altered.
+ */
+function propertiesJson(properties: readonly PropertyDiff[]): string {
+  const plain = properties.map((p) => ({ path: p.path, desired: p.desired ?? null, actual: p.actual ?? null }));
+  return JSON.stringify(plain, (key, value: unknown) => {
+    const kind = typeof value;
+    if (kind === "bigint" || kind === "function" || kind === "symbol" || (kind === "number" && !Number.isFinite(value))) {
+      throw new TypeError(`property value${key ? ` at "${key}"` : ""} is not JSON-serializable (${kind === "number" ? String(value) : kind})`);
+    }
+    return value;
+  });
+}
+
+function parseProperties(json: string): PropertyDiff[] {
+  const parsed = JSON.parse(json) as { path: string; desired: unknown; actual: unknown }[];
+  return parsed.map((p) => ({ path: p.path, desired: p.desired, actual: p.actual }));
+}
+
+function text(row: Row, column: string): string {
+  const value = row[column];
+  if (typeof value !== "string") throw new TypeError(`column ${column}: expected text, got ${value === null ? "null" : typeof value}`);
+  return value;
+}
+
+function optionalText(row: Row, column: string): string | undefined {
+  const value = row[column];
+  return typeof value === "string" ? value : undefined;
+}
+
+function integer(row: Row, column: string): number {
+  const value = row[column];
+  if (typeof value !== "number") throw new TypeError(`column ${column}: expected a number, got ${value === null ? "null" : typeof value}`);
+  return value;
+}
+
+function summaryOf(row: Row): RunSummary {
+  const commit = optionalText(row, "commit_sha");
+  const staleSourceError = optionalText(row, "stale_source_error");
+  const errorKind = optionalText(row, "error_kind");
+  return {
+    runId: text(row, "run_id"),
+    stack: text(row, "stack"),
+    engine: text(row, "engine"),
+    verdict: text(row, "verdict") as Verdict,
+    ...(commit !== undefined ? { commit } : {}),
+    ...(staleSourceError !== undefined ? { staleSource: { error: staleSourceError } } : {}),
+    ...(errorKind !== undefined ? { error: { kind: errorKind, message: optionalText(row, "error_message") ?? "" } } : {}),
+    driftCount: integer(row, "drift_count"),
+    pendingCount: integer(row, "pending_count"),
+    startedAt: text(row, "started_at"),
+    finishedAt: text(row, "finished_at"),
+    durationMs: integer(row, "duration_ms"),
+  };
+}
+
+function changeOf(row: Row): ResourceChange {
+  return {
+    kind: text(row, "kind") as ChangeKind,
+    address: text(row, "address"),
+    type: text(row, "type"),
+    action: text(row, "action") as ResourceAction,
+    properties: parseProperties(text(row, "properties_json")),
+  };
+}
+
+const RUN_COLUMNS =
+  "run_id, stack, engine, verdict, commit_sha, stale_source_error, error_kind, error_message, drift_count, pending_count, started_at, finished_at, duration_ms";
+
+interface Statements {
+  insertRun: StatementSync;
+  insertChange: StatementSync;
+  listAll: StatementSync;
+  listStack: StatementSync;
+  getRun: StatementSync;
+  getChanges: StatementSync;
+}
+
+function prepare(db: DatabaseSync): Statements {
+  return {
+    insertRun: db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertChange: db.prepare("INSERT INTO resource_changes (run_id, kind, address, type, action, properties_json) VALUES (?, ?, ?, ?, ?, ?)"),
+    // rowid breaks ties between runs started in the same millisecond: the one recorded later comes first.
+    listAll: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`),
+    listStack: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE stack = ? ORDER BY started_at DESC, rowid DESC LIMIT ?`),
+    getRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`),
+    getChanges: db.prepare("SELECT kind, address, type, action, properties_json FROM resource_changes WHERE run_id = ? ORDER BY id"),
+  };
+}
+
+/**
+ * Opens (creating it and its parent directory if needed) the run history database at `file` and brings its schema up
+ * to date. A database whose schema is newer than this code knows is refused with StoreSchemaError before anything
+ * is written to it. Other failures to open are StoreError.
+ */
+export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Store {
+  const migrations = options.migrations ?? MIGRATIONS;
+  let db: DatabaseSync;
+  try {
+    if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true });
+    db = new DatabaseSync(file);
+  } catch (error) {
+    throw new StoreError(file, `cannot open database at ${file}: ${message(error)}`, { cause: error });
+  }
+  try {
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.exec("PRAGMA foreign_keys = ON");
+    // Before anything that writes (journal mode, schema_migrations): a newer database is left exactly as it was.
+    const current = schemaVersion(db);
+    const known = latestVersion(migrations);
+    if (current > known) throw new StoreSchemaError(file, current, known);
+    db.exec("PRAGMA journal_mode = WAL");
+    migrate(db, migrations);
+  } catch (error) {
+    db.close();
+    if (error instanceof StoreError) throw error;
+    throw new StoreError(file, `cannot open database at ${file}: ${message(error)}`, { cause: error });
+  }
+
+  const statements = prepare(db);
+  let open = true;
+
+  return {
+    recordRun(result: StackResult): void {
+      try {
+        transaction(db, () => {
+          const driftCount = result.changes.filter((c) => c.kind === "drift").length;
+          const pendingCount = result.changes.filter((c) => c.kind === "pending").length;
+          statements.insertRun.run(
+            result.runId,
+            result.stack,
+            result.engine,
+            result.verdict,
+            result.commit ?? null,
+            result.staleSource?.error ?? null,
+            result.error?.kind ?? null,
+            result.error?.message ?? null,
+            driftCount,
+            pendingCount,
+            result.startedAt,
+            result.finishedAt,
+            result.durationMs,
+          );
+          for (const change of result.changes) {
+            statements.insertChange.run(result.runId, change.kind, change.address, change.type, change.action, propertiesJson(change.properties));
+          }
+        });
+      } catch (error) {
+        throw new StoreWriteError(file, result.runId, message(error), { cause: error });
+      }
+    },
+
+    listRuns(options: ListRunsOptions = {}): RunSummary[] {
+      const limit = options.limit ?? DEFAULT_LIMIT;
+      if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number >= 0, got ${limit}`);
+      const rows = options.stack === undefined ? statements.listAll.all(limit) : statements.listStack.all(options.stack, limit);
+      return rows.map(summaryOf);
+    },
+
+    getRun(runId: string): StackResult | undefined {
+      const row = statements.getRun.get(runId);
+      if (!row) return undefined;
+      const { driftCount: _drift, pendingCount: _pending, ...summary } = summaryOf(row);
+      const changes = statements.getChanges.all(runId).map(changeOf);
+      // Same key order as a StackResult built by the pipeline, for readable JSON output.
+      const { startedAt, finishedAt, durationMs, error, ...head } = summary;
+      return { ...head, changes, ...(error ? { error } : {}), startedAt, finishedAt, durationMs };
+    },
+
+    close(): void {
+      if (!open) return;
+      open = false;
+      db.close();
+    },
+  };
+}
