@@ -19,7 +19,7 @@ function shortAddress(address: string): string {
 
 function value(v: unknown): string {
   const text = typeof v === "string" ? JSON.stringify(v) : v === null || v === undefined ? "(none)" : JSON.stringify(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
 }
 
 function seconds(ms: number): string {

@@ -21,7 +21,10 @@ export interface StackConfig {
   engine: "pulumi";
   source: SourceSpec;
   pulumi: PulumiSettings;
-  /** Passed to the engine process only, already interpolated. Every value is treated as a secret in output. */
+  /**
+   * Passed to the engine process only, already interpolated. Values of credential-like names (containing PASS,
+   * SECRET, TOKEN, KEY, CREDENTIAL, PRIVATE, AUTH, ...) are masked wherever a result is shown or stored.
+   */
   env: Record<string, string>;
   /** Per-stack run timeout. */
   timeoutSeconds: number;

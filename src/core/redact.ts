@@ -14,3 +14,17 @@ export function redactValues(text: string, secrets: Iterable<string>): string {
   }
   return out;
 }
+
+const SENSITIVE_NAME = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|SESSION|COOKIE|CERT/i;
+
+/** Whether an environment variable's name says its value is a credential (PULUMI_CONFIG_PASSPHRASE, AWS_SECRET_ACCESS_KEY, ...). */
+export function isSensitiveName(name: string): boolean {
+  return SENSITIVE_NAME.test(name);
+}
+
+/** The values of the credential-like variables in an env map: never to be shown anywhere. */
+export function sensitiveValues(env: Record<string, string | undefined>): string[] {
+  return Object.entries(env)
+    .filter(([name, value]) => value !== undefined && isSensitiveName(name))
+    .map(([, value]) => value!);
+}

@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError } from "../core/errors.ts";
-import { redactUrls, redactValues } from "../core/redact.ts";
+import { redactUrls, redactValues, sensitiveValues } from "../core/redact.ts";
 import type { Detection, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
 import type { Engine, EngineContext } from "../engines/api.ts";
@@ -26,9 +26,9 @@ function asRunError(error: unknown): RunError {
   return { kind: "InternalError", message: error instanceof Error ? error.message : String(error) };
 }
 
-/** Nothing the stack's env holds (passphrases, tokens) and no URL credentials survive into a result. */
+/** No credential from the stack's env (passphrases, tokens, keys) and no URL credentials survive into a result. */
 function masked(result: StackResult, stack: StackConfig): StackResult {
-  const secrets = Object.values(stack.env);
+  const secrets = sensitiveValues(stack.env);
   return JSON.parse(redactUrls(redactValues(JSON.stringify(result), secrets))) as StackResult;
 }
 

@@ -66,10 +66,15 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
 
     async detect(ctx): Promise<Detection> {
       const stack = await guarded(ctx, () => openStack(ctx));
+      // Neither a preview nor a preview-only refresh takes the stack's lock, so both questions are asked at once.
       const refreshEvents: EngineEvent[] = [];
-      await guarded(ctx, (signal) => stack.previewRefresh({ onEvent: (e) => refreshEvents.push(e), signal, color: "never" }));
       const previewEvents: EngineEvent[] = [];
-      await guarded(ctx, (signal) => stack.preview({ onEvent: (e) => previewEvents.push(e), signal, color: "never" }));
+      const outcomes = await Promise.allSettled([
+        guarded(ctx, (signal) => stack.previewRefresh({ onEvent: (e) => refreshEvents.push(e), signal, color: "never" })),
+        guarded(ctx, (signal) => stack.preview({ onEvent: (e) => previewEvents.push(e), signal, color: "never" })),
+      ]);
+      const failed = outcomes.find((o) => o.status === "rejected");
+      if (failed) throw failed.reason;
       return { drift: changesFromEvents("drift", refreshEvents), pending: changesFromEvents("pending", previewEvents) };
     },
 
