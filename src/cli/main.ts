@@ -44,30 +44,30 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     return { config, logger };
   };
 
+  /** check and converge: run the operation over the chosen stacks, print the results, set the exit code. */
+  const runStacks = async (operation: typeof check, command: Command, only: string[], concurrency: number, json: boolean | undefined) => {
+    const { config, logger } = context(command);
+    const results = await operation({ config, toolchain: toolchain(io.env), logger, only, concurrency, env: io.env });
+    io.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
+    setExitCode(exitCodeFor(results));
+  };
+
   program
     .command("check")
     .description("check stacks once for drift (the world changed) and pending changes (Git is ahead)")
     .argument("[stacks...]", "stack names (default: all)")
     .option("--json", "print one JSON document instead of a table")
     .option("--concurrency <n>", "stacks checked at once", positiveInt, availableParallelism())
-    .action(async (stacks: string[], opts: { json?: boolean; concurrency: number }, command: Command) => {
-      const { config, logger } = context(command);
-      const results = await check({ config, toolchain: toolchain(io.env), logger, only: stacks, concurrency: opts.concurrency, env: io.env });
-      io.stdout.write(opts.json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
-      setExitCode(exitCodeFor(results));
-    });
+    .action((stacks: string[], opts: { json?: boolean; concurrency: number }, command: Command) =>
+      runStacks(check, command, stacks, opts.concurrency, opts.json),
+    );
 
   program
     .command("converge")
     .description("apply Git's desired state to a stack (pulumi up --refresh), then check it again")
     .argument("<stack>", "stack name")
     .option("--json", "print one JSON document instead of a table")
-    .action(async (stack: string, opts: { json?: boolean }, command: Command) => {
-      const { config, logger } = context(command);
-      const results = await converge({ config, toolchain: toolchain(io.env), logger, only: [stack], concurrency: 1, env: io.env });
-      io.stdout.write(opts.json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
-      setExitCode(exitCodeFor(results));
-    });
+    .action((stack: string, opts: { json?: boolean }, command: Command) => runStacks(converge, command, [stack], 1, opts.json));
 
   program
     .command("history")

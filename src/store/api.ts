@@ -1,22 +1,12 @@
 // The run history store: every run Driftwatch makes, with the changes it found. Implementations live beside this
 // file (sqlite/); the rest of Driftwatch depends on this interface only.
-import type { RunError, StackResult, Verdict } from "../core/types.ts";
+import type { StackResult } from "../core/types.ts";
 
 /** One run as `history` lists it: the result without its changes, counted instead. */
-export interface RunSummary {
-  runId: string;
-  stack: string;
-  engine: string;
-  verdict: Verdict;
-  commit?: string;
-  staleSource?: { error: string };
-  error?: RunError;
+export type RunSummary = Omit<StackResult, "changes"> & {
   driftCount: number;
   pendingCount: number;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-}
+};
 
 export interface ListRunsOptions {
   /** Only runs of this stack. */

@@ -13,17 +13,7 @@ import { SourceNotFoundError, SourceUnreachableError } from "../../core/errors.t
 import { gitEnvironment } from "./git-env.ts";
 import { GitSource, type AcquiredSource } from "./index.ts";
 import { mirrorDirName } from "./mirror-path.ts";
-
-const identity = {
-  GIT_AUTHOR_NAME: "Driftwatch Test",
-  GIT_AUTHOR_EMAIL: "test@driftwatch.invalid",
-  GIT_COMMITTER_NAME: "Driftwatch Test",
-  GIT_COMMITTER_EMAIL: "test@driftwatch.invalid",
-};
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: { ...process.env, ...identity }, encoding: "utf8" }).trim();
-}
+import { commitFiles, git } from "../../../test/support/git.ts";
 
 const temps: string[] = [];
 afterEach(() => {
@@ -34,16 +24,6 @@ function tempDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "driftwatch-git-"));
   temps.push(dir);
   return dir;
-}
-
-function commitFiles(repo: string, files: Record<string, string>, message: string): string {
-  for (const [path, content] of Object.entries(files)) {
-    mkdirSync(dirname(join(repo, path)), { recursive: true });
-    writeFileSync(join(repo, path), content);
-  }
-  git(repo, "add", "-A");
-  git(repo, "commit", "-q", "-m", message);
-  return git(repo, "rev-parse", "HEAD");
 }
 
 /** A remote on branch main with two projects, and a data dir. */
