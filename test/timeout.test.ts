@@ -1,11 +1,12 @@
 // A stack that never finishes: its timeout stops the engine (interrupt, then kill), the lock it took is gone
 // afterwards, nothing keeps running in its folder, and a second operation meanwhile is told the stack is locked.
-import { existsSync, readdirSync, readlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo } from "./support/git.ts";
+import { processesUnder, until } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 const HANGING_PROGRAM = [
@@ -20,27 +21,6 @@ const HANGING_PROGRAM = [
 function lockFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json"));
-}
-
-function processesUnder(dir: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
-
-async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 describe("per-stack timeout", () => {

@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ProvisionError } from "../src/toolchain/errors.ts";
 import { exec } from "../src/toolchain/exec.ts";
 import { silentProgress } from "../src/toolchain/progress.ts";
+import { terraformCli, terraformClis } from "../src/toolchain/manifest.ts";
 import { provisionPulumi } from "../src/toolchain/pulumi.ts";
 import { provisionTerraform } from "../src/toolchain/terraform.ts";
 import { loadPinnedVersions } from "../src/toolchain/versions.ts";
@@ -20,6 +21,17 @@ describe("the provisioned toolchain", () => {
     expect(result.code).toBe(0);
     if (manifest.pulumi.origin === "built") expect(result.stdout.trim()).toBe(`v${versions.pulumi.version}`);
     expect(readdirSync(manifest.pulumi.binDir).sort()).toEqual(["pulumi", "pulumi-language-nodejs", "pulumi-resource-pulumi-nodejs"]);
+  });
+
+  it("always has OpenTofu first, and every Terraform-compatible CLI it lists runs as the flavor it claims", async () => {
+    const { manifest, env } = testToolchain();
+    expect(terraformClis(manifest)[0]?.flavor).toBe("tofu");
+    for (const cli of terraformClis(manifest)) {
+      const result = await exec(cli.bin, ["version"], { env });
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(cli.flavor === "tofu" ? `OpenTofu v${cli.version}` : `Terraform v${cli.version}`);
+    }
+    if (terraformCli(manifest, "tofu")?.origin === "built") expect(terraformCli(manifest, "tofu")?.version).toBe(versions.tofu.version);
   });
 
   it("configures terraform/tofu to install providers only from the local mirror, without update checks", () => {
@@ -60,14 +72,21 @@ describe("pointing Driftwatch at installed engines", () => {
     await expect(attempt).rejects.toThrow(`DRIFTWATCH_PULUMI=${old} reports version 3.1.0, need >= ${versions.pulumi.version}`);
   });
 
-  it("says so when DRIFTWATCH_TERRAFORM does not run", async () => {
+  it("says so when DRIFTWATCH_TOFU does not run", async () => {
     const tools = tempDir();
-    const attempt = provisionTerraform({
-      tools,
-      versions,
-      progress: silentProgress,
-      env: { ...process.env, DRIFTWATCH_TERRAFORM: join(tools, "no-such-tofu") },
-    });
-    await expect(attempt).rejects.toThrow(/DRIFTWATCH_TERRAFORM=.*no-such-tofu does not run/);
+    const attempt = provisionTerraform({ tools, versions, progress: silentProgress, env: { ...process.env, DRIFTWATCH_TOFU: join(tools, "no-such-tofu") } });
+    await expect(attempt).rejects.toThrow(/DRIFTWATCH_TOFU=.*no-such-tofu does not run/);
+  });
+
+  it("refuses a DRIFTWATCH_TERRAFORM that is really OpenTofu", async () => {
+    const tools = tempDir();
+    const impostor = join(tools, "terraform");
+    writeFileSync(impostor, "#!/bin/sh\necho OpenTofu v1.12.6\n");
+    chmodSync(impostor, 0o755);
+    const { manifest } = testToolchain();
+    const tofu = terraformCli(manifest, "tofu");
+    const env = { ...process.env, DRIFTWATCH_TOFU: tofu?.bin ?? "", DRIFTWATCH_TERRAFORM: impostor };
+    const attempt = provisionTerraform({ tools, versions, progress: silentProgress, env });
+    await expect(attempt).rejects.toThrow(`DRIFTWATCH_TERRAFORM=${impostor} is tofu, not terraform`);
   });
 });

@@ -42,6 +42,11 @@ export class TimeoutError extends DriftwatchError {
   override name = "TimeoutError";
 }
 
+/** Driftwatch stopped (or crashed) before the run finished; the engine was cancelled. */
+export class InterruptedError extends DriftwatchError {
+  override name = "InterruptedError";
+}
+
 /** Anything else the engine reported. */
 export class EngineError extends DriftwatchError {
   override name = "EngineError";

@@ -45,11 +45,15 @@ export function secretPaths(a: Json, b: Json, base = ""): string[] {
   return [...paths].sort();
 }
 
-/** Reads a value at a path produced by joinPath (`a.b[0]["odd key"]`); undefined when absent. */
+/**
+ * Reads a value at a path produced by joinPath (`a.b[0]["odd key"]`); undefined when absent. A masked secret met
+ * on the way is the answer: whatever lies below a secret is secret too.
+ */
 export function valueAt(root: Json, path: string): Json {
   const tokens = path.match(/[^.[\]]+|\[(\d+|"(?:[^"\\]|\\.)*")\]/g) ?? [];
   let current: Json = root;
   for (const token of tokens) {
+    if (current === SECRET_MASK) return SECRET_MASK;
     if (current === null || current === undefined) return undefined;
     let key: string | number = token;
     if (token.startsWith("[")) {

@@ -22,6 +22,8 @@ export interface ResourceChange {
   type: string;
   action: ResourceAction;
   properties: PropertyDiff[];
+  /** For `replace`: the properties whose change forces the replacement, when the engine says. */
+  replacePaths?: string[];
 }
 
 /** What an engine found for one stack: a result, never an exception. */

@@ -1,9 +1,8 @@
-// The engine plug-in registry: a plain map from `engine:` in the config to a factory. No import-time work.
+// The engine plug-in registry: a plain map from `engine:` in the config to its module. No import-time work.
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import type { Detection } from "../core/types.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
-import { createPulumiEngine } from "./pulumi/index.ts";
 
 export interface EngineContext {
   stack: StackConfig;
@@ -29,12 +28,27 @@ export interface EngineDependencies {
   logger: Logger;
   /** Where program dependencies are cached, keyed by lockfile hash. */
   cacheDir: string;
+  /** Driftwatch's data directory, for engine state that must outlive a worktree. */
+  dataDir: string;
 }
 
-export const engineFactories = {
-  pulumi: createPulumiEngine,
-} satisfies Record<StackConfig["engine"], (deps: EngineDependencies) => Engine>;
+type EngineFactory = (deps: EngineDependencies) => Engine;
+
+/**
+ * The engine plug-ins, loaded on first use: an engine's SDK can be large (the Pulumi Automation API alone is
+ * ~90 MB resident), and a service watching only Terraform stacks should not carry it.
+ */
+export const engineModules = {
+  pulumi: async (): Promise<EngineFactory> => (await import("./pulumi/index.ts")).createPulumiEngine,
+  terraform: async (): Promise<EngineFactory> => (await import("./terraform/index.ts")).createTerraformEngine,
+} satisfies Record<StackConfig["engine"], () => Promise<EngineFactory>>;
 
 export function createEngine(id: StackConfig["engine"], deps: EngineDependencies): Engine {
-  return engineFactories[id](deps);
+  let engine: Promise<Engine> | undefined;
+  const load = () => (engine ??= engineModules[id]().then((factory) => factory(deps)));
+  return {
+    id,
+    detect: async (ctx) => (await load()).detect(ctx),
+    converge: async (ctx) => (await load()).converge(ctx),
+  };
 }

@@ -4,7 +4,7 @@ import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
 import { BuildError, ProvisionError } from "./errors.ts";
 import { exec, which } from "./exec.ts";
 import { goBuild, goInstall } from "./go.ts";
-import type { ToolchainManifest, ToolOrigin } from "./manifest.ts";
+import type { TerraformCli, TerraformFlavor, ToolchainManifest } from "./manifest.ts";
 import { repoRoot } from "./paths.ts";
 import type { ToolSearch } from "./pulumi.ts";
 import { versionString } from "./semver.ts";
@@ -13,16 +13,7 @@ import type { TerraformProviderPin } from "./versions.ts";
 /** Both registries a configuration may name its providers by; the mirror answers for each. */
 export const MIRRORED_REGISTRIES = ["registry.opentofu.org", "registry.terraform.io"] as const;
 
-type Flavor = "tofu" | "terraform";
-
-interface TerraformCli {
-  bin: string;
-  version: string;
-  flavor: Flavor;
-  origin: ToolOrigin;
-}
-
-async function describe(bin: string): Promise<{ version: string; flavor: Flavor } | undefined> {
+async function describe(bin: string): Promise<{ version: string; flavor: TerraformFlavor } | undefined> {
   // An empty CLI config keeps the probe from warning about ~/.terraformrc or reading the user's one.
   const result = await exec(bin, ["version"], { env: { ...process.env, TF_CLI_CONFIG_FILE: "/dev/null", CHECKPOINT_DISABLE: "1" } });
   const version = versionString(result.stdout);
@@ -30,21 +21,25 @@ async function describe(bin: string): Promise<{ version: string; flavor: Flavor 
   return { version, flavor: /OpenTofu/.test(result.stdout) ? "tofu" : "terraform" };
 }
 
-/** DRIFTWATCH_TERRAFORM, else tofu on PATH, else terraform on PATH (unless DRIFTWATCH_IGNORE_PATH_TOOLS). */
-async function findInstalledCli(search: ToolSearch): Promise<TerraformCli | undefined> {
-  const named = search.env.DRIFTWATCH_TERRAFORM;
+const ENV_OVERRIDE: Record<TerraformFlavor, string> = { tofu: "DRIFTWATCH_TOFU", terraform: "DRIFTWATCH_TERRAFORM" };
+
+/**
+ * The installed CLI of one flavor: the binary its env variable names (DRIFTWATCH_TOFU, DRIFTWATCH_TERRAFORM),
+ * else the one on PATH (unless DRIFTWATCH_IGNORE_PATH_TOOLS). A named binary of the other flavor is an error.
+ */
+async function findInstalledCli(search: ToolSearch, flavor: TerraformFlavor): Promise<TerraformCli | undefined> {
+  const variable = ENV_OVERRIDE[flavor];
+  const named = search.env[variable];
   if (named) {
     const found = await describe(named);
-    if (!found) throw new ProvisionError("tofu", `DRIFTWATCH_TERRAFORM=${named} does not run '${named} version'`);
+    if (!found) throw new ProvisionError(flavor, `${variable}=${named} does not run '${named} version'`);
+    if (found.flavor !== flavor) throw new ProvisionError(flavor, `${variable}=${named} is ${found.flavor}, not ${flavor}`);
     return { bin: named, ...found, origin: "env" };
   }
   if (search.env.DRIFTWATCH_IGNORE_PATH_TOOLS) return undefined;
-  for (const name of ["tofu", "terraform"]) {
-    const bin = await which(name, search.env);
-    const found = bin ? await describe(bin) : undefined;
-    if (bin && found) return { bin, ...found, origin: "path" };
-  }
-  return undefined;
+  const bin = await which(flavor, search.env);
+  const found = bin ? await describe(bin) : undefined;
+  return bin && found?.flavor === flavor ? { bin, ...found, origin: "path" } : undefined;
 }
 
 async function buildTofu(search: ToolSearch): Promise<TerraformCli> {
@@ -122,16 +117,20 @@ async function provisionProviders(search: ToolSearch, pins: readonly TerraformPr
   return { mirror, cliConfigFile };
 }
 
+/**
+ * OpenTofu always (installed, else built: it is the engine's default), HashiCorp Terraform when one is installed
+ * (it cannot be built from the proxy under its own licence terms), and the provider mirror both use.
+ */
 export async function provisionTerraform(search: ToolSearch): Promise<ToolchainManifest["terraform"]> {
-  const installed = await findInstalledCli(search);
-  if (installed) search.progress.info(`${installed.flavor} ${installed.version}: using ${installed.bin} (${installed.origin})`);
-  const cli = installed ?? (await buildTofu(search));
+  const clis: TerraformCli[] = [];
+  for (const flavor of ["tofu", "terraform"] as const) {
+    const installed = await findInstalledCli(search, flavor);
+    if (installed) search.progress.info(`${flavor} ${installed.version}: using ${installed.bin} (${installed.origin})`);
+    else if (flavor === "terraform") search.progress.info("terraform: none installed; the Terraform tests run on tofu only");
+    const cli = installed ?? (flavor === "tofu" ? await buildTofu(search) : undefined);
+    if (cli) clis.push(cli);
+  }
   const pins = search.versions.terraformProviders;
   const { mirror, cliConfigFile } = await provisionProviders(search, pins);
-  return {
-    ...cli,
-    cliConfigFile,
-    providerMirror: mirror,
-    providers: pins.map((p) => ({ name: p.name, version: p.version })),
-  };
+  return { clis, cliConfigFile, providerMirror: mirror, providers: pins.map((p) => ({ name: p.name, version: p.version })) };
 }

@@ -3,6 +3,7 @@
 import { cpSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { terraformClis } from "../../src/toolchain/manifest.ts";
 import { exec } from "../../src/toolchain/exec.ts";
 import { repoRoot } from "../../src/toolchain/paths.ts";
 import { tempDir } from "../support/tempdir.ts";
@@ -13,16 +14,16 @@ interface PlanJson {
   resource_changes?: { address: string; change: { actions: string[] } }[];
 }
 
-describe("terraform/opentofu (real CLI, offline provider mirror)", () => {
+describe.each(terraformClis(testToolchain().manifest).map((cli) => [cli.flavor, cli] as const))("%s (real CLI, offline provider mirror)", (_flavor, cli) => {
   it("inits without any registry, applies, and reports out-of-band changes as resource_drift", async () => {
-    const { manifest, env } = testToolchain();
+    const { env } = testToolchain();
     const dir = tempDir();
     cpSync(join(repoRoot, "test", "fixtures", "terraform-local-file"), dir, { recursive: true });
     // Any attempt to reach a registry would go through this proxy, which refuses: init must not need one.
     const offline = { ...env, HTTPS_PROXY: "http://127.0.0.1:9", HTTP_PROXY: "http://127.0.0.1:9", NO_PROXY: "", TF_IN_AUTOMATION: "1" };
     const tf = async (...args: string[]) => {
-      const result = await exec(manifest.terraform.bin, args, { cwd: dir, env: offline });
-      expect(result.code, `${manifest.terraform.flavor} ${args.join(" ")}:\n${result.output}`).toBe(0);
+      const result = await exec(cli.bin, args, { cwd: dir, env: offline });
+      expect(result.code, `${cli.flavor} ${args.join(" ")}:\n${result.output}`).toBe(0);
       return result.stdout;
     };
 

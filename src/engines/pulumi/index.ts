@@ -3,6 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { EngineError } from "../../core/errors.ts";
 import type { Detection } from "../../core/types.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
 import { ensureDependencies } from "./dependencies.ts";
@@ -13,21 +14,28 @@ import { killProcessesIn, releaseStaleLocks } from "./processes.ts";
 /** How long the CLI gets to cancel cleanly (and release its lock) after an interrupt, before it is killed. */
 const CANCEL_GRACE_MS = 10_000;
 
+/** The Pulumi settings of the context's stack (the registry only hands pulumi stacks to this engine). */
+function settingsOf(ctx: EngineContext) {
+  if (ctx.stack.engine !== "pulumi") throw new EngineError(`stack ${ctx.stack.name} is not a pulumi stack`);
+  return ctx.stack.pulumi;
+}
+
 export function createPulumiEngine(deps: EngineDependencies): Engine {
   let command: Promise<PulumiCommand> | undefined;
   const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }));
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
     await ensureDependencies({ dir: ctx.dir, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger });
-    const backend = ctx.stack.pulumi.backendUrl;
+    const settings = settingsOf(ctx);
+    const backend = settings.backendUrl;
     if (backend.startsWith("file://")) mkdirSync(fileURLToPath(backend), { recursive: true });
     const envVars: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined) envVars[key] = value;
-    envVars.PULUMI_BACKEND_URL = ctx.stack.pulumi.backendUrl;
+    envVars.PULUMI_BACKEND_URL = settings.backendUrl;
     envVars.PULUMI_SKIP_UPDATE_CHECK = "true";
     // Type errors are the program author's CI's business; Driftwatch only needs the program to run.
     envVars.PULUMI_NODEJS_TRANSPILE_ONLY ??= "true";
-    return LocalWorkspace.createOrSelectStack({ stackName: ctx.stack.pulumi.stack, workDir: ctx.dir }, { pulumiCommand: await pulumiCommand(), envVars });
+    return LocalWorkspace.createOrSelectStack({ stackName: settings.stack, workDir: ctx.dir }, { pulumiCommand: await pulumiCommand(), envVars });
   }
 
   /**
@@ -51,7 +59,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       return await operation(controller.signal);
     } catch (error) {
       if (ctx.signal.aborted) {
-        const released = releaseStaleLocks(ctx.stack.pulumi.backendUrl, ctx.stack.pulumi.stack);
+        const released = releaseStaleLocks(settingsOf(ctx).backendUrl, settingsOf(ctx).stack);
         if (released.length > 0) ctx.logger.warn({ locks: released }, "released the stack lock left by the stopped engine");
       }
       throw classifyPulumiError(error, { timedOut: ctx.signal.aborted, timeoutSeconds: ctx.stack.timeoutSeconds, stack: ctx.stack.name });

@@ -1,0 +1,180 @@
+// The Terraform/OpenTofu engine: the CLI's own plans, read through `show -json`.
+//
+// Per stack, under <dataDir>/terraform/<stack>/: TF_DATA_DIR (providers, backend settings), the state file when
+// the module uses the implicit local backend (never in the per-commit worktree, where it would be lost at the
+// next commit), and a private directory for plan files, which hold secrets and are deleted after use.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { TerraformStackConfig } from "../../config/types.ts";
+import { EngineError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
+import type { Detection } from "../../core/types.ts";
+import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
+import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
+import { runTool, type ToolRun } from "../process.ts";
+import { cleanOutput, formatValidateJson, isLockConflict } from "./diagnostics.ts";
+import { backendConfigFile } from "./hcl.ts";
+import { changesFromPlan, type PlanJson } from "./plan.ts";
+
+/** The files a root module's configuration is made of (OpenTofu also reads .tofu files). */
+const CONFIG_FILE = /\.(tf|tf\.json|tofu|tofu\.json)$/;
+
+/** A CLI command that exited non-zero, with its output; turned into a user-facing error by explainFailure. */
+class ToolFailure extends Error {
+  readonly what: string;
+  readonly output: string;
+  constructor(what: string, output: string) {
+    super(`${what} failed:\n${output}`);
+    this.what = what;
+    this.output = output;
+  }
+}
+
+interface Session {
+  ctx: EngineContext;
+  stack: TerraformStackConfig;
+  bin: string;
+  env: NodeJS.ProcessEnv;
+  /** `-state=<file>` when the module has no backend of its own; empty otherwise. */
+  stateArgs: string[];
+  planDir: string;
+}
+
+function asTerraformStack(ctx: EngineContext): TerraformStackConfig {
+  if (ctx.stack.engine !== "terraform") throw new EngineError(`stack ${ctx.stack.name} is not a terraform stack`);
+  return ctx.stack;
+}
+
+export function createTerraformEngine(deps: EngineDependencies): Engine {
+  /** tofu, terraform or a path; by default tofu when the toolchain has it, else terraform. */
+  function binaryFor(stack: TerraformStackConfig): string {
+    const wanted = stack.terraform.binary;
+    if (wanted !== undefined && wanted !== "tofu" && wanted !== "terraform") return wanted;
+    const cli = wanted ? terraformCli(deps.toolchain, wanted) : (terraformCli(deps.toolchain, "tofu") ?? terraformCli(deps.toolchain, "terraform"));
+    if (!cli) {
+      const have = terraformClis(deps.toolchain).map((c) => c.flavor).join(", ") || "none";
+      throw new EngineError(`stack ${stack.name} asks for ${wanted ?? "tofu or terraform"}, but the toolchain has no such CLI (it has: ${have})`);
+    }
+    return cli.bin;
+  }
+
+  /** Runs the CLI; a failure throws with the tool's own output (colour codes stripped). */
+  async function run(session: Session, args: string[], what: string): Promise<ToolRun> {
+    const result = await runTool(session.bin, args, { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal });
+    if (result.aborted) {
+      throw new TimeoutError(`stack ${session.stack.name} did not finish within ${session.stack.timeoutSeconds}s; ${what} was stopped`);
+    }
+    if (result.code !== 0) {
+      const output = cleanOutput(`${result.stderr}\n${result.stdout}`);
+      if (isLockConflict(output)) throw new StackLockedError(`stack ${session.stack.name} is locked:\n${output}`);
+      throw new ToolFailure(what, output);
+    }
+    return result;
+  }
+
+  /**
+   * A failed init or plan: when `validate -json` finds errors in the configuration's files, they say where (file,
+   * line, column); otherwise the tool's own output (for init: why providers or the backend could not be set up).
+   */
+  async function explainFailure(session: Session, error: unknown): Promise<never> {
+    if (!(error instanceof ToolFailure)) throw error;
+    const validate = await runTool(session.bin, ["validate", "-json", "-no-color"], { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal });
+    const located = formatValidateJson(validate.stdout, { locatedOnly: true, moduleDir: session.stack.source.path });
+    if (located) throw new ProgramError(`the configuration of stack ${session.stack.name} is invalid:\n${located}`);
+    throw new EngineError(`${error.what} failed for stack ${session.stack.name}:\n${error.output}`);
+  }
+
+  async function open(ctx: EngineContext): Promise<Session> {
+    const stack = asTerraformStack(ctx);
+    // init succeeds in a folder without configuration ("initialized in an empty directory"): say what is wrong.
+    if (!readdirSync(ctx.dir).some((file) => CONFIG_FILE.test(file))) {
+      throw new ProgramError(`stack ${stack.name}: no Terraform configuration (*.tf, *.tf.json, *.tofu) in ${stack.source.path}`);
+    }
+    const home = join(deps.dataDir, "terraform", stack.name);
+    const dataDir = join(home, "data");
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const planDir = mkdtempSync(join(home, "plans-"));
+    const pluginCacheDir = join(deps.cacheDir, "terraform-plugins");
+    mkdirSync(pluginCacheDir, { recursive: true });
+    const env: NodeJS.ProcessEnv = {
+      ...ctx.env,
+      TF_DATA_DIR: dataDir,
+      // One provider cache for every stack, so a provider is unpacked once, not once per stack and commit.
+      TF_PLUGIN_CACHE_DIR: ctx.env.TF_PLUGIN_CACHE_DIR ?? pluginCacheDir,
+      TF_IN_AUTOMATION: "1",
+      TF_INPUT: "0",
+      CHECKPOINT_DISABLE: "1",
+      // Variables travel as TF_VAR_* in the environment, never on a command line others can read.
+      ...Object.fromEntries(Object.entries(stack.terraform.vars).map(([name, value]) => [`TF_VAR_${name}`, value])),
+      ...(stack.terraform.workspace ? { TF_WORKSPACE: stack.terraform.workspace } : {}),
+    };
+    const session: Session = { ctx, stack, bin: binaryFor(stack), env, stateArgs: [], planDir };
+    // -reconfigure: the backend is whatever the commit declares now; Driftwatch never migrates anybody's state.
+    const initArgs = ["init", "-input=false", "-no-color", "-reconfigure"];
+    if (existsSync(join(ctx.dir, ".terraform.lock.hcl"))) initArgs.push("-lockfile=readonly");
+    // Backend settings may be credentials: they go to init in a private file, not on its command line.
+    if (Object.keys(stack.terraform.backendConfig).length > 0) {
+      const file = join(planDir, "backend.tfbackend");
+      writeFileSync(file, backendConfigFile(stack.terraform.backendConfig), { mode: 0o600 });
+      initArgs.push(`-backend-config=${file}`);
+    }
+    ctx.logger.debug({ binary: session.bin }, "terraform init");
+    await run(session, initArgs, "init").catch((error: unknown) => explainFailure(session, error));
+    // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
+    if (!existsSync(join(dataDir, "terraform.tfstate"))) session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
+    return session;
+  }
+
+  function varFileArgs(stack: TerraformStackConfig): string[] {
+    return stack.terraform.varFiles.map((file) => `-var-file=${file}`);
+  }
+
+  /**
+   * drift: `plan -refresh-only` (what refresh would change in the state). pending: `plan -refresh=false` (what
+   * the configuration in Git changes against the recorded state, without counting drift twice). converge: a
+   * normal plan, refresh included, whose file is then applied.
+   */
+  async function plan(session: Session, mode: "drift" | "pending" | "converge"): Promise<{ file: string; json: PlanJson }> {
+    const file = join(session.planDir, `${mode}.tfplan`);
+    const modeArgs = { drift: ["-refresh-only", "-lock=false"], pending: ["-refresh=false", "-lock=false"], converge: [] }[mode];
+    const args = ["plan", ...modeArgs, "-input=false", "-no-color", `-out=${file}`, ...session.stateArgs, ...varFileArgs(session.stack)];
+    await run(session, args, `plan (${mode})`).catch((error: unknown) => explainFailure(session, error));
+    const shown = await run(session, ["show", "-json", "-no-color", file], "show -json");
+    return { file, json: JSON.parse(shown.stdout) as PlanJson };
+  }
+
+  function close(session: Session): void {
+    rmSync(session.planDir, { recursive: true, force: true });
+  }
+
+  return {
+    id: "terraform",
+
+    async detect(ctx): Promise<Detection> {
+      const session = await open(ctx);
+      try {
+        const drift = await plan(session, "drift");
+        const pending = await plan(session, "pending");
+        return { drift: changesFromPlan("drift", drift.json), pending: changesFromPlan("pending", pending.json) };
+      } finally {
+        close(session);
+      }
+    },
+
+    async converge(ctx): Promise<void> {
+      const session = await open(ctx);
+      try {
+        // Apply exactly the plan that was made and read, never a fresh `apply -auto-approve` that could differ.
+        const { file } = await plan(session, "converge");
+        await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply");
+      } finally {
+        close(session);
+      }
+    },
+  };
+}
+
+/** For tests: whether a state file exists for a stack on the implicit local backend. */
+export function localStateFile(dataDir: string, stackName: string): string {
+  return join(dataDir, "terraform", stackName, "terraform.tfstate");
+}
+

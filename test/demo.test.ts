@@ -1,0 +1,78 @@
+// The embedded demo (driftwatch.yaml at the repository root): a Pulumi stack and a Terraform/OpenTofu stack in
+// one configuration, one `check`, one verdict table, one exit code, one history. Run on a copy of the file whose
+// data directory is a temporary one and whose source is this repository at its current commit.
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseDocument } from "yaml";
+import type { StackResult } from "../src/core/types.ts";
+import { repoRoot } from "../src/toolchain/paths.ts";
+import { driftwatch } from "./support/cli.ts";
+import { git } from "./support/git.ts";
+import { tempDir } from "./support/tempdir.ts";
+
+/** The demo config, pointed at a temporary data directory and at the commit this test runs on. */
+function demoCopy(dir: string, extraStacks: unknown[] = []): string {
+  const doc = parseDocument(readFileSync(join(repoRoot, "driftwatch.yaml"), "utf8"));
+  doc.set("dataDir", join(dir, "data"));
+  const commit = git(repoRoot, "rev-parse", "HEAD");
+  for (const index of [0, 1]) {
+    doc.setIn(["stacks", index, "source", "repo"], repoRoot);
+    doc.setIn(["stacks", index, "source", "ref"], commit);
+  }
+  for (const stack of extraStacks) doc.addIn(["stacks"], stack);
+  const file = join(dir, "driftwatch.yaml");
+  writeFileSync(file, doc.toString());
+  return file;
+}
+
+const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
+
+describe("the demo: Pulumi and Terraform stacks side by side", () => {
+  it("gives both the same verdicts, table, exit codes and history", async () => {
+    const dir = tempDir();
+    const config = demoCopy(dir);
+    const sandbox = join(dir, "data", "sandbox");
+
+    const first = await driftwatch(["--config", config, "check", "--json"]);
+    expect(first.code, first.stderr).toBe(2);
+    const pending = results(first.stdout);
+    expect(pending["demo-files"]).toMatchObject({ engine: "pulumi", verdict: "pending" });
+    expect(pending["demo-files-tf"]).toMatchObject({ engine: "terraform", verdict: "pending" });
+    expect(pending["demo-files-tf"]!.changes.map((c) => [c.action, c.address]).sort()).toEqual([
+      ["create", "local_file.motd"],
+      ["create", "local_file.settings"],
+      ["create", "random_pet.host"],
+    ]);
+
+    for (const stack of ["demo-files", "demo-files-tf"]) {
+      const converged = await driftwatch(["--config", config, "converge", stack, "--json"]);
+      expect(converged.code, converged.stderr).toBe(0);
+      expect(results(converged.stdout)[stack]!.verdict).toBe("in-sync");
+    }
+
+    appendFileSync(join(sandbox, "demo-files", "motd.txt"), "edited by hand\n");
+    rmSync(join(sandbox, "demo-files-tf", "settings.ini"));
+    const table = await driftwatch(["--config", config, "check"]);
+    expect(table.code).toBe(2);
+    expect(table.stdout).toMatch(/^demo-files\s+drifted\s+1\s+0\s/m);
+    expect(table.stdout).toMatch(/^demo-files-tf\s+drifted\s+1\s+0\s/m);
+    expect(table.stdout).toMatch(/^\s+drift\s+delete\s+local_file.settings$/m);
+
+    // One stack that cannot be checked makes the exit code 1; the others are still checked and reported.
+    const withBroken = demoCopy(join(dir), [
+      { name: "missing-module", engine: "terraform", source: { repo: repoRoot, ref: git(repoRoot, "rev-parse", "HEAD"), path: "stacks/no-such-module" } },
+    ]);
+    const mixed = await driftwatch(["--config", withBroken, "check", "--json"]);
+    expect(mixed.code).toBe(1);
+    const verdicts = Object.fromEntries(Object.entries(results(mixed.stdout)).map(([name, r]) => [name, r.verdict]));
+    expect(verdicts).toEqual({ "demo-files": "drifted", "demo-files-tf": "drifted", "missing-module": "error" });
+    expect(results(mixed.stdout)["missing-module"]!.error).toMatchObject({ kind: "SourceNotFoundError", message: expect.stringContaining("stacks/no-such-module") });
+
+    const history = await driftwatch(["--config", config, "history", "--json"]);
+    const runs = JSON.parse(history.stdout) as { runs: { stack: string; engine: string }[] };
+    expect(new Set(runs.runs.map((r) => `${r.stack}:${r.engine}`))).toEqual(
+      new Set(["demo-files:pulumi", "demo-files-tf:terraform", "missing-module:terraform"]),
+    );
+  });
+});
