@@ -1,0 +1,109 @@
+// Alerts: what the pipeline tells people, as typed events, and the notifiers that deliver them.
+// Which events exist (and that an unchanged drift is never posted twice) is decided by the pipeline and the store
+// (src/run/alerts.ts); a notifier only turns an event into messages and sends them.
+import type { Logger } from "pino";
+import type { AlertsConfig, StackConfig } from "../config/types.ts";
+import type { ResourceAction, ResourceChange, RunError, Verdict } from "../core/types.ts";
+import { createLogNotifier } from "./log/index.ts";
+import { createSlackNotifier } from "./slack/index.ts";
+
+/** What every alert is about: one stack, one run. */
+export interface AlertSubject {
+  stack: string;
+  engine: string;
+  runId: string;
+  verdict: Verdict;
+  /** The Git commit checked (absent when the source could not be read). */
+  commit?: string;
+  /** The stack's repository as configured (credentials never appear here). */
+  repo: string;
+  /** The project folder inside the repository. */
+  path: string;
+  /** When the run finished (ISO 8601). */
+  checkedAt: string;
+  /** Set when the run used an earlier fetch because the remote was unreachable. */
+  staleSource?: string;
+}
+
+/** A drift episode: from the first divergent run of a stack to the run that finds it in sync again. */
+export interface EpisodeInfo {
+  id: number;
+  openedAt: string;
+  /** How many runs have seen this episode (1 when it opens). */
+  seenCount: number;
+  lastSeenAt: string;
+  /** Set when the episode is resolved. */
+  closedAt?: string;
+  /** closedAt − openedAt, for resolved episodes. */
+  durationMs?: number;
+}
+
+/** A resource in a change list, as named in "added to / removed from the drift". */
+export interface ChangeRef {
+  kind: ResourceChange["kind"];
+  address: string;
+  type: string;
+  action: ResourceAction;
+}
+
+interface EpisodeEventBase {
+  subject: AlertSubject;
+  episode: EpisodeInfo;
+  /** The episode's changes: the current ones; for `episode-resolved`, the last ones seen before it resolved. */
+  changes: ResourceChange[];
+}
+
+export type AlertEvent =
+  /** A stack went from in sync to divergent: a new root message (with the mention, if configured). */
+  | (EpisodeEventBase & { type: "episode-opened" })
+  /** Same fingerprint as before: the root message is updated in place ("still drifted, seen N times"). */
+  | (EpisodeEventBase & { type: "episode-unchanged" })
+  /** The fingerprint changed: a thread reply says what changed, and the root message is updated. */
+  | (EpisodeEventBase & { type: "episode-changed"; added: ChangeRef[]; removed: ChangeRef[]; modified: ChangeRef[] })
+  /** Back in sync: a thread reply says so, the root message turns resolved. */
+  | (EpisodeEventBase & { type: "episode-resolved" })
+  /** A stack could not be checked (rate-limited by the pipeline: not every failed run produces one). */
+  | { type: "run-failed"; subject: AlertSubject; error: RunError; /** failed runs not alerted since the last alert */ suppressed: number };
+
+export type AlertEventType = AlertEvent["type"];
+
+/** Where an episode's Slack thread lives, once its root message was posted. */
+export interface SlackThread {
+  channel: string;
+  ts: string;
+}
+
+/** What delivering one event produced: for a posted root message, the thread the later events go to. */
+export interface DeliveryReceipt {
+  thread?: SlackThread;
+}
+
+/** Delivery failed; `permanent` failures (invalid_auth, channel_not_found, ...) are never retried. */
+export interface Notifier {
+  readonly id: "slack" | "log";
+  /**
+   * Delivers one event. `thread` is the episode's thread when one exists. Throws NotifierError on failure
+   * (src/notifiers/errors.ts), marked permanent or transient.
+   */
+  deliver(event: AlertEvent, thread: SlackThread | undefined): Promise<DeliveryReceipt>;
+  /** Gives up on requests in flight (the run is over; what was not confirmed stays in the outbox). */
+  stop?(): void;
+}
+
+/** What notifier factories get. */
+export interface NotifierDependencies {
+  alerts: AlertsConfig;
+  stacks: readonly StackConfig[];
+  logger: Logger;
+}
+
+/** The notifier plug-ins: a plain map from id to factory; undefined when the configuration does not enable it. */
+export const notifierFactories: Record<Notifier["id"], (deps: NotifierDependencies) => Notifier | undefined> = {
+  log: (deps) => (deps.alerts.log ? createLogNotifier(deps.logger) : undefined),
+  slack: (deps) => (deps.alerts.slack ? createSlackNotifier({ settings: deps.alerts.slack, alerts: deps.alerts, stacks: deps.stacks, logger: deps.logger }) : undefined),
+};
+
+/** The notifiers the configuration enables. */
+export function createNotifiers(deps: NotifierDependencies): Notifier[] {
+  return Object.values(notifierFactories).flatMap((factory) => factory(deps) ?? []);
+}

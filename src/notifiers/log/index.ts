@@ -1,0 +1,35 @@
+// The log notifier: every alert as one structured log line, so alerts are visible without Slack (and next to it).
+import type { Logger } from "pino";
+import { shortSha } from "../commit-link.ts";
+import type { AlertEvent, DeliveryReceipt, Notifier } from "../api.ts";
+
+const WHAT: Record<AlertEvent["type"], string> = {
+  "episode-opened": "drift episode opened",
+  "episode-unchanged": "drift episode unchanged",
+  "episode-changed": "drift episode changed",
+  "episode-resolved": "drift episode resolved",
+  "run-failed": "stack could not be checked",
+};
+
+/** The fields of the log line: what happened, where, and the changes (already masked and redacted). */
+function fieldsOf(event: AlertEvent): Record<string, unknown> {
+  const s = event.subject;
+  const base = { alert: event.type, stack: s.stack, engine: s.engine, runId: s.runId, verdict: s.verdict, commit: s.commit ? shortSha(s.commit) : undefined };
+  if (event.type === "run-failed") return { ...base, error: event.error, suppressed: event.suppressed };
+  const changes = event.changes.map((c) => ({ kind: c.kind, action: c.action, address: c.address, properties: c.properties }));
+  const episode = { episodeId: event.episode.id, seenCount: event.episode.seenCount, openedAt: event.episode.openedAt, durationMs: event.episode.durationMs };
+  if (event.type === "episode-changed") return { ...base, ...episode, added: event.added, removed: event.removed, modified: event.modified, changes };
+  return { ...base, ...episode, changes };
+}
+
+export function createLogNotifier(logger: Logger): Notifier {
+  const log = logger.child({ notifier: "log" });
+  return {
+    id: "log",
+    deliver(event): Promise<DeliveryReceipt> {
+      const level = event.type === "run-failed" ? "error" : event.type === "episode-opened" || event.type === "episode-changed" ? "warn" : "info";
+      log[level](fieldsOf(event), WHAT[event.type]);
+      return Promise.resolve({});
+    },
+  };
+}

@@ -1,0 +1,178 @@
+// Masking for alerts, on top of what every result already has (engine secrets, credential-like env values):
+// patterns for credentials that may sit in any value or message, and an optional allow-list of the property
+// paths whose values may be shown at all. Applied once, before an alert is written to the outbox.
+//
+// `showValuesOf` globs are matched against a property diff's whole path, segment by segment:
+//   - segments are separated by "." or written as `[n]` (an array index) or `["odd key"]` (a quoted key);
+//     an index is a segment like any other: `ingress[2].port`, `ingress.2.port` are the same glob;
+//   - `*` (or `[*]`) is exactly one segment, key or index: `tags.*` matches `tags.env`, not `tags` nor `tags.a.b`;
+//   - `**` is any number of segments, none included: `tags.**` matches `tags`, `tags.env` and `tags.a[0].b`,
+//     `**.port` matches `port` and `ingress[0].port`, `**` matches everything;
+//   - anything else is literal (`tag*` is the key "tag*", not a prefix).
+// A diff whose path matches no glob shows HIDDEN_VALUE for its values (an absent side stays absent: that a value
+// appeared or disappeared is no secret); its path stays visible. `showValuesOf: []` hides every value.
+import { SECRET_MASK } from "../core/redact.ts";
+import type { PropertyDiff, ResourceChange } from "../core/types.ts";
+import type { AlertEvent } from "./api.ts";
+
+/** Shown instead of a value whose path is not in `showValuesOf`. */
+export const HIDDEN_VALUE = "[hidden]";
+
+/** Credentials recognisable by their shape, masked in every alert whatever the configuration says. */
+export const BUILT_IN_PATTERNS: readonly string[] = [
+  String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`, // AWS access key ids
+  String.raw`\bxox[abposr]-[0-9A-Za-z-]{10,}`, // Slack tokens
+  String.raw`https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+`, // Slack webhook URLs
+  String.raw`\bgh[pousr]_[A-Za-z0-9]{36,}\b`, // GitHub tokens
+  String.raw`\bgithub_pat_[A-Za-z0-9_]{22,}`, // GitHub fine-grained tokens
+  // PEM private keys, up to their END line, or to the end of the text when a value was cut before it.
+  String.raw`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[\s\S]*)`,
+];
+
+export interface AlertRedaction {
+  /** Global regular expressions; every match in every string of an alert becomes SECRET_MASK. */
+  patterns: RegExp[];
+  /** Globs over property paths (see above); undefined: every value may be shown. */
+  showValuesOf?: string[];
+}
+
+/** A configured pattern or glob that cannot be used; `pattern` is the offending text as written. */
+export class RedactionPatternError extends Error {
+  override name = "RedactionPatternError";
+  readonly field: "patterns" | "showValuesOf";
+  readonly pattern: string;
+  constructor(field: "patterns" | "showValuesOf", pattern: string, reason: string) {
+    super(`alerts.redact.${field}: ${JSON.stringify(pattern)} ${reason}`);
+    this.field = field;
+    this.pattern = pattern;
+  }
+}
+
+// --- paths and globs ----------------------------------------------------------------------------------------------
+
+type GlobSegment = { any: "one" } | { any: "many" } | { key: string };
+
+/** One segment at the start of the rest of a path: `.key`, `key`, `[0]`, `[*]` or `["odd key"]`. */
+const SEGMENT = /\.?([^.[\]]+)|\[(\d+|\*|"(?:[^"\\]|\\.)*")\]/y;
+
+/** The segments of a path or glob as written, with `*`/`[*]` marked; undefined when it is not well formed. */
+function parseSegments(text: string): { text: string; quoted: boolean }[] | undefined {
+  const segments: { text: string; quoted: boolean }[] = [];
+  for (let at = 0; at < text.length; at = SEGMENT.lastIndex) {
+    SEGMENT.lastIndex = at;
+    const match = SEGMENT.exec(text);
+    if (!match || (at === 0 && text.startsWith("."))) return undefined;
+    const bracketed = match[2];
+    if (bracketed?.startsWith('"')) segments.push({ text: JSON.parse(bracketed) as string, quoted: true });
+    else segments.push({ text: match[1] ?? bracketed!, quoted: false });
+  }
+  return segments.length > 0 ? segments : undefined;
+}
+
+/** A glob's segments, consecutive `**` collapsed; undefined when the glob is not well formed. */
+export function parseGlob(glob: string): GlobSegment[] | undefined {
+  const segments = parseSegments(glob);
+  if (!segments) return undefined;
+  const out: GlobSegment[] = [];
+  for (const s of segments) {
+    const segment: GlobSegment = s.quoted ? { key: s.text } : s.text === "**" ? { any: "many" } : s.text === "*" ? { any: "one" } : { key: s.text };
+    const previous = out.at(-1);
+    if (!("any" in segment && segment.any === "many" && previous && "any" in previous && previous.any === "many")) out.push(segment);
+  }
+  return out;
+}
+
+/** A property path's segments (`a.b[0]["odd key"]` → a, b, 0, odd key); lenient: whatever is not a bracket or dot. */
+export function pathSegments(path: string): string[] {
+  return parseSegments(path)?.map((s) => s.text) ?? path.split(/[.[\]]+/).filter((s) => s !== "");
+}
+
+function matchFrom(glob: readonly GlobSegment[], g: number, path: readonly string[], p: number): boolean {
+  if (g === glob.length) return p === path.length;
+  const segment = glob[g]!;
+  if ("key" in segment) return p < path.length && path[p] === segment.key && matchFrom(glob, g + 1, path, p + 1);
+  if (segment.any === "one") return p < path.length && matchFrom(glob, g + 1, path, p + 1);
+  for (let skip = p; skip <= path.length; skip += 1) if (matchFrom(glob, g + 1, path, skip)) return true;
+  return false;
+}
+
+/** Whether a property path matches one of the globs (a glob that is not well formed matches nothing). */
+export function pathAllowed(globs: readonly string[], path: string): boolean {
+  const segments = pathSegments(path);
+  return globs.some((glob) => {
+    const parsed = parseGlob(glob);
+    return parsed !== undefined && matchFrom(parsed, 0, segments, 0);
+  });
+}
+
+// --- compiling the configuration ----------------------------------------------------------------------------------
+
+/** Unicode-aware (no match splits a character) when the pattern is valid as such, else as written. */
+function compilePattern(source: string): RegExp {
+  try {
+    return new RegExp(source, "gu");
+  } catch {
+    try {
+      return new RegExp(source, "g");
+    } catch (error) {
+      throw new RedactionPatternError("patterns", source, `is not a valid regular expression: ${(error as Error).message}`);
+    }
+  }
+}
+
+function checkGlob(glob: string): string {
+  if (parseGlob(glob) === undefined) {
+    throw new RedactionPatternError("showValuesOf", glob, 'is not a valid path glob (e.g. tags.*, ingress[*].port, **.port, tags["a.b"])');
+  }
+  return glob;
+}
+
+/** The built-in patterns plus the configured ones, compiled; the globs checked. Throws RedactionPatternError. */
+export function compileRedaction(options: { patterns?: readonly string[]; showValuesOf?: readonly string[] }): AlertRedaction {
+  const patterns = [...BUILT_IN_PATTERNS, ...(options.patterns ?? [])].map(compilePattern);
+  return options.showValuesOf ? { patterns, showValuesOf: options.showValuesOf.map(checkGlob) } : { patterns };
+}
+
+// --- applying it --------------------------------------------------------------------------------------------------
+
+function maskText(text: string, patterns: readonly RegExp[]): string {
+  // An empty match (a pattern like `x*` between two characters) masks nothing.
+  return patterns.reduce((out, pattern) => out.replace(pattern, (match) => (match === "" ? match : SECRET_MASK)), text);
+}
+
+/**
+ * The fields whose values are a fixed vocabulary the notifiers act on (event type, verdict, change kind and
+ * action): never secrets, and a pattern that happens to match one must not make the event unreadable.
+ */
+function isVocabulary(path: readonly string[]): boolean {
+  if (path.length === 1) return path[0] === "type";
+  if (path.length === 2) return path[0] === "subject" && path[1] === "verdict";
+  const inList = path.length === 3 && ["changes", "added", "removed", "modified"].includes(path[0]!);
+  return inList && (path[2] === "kind" || path[2] === "action");
+}
+
+/** A deep copy of `value` with every pattern match in every string (object keys included) masked. */
+function maskDeep(value: unknown, patterns: readonly RegExp[], path: readonly string[]): unknown {
+  if (typeof value === "string") return isVocabulary(path) ? value : maskText(value, patterns);
+  if (Array.isArray(value)) return value.map((v, i) => maskDeep(v, patterns, [...path, String(i)]));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [maskText(k, patterns), maskDeep(v, patterns, [...path, k])]));
+  }
+  return value;
+}
+
+function hideValue(value: unknown): unknown {
+  return value === null || value === undefined ? value : HIDDEN_VALUE;
+}
+
+function hideValues(changes: readonly ResourceChange[], globs: readonly string[]): ResourceChange[] {
+  const hide = (p: PropertyDiff): PropertyDiff => (pathAllowed(globs, p.path) ? p : { path: p.path, desired: hideValue(p.desired), actual: hideValue(p.actual) });
+  return changes.map((c) => ({ ...c, properties: c.properties.map(hide) }));
+}
+
+/** A copy of the event as it may be shown: values outside `showValuesOf` hidden, then every pattern masked everywhere. */
+export function redactEvent(event: AlertEvent, redaction: AlertRedaction): AlertEvent {
+  const globs = redaction.showValuesOf;
+  const shown = globs && "changes" in event ? { ...event, changes: hideValues(event.changes, globs) } : event;
+  return maskDeep(shown, redaction.patterns, []) as AlertEvent;
+}

@@ -1,0 +1,398 @@
+// Block Kit messages for alerts, separate from sending them. Every event arrives already masked and redacted
+// (src/notifiers/redaction.ts); this module only decides what is shown and keeps it within Slack's limits
+// whatever the input: at most 50 blocks, 3,000 characters per section or context text, 150 per header, 10 context
+// elements, a `text` fallback of at most 4,000. Every piece of input text has a budget counted after escaping, so
+// nothing is ever cut inside an escape (`&amp;`) or a character; what does not fit becomes "…and N more".
+import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
+import { formatValue, shortAddress } from "../../core/present.ts";
+import type { PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
+import type { AlertEvent, AlertSubject, ChangeRef } from "../api.ts";
+import { commitUrl, shortSha } from "../commit-link.ts";
+
+export interface SlackMessage {
+  /** The plain-text fallback: notifications, screen readers, clients without Block Kit. */
+  text: string;
+  blocks: KnownBlock[];
+}
+
+export interface RenderOptions {
+  /** The dashboard's public URL; messages link to the run there. */
+  dashboardUrl?: string;
+  /** Put in front of the root message of a new episode only, e.g. "<!subteam^S0123ABCD>" or "<!here>"; sent as is. */
+  mention?: string;
+}
+
+export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" }>;
+export type ReplyEvent = Extract<AlertEvent, { type: "episode-changed" | "episode-resolved" }>;
+export type RunFailedEvent = Extract<AlertEvent, { type: "run-failed" }>;
+
+/** What Slack accepts (the fallback: what we keep notifications to; Slack itself truncates at 40,000). */
+export const LIMITS = { blocks: 50, sectionText: 3000, header: 150, contextElements: 10, fallbackText: 4000 } as const;
+
+/** All resource sections of one message together: a notification, not a report (the dashboard has the rest). */
+export const RESOURCES_TEXT_BUDGET = 12_000;
+
+/** Budgets of the pieces of input text, in characters after escaping. */
+const MAX = {
+  name: 150,
+  address: 300,
+  path: 150,
+  value: 300,
+  replacePaths: 500,
+  staleSource: 500,
+  /** A failure's message in its code block. */
+  message: 2500,
+} as const;
+
+/** Room kept in a resource section for "…and N more properties". */
+const MORE_LINE_RESERVE = 40;
+
+// --- text ---------------------------------------------------------------------------------------------------------
+
+/** A lone UTF-16 surrogate (invalid text from the input) is shown as U+FFFD. */
+function wellFormed(ch: string): string {
+  return ch.length === 1 && ch >= "\uD800" && ch <= "\uDFFF" ? "\uFFFD" : ch;
+}
+
+/** `text` with every lone surrogate replaced by U+FFFD (what `encodeURIComponent` needs). */
+function wellFormedText(text: string): string {
+  return text.replace(/[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "\uFFFD");
+}
+
+/** Slack's three control characters in mrkdwn, escaped (`&amp;`, `&lt;`, `&gt;`). */
+export function escapeMrkdwn(text: string): string {
+  return fitEscaped(text, Number.POSITIVE_INFINITY);
+}
+
+/** `raw` escaped and cut so the result has at most `max` characters, "…" included: whole characters and escapes only. */
+export function fitEscaped(raw: string, max: number): string {
+  let out = "";
+  for (const ch of raw) {
+    const piece = wellFormed(ch).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+    if (out.length + piece.length > max) return cutTail(out, max);
+    out += piece;
+  }
+  return out;
+}
+
+/** Where to cut `text` to leave room for "…" within `max`: never between the two halves of a surrogate pair. */
+function cutPoint(text: string, max: number): number {
+  const end = Math.max(0, Math.min(text.length, max - 1));
+  const high = end > 0 && text.charCodeAt(end - 1) >= 0xd800 && text.charCodeAt(end - 1) <= 0xdbff;
+  return high ? end - 1 : end;
+}
+
+/** Escaped text shortened to end in "…" within `max`: never inside a character or an escape (`&amp;`, `&lt;`, `&gt;`). */
+function cutTail(text: string, max: number): string {
+  let end = cutPoint(text, max);
+  const amp = text.lastIndexOf("&", end - 1);
+  if (amp !== -1 && amp > end - 5 && !text.slice(amp, end).includes(";")) end = amp;
+  return `${text.slice(0, end)}…`;
+}
+
+/** Plain text (headers: no escaping) of at most `max` characters, whole characters only, "…" when cut. */
+export function cut(text: string, max: number): string {
+  let out = "";
+  for (const ch of text) {
+    if (out.length + ch.length > max) return `${out.slice(0, cutPoint(out, max))}…`;
+    out += wellFormed(ch);
+  }
+  return out;
+}
+
+/** Escaped text built within budget, cut only as a last resort (never inside an escape or a character). */
+function fitMrkdwn(text: string, max: number): string {
+  return text.length > max ? cutTail(text, max) : text;
+}
+
+const CONTROL_ESCAPES: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+
+/** Text on one line: control characters (newlines, tabs, …) shown as their JSON escapes. */
+function oneLine(raw: string): string {
+  return raw.replace(/[\u0000-\u001f\u007f]/g, (ch) => CONTROL_ESCAPES[ch] ?? `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** No two backticks in a row (a zero-width space between them): input can never open or close a code block. */
+function breakFences(raw: string): string {
+  return raw.replace(/`(?=`)/g, "`\u200b");
+}
+
+/** A name, kind or short message in mrkdwn: on one line, escaped, within `max`. */
+function inline(raw: string, max: number): string {
+  return fitEscaped(breakFences(oneLine(raw)), max);
+}
+
+/** Inline code: a backtick inside would end it, so it is shown as a look-alike. */
+function inlineCode(raw: string, max: number): string {
+  return `\`${inline(raw.replace(/`/g, "ˋ"), max) || " "}\``;
+}
+
+/** Text for inside a ``` block: nothing can close the block early. */
+function codeText(raw: string, max: number): string {
+  return fitEscaped(breakFences(raw), max);
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+function moreLine(n: number, what: "properties" | "resources"): string {
+  const noun = n !== 1 ? what : what === "properties" ? "property" : "resource";
+  return `_…and ${n} more ${noun}_`;
+}
+
+function timesSeen(n: number): string {
+  return n === 1 ? "once" : `${n} times`;
+}
+
+/** A date Slack shows in the reader's time zone, with the ISO time as fallback. */
+function when(iso: string): string {
+  const seconds = Math.floor(Date.parse(iso) / 1000);
+  return Number.isFinite(seconds) ? `<!date^${seconds}^{date_short_pretty} {time}|${inline(iso, 40)}>` : inline(iso, 40);
+}
+
+/** 45s, 12m, 2h 15m, 3d 4h. */
+export function duration(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes < 1) return `${Math.max(0, Math.round(ms / 1000))}s`;
+  const days = Math.floor(minutes / 1440);
+  const hours = Math.floor((minutes % 1440) / 60);
+  const mins = minutes % 60;
+  if (days > 0) return hours > 0 ? `${days}d ${hours}h` : `${days}d`;
+  if (hours > 0) return mins > 0 ? `${hours}h ${mins}m` : `${hours}h`;
+  return `${mins}m`;
+}
+
+/** A URL as the target of a `<url|label>` link: the characters that would end the link percent-encoded. */
+function linkTarget(url: string): string {
+  return url.replace(/[<>|\s]/g, (ch) => encodeURIComponent(ch));
+}
+
+// --- blocks -------------------------------------------------------------------------------------------------------
+
+function header(text: string): HeaderBlock {
+  return { type: "header", text: { type: "plain_text", text: cut(oneLine(text), LIMITS.header), emoji: true } };
+}
+
+/** A section of mrkdwn built within budget; the cut is only a last resort that never splits an escape. */
+function section(text: string): SectionBlock {
+  return { type: "section", text: { type: "mrkdwn", text: fitMrkdwn(text, LIMITS.sectionText) } };
+}
+
+function context(parts: readonly string[]): ContextBlock {
+  const elements = parts.slice(0, LIMITS.contextElements).map((text) => ({ type: "mrkdwn" as const, text: fitMrkdwn(text, LIMITS.sectionText) }));
+  return { type: "context", elements };
+}
+
+const divider: DividerBlock = { type: "divider" };
+
+function runUrl(options: RenderOptions, subject: AlertSubject): string | undefined {
+  if (!options.dashboardUrl) return undefined;
+  return `${options.dashboardUrl.replace(/\/+$/, "")}/runs/${encodeURIComponent(wellFormedText(subject.runId))}`;
+}
+
+/** The dashboard link as the message's last block, when a dashboard is configured. */
+function withDashboardLink(blocks: KnownBlock[], options: RenderOptions, subject: AlertSubject): KnownBlock[] {
+  const url = runUrl(options, subject);
+  return url && url.length <= 2000 ? [...blocks, section(`<${linkTarget(url)}|View this run in the dashboard>`)] : blocks;
+}
+
+// --- facts --------------------------------------------------------------------------------------------------------
+
+function stackName(subject: AlertSubject): string {
+  return inline(subject.stack, MAX.name);
+}
+
+/** The short SHA, linked to the forge's commit page when there is one. */
+function commitText(subject: AlertSubject): string {
+  if (!subject.commit) return "unknown";
+  const url = commitUrl(subject.repo, subject.commit);
+  return url && url.length <= 1000 ? `<${url}|${fitEscaped(shortSha(subject.commit), 12)}>` : inlineCode(shortSha(subject.commit), 40);
+}
+
+function counts(changes: readonly ResourceChange[]): { drift: number; pending: number } {
+  return { drift: changes.filter((c) => c.kind === "drift").length, pending: changes.filter((c) => c.kind === "pending").length };
+}
+
+function staleWarning(subject: AlertSubject): string[] {
+  return subject.staleSource ? [`⚠️ *Stale source* (remote unreachable, last fetch used): ${inline(subject.staleSource, MAX.staleSource)}`] : [];
+}
+
+/** Engine, (verdict,) commit and path: what a message says about its stack's run. */
+function subjectFacts(subject: AlertSubject, withVerdict: boolean): string[] {
+  const verdict = withVerdict ? [`*Verdict* ${inline(subject.verdict, MAX.name)}`] : [];
+  return [`*Engine* ${inline(subject.engine, MAX.name)}`, ...verdict, `*Commit* ${commitText(subject)}`, `*Path* ${inlineCode(subject.path, MAX.path)}`];
+}
+
+function statusLine(event: EpisodeEvent): string {
+  const e = event.episode;
+  switch (event.type) {
+    case "episode-opened":
+      return `First seen ${when(e.openedAt)}`;
+    case "episode-resolved":
+      return `Resolved after ${duration(e.durationMs ?? 0)} (seen ${timesSeen(e.seenCount)}) · ${when(e.closedAt ?? event.subject.checkedAt)}`;
+    default:
+      return `Still ${event.subject.verdict === "pending" ? "pending" : "drifted"} · last checked ${when(event.subject.checkedAt)} · seen ${timesSeen(e.seenCount)}`;
+  }
+}
+
+// --- resources ----------------------------------------------------------------------------------------------------
+
+/** `*drift update* \`aws_instance.web\``, marked when the episode is resolved. */
+function resourceTitle(change: Pick<ResourceChange, "kind" | "action" | "address">, resolved: boolean): string {
+  const title = `*${inline(change.kind, 20)} ${inline(change.action, 20)}* ${inlineCode(shortAddress(change.address), MAX.address)}`;
+  return resolved ? `✅ ${title} · _resolved_` : title;
+}
+
+/** Items joined by `separator` within `max` characters; the rest counted, never cut. Formats lazily. */
+function fitItems<T>(items: readonly T[], format: (item: T) => string, separator: string, max: number): { shown: string[]; omitted: number } {
+  const shown: string[] = [];
+  let used = 0;
+  for (const item of items) {
+    const text = format(item);
+    const cost = (shown.length > 0 ? separator.length : 0) + text.length;
+    if (used + cost > max) break;
+    shown.push(text);
+    used += cost;
+  }
+  return { shown, omitted: items.length - shown.length };
+}
+
+function replaceLine(change: ResourceChange): string {
+  if (change.action !== "replace" || !change.replacePaths?.length) return "";
+  const { shown, omitted } = fitItems(change.replacePaths, (p) => inlineCode(p, MAX.path), ", ", MAX.replacePaths);
+  return `\nreplaced because of ${shown.join(", ")}${omitted > 0 ? ` …and ${omitted} more` : ""}`;
+}
+
+/** `path: desired → actual`, values as the CLI shows them (JSON, "(none)" when absent). */
+function propertyLine(p: PropertyDiff): string {
+  return `${codeText(oneLine(p.path), MAX.path)}: ${codeText(formatValue(p.desired, Number.POSITIVE_INFINITY), MAX.value)} → ${codeText(formatValue(p.actual, Number.POSITIVE_INFINITY), MAX.value)}`;
+}
+
+/** One resource: its title, and its property diffs in a code block as far as they fit in one section. */
+function resourceText(change: ResourceChange, resolved: boolean): string {
+  const head = resourceTitle(change, resolved) + replaceLine(change);
+  const room = LIMITS.sectionText - head.length - "\n```\n\n```".length - MORE_LINE_RESERVE;
+  const { shown, omitted } = fitItems(change.properties, propertyLine, "\n", room);
+  const diffs = shown.length > 0 ? `\n\`\`\`\n${shown.join("\n")}\n\`\`\`` : "";
+  return `${head}${diffs}${omitted > 0 ? `\n${moreLine(omitted, "properties")}` : ""}`;
+}
+
+/** Whole resources while blocks and the message's budget last, then "…and N more resources" (within `maxBlocks`). */
+function resourceSections(changes: readonly ResourceChange[], resolved: boolean, maxBlocks: number): SectionBlock[] {
+  const blocks: SectionBlock[] = [];
+  let chars = 0;
+  for (const [i, change] of changes.entries()) {
+    const last = i === changes.length - 1;
+    if (blocks.length >= (last ? maxBlocks : maxBlocks - 1)) break;
+    const text = resourceText(change, resolved);
+    if (blocks.length > 0 && chars + text.length > RESOURCES_TEXT_BUDGET) break;
+    blocks.push(section(text));
+    chars += text.length;
+  }
+  const omitted = changes.length - blocks.length;
+  return omitted > 0 ? [...blocks, section(moreLine(omitted, "resources"))] : blocks;
+}
+
+// --- root message -------------------------------------------------------------------------------------------------
+
+const TITLES: Record<Verdict, { icon: string; title: string }> = {
+  drifted: { icon: "🔴", title: "Drift" },
+  pending: { icon: "🟡", title: "Pending changes" },
+  "drifted+pending": { icon: "🔴", title: "Drift and pending changes" },
+  "in-sync": { icon: "✅", title: "In sync" },
+  error: { icon: "⚠️", title: "Could not check" },
+};
+
+function rootTitle(event: EpisodeEvent): string {
+  const stack = event.subject.stack;
+  if (event.type === "episode-resolved") return `✅ Resolved: stack ${stack} is back in sync`;
+  const { icon, title } = TITLES[event.subject.verdict];
+  return `${icon} ${title} in stack ${stack}`;
+}
+
+function countsText(changes: readonly ResourceChange[], resolved: boolean): string {
+  const n = counts(changes);
+  return `*${resolved ? "Last seen" : "Resources"}* ${n.drift} drifted · ${n.pending} pending`;
+}
+
+function rootSummary(event: EpisodeEvent): string {
+  const s = event.subject;
+  const n = counts(event.changes);
+  const at = s.commit ? ` at ${fitEscaped(shortSha(s.commit), 12)}` : "";
+  if (event.type === "episode-resolved") {
+    return `Resolved: ${stackName(s)} (${inline(s.engine, MAX.name)}) is in sync again after ${duration(event.episode.durationMs ?? 0)}`;
+  }
+  const stale = s.staleSource ? " (stale source)" : "";
+  return `${TITLES[s.verdict].title} in ${stackName(s)} (${inline(s.engine, MAX.name)}): ${n.drift} drifted, ${n.pending} pending ${n.drift + n.pending === 1 ? "resource" : "resources"}${at}${stale}`;
+}
+
+/** The root message of an episode: posted when it opens, updated in place afterwards, resolved at the end. */
+export function renderRoot(event: EpisodeEvent, options: RenderOptions = {}): SlackMessage {
+  const s = event.subject;
+  const resolved = event.type === "episode-resolved";
+  const mention = event.type === "episode-opened" && options.mention ? options.mention : undefined;
+  const blocks: KnownBlock[] = [header(rootTitle(event))];
+  if (mention) blocks.push(section(`${mention} new ${s.verdict === "pending" ? "pending changes" : "drift"} in stack *${stackName(s)}*`));
+  blocks.push(context([...subjectFacts(s, true), countsText(event.changes, resolved), statusLine(event), ...staleWarning(s)]));
+  blocks.push(resolved ? context([`✅ Resolved: the last changes seen before stack ${stackName(s)} got back in sync`]) : divider);
+  const linkBlocks = options.dashboardUrl ? 1 : 0;
+  blocks.push(...resourceSections(event.changes, resolved, LIMITS.blocks - blocks.length - linkBlocks));
+  const text = fitMrkdwn(`${mention ? `${mention} ` : ""}${rootSummary(event)}`, LIMITS.fallbackText);
+  return { text, blocks: withDashboardLink(blocks, options, s) };
+}
+
+// --- thread replies -----------------------------------------------------------------------------------------------
+
+function refLine(ref: ChangeRef): string {
+  return `• ${inline(ref.kind, 20)} ${inline(ref.action, 20)} ${inlineCode(shortAddress(ref.address), MAX.address)}`;
+}
+
+/** "*New in the divergence* (2)" and one line per resource, as many as fit in a section; the rest counted. */
+function refGroup(title: string, refs: readonly ChangeRef[]): SectionBlock[] {
+  if (refs.length === 0) return [];
+  const head = `*${title}* (${refs.length})\n`;
+  const { shown, omitted } = fitItems(refs, refLine, "\n", LIMITS.sectionText - head.length - MORE_LINE_RESERVE);
+  return [section(`${head}${shown.join("\n")}${omitted > 0 ? `\n${moreLine(omitted, "resources")}` : ""}`)];
+}
+
+function renderChanged(event: Extract<ReplyEvent, { type: "episode-changed" }>, options: RenderOptions): SlackMessage {
+  const s = event.subject;
+  const blocks: KnownBlock[] = [
+    section(`🔄 *The drift in stack ${stackName(s)} changed* · checked ${when(s.checkedAt)} · seen ${timesSeen(event.episode.seenCount)}`),
+    ...refGroup("New in the divergence", event.added),
+    ...refGroup("No longer diverging", event.removed),
+    ...refGroup("Diffs changed", event.modified),
+  ];
+  const summary = `Drift in ${stackName(s)} changed: ${event.added.length} new, ${event.removed.length} no longer diverging, ${event.modified.length} with changed diffs`;
+  return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
+}
+
+function renderResolvedReply(event: Extract<ReplyEvent, { type: "episode-resolved" }>, options: RenderOptions): SlackMessage {
+  const s = event.subject;
+  const after = duration(event.episode.durationMs ?? 0);
+  const text = `✅ Back in sync after ${after} (seen ${timesSeen(event.episode.seenCount)}) · checked ${when(s.checkedAt)} at commit ${commitText(s)}`;
+  return { text: fitMrkdwn(`${stackName(s)} is back in sync after ${after}`, LIMITS.fallbackText), blocks: withDashboardLink([section(text)], options, s) };
+}
+
+/** A reply in the episode's thread: what changed within it, or that it is over. */
+export function renderReply(event: ReplyEvent, options: RenderOptions = {}): SlackMessage {
+  return event.type === "episode-changed" ? renderChanged(event, options) : renderResolvedReply(event, options);
+}
+
+// --- failures -----------------------------------------------------------------------------------------------------
+
+/** A stack that could not be checked: a separate, unthreaded message. */
+export function renderRunFailed(event: RunFailedEvent, options: RenderOptions = {}): SlackMessage {
+  const s = event.subject;
+  const facts = [...subjectFacts(s, false), `*When* ${when(s.checkedAt)}`, ...staleWarning(s)];
+  if (event.suppressed > 0) facts.push(`${plural(event.suppressed, "earlier failed run was", "earlier failed runs were")} not alerted`);
+  const kind = inline(event.error.kind, MAX.name);
+  const blocks: KnownBlock[] = [
+    header(`⚠️ Could not check stack ${s.stack}`),
+    context(facts),
+    section(`*${kind}*\n\`\`\`\n${codeText(event.error.message, MAX.message) || " "}\n\`\`\``),
+  ];
+  const summary = `Could not check ${stackName(s)} (${inline(s.engine, MAX.name)}): ${kind}: ${inline(event.error.message, 300)}`;
+  return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
+}

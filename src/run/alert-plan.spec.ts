@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import type { StackConfig } from "../config/types.ts";
+import type { ResourceChange, StackResult } from "../core/types.ts";
+import type { EpisodeRecord, FailureAlertState } from "../store/api.ts";
+import { planAlerts, type AlertPlanInput } from "./alert-plan.ts";
+
+const stack: StackConfig = {
+  name: "net",
+  engine: "terraform",
+  source: { repo: "https://user:hunter2@github.com/acme/infra.git", ref: "main", path: "net" },
+  terraform: { varFiles: [], vars: {}, backendConfig: {} },
+  env: {},
+  timeoutSeconds: 60,
+  alerts: { pending: false, mute: false },
+  schedule: { expression: "*/15 * * * *", timezone: "UTC" },
+};
+
+const drift = (address: string, actual = "y"): ResourceChange => ({
+  kind: "drift",
+  address,
+  type: "local_file",
+  action: "update",
+  properties: [{ path: "content", desired: "x", actual }],
+});
+const pending: ResourceChange = { kind: "pending", address: "local_file.new", type: "local_file", action: "create", properties: [] };
+
+let clock = Date.parse("2026-11-23T10:00:00Z");
+function result(changes: ResourceChange[], error?: StackResult["error"]): StackResult {
+  clock += 15 * 60_000;
+  const at = new Date(clock).toISOString();
+  return {
+    runId: `run-${clock}`,
+    stack: "net",
+    engine: "terraform",
+    verdict: error ? "error" : changes.length ? "drifted" : "in-sync",
+    commit: "0123456789abcdef0123456789abcdef01234567",
+    changes,
+    ...(error ? { error } : {}),
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 1000,
+  };
+}
+
+/** Applies plans like the store would, so a sequence of runs can be followed. */
+function follow(runs: StackResult[], config: StackConfig = stack, repeatMs = 3_600_000) {
+  let open: EpisodeRecord | undefined;
+  let failure: FailureAlertState | undefined;
+  let nextId = 1;
+  return runs.map((r) => {
+    const input: AlertPlanInput = { stack: config, result: r, open, failure, failureRepeatMs: repeatMs };
+    const plan = planAlerts(input);
+    if (plan?.failure) failure = plan.failure;
+    const change = plan?.episode;
+    if (change?.op === "open") open = { ...change.episode, id: nextId++ };
+    else if (change?.op === "update") open = change.episode;
+    else if (change?.op === "close") open = undefined;
+    return plan?.events ?? [];
+  });
+}
+
+describe("planAlerts", () => {
+  it("opens once, stays quiet while unchanged, replies when it changes, resolves with a duration", () => {
+    const [opened, unchanged, changed, resolved, quiet] = follow([
+      result([drift("a")]),
+      result([drift("a")]),
+      result([drift("a", "z"), drift("b")]),
+      result([]),
+      result([]),
+    ]);
+    expect(opened).toEqual([expect.objectContaining({ type: "episode-opened", episode: expect.objectContaining({ seenCount: 1 }) })]);
+    expect(opened![0]!.subject).toMatchObject({ stack: "net", verdict: "drifted", repo: "https://***@github.com/acme/infra.git", path: "net" });
+    expect(unchanged).toEqual([expect.objectContaining({ type: "episode-unchanged", episode: expect.objectContaining({ seenCount: 2 }) })]);
+    expect(changed).toEqual([
+      expect.objectContaining({
+        type: "episode-changed",
+        added: [{ kind: "drift", address: "b", type: "local_file", action: "update" }],
+        removed: [],
+        modified: [{ kind: "drift", address: "a", type: "local_file", action: "update" }],
+      }),
+    ]);
+    expect(resolved).toEqual([
+      expect.objectContaining({ type: "episode-resolved", episode: expect.objectContaining({ seenCount: 3, durationMs: 45 * 60_000 }), changes: [drift("a", "z"), drift("b")] }),
+    ]);
+    expect(quiet).toEqual([]);
+  });
+
+  it("ignores pending changes unless the stack asks for them", () => {
+    expect(follow([result([pending])])).toEqual([[]]);
+    const [events] = follow([result([pending])], { ...stack, alerts: { pending: true, mute: false } });
+    expect(events).toEqual([expect.objectContaining({ type: "episode-opened", subject: expect.objectContaining({ verdict: "pending" }) })]);
+  });
+
+  it("says nothing for a muted stack", () => {
+    expect(follow([result([drift("a")])], { ...stack, alerts: { pending: false, mute: true } })).toEqual([[]]);
+  });
+
+  it("keeps an open episode through failed runs and rate-limits failure alerts per kind", () => {
+    const boom = { kind: "TimeoutError", message: "too slow" };
+    const events = follow(
+      [result([drift("a")]), result([], boom), result([], boom), result([], { kind: "ProgramError", message: "broken" }), result([drift("a")])],
+      stack,
+      3_600_000,
+    );
+    expect(events.map((e) => e.map((x) => x.type))).toEqual([["episode-opened"], ["run-failed"], [], ["run-failed"], ["episode-unchanged"]]);
+    expect(events[3]![0]).toMatchObject({ type: "run-failed", error: { kind: "ProgramError" }, suppressed: 1 });
+  });
+
+  it("alerts a failure again once the repeat interval has passed", () => {
+    const boom = { kind: "TimeoutError", message: "too slow" };
+    const events = follow([result([], boom), result([], boom), result([], boom)], stack, 20 * 60_000);
+    expect(events.map((e) => e.map((x) => x.type))).toEqual([["run-failed"], [], ["run-failed"]]);
+  });
+});

@@ -1,0 +1,121 @@
+// The alert state machine of one stack, as a pure function of its open episode, its failure-alert state and the
+// run that just finished. The store writes what it returns in one transaction (src/store/api.ts AlertTransition).
+//
+//   in sync ──divergent──> episode opened ──same fingerprint──> unchanged (root updated, no new post)
+//                              │  └──────other fingerprint──> changed (thread reply + root updated)
+//                              └──────in sync────────────────> resolved (reply, root turns resolved, closed)
+//   error: the episode stays as it is (nothing is known); a failure alert at most every `failureRepeatMs` per
+//   stack, or at once when the kind of error changes.
+import type { StackConfig } from "../config/types.ts";
+import { changeFingerprint, changeKey, fingerprintChanges } from "../core/fingerprint.ts";
+import { redactUrls } from "../core/redact.ts";
+import type { ResourceChange, StackResult } from "../core/types.ts";
+import { verdictOf } from "../core/types.ts";
+import type { AlertEvent, AlertSubject, ChangeRef, EpisodeInfo } from "../notifiers/api.ts";
+import type { AlertTransition, EpisodeRecord, FailureAlertState } from "../store/api.ts";
+
+export interface AlertPlanInput {
+  stack: StackConfig;
+  result: StackResult;
+  /** The stack's open episode before this run. */
+  open: EpisodeRecord | undefined;
+  failure: FailureAlertState | undefined;
+  failureRepeatMs: number;
+}
+
+/** The changes an episode is about: drift always, pending only when the stack asks for pending alerts. */
+export function alertableChanges(stack: StackConfig, changes: readonly ResourceChange[]): ResourceChange[] {
+  return changes.filter((c) => c.kind === "drift" || (stack.alerts.pending && c.kind === "pending"));
+}
+
+function subjectOf(stack: StackConfig, result: StackResult, changes: readonly ResourceChange[]): AlertSubject {
+  const verdict =
+    result.verdict === "error"
+      ? "error"
+      : verdictOf({ drift: changes.filter((c) => c.kind === "drift"), pending: changes.filter((c) => c.kind === "pending") });
+  return {
+    stack: stack.name,
+    engine: stack.engine,
+    runId: result.runId,
+    verdict,
+    ...(result.commit ? { commit: result.commit } : {}),
+    repo: redactUrls(stack.source.repo),
+    path: stack.source.path,
+    checkedAt: result.finishedAt,
+    ...(result.staleSource ? { staleSource: result.staleSource.error } : {}),
+  };
+}
+
+function infoOf(episode: Pick<EpisodeRecord, "openedAt" | "seenCount" | "lastSeenAt"> & { id?: number; closedAt?: string }): EpisodeInfo {
+  return {
+    id: episode.id ?? 0,
+    openedAt: episode.openedAt,
+    seenCount: episode.seenCount,
+    lastSeenAt: episode.lastSeenAt,
+    ...(episode.closedAt
+      ? { closedAt: episode.closedAt, durationMs: new Date(episode.closedAt).getTime() - new Date(episode.openedAt).getTime() }
+      : {}),
+  };
+}
+
+const refOf = (c: ResourceChange): ChangeRef => ({ kind: c.kind, address: c.address, type: c.type, action: c.action });
+
+/** Which resources joined, left, or changed within the divergence between two runs. */
+export function changeDelta(before: readonly ResourceChange[], after: readonly ResourceChange[]): { added: ChangeRef[]; removed: ChangeRef[]; modified: ChangeRef[] } {
+  const old = new Map(before.map((c) => [changeKey(c), c]));
+  const now = new Map(after.map((c) => [changeKey(c), c]));
+  return {
+    added: after.filter((c) => !old.has(changeKey(c))).map(refOf),
+    removed: before.filter((c) => !now.has(changeKey(c))).map(refOf),
+    modified: after.filter((c) => old.has(changeKey(c)) && changeFingerprint(old.get(changeKey(c))!) !== changeFingerprint(c)).map(refOf),
+  };
+}
+
+function failurePlan(input: AlertPlanInput, subject: AlertSubject): Omit<AlertTransition, "notifiers"> {
+  const { result, failure } = input;
+  const kind = result.error?.kind ?? "Error";
+  const now = result.finishedAt;
+  const due = !failure || failure.lastKind !== kind || Date.parse(now) - Date.parse(failure.lastAlertAt) >= input.failureRepeatMs;
+  if (!due) return { stack: subject.stack, failure: { ...failure, suppressed: failure.suppressed + 1 }, events: [] };
+  const event: AlertEvent = {
+    type: "run-failed",
+    subject,
+    error: result.error ?? { kind, message: "the run failed" },
+    suppressed: failure?.suppressed ?? 0,
+  };
+  return { stack: subject.stack, failure: { stack: subject.stack, lastAlertAt: now, lastKind: kind, suppressed: 0 }, events: [event] };
+}
+
+/** What this run changes in the stack's alert state, or undefined when nothing (muted, or in sync without an episode). */
+export function planAlerts(input: AlertPlanInput): Omit<AlertTransition, "notifiers"> | undefined {
+  const { stack, result, open } = input;
+  if (stack.alerts.mute) return undefined;
+  const changes = alertableChanges(stack, result.changes);
+  const subject = subjectOf(stack, result, changes);
+  // A run cut short by Driftwatch stopping says nothing about the stack.
+  if (result.error?.kind === "InterruptedError") return undefined;
+  if (result.verdict === "error") return failurePlan(input, subject);
+
+  const now = result.finishedAt;
+  if (changes.length === 0) {
+    if (!open) return undefined;
+    const closed = { ...open, lastRunId: result.runId, lastSeenAt: now, closedAt: now };
+    return {
+      stack: stack.name,
+      episode: { op: "close", episode: closed },
+      events: [{ type: "episode-resolved", subject, episode: infoOf(closed), changes: open.changes }],
+    };
+  }
+
+  const fingerprint = fingerprintChanges(changes);
+  if (!open) {
+    const opened = { stack: stack.name, openedAt: now, openedRunId: result.runId, lastRunId: result.runId, lastSeenAt: now, seenCount: 1, fingerprint, changes };
+    return { stack: stack.name, episode: { op: "open", episode: opened }, events: [{ type: "episode-opened", subject, episode: infoOf(opened), changes }] };
+  }
+  const seen = { ...open, lastRunId: result.runId, lastSeenAt: now, seenCount: open.seenCount + 1, fingerprint, changes };
+  const episode = { op: "update" as const, episode: seen };
+  if (open.fingerprint === fingerprint) {
+    return { stack: stack.name, episode, events: [{ type: "episode-unchanged", subject, episode: infoOf(seen), changes }] };
+  }
+  return { stack: stack.name, episode, events: [{ type: "episode-changed", subject, episode: infoOf(seen), changes, ...changeDelta(open.changes, changes) }] };
+}

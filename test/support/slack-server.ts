@@ -1,0 +1,194 @@
+// A local stand-in for the Slack Web API, for tests: the real @slack/web-api client talks to it through its
+// `slackApiUrl` option. It implements the methods Driftwatch uses (chat.postMessage, chat.update, auth.test),
+// keeps the messages per channel, records every request, enforces the Block Kit limits Slack enforces, and fails
+// on demand (429 with Retry-After, 5xx, a request that never answers, or a platform error like invalid_auth).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+
+export type FailureMode =
+  | { kind: "ratelimit"; retryAfterSeconds: number }
+  | { kind: "status"; status: number }
+  | { kind: "hang" }
+  | { kind: "platform"; error: string };
+
+export interface RecordedRequest {
+  method: string;
+  /** The parameters as the client sent them; `blocks` parsed from JSON. */
+  body: Record<string, unknown>;
+  token: string | undefined;
+  at: number;
+  /** What the server answered: an HTTP status, and Slack's error code for ok:false answers. */
+  status: number;
+  error?: string;
+}
+
+export interface StoredMessage {
+  ts: string;
+  threadTs?: string;
+  text: string;
+  blocks: unknown[];
+  edits: number;
+}
+
+interface Block {
+  type?: string;
+  text?: { type?: string; text?: string };
+  fields?: { text?: string }[];
+  elements?: unknown[];
+}
+
+/** The Block Kit limits Slack rejects a message for (`invalid_blocks`), or undefined when it is acceptable. */
+export function blockProblem(blocks: unknown[]): string | undefined {
+  if (blocks.length > 50) return `${blocks.length} blocks (max 50)`;
+  for (const [i, raw] of blocks.entries()) {
+    const block = raw as Block;
+    const text = block.text?.text ?? "";
+    if (block.type === "header" && text.length > 150) return `block ${i}: header text ${text.length} chars (max 150)`;
+    if ((block.type === "section" || block.type === "markdown") && text.length > 3000) return `block ${i}: text ${text.length} chars (max 3000)`;
+    if (block.type === "section" && block.fields) {
+      if (block.fields.length > 10) return `block ${i}: ${block.fields.length} fields (max 10)`;
+      if (block.fields.some((f) => (f.text ?? "").length > 2000)) return `block ${i}: a field over 2000 chars`;
+    }
+    if (block.type === "context" && (block.elements?.length ?? 0) > 10) return `block ${i}: ${block.elements?.length} context elements (max 10)`;
+  }
+  return undefined;
+}
+
+export class SlackServer {
+  readonly requests: RecordedRequest[] = [];
+  /** Channel names the workspace does not have (answered with channel_not_found). */
+  readonly missingChannels = new Set<string>();
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  readonly #channels = new Map<string, StoredMessage[]>();
+  readonly #failures: FailureMode[] = [];
+  #mode: FailureMode | undefined;
+  #clock = 1_700_000_000;
+  #url = "";
+
+  /** The bot token the server accepts. */
+  readonly token: string;
+
+  private constructor(token: string) {
+    this.token = token;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#server.on("connection", (socket) => {
+      this.#sockets.add(socket);
+      socket.on("close", () => this.#sockets.delete(socket));
+    });
+  }
+
+  /** Starts a server on a free loopback port that accepts `token`. */
+  static async start(token = "xoxb-test-token"): Promise<SlackServer> {
+    const server = new SlackServer(token);
+    await new Promise<void>((resolve) => server.#server.listen(0, "127.0.0.1", resolve));
+    server.#url = `http://127.0.0.1:${(server.#server.address() as AddressInfo).port}/api/`;
+    return server;
+  }
+
+  /** The base URL for the client's `slackApiUrl`. */
+  get url(): string {
+    return this.#url;
+  }
+
+  /** The next `count` requests fail this way (before any persistent mode). */
+  failNext(count: number, mode: FailureMode): void {
+    for (let i = 0; i < count; i += 1) this.#failures.push(mode);
+  }
+
+  /** Every request fails this way until set back to undefined. */
+  setMode(mode: FailureMode | undefined): void {
+    this.#mode = mode;
+  }
+
+  /** A channel's messages (by name as posted to, or by id), roots and replies, in posting order. */
+  messages(channel: string): StoredMessage[] {
+    return this.#channels.get(this.#channelId(channel)) ?? [];
+  }
+
+  /** Requests of one method that succeeded. */
+  calls(method: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && r.status === 200 && r.error === undefined);
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  /** "#drift", "drift" and its id "CDRIFT" are the same channel; ids are kept as they are. */
+  #channelId(channel: string): string {
+    if (/^[CGD][A-Z0-9]{6,}$/.test(channel)) return channel;
+    return `C${channel.replace(/^#/, "").toUpperCase().replace(/[^A-Z0-9]/g, "")}`.padEnd(9, "0");
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = (req.url ?? "").replace(/^\/api\//, "").split("?")[0] ?? "";
+    const body = await readBody(req);
+    const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? (typeof body.token === "string" ? body.token : undefined);
+    const record: RecordedRequest = { method, body, token, at: Date.now(), status: 200 };
+    this.requests.push(record);
+
+    const failure = this.#failures.shift() ?? this.#mode;
+    if (failure?.kind === "hang") return; // never answered; close() destroys the socket
+    if (failure?.kind === "ratelimit") {
+      record.status = 429;
+      res.writeHead(429, { "retry-after": String(failure.retryAfterSeconds), "content-type": "application/json" }).end(JSON.stringify({ ok: false, error: "ratelimited" }));
+      return;
+    }
+    if (failure?.kind === "status") {
+      record.status = failure.status;
+      res.writeHead(failure.status, { "content-type": "text/plain" }).end("upstream trouble");
+      return;
+    }
+    const answer = failure?.kind === "platform" ? { ok: false, error: failure.error } : this.#answer(method, body, token);
+    if (answer.ok === false) record.error = String(answer.error);
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(answer));
+  }
+
+  #answer(method: string, body: Record<string, unknown>, token: string | undefined): Record<string, unknown> {
+    if (token !== this.token) return { ok: false, error: token ? "invalid_auth" : "not_authed" };
+    if (method === "auth.test") return { ok: true, user_id: "UDRIFTWATCH", team_id: "TTEST" };
+    if (method !== "chat.postMessage" && method !== "chat.update") return { ok: false, error: "unknown_method" };
+
+    const channelName = typeof body.channel === "string" ? body.channel : "";
+    if (!channelName || this.missingChannels.has(channelName) || this.missingChannels.has(channelName.replace(/^#/, ""))) {
+      return { ok: false, error: "channel_not_found" };
+    }
+    const text = typeof body.text === "string" ? body.text : "";
+    const blocks = Array.isArray(body.blocks) ? body.blocks : [];
+    if (!text && blocks.length === 0) return { ok: false, error: "no_text" };
+    if (text.length > 40_000) return { ok: false, error: "msg_too_long" };
+    const problem = blockProblem(blocks);
+    if (problem) return { ok: false, error: "invalid_blocks", errors: [problem] };
+
+    const channel = this.#channelId(channelName);
+    const messages = this.#channels.get(channel) ?? [];
+    this.#channels.set(channel, messages);
+    if (method === "chat.update") {
+      const target = messages.find((m) => m.ts === body.ts);
+      if (channel !== channelName) return { ok: false, error: "channel_not_found" }; // chat.update wants the id
+      if (!target) return { ok: false, error: "message_not_found" };
+      Object.assign(target, { text, blocks, edits: target.edits + 1 });
+      return { ok: true, channel, ts: target.ts, text };
+    }
+    const threadTs = typeof body.thread_ts === "string" ? body.thread_ts : undefined;
+    if (threadTs && !messages.some((m) => m.ts === threadTs)) return { ok: false, error: "thread_not_found" };
+    this.#clock += 1;
+    const ts = `${this.#clock}.000100`;
+    messages.push({ ts, ...(threadTs ? { threadTs } : {}), text, blocks, edits: 0 });
+    return { ok: true, channel, ts, message: { text, ts, ...(threadTs ? { thread_ts: threadTs } : {}) } };
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const raw = Buffer.concat(chunks).toString("utf8");
+  const type = req.headers["content-type"] ?? "";
+  const params: Record<string, unknown> = type.includes("application/json")
+    ? (JSON.parse(raw || "{}") as Record<string, unknown>)
+    : Object.fromEntries(new URLSearchParams(raw));
+  if (typeof params.blocks === "string") params.blocks = JSON.parse(params.blocks) as unknown;
+  return params;
+}
