@@ -12,8 +12,32 @@ const serviceConfig = new LocalFile("service-config", {
   content: [
     "# Managed by Pulumi (driftwatch/deploy). Edits by hand are drift.",
     "dataDir: .driftwatch",
-    `schedule: "${schedule}"`,
+    "service:",
+    `  schedule: "${schedule}"`,
     "stacks: []",
+    "",
+  ].join("\n"),
+});
+
+// The service as a systemd unit, with the runtime settings it is measured with (src/service/runtime.ts).
+const unit = new LocalFile("systemd-unit", {
+  path: path.join(installDir, "driftwatch.service"),
+  content: [
+    "[Unit]",
+    "Description=Driftwatch: GitOps drift monitor",
+    "After=network-online.target",
+    "",
+    "[Service]",
+    `WorkingDirectory=${installDir}`,
+    "Environment=NODE_OPTIONS=--max-semi-space-size=2",
+    "Environment=MALLOC_ARENA_MAX=2",
+    `ExecStart=/usr/bin/env node ${path.join(installDir, "src", "cli", "main.ts")} serve --config ${path.join(installDir, "driftwatch.yaml")}`,
+    "KillSignal=SIGTERM",
+    "TimeoutStopSec=120",
+    "Restart=on-failure",
+    "",
+    "[Install]",
+    "WantedBy=multi-user.target",
     "",
   ].join("\n"),
 });
@@ -24,4 +48,5 @@ const dataDirMarker = new LocalFile("data-dir", {
 });
 
 export const configFile = serviceConfig.path;
+export const systemdUnit = unit.path;
 export const dataDir = dataDirMarker.path.apply((p) => path.dirname(p));

@@ -1,16 +1,28 @@
-// The repository's own Pulumi.yaml (Driftwatch deploying itself on one host) stays previewable.
+// The repository's own Pulumi.yaml (Driftwatch deploying itself on one host) deploys a config Driftwatch accepts.
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../src/config/load.ts";
 import { copyProgram, localStack } from "../support/pulumi.ts";
 import { tempDir } from "../support/tempdir.ts";
 
 describe("the repository's Pulumi project", () => {
-  it("previews Driftwatch's own deployment", async () => {
+  it("deploys Driftwatch's own service config and systemd unit, and the config loads", async () => {
     const root = tempDir();
     copyProgram(root, ["Pulumi.yaml", "deploy", "stacks/demo-files"]);
-    const { stack } = await localStack(root, "preview", root);
-    await stack.setConfig("installDir", { value: join(root, "install") });
+    const { stack } = await localStack(root, "deploy", root);
+    const installDir = join(root, "install");
+    await stack.setConfig("installDir", { value: installDir });
+    await stack.setConfig("schedule", { value: "*/5 * * * *" });
+
     const preview = await stack.preview();
-    expect(preview.changeSummary).toEqual({ create: 3 });
+    expect(preview.changeSummary).toEqual({ create: 4 }); // the stack, the config, the unit, the data-dir marker
+
+    const up = await stack.up();
+    const config = loadConfig(up.outputs["configFile"]!.value as string);
+    expect(config.dataDir).toBe(up.outputs["dataDir"]!.value);
+    expect(config.stacks).toEqual([]);
+    const unit = readFileSync(up.outputs["systemdUnit"]!.value as string, "utf8");
+    expect(unit).toContain(`serve --config ${join(installDir, "driftwatch.yaml")}`);
   });
 });

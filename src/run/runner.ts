@@ -1,0 +1,80 @@
+// What every run of a process shares: the store, the Git source, the engines and alerting. `check`/`converge`
+// make one for a single pass over their stacks; `serve` keeps one for its whole life.
+import { join } from "node:path";
+import type { Logger } from "pino";
+import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
+import type { StackResult } from "../core/types.ts";
+import { createEngine, type Engine } from "../engines/api.ts";
+import { createNotifiers } from "../notifiers/api.ts";
+import { GitSource } from "../sources/git/index.ts";
+import type { Store } from "../store/api.ts";
+import { openSqliteStore } from "../store/sqlite/index.ts";
+import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
+import { createAlerting } from "./alerting.ts";
+import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
+
+export interface RunnerOptions {
+  config: DriftwatchConfig;
+  toolchain: ToolchainManifest;
+  logger: Logger;
+  /** The service's environment, base of every engine's (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** How long a repository fetch is reused (default: for the runner's life, right for one `check` pass). */
+  fetchMaxAgeMs?: number;
+}
+
+export interface Runner {
+  readonly store: Store;
+  readonly source: GitSource;
+  /** One run of one stack; never throws for the stack's own failure. */
+  run(stack: StackConfig, operation: StackOperation, options?: RunStackOptions): Promise<StackResult>;
+  /** Lets alerts drain (bounded), tidies worktrees, closes the store. */
+  close(): Promise<void>;
+}
+
+export function databasePath(config: DriftwatchConfig): string {
+  return join(config.dataDir, "driftwatch.db");
+}
+
+export function createRunner(options: RunnerOptions): Runner {
+  const { config, logger } = options;
+  const store = openSqliteStore(databasePath(config));
+  const notifiers = createNotifiers({ alerts: config.alerts, stacks: config.stacks, logger });
+  const alerting = createAlerting(config, store, notifiers, logger);
+  const source = new GitSource({
+    dataDir: config.dataDir,
+    logger,
+    env: options.env ?? process.env,
+    ...(options.fetchMaxAgeMs === undefined ? {} : { fetchMaxAgeMs: options.fetchMaxAgeMs }),
+  });
+  const engines = new Map<string, Engine>();
+  const deps = {
+    source,
+    store,
+    logger,
+    engineEnv: toolchainEnv(options.toolchain, options.env ?? process.env),
+    alerting,
+    engineFor: (stack: StackConfig) => {
+      let engine = engines.get(stack.engine);
+      if (!engine) {
+        engine = createEngine(stack.engine, { toolchain: options.toolchain, logger, cacheDir: join(config.dataDir, "cache"), dataDir: config.dataDir });
+        engines.set(stack.engine, engine);
+      }
+      return engine;
+    },
+  };
+  let closed = false;
+
+  return {
+    store,
+    source,
+    run: (stack, operation, runOptions) => runStack(stack, deps, operation, runOptions),
+    async close() {
+      if (closed) return;
+      closed = true;
+      await alerting.finish();
+      await source.prune().catch((error: unknown) => logger.warn({ err: String(error) }, "worktree housekeeping failed"));
+      store.close();
+    },
+  };
+}

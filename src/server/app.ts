@@ -1,0 +1,164 @@
+// The service's HTTP side (fastify, one port): liveness and readiness, Prometheus metrics, the JSON API (same
+// shapes as `check --json` and `history --json`), triggering checks (API token), the Git push webhook (HMAC),
+// and the dashboard. Read-only routes are public unless `service.http.publicRead` is false.
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import type { Logger } from "pino";
+import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
+import type { Store } from "../store/api.ts";
+import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
+import { bearerMatches, webhookVerified } from "./auth.ts";
+import { runPage, stackPage, stacksPage, type StackRow } from "./dashboard.ts";
+import type { ServiceMetrics } from "./metrics.ts";
+
+export interface ServerDependencies {
+  config: DriftwatchConfig;
+  store: Store;
+  metrics: ServiceMetrics;
+  scheduler: {
+    readonly running: boolean;
+    phases(): Record<string, string>;
+    trigger(stack: string, reason: TriggerReason): TriggerOutcome;
+  };
+  /** A push webhook's payload: returns the stacks of the repositories it named. */
+  onPush(payload: unknown): Promise<string[]>;
+  logger: Logger;
+}
+
+const MAX_RUNS = 500;
+
+export function buildServer(deps: ServerDependencies): FastifyInstance {
+  const { config, store } = deps;
+  const http = config.service.http;
+  const app: FastifyInstance = Fastify({
+    loggerInstance: deps.logger.child({ component: "http" }) as FastifyBaseLogger,
+    // Requests are not logged one by one; errors still are.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+  });
+  const stacks = new Map(config.stacks.map((s) => [s.name, s]));
+
+  // The webhook needs the exact bytes for its signature.
+  app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+
+  const unauthorized = (reply: FastifyReply, why: string) => reply.code(401).header("www-authenticate", "Bearer").send({ error: why });
+
+  /** Read-only routes: public, or the API token when publicRead is off. */
+  const readGuard = async (request: FastifyRequest, reply: FastifyReply) => {
+    if (http.publicRead) return;
+    if (!http.apiToken || !bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "an API token is required");
+  };
+
+  const row = (stack: StackConfig, phases: Record<string, string>): StackRow => {
+    const [lastRun] = store.listRuns({ stack: stack.name, limit: 1 });
+    const episode = store.openEpisode(stack.name);
+    return {
+      name: stack.name,
+      engine: stack.engine,
+      phase: phases[stack.name] ?? "idle",
+      ...(lastRun ? { lastRun } : {}),
+      ...(episode ? { openEpisode: { openedAt: episode.openedAt, seenCount: episode.seenCount } } : {}),
+    };
+  };
+
+  const stackJson = (stack: StackConfig, phases: Record<string, string>) => {
+    const r = row(stack, phases);
+    return {
+      name: stack.name,
+      engine: stack.engine,
+      schedule: stack.schedule,
+      state: r.phase,
+      lastRun: r.lastRun ?? null,
+      openEpisode: r.openEpisode ? { ...r.openEpisode, openSeconds: Math.round((Date.now() - Date.parse(r.openEpisode.openedAt)) / 1000) } : null,
+    };
+  };
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_request, reply) => {
+    const problems: string[] = [];
+    try {
+      store.listRuns({ limit: 0 });
+    } catch (error) {
+      problems.push(`store: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (!deps.scheduler.running) problems.push("scheduler: not running");
+    return problems.length ? reply.code(503).send({ status: "not ready", problems }) : { status: "ready" };
+  });
+
+  app.get("/metrics", { preHandler: readGuard }, async (_request, reply) => {
+    reply.header("content-type", deps.metrics.registry.contentType);
+    return deps.metrics.registry.metrics();
+  });
+
+  app.get("/api/stacks", { preHandler: readGuard }, async () => {
+    const phases = deps.scheduler.phases();
+    return { stacks: config.stacks.map((s) => stackJson(s, phases)) };
+  });
+
+  app.get<{ Params: { name: string } }>("/api/stacks/:name", { preHandler: readGuard }, async (request, reply) => {
+    const stack = stacks.get(request.params.name);
+    if (!stack) return reply.code(404).send({ error: `no stack named ${request.params.name}` });
+    const summary = stackJson(stack, deps.scheduler.phases());
+    const last = summary.lastRun ? store.getRun(summary.lastRun.runId) : undefined;
+    return { ...summary, changes: last?.changes ?? [] };
+  });
+
+  app.get<{ Querystring: { stack?: string; limit?: string; before?: string } }>("/api/runs", { preHandler: readGuard }, async (request, reply) => {
+    const { stack, before } = request.query;
+    const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
+    if (before !== undefined && Number.isNaN(Date.parse(before))) return reply.code(400).send({ error: "before must be an ISO 8601 time" });
+    return { runs: store.listRuns({ limit, ...(stack ? { stack } : {}), ...(before ? { before: new Date(before).toISOString() } : {}) }) };
+  });
+
+  app.get<{ Params: { id: string } }>("/api/runs/:id", { preHandler: readGuard }, async (request, reply) => {
+    const run = store.getRun(request.params.id);
+    return run ?? reply.code(404).send({ error: `no run ${request.params.id}` });
+  });
+
+  app.post<{ Params: { name: string } }>("/api/stacks/:name/check", async (request, reply) => {
+    if (!http.apiToken) return reply.code(403).send({ error: `triggering is off: set ${http.apiTokenEnv} to enable it` });
+    if (!bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "a valid API token is required");
+    const outcome = deps.scheduler.trigger(request.params.name, "api");
+    if (outcome === "unknown-stack") return reply.code(404).send({ error: `no stack named ${request.params.name}` });
+    if (outcome === "stopping") return reply.code(503).send({ error: "the service is stopping" });
+    return reply.code(202).send({ stack: request.params.name, outcome });
+  });
+
+  app.post("/api/hooks/git", async (request, reply) => {
+    if (!http.webhookSecret) return reply.code(403).send({ error: `the webhook is off: set ${http.webhookSecretEnv} to enable it` });
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.from(typeof request.body === "string" ? request.body : "");
+    if (!webhookVerified(request.headers, body, http.webhookSecret)) return unauthorized(reply, "bad or missing webhook signature");
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString("utf8"));
+    } catch {
+      return reply.code(400).send({ error: "the body is not JSON" });
+    }
+    const matched = await deps.onPush(payload);
+    return reply.code(202).send({ stacks: matched });
+  });
+
+  // --- dashboard ---
+  const html = (reply: FastifyReply, body: string, code = 200) => reply.code(code).header("content-type", "text/html; charset=utf-8").send(body);
+
+  app.get("/", { preHandler: readGuard }, async (_request, reply) => {
+    const phases = deps.scheduler.phases();
+    return html(reply, stacksPage(config.stacks.map((s) => row(s, phases))));
+  });
+
+  app.get<{ Params: { name: string } }>("/stacks/:name", { preHandler: readGuard }, async (request, reply) => {
+    const stack = stacks.get(request.params.name);
+    if (!stack) return html(reply, "<!doctype html><title>Not found</title><p>No such stack.</p>", 404);
+    const r = row(stack, deps.scheduler.phases());
+    const runs = store.listRuns({ stack: stack.name, limit: 60 });
+    return html(reply, stackPage(r, runs, r.lastRun ? store.getRun(r.lastRun.runId) : undefined));
+  });
+
+  app.get<{ Params: { id: string } }>("/runs/:id", { preHandler: readGuard }, async (request, reply) => {
+    const run = store.getRun(request.params.id);
+    return run ? html(reply, runPage(run)) : html(reply, "<!doctype html><title>Not found</title><p>No such run.</p>", 404);
+  });
+
+  return app;
+}

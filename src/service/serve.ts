@@ -1,0 +1,93 @@
+// `driftwatch serve`: the always-on service. One runner (store, Git source, engines, alerts) for the process's
+// life, the scheduler deciding when each stack is checked, the Git watcher noticing new commits, the HTTP server,
+// and a graceful stop: no new runs, in-flight runs get the grace period, then they are cancelled and recorded as
+// interrupted. Runs a previous process left "running" (a crash) are marked interrupted at start.
+import { availableParallelism } from "node:os";
+import type { Logger } from "pino";
+import type { DriftwatchConfig } from "../config/types.ts";
+import { createRunner, type Runner } from "../run/runner.ts";
+import { GitWatch } from "../scheduler/git-watch.ts";
+import { Scheduler, type StopSummary } from "../scheduler/scheduler.ts";
+import { buildServer } from "../server/app.ts";
+import { createMetrics } from "../server/metrics.ts";
+import type { ToolchainManifest } from "../toolchain/manifest.ts";
+
+export interface ServeOptions {
+  config: DriftwatchConfig;
+  toolchain: ToolchainManifest;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Service {
+  /** Where the HTTP server listens, e.g. http://127.0.0.1:8080/. */
+  readonly url: string;
+  readonly scheduler: Scheduler;
+  readonly runner: Runner;
+  readonly gitWatch: GitWatch;
+  /** The graceful stop; calling it again returns the same promise. */
+  stop(): Promise<StopSummary>;
+}
+
+/** A finished fetch is reused this long, so stacks of one repository triggered together share it. */
+const FETCH_REUSE_MS = 5_000;
+
+export async function startService(options: ServeOptions): Promise<Service> {
+  const { config, logger } = options;
+  const runner = createRunner({ ...options, fetchMaxAgeMs: FETCH_REUSE_MS });
+  for (const run of runner.store.interruptRunningRuns("Driftwatch stopped before the run finished")) {
+    logger.warn({ stack: run.stack, runId: run.runId }, "a run left unfinished by an earlier process is marked interrupted");
+  }
+  const metrics = createMetrics(config.stacks, runner.store);
+  const scheduler = new Scheduler({
+    stacks: config.stacks,
+    concurrency: config.service.concurrency ?? availableParallelism(),
+    jitterMs: config.service.jitterMs,
+    logger,
+    onSkip: () => metrics.skipped(),
+    run: async (stack, reason, signal) => {
+      const result = await runner.run(stack, "detect", { signal, trigger: reason });
+      metrics.observe(stack, result);
+    },
+  });
+  const gitWatch = new GitWatch({
+    stacks: config.stacks,
+    source: runner.source,
+    intervalMs: config.service.gitPollMs,
+    trigger: (stack, reason) => scheduler.trigger(stack, reason),
+    logger: logger.child({ component: "git-watch" }),
+  });
+  const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload), logger });
+
+  let address: string;
+  try {
+    address = await app.listen({ host: config.service.http.host, port: config.service.http.port });
+  } catch (error) {
+    await runner.close();
+    throw error;
+  }
+  scheduler.start(config.service.runOnStart);
+  void gitWatch.start().catch((error: unknown) => logger.error({ err: String(error) }, "git watch failed to start"));
+  const url = `${address.replace("0.0.0.0", "127.0.0.1")}/`;
+  logger.info({ url, stacks: config.stacks.length }, "driftwatch serving");
+
+  let stopping: Promise<StopSummary> | undefined;
+  return {
+    url,
+    scheduler,
+    runner,
+    gitWatch,
+    stop() {
+      stopping ??= (async () => {
+        logger.info({ graceSeconds: config.service.stopGraceMs / 1000 }, "stopping: no new runs; waiting for the runs in flight");
+        gitWatch.stop();
+        const summary = await scheduler.stop(config.service.stopGraceMs);
+        await app.close();
+        await runner.close();
+        logger.info(summary, "stopped");
+        return summary;
+      })();
+      return stopping;
+    },
+  };
+}
