@@ -17,7 +17,9 @@ import { repoRoot } from "../src/toolchain/paths.ts";
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
 const config = loadConfig(join(repoRoot, "driftwatch.yaml"));
-const stack = config.stacks.find((s) => s.name === "demo-files")!;
+const found = config.stacks.find((s) => s.name === "demo-files");
+if (found?.engine !== "pulumi") throw new Error("driftwatch.yaml has no pulumi stack named demo-files");
+const stack = found;
 const toolchain = readToolchainManifest();
 const logger = createLogger({ level: "warn" });
 
