@@ -7,6 +7,7 @@ import { loadConfig } from "../config/load.ts";
 import { ConfigError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { check, converge, databasePath } from "../run/check.ts";
+import { startService } from "../service/serve.ts";
 import { StoreError } from "../store/errors.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
@@ -17,6 +18,21 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
+  /** Resolves when the service should stop (SIGTERM/SIGINT for the real process). Default: those signals. */
+  untilStopped?: () => Promise<void>;
+}
+
+/** The first SIGTERM or SIGINT. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      process.off("SIGTERM", done);
+      process.off("SIGINT", done);
+      resolve();
+    };
+    process.once("SIGTERM", done);
+    process.once("SIGINT", done);
+  });
 }
 
 function positiveInt(text: string): number {
@@ -68,6 +84,25 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .argument("<stack>", "stack name")
     .option("--json", "print one JSON document instead of a table")
     .action((stack: string, opts: { json?: boolean }, command: Command) => runStacks(converge, command, [stack], 1, opts.json));
+
+  program
+    .command("serve")
+    .description("run the service: scheduled checks, Git-change triggers, HTTP API, metrics and dashboard")
+    .option("--host <address>", "listen address (default: service.http.host)")
+    .option("--port <n>", "port (default: service.http.port; 0 for any free one)", (text: string) => {
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535");
+      return n;
+    })
+    .action(async (opts: { host?: string; port?: number }, command: Command) => {
+      const { config, logger } = context(command);
+      const http = { ...config.service.http, ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) };
+      const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: toolchain(io.env), logger, env: io.env });
+      io.stdout.write(`driftwatch is watching ${config.stacks.length} stacks; dashboard: ${service.url}\n`);
+      await (io.untilStopped ?? untilSignal)();
+      const summary = await service.stop();
+      setExitCode(summary.cancelled > 0 ? 1 : 0);
+    });
 
   program
     .command("history")

@@ -1,4 +1,5 @@
 // What `check`, `converge` and `history` print: a table for people, one JSON document for machines.
+import { formatValue as value, shortAddress } from "../core/present.ts";
 import type { StackResult } from "../core/types.ts";
 import type { RunSummary } from "../store/api.ts";
 
@@ -11,16 +12,6 @@ function shortCommit(commit: string | undefined): string {
   return commit ? commit.slice(0, 12) : "-";
 }
 
-function shortAddress(address: string): string {
-  // urn:pulumi:<stack>::<project>::<type>::<name> → <type>::<name>
-  const parts = address.split("::");
-  return parts.length >= 4 ? parts.slice(2).join("::") : address;
-}
-
-function value(v: unknown): string {
-  const text = typeof v === "string" ? JSON.stringify(v) : v === null || v === undefined ? "(none)" : JSON.stringify(v);
-  return text.length > 100 ? `${text.slice(0, 97)}...` : text;
-}
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;

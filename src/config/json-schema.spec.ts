@@ -4,6 +4,11 @@ import { CONFIG_SCHEMA_ID, configJsonSchema } from "./json-schema.ts";
 import { configFileSchema } from "./schema.ts";
 import { jsonSchemaPath, jsonSchemaText } from "./write-json-schema.ts";
 
+interface StackSchema {
+  additionalProperties: boolean;
+  properties: Record<string, { description?: string; additionalProperties?: boolean; const?: unknown }>;
+}
+
 describe("driftwatch.schema.json", () => {
   it("on disk is what the zod schema produces (run `node src/config/write-json-schema.ts` after changing it)", () => {
     expect(JSON.parse(readFileSync(jsonSchemaPath, "utf8"))).toEqual(configJsonSchema());
@@ -16,17 +21,22 @@ describe("driftwatch.schema.json", () => {
       $id: string;
       title: string;
       additionalProperties: boolean;
-      properties: { stacks: { items: { additionalProperties: boolean; description: string; properties: Record<string, { description?: string; additionalProperties?: boolean }> } } };
+      properties: { stacks: { items: { description: string; oneOf: StackSchema[] } } };
     };
     expect(schema.$schema).toBe("https://json-schema.org/draft/2020-12/schema");
     expect(schema.$id).toBe(CONFIG_SCHEMA_ID);
     expect(schema.title).toBe("Driftwatch configuration");
     expect(schema.additionalProperties).toBe(false);
-    const stack = schema.properties.stacks.items;
-    expect(stack.additionalProperties).toBe(false);
-    expect(stack.properties.source?.additionalProperties).toBe(false);
-    expect(stack.properties.pulumi?.additionalProperties).toBe(false);
-    for (const [key, property] of Object.entries(stack.properties)) expect(property.description, key).toBeTruthy();
+    const stacks = schema.properties.stacks.items.oneOf;
+    // One strict shape per engine, told apart by `engine`, so editors complete the right block.
+    expect(stacks.map((stack) => stack.properties.engine?.const)).toEqual(["pulumi", "terraform"]);
+    for (const stack of stacks) {
+      const engine = String(stack.properties.engine?.const);
+      expect(stack.additionalProperties).toBe(false);
+      expect(stack.properties.source?.additionalProperties).toBe(false);
+      expect(stack.properties[engine]?.additionalProperties).toBe(false);
+      for (const [key, property] of Object.entries(stack.properties)) expect(property.description, `${engine}: ${key}`).toBeTruthy();
+    }
   });
 
   it("rejects an unknown key and accepts the documented example", () => {

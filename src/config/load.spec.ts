@@ -5,6 +5,7 @@ import { tempDir } from "../../test/support/tempdir.ts";
 import { ConfigError } from "../core/errors.ts";
 import { repoRoot } from "../toolchain/paths.ts";
 import { interpolate, loadConfig, parseConfig } from "./load.ts";
+import type { PulumiSettings, StackConfig } from "./types.ts";
 
 const FILE = "/srv/watch/driftwatch.yaml";
 
@@ -16,6 +17,12 @@ const minimalStack = `
     pulumi:
       stack: dev
 `;
+
+/** The Pulumi settings of a loaded stack (failing the test when it is another engine's). */
+function pulumiOf(stack: StackConfig | undefined): PulumiSettings {
+  if (stack?.engine !== "pulumi") throw new Error(`not a pulumi stack: ${stack?.name}`);
+  return stack.pulumi;
+}
 
 /** The ConfigError parseConfig throws for `text`. */
 function configError(text: string, env: NodeJS.ProcessEnv = {}): ConfigError {
@@ -42,9 +49,88 @@ describe("parseConfig: defaults and paths", () => {
           pulumi: { stack: "dev", backendUrl: "file:///srv/watch/.driftwatch/pulumi-backend" },
           env: {},
           timeoutSeconds: 600,
+          alerts: { pending: false, mute: false },
+          schedule: { expression: "*/15 * * * *", timezone: "UTC" },
         },
       ],
+      alerts: { log: true, failureRepeatMs: 3_600_000, deliveryTimeoutMs: 30_000, redact: { patterns: [] } },
+      service: {
+        jitterMs: 30_000,
+        runOnStart: true,
+        gitPollMs: 60_000,
+        stopGraceMs: 30_000,
+        http: { host: "127.0.0.1", port: 8080, publicRead: true, apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
+      },
     });
+  });
+
+  it("reads the service section, per-stack schedules and the tokens from the environment", () => {
+    const config = parseConfig(
+      `service:
+  schedule: "0 * * * *"
+  timezone: Europe/Berlin
+  jitterSeconds: 5
+  gitPollSeconds: 0
+  http: { port: 0, publicRead: false }
+stacks:
+  - { name: a, engine: terraform, source: { repo: . }, schedule: "*/5 * * * *", timezone: UTC }
+  - { name: b, engine: terraform, source: { repo: . } }
+`,
+      FILE,
+      { env: { DRIFTWATCH_API_TOKEN: "api-token", DRIFTWATCH_WEBHOOK_SECRET: "hook-secret" } },
+    );
+    expect(config.service).toMatchObject({ jitterMs: 5000, gitPollMs: 0, http: { port: 0, publicRead: false, apiToken: "api-token", webhookSecret: "hook-secret" } });
+    expect(config.stacks.map((s) => s.schedule)).toEqual([
+      { expression: "*/5 * * * *", timezone: "UTC" },
+      { expression: "0 * * * *", timezone: "Europe/Berlin" },
+    ]);
+  });
+
+  it("refuses schedules more often than once a minute, invalid cron and unknown time zones", () => {
+    const error = configError(`service: { schedule: "*/10 * * * * *", timezone: Mars/Olympus }
+stacks:
+  - { name: a, engine: terraform, source: { repo: . }, schedule: "61 * * * *" }
+`);
+    expect(error.issues).toEqual([
+      expect.stringMatching(/^service\.schedule: must be a cron expression with five fields .*minimum interval is one minute \(line 1\)$/),
+      "service.timezone: must be an IANA time zone such as UTC or Europe/Berlin (line 1)",
+      "stacks[0] (a).schedule: is not a valid cron expression (line 3)",
+    ]);
+  });
+
+  it("reads alerts: Slack with the token from the environment, per-stack channel, redaction", () => {
+    const config = parseConfig(
+      `alerts:
+  slack: { channel: "#drift", mentionUserGroup: S0123ABCD, timeoutSeconds: 5 }
+  dashboardUrl: https://driftwatch.example.com/
+  redact: { patterns: ["corp-[0-9]+"], showValuesOf: ["tags.*"] }
+stacks:
+  - { name: a, engine: terraform, source: { repo: . }, alerts: { channel: C0TEAMNET, pending: true } }
+`,
+      FILE,
+      { env: { SLACK_BOT_TOKEN: "xoxb-test" } },
+    );
+    expect(config.alerts).toEqual({
+      log: true,
+      slack: { token: "xoxb-test", tokenEnv: "SLACK_BOT_TOKEN", channel: "#drift", mentionUserGroup: "S0123ABCD", timeoutMs: 5000, retries: 3, maxRateLimitWaitMs: 30_000 },
+      dashboardUrl: "https://driftwatch.example.com/",
+      failureRepeatMs: 3_600_000,
+      deliveryTimeoutMs: 30_000,
+      redact: { patterns: ["corp-[0-9]+"], showValuesOf: ["tags.*"] },
+    });
+    expect(config.stacks[0]?.alerts).toEqual({ channel: "C0TEAMNET", pending: true, mute: false });
+  });
+
+  it("rejects alert settings that cannot work: missing token, bad channel, bad pattern", () => {
+    const error = configError(`alerts:
+  slack: { channel: "not a channel", tokenEnv: MY_SLACK }
+  redact: { patterns: ["(unclosed"] }
+`);
+    expect(error.issues).toEqual([
+      "alerts.slack.channel: must be a Slack channel name (#drift) or id (C0123ABCD) (line 2)",
+      "alerts.slack: environment variable MY_SLACK is not set (it holds the Slack bot token, xoxb-…) (line 2)",
+      expect.stringMatching(/^alerts\.redact\.patterns\[0\]: not a valid regular expression: .* \(line 3\)$/),
+    ]);
   });
 
   it("makes the file path absolute", () => {
@@ -82,10 +168,73 @@ stacks:
     const [a, b] = config.stacks;
     expect(a?.source).toEqual({ repo: "/srv/infra", ref: "v1.2.3", path: "stacks/app" });
     expect(a?.timeoutSeconds).toBe(120);
-    expect(a?.pulumi.backendUrl).toBe("file:///srv/state/pulumi-backend");
+    expect(pulumiOf(a).backendUrl).toBe("file:///srv/state/pulumi-backend");
     expect(b?.source).toEqual({ repo: "/abs/repo", ref: "main", path: "." });
     expect(b?.timeoutSeconds).toBe(30);
-    expect(b?.pulumi.stack).toBe("org/project/dev");
+    expect(pulumiOf(b).stack).toBe("org/project/dev");
+  });
+
+  it("reads terraform stacks: defaults, binary paths, vars and backend config interpolated", () => {
+    const config = parseConfig(
+      `stacks:
+  - { name: plain, engine: terraform, source: { repo: ., path: infra/net } }
+  - name: full
+    engine: terraform
+    source: { repo: . }
+    terraform:
+      binary: ./bin/tofu
+      workspace: prod
+      varFiles: [prod.tfvars, ../shared/common.tfvars]
+      vars: { region: eu-west-1, replicas: 3, enabled: true, db_password: "\${env:DB_PASSWORD}" }
+      backendConfig: { bucket: "state-\${env:TEAM:-core}", key: net.tfstate }
+  - { name: named, engine: terraform, source: { repo: . }, terraform: { binary: terraform } }
+`,
+      FILE,
+      { env: { DB_PASSWORD: "hunter2" } },
+    );
+    const [plain, full, named] = config.stacks;
+    expect(plain).toEqual({
+      name: "plain",
+      engine: "terraform",
+      source: { repo: "/srv/watch", ref: "main", path: "infra/net" },
+      terraform: { varFiles: [], vars: {}, backendConfig: {} },
+      env: {},
+      timeoutSeconds: 600,
+      alerts: { pending: false, mute: false },
+      schedule: { expression: "*/15 * * * *", timezone: "UTC" },
+    });
+    expect(full?.engine === "terraform" && full.terraform).toEqual({
+      binary: "/srv/watch/bin/tofu",
+      workspace: "prod",
+      varFiles: ["prod.tfvars", "../shared/common.tfvars"],
+      vars: { region: "eu-west-1", replicas: "3", enabled: "true", db_password: "hunter2" },
+      backendConfig: { bucket: "state-core", key: "net.tfstate" },
+    });
+    expect(named?.engine === "terraform" && named.terraform.binary).toBe("terraform");
+  });
+
+  it("rejects terraform settings that are wrong, naming the key and the stack", () => {
+    const error = configError(`stacks:
+  - name: tf
+    engine: terraform
+    source: { repo: . }
+    pulumi: { stack: dev }
+    terraform:
+      binary: -tofu
+      workspace: "has space"
+      varFiles: [/etc/x.tfvars]
+      vars: { ok: "\${env:MISSING}", list: [a] }
+      backend: {}
+`);
+    expect(error.issues).toEqual([
+      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, engine, terraform) (line 5)",
+      "stacks[0] (tf).terraform.binary: must be tofu, terraform or the path of a binary (line 7)",
+      expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.workspace: must be a workspace name .* \(line 8\)$/),
+      "stacks[0] (tf).terraform.varFiles[0]: must be a path relative to the root module (source.path) (line 9)",
+      expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.vars\.list: must be a string, number or boolean .* \(line 10\)$/),
+      expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.vars\.ok: environment variable MISSING is not set .* \(line 10\)$/),
+      "stacks[0] (tf).terraform.backend: unknown key (allowed: binary, workspace, varFiles, vars, backendConfig) (line 11)",
+    ]);
   });
 
   it("keeps remote repositories as written and resolves relative file:// URLs", () => {
@@ -116,7 +265,7 @@ stacks:
       .map(([url], i) => `  - { name: s${i}, engine: pulumi, source: { repo: . }, pulumi: { stack: dev, backendUrl: "${url}" } }\n`)
       .join("");
     const config = parseConfig(`stacks:\n${stacks}`, FILE, { env: {} });
-    expect(config.stacks.map((s) => s.pulumi.backendUrl)).toEqual(backends.map(([, expected]) => expected));
+    expect(config.stacks.map((s) => pulumiOf(s).backendUrl)).toEqual(backends.map(([, expected]) => expected));
   });
 
   it("loads the repository's own driftwatch.yaml", () => {
@@ -211,8 +360,8 @@ describe("parseConfig: validation", () => {
 stack: []
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, engine, source, pulumi, env, timeoutSeconds) (line 8)",
-      "stack: unknown key (allowed: dataDir, defaults, stacks) (line 9)",
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, engine, pulumi) (line 8)",
+      "stack: unknown key (allowed: dataDir, defaults, service, alerts, stacks) (line 9)",
     ]);
   });
 
@@ -233,16 +382,16 @@ stack: []
     const error = configError(`stacks:
   - name: a
     engine: pulumi
-    source: { repo: . }
-    pulumi: { stack: dev }
-  - name: demo-files
     source: { ref: main }
     pulumi: {}
+  - name: demo-files
+    source: { repo: . }
 `);
     expect(error.issues).toEqual([
+      "stacks[0] (a).source.repo: Required (line 4)",
+      "stacks[0] (a).pulumi.stack: Required (line 5)",
+      // Without an engine the stack's other keys cannot be judged yet: the engine comes first.
       "stacks[1] (demo-files).engine: Required (line 6)",
-      "stacks[1] (demo-files).source.repo: Required (line 7)",
-      "stacks[1] (demo-files).pulumi.stack: Required (line 8)",
     ]);
   });
 
@@ -274,9 +423,12 @@ stacks:
   });
 
   it("rejects bad stack names, engines, refs, timeouts and env names", () => {
+    expect(configError(`stacks:\n  - { name: a, engine: cdk, source: { repo: . } }\n`).issues).toEqual([
+      'stacks[0] (a).engine: must be one of "pulumi", "terraform" (got "cdk") (line 2)',
+    ]);
     const error = configError(`stacks:
   - name: Demo Files
-    engine: terraform
+    engine: pulumi
     source: { repo: ., ref: --upload-pack=x }
     pulumi: { stack: dev }
     env: { bad-name: x }
@@ -285,7 +437,6 @@ stacks:
 `);
     expect(error.issues).toEqual([
       expect.stringMatching(/^stacks\[0\] \("Demo Files"\)\.name: must start with a lowercase letter or digit/),
-      'stacks[0] ("Demo Files").engine: must be "pulumi" (the only engine supported for now) (line 3)',
       expect.stringMatching(/^stacks\[0\] \("Demo Files"\)\.source\.ref: must be a branch, tag or commit/),
       expect.stringMatching(/^stacks\[0\] \("Demo Files"\)\.env\.bad-name: not a valid environment variable name/),
       "stacks[0] (\"Demo Files\").timeoutSeconds: must be a positive whole number of seconds (line 7)",

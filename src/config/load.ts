@@ -7,8 +7,9 @@ import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, ty
 import type { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
 import { joinPath } from "../core/property-diff.ts";
-import { classifyRepo, configFileSchema, STACK_NAME_PATTERN } from "./schema.ts";
-import type { DriftwatchConfig, StackConfig } from "./types.ts";
+import { classifyRepo, configFileSchema, ENGINES, STACK_NAME_PATTERN } from "./schema.ts";
+import type { ConfigFile } from "./schema.ts";
+import type { AlertsConfig, DriftwatchConfig, ServiceConfig, StackConfig } from "./types.ts";
 
 export interface LoadConfigOptions {
   /** Where `${env:NAME}` looks names up; process.env by default. */
@@ -69,13 +70,20 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
 
   const problems: Problem[] = [];
   const result = configFileSchema.safeParse(raw, { error: messageFor });
-  if (!result.success) problems.push(...result.error.issues.flatMap(problemsOf));
+  if (!result.success) problems.push(...result.error.issues.flatMap((issue) => problemsOf(issue, raw)));
 
   const rawDataDir = isPlainObject(raw) && typeof raw.dataDir === "string" && raw.dataDir !== "" ? raw.dataDir : DEFAULT_DATA_DIR;
   const dataDir = resolve(baseDir, rawDataDir);
   const rawStacks = isPlainObject(raw) && Array.isArray(raw.stacks) ? (raw.stacks as unknown[]) : [];
   problems.push(...duplicateNames(rawStacks));
-  const envs = rawStacks.map((stack, index) => interpolateStackEnv(stack, index, { env, dataDir }, problems));
+  const context: InterpolationContext = { env, dataDir };
+  const interpolated = rawStacks.map((stack, index) => ({
+    env: interpolateRecord(stack, ["stacks", index, "env"], context, problems),
+    vars: interpolateRecord(stack, ["stacks", index, "terraform", "vars"], context, problems),
+    backendConfig: interpolateRecord(stack, ["stacks", index, "terraform", "backendConfig"], context, problems),
+  }));
+
+  problems.push(...slackTokenProblems(raw, env), ...patternProblems(raw));
 
   if (problems.length > 0 || !result.success) {
     const located = problems.map((problem) => ({ problem, line: lineOf(doc, lineCounter, problem.path) }));
@@ -87,25 +95,106 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   }
 
   const data = result.data;
-  const stacks = data.stacks.map(
-    (stack, index): StackConfig => ({
+  const stacks = data.stacks.map((stack, index): StackConfig => {
+    const values = interpolated[index] ?? { env: {}, vars: {}, backendConfig: {} };
+    const common = {
       name: stack.name,
-      engine: stack.engine,
-      source: {
-        repo: normalizeRepo(stack.source.repo, baseDir),
-        ref: stack.source.ref,
-        path: normalizeSourcePath(stack.source.path),
-      },
-      pulumi: {
-        stack: stack.pulumi.stack,
-        backendUrl:
-          stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir),
-      },
-      env: envs[index] ?? {},
+      source: { repo: normalizeRepo(stack.source.repo, baseDir), ref: stack.source.ref, path: normalizeSourcePath(stack.source.path) },
+      env: values.env,
       timeoutSeconds: stack.timeoutSeconds ?? data.defaults.timeoutSeconds,
-    }),
-  );
-  return { file: path, dataDir, stacks };
+      alerts: { ...(stack.alerts.channel === undefined ? {} : { channel: stack.alerts.channel }), pending: stack.alerts.pending, mute: stack.alerts.mute },
+      schedule: { expression: stack.schedule ?? data.service.schedule, timezone: stack.timezone ?? data.service.timezone },
+    };
+    if (stack.engine === "pulumi") {
+      const backendUrl = stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir);
+      return { ...common, engine: "pulumi", pulumi: { stack: stack.pulumi.stack, backendUrl } };
+    }
+    return { ...common, engine: "terraform", terraform: terraformSettings(stack.terraform, values, baseDir) };
+  });
+  return { file: path, dataDir, stacks, alerts: alertsConfig(data.alerts, env), service: serviceConfig(data.service, env) };
+}
+
+function serviceConfig(raw: ConfigFile["service"], env: NodeJS.ProcessEnv): ServiceConfig {
+  const apiToken = env[raw.http.apiTokenEnv];
+  const webhookSecret = env[raw.http.webhookSecretEnv];
+  return {
+    jitterMs: raw.jitterSeconds * 1000,
+    runOnStart: raw.runOnStart,
+    ...(raw.concurrency === undefined ? {} : { concurrency: raw.concurrency }),
+    gitPollMs: raw.gitPollSeconds * 1000,
+    stopGraceMs: raw.stopGraceSeconds * 1000,
+    http: {
+      host: raw.http.host,
+      port: raw.http.port,
+      publicRead: raw.http.publicRead,
+      apiTokenEnv: raw.http.apiTokenEnv,
+      webhookSecretEnv: raw.http.webhookSecretEnv,
+      ...(apiToken ? { apiToken } : {}),
+      ...(webhookSecret ? { webhookSecret } : {}),
+    },
+  };
+}
+
+function alertsConfig(raw: ConfigFile["alerts"], env: NodeJS.ProcessEnv): AlertsConfig {
+  const slack = raw.slack;
+  return {
+    log: raw.log,
+    ...(slack
+      ? {
+          slack: {
+            token: env[slack.tokenEnv] ?? "",
+            tokenEnv: slack.tokenEnv,
+            channel: slack.channel,
+            ...(slack.mentionUserGroup === undefined ? {} : { mentionUserGroup: slack.mentionUserGroup }),
+            ...(slack.apiUrl === undefined ? {} : { apiUrl: slack.apiUrl }),
+            timeoutMs: slack.timeoutSeconds * 1000,
+            retries: slack.retries,
+            maxRateLimitWaitMs: slack.maxRateLimitWaitSeconds * 1000,
+          },
+        }
+      : {}),
+    ...(raw.dashboardUrl === undefined ? {} : { dashboardUrl: raw.dashboardUrl }),
+    failureRepeatMs: raw.failureRepeatMinutes * 60_000,
+    deliveryTimeoutMs: raw.deliveryTimeoutSeconds * 1000,
+    redact: { patterns: raw.redact.patterns, ...(raw.redact.showValuesOf === undefined ? {} : { showValuesOf: raw.redact.showValuesOf }) },
+  };
+}
+
+/** Slack configured but its token missing from the environment: say which variable. */
+function slackTokenProblems(raw: unknown, env: NodeJS.ProcessEnv): Problem[] {
+  const slack = valueAt(raw, ["alerts", "slack"]);
+  if (!isPlainObject(slack)) return [];
+  const tokenEnv = typeof slack.tokenEnv === "string" ? slack.tokenEnv : "SLACK_BOT_TOKEN";
+  if (env[tokenEnv]) return [];
+  return [{ path: ["alerts", "slack"], message: `environment variable ${tokenEnv} is not set (it holds the Slack bot token, xoxb-…)` }];
+}
+
+/** Redaction patterns must be valid regular expressions. */
+function patternProblems(raw: unknown): Problem[] {
+  const patterns = valueAt(raw, ["alerts", "redact", "patterns"]);
+  if (!Array.isArray(patterns)) return [];
+  return patterns.flatMap((pattern, index) => {
+    if (typeof pattern !== "string") return [];
+    try {
+      new RegExp(pattern, "u");
+      return [];
+    } catch (error) {
+      return [{ path: ["alerts", "redact", "patterns", index], message: `not a valid regular expression: ${(error as Error).message}` }];
+    }
+  });
+}
+
+type RawTerraformSettings = Extract<ConfigFile["stacks"][number], { engine: "terraform" }>["terraform"];
+
+function terraformSettings(raw: RawTerraformSettings, values: { vars: Record<string, string>; backendConfig: Record<string, string> }, baseDir: string) {
+  const binary = raw.binary === undefined || raw.binary === "tofu" || raw.binary === "terraform" ? raw.binary : resolve(baseDir, raw.binary);
+  return {
+    ...(binary === undefined ? {} : { binary }),
+    ...(raw.workspace === undefined ? {} : { workspace: raw.workspace }),
+    varFiles: raw.varFiles,
+    vars: values.vars,
+    backendConfig: values.backendConfig,
+  };
 }
 
 // --- messages ---------------------------------------------------------------------------------------------------
@@ -130,9 +219,14 @@ const messageFor: z.core.$ZodErrorMap = (issue) => {
   return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${kindOf(issue.input)}${quote ? " (put it in quotes)" : ""}`;
 };
 
-function problemsOf(issue: z.core.$ZodIssue): Problem[] {
+function problemsOf(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
+  if (issue.code === "invalid_union" && "discriminator" in issue && issue.discriminator === "engine") {
+    const given = valueAt(raw, issue.path);
+    const message = given === undefined ? "Required" : `must be one of ${ENGINES.map((e) => `"${e}"`).join(", ")} (got ${JSON.stringify(given)})`;
+    return [{ path: issue.path, message }];
+  }
   if (issue.code === "unrecognized_keys") {
-    const allowed = allowedKeysAt(issue.path);
+    const allowed = allowedKeysAt(issue.path, raw);
     const hint = allowed ? ` (allowed: ${allowed.join(", ")})` : "";
     return issue.keys.map((key) => ({ path: [...issue.path, key], message: `unknown key${hint}` }));
   }
@@ -142,24 +236,53 @@ function problemsOf(issue: z.core.$ZodIssue): Problem[] {
   return [{ path: issue.path, message: issue.message }];
 }
 
-/** The keys the schema accepts for the object at `path` (for "unknown key" hints). */
-function allowedKeysAt(path: Path): string[] | undefined {
-  let schema: z.core.$ZodType = configFileSchema;
-  for (const segment of [undefined, ...path]) {
-    // Unwrap optional/default wrappers, step into arrays and objects.
-    for (;;) {
-      const def = schema._zod.def as { type: string; innerType?: z.core.$ZodType };
-      if ((def.type === "optional" || def.type === "default") && def.innerType) schema = def.innerType;
-      else break;
-    }
-    if (segment === undefined) continue;
-    const def = schema._zod.def as { type: string; element?: z.core.$ZodType; shape?: Record<string, z.core.$ZodType> };
-    if (def.type === "array" && typeof segment === "number" && def.element) schema = def.element;
-    else if (def.type === "object" && typeof segment === "string" && def.shape?.[segment]) schema = def.shape[segment];
+/** The raw value at `path`, undefined when the path leads nowhere. */
+function valueAt(raw: unknown, path: Path): unknown {
+  let value = raw;
+  for (const segment of path) {
+    if (Array.isArray(value) && typeof segment === "number") value = value[segment];
+    else if (isPlainObject(value) && typeof segment === "string") value = value[segment];
     else return undefined;
   }
-  const def = schema._zod.def as { type: string; shape?: Record<string, unknown> };
-  return def.type === "object" && def.shape ? Object.keys(def.shape) : undefined;
+  return value;
+}
+
+type SchemaDef = {
+  type: string;
+  innerType?: z.core.$ZodType;
+  discriminator?: string;
+  options?: z.core.$ZodType[];
+  element?: z.core.$ZodType;
+  shape?: Record<string, z.core.$ZodType>;
+};
+
+/** The object/array schema behind optional/default wrappers; for a discriminated union, the option `value` names. */
+function concreteSchema(schema: z.core.$ZodType, value: unknown): z.core.$ZodType | undefined {
+  for (;;) {
+    const def = schema._zod.def as SchemaDef;
+    if ((def.type === "optional" || def.type === "default") && def.innerType) schema = def.innerType;
+    else if (def.type === "union" && def.discriminator && def.options) {
+      const key = def.discriminator;
+      const tag = isPlainObject(value) ? value[key] : undefined;
+      const option = def.options.find((o) => (o._zod.def as SchemaDef).shape?.[key]?._zod.values?.has(tag as string));
+      if (!option) return undefined;
+      schema = option;
+    } else return schema;
+  }
+}
+
+/** The keys the schema accepts for the object at `path` (for "unknown key" hints). */
+function allowedKeysAt(path: Path, raw: unknown): string[] | undefined {
+  let schema = concreteSchema(configFileSchema, raw);
+  for (const [depth, segment] of path.entries()) {
+    const def = schema?._zod.def as SchemaDef | undefined;
+    let child: z.core.$ZodType | undefined;
+    if (def?.type === "array" && typeof segment === "number") child = def.element;
+    else if (def?.type === "object" && typeof segment === "string") child = def.shape?.[segment];
+    schema = child && concreteSchema(child, valueAt(raw, path.slice(0, depth + 1)));
+  }
+  const def = schema?._zod.def as SchemaDef | undefined;
+  return def?.type === "object" && def.shape ? Object.keys(def.shape) : undefined;
 }
 
 /** `stacks[1] (demo-files).pulumi.stack`: the key path, with the stack's name when the problem is inside a stack. */
@@ -218,14 +341,19 @@ export interface InterpolationContext {
   dataDir: string;
 }
 
-/** Interpolates every string value of a raw stack's `env`; problems go to `problems`. */
-function interpolateStackEnv(stack: unknown, index: number, context: InterpolationContext, problems: Problem[]): Record<string, string> {
-  if (!isPlainObject(stack) || !isPlainObject(stack.env)) return {};
+/**
+ * Interpolates every value of the raw mapping at `path` (a stack's `env`, `terraform.vars`, ...); numbers and
+ * booleans become strings. Problems go to `problems`; values the schema rejects are left to it.
+ */
+function interpolateRecord(rawStack: unknown, path: readonly [string, number, ...string[]], context: InterpolationContext, problems: Problem[]): Record<string, string> {
+  const record = valueAt(rawStack, path.slice(2));
+  if (!isPlainObject(record)) return {};
   const entries: [string, string][] = [];
-  for (const [key, template] of Object.entries(stack.env)) {
-    if (typeof template !== "string") continue; // the schema reports it
+  for (const [key, template] of Object.entries(record)) {
+    if (typeof template === "number" || typeof template === "boolean") entries.push([key, String(template)]);
+    if (typeof template !== "string") continue;
     const result = interpolate(template, context);
-    if ("errors" in result) for (const message of result.errors) problems.push({ path: ["stacks", index, "env", key], message });
+    if ("errors" in result) for (const message of result.errors) problems.push({ path: [...path, key], message });
     else entries.push([key, result.value]);
   }
   return Object.fromEntries(entries);

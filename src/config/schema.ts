@@ -1,6 +1,7 @@
 // The schema of driftwatch.yaml as written by people: what the file may contain, nothing about defaults that depend
 // on where it lives. load.ts validates with it, then resolves paths, applies defaults and interpolates env values.
 // The descriptions end up in driftwatch.schema.json (json-schema.ts), which editors use for completion and hints.
+import cron from "node-cron";
 import { z } from "zod";
 
 /** Stack names end up in file names, database rows and Slack messages. */
@@ -70,7 +71,10 @@ const sourceSchema = z
       .string()
       .regex(SOURCE_PATH_PATTERN, unless("must be a relative path inside the repository (not absolute, no '..', '/' as separator)"))
       .default(".")
-      .describe("The folder inside the repository holding the project (Pulumi.yaml), relative, e.g. stacks/app; '.' for the root."),
+      .describe(
+        "The folder inside the repository holding the project (Pulumi.yaml) or the Terraform root module, relative, " +
+          "e.g. stacks/app; '.' for the root.",
+      ),
   })
   .describe("Where the stack's program comes from.");
 
@@ -91,25 +95,230 @@ const pulumiSchema = z
   })
   .describe("Settings for engine: pulumi.");
 
-export const stackSchema = z
+/** A Terraform/OpenTofu workspace name. */
+export const TERRAFORM_WORKSPACE_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** A Terraform input variable name. */
+export const TERRAFORM_VARIABLE_PATTERN = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** A file relative to the root module: not absolute, no backslashes, never an option (`-x`). */
+const RELATIVE_FILE_PATTERN = /^(?![-/])(?![A-Za-z]:)[^\\]+$/;
+
+const terraformSchema = z
   .strictObject({
-    name: z
+    binary: z
       .string()
-      .regex(STACK_NAME_PATTERN, unless("must start with a lowercase letter or digit and contain only a-z, 0-9, '.', '_' and '-'"))
-      .describe("A unique name for the stack: lowercase letters, digits, '.', '_' and '-'."),
-    engine: z.literal("pulumi", unless('must be "pulumi" (the only engine supported for now)')).describe("The IaC engine: pulumi."),
-    source: sourceSchema,
-    pulumi: pulumiSchema,
-    env: z
-      .record(z.string().regex(ENV_NAME_PATTERN), z.string())
+      .min(1, unless("must not be empty"))
+      .regex(/^(?!-)/, unless("must be tofu, terraform or the path of a binary"))
+      .optional()
+      .describe(
+        "Which CLI runs the stack: tofu, terraform, or the path of a binary (relative to this file's folder). " +
+          "Default: tofu when it is available, else terraform.",
+      ),
+    workspace: z
+      .string()
+      .regex(TERRAFORM_WORKSPACE_PATTERN, unless("must be a workspace name (letters, digits, '_', '-', '.')"))
+      .optional()
+      .describe("The workspace to select (TF_WORKSPACE). Default: the backend's default workspace."),
+    varFiles: z
+      .array(z.string().regex(RELATIVE_FILE_PATTERN, unless("must be a path relative to the root module (source.path)")))
+      .default([])
+      .describe("Variable files (-var-file), relative to the root module folder (source.path), applied in order."),
+    vars: z
+      .record(
+        z.string().regex(TERRAFORM_VARIABLE_PATTERN),
+        z.union([z.string(), z.number(), z.boolean()], unless("must be a string, number or boolean (write lists and maps in HCL syntax, as a string)")),
+      )
       .default({})
       .describe(
-        "Environment variables for the engine process only (treated as secrets in all output). Values may use " +
-          "${env:NAME}, ${env:NAME:-fallback} (when NAME is unset or empty) and ${dataDir}; write $${ for a literal ${.",
+        "Input variables, passed as TF_VAR_<name> in the engine's environment (never on a command line). String " +
+          "values may use ${env:NAME}, ${env:NAME:-fallback} and ${dataDir}; values of credential-like names are masked in all output.",
       ),
-    timeoutSeconds: timeoutSeconds.optional().describe("This stack's run timeout in seconds; overrides defaults.timeoutSeconds."),
+    backendConfig: z
+      .record(z.string().regex(TERRAFORM_VARIABLE_PATTERN), z.string())
+      .default({})
+      .describe(
+        "Partial backend configuration for init (-backend-config), written to a private file rather than a command " +
+          "line. Values may use ${env:NAME} like env; values of credential-like names are masked in all output.",
+      ),
   })
-  .describe("One stack to watch.");
+  .describe("Settings for engine: terraform (OpenTofu or HashiCorp Terraform).");
+
+/** A Slack channel: a name (#drift or drift) or an id (C0123ABC). */
+const SLACK_CHANNEL_PATTERN = /^#?[a-z0-9][a-z0-9._-]{0,79}$|^[CGD][A-Z0-9]{6,}$/;
+
+/** A Slack user group id (S0123ABCD), mentioned as <!subteam^ID>. */
+const SLACK_USER_GROUP_PATTERN = /^S[A-Z0-9]{6,}$/;
+
+const slackChannel = z
+  .string()
+  .regex(SLACK_CHANNEL_PATTERN, unless("must be a Slack channel name (#drift) or id (C0123ABCD)"));
+
+const slackUserGroup = z
+  .string()
+  .regex(SLACK_USER_GROUP_PATTERN, unless("must be a Slack user group id such as S0123ABCD (find it in the group's URL)"));
+
+const seconds = (what: string) =>
+  z
+    .number()
+    .positive(unless(`must be a positive number of seconds (${what})`))
+    .max(3600, unless(`must be at most 3600 seconds (${what})`));
+
+const slackSchema = z
+  .strictObject({
+    tokenEnv: z
+      .string()
+      .regex(ENV_NAME_PATTERN, unless("must be an environment variable name"))
+      .default("SLACK_BOT_TOKEN")
+      .describe("The environment variable holding the bot token (xoxb-…); never put the token in this file."),
+    channel: slackChannel.describe("The default channel for alerts (#name or id); stacks may name their own."),
+    mentionUserGroup: slackUserGroup.optional().describe("A user group to mention when a new drift episode opens."),
+    apiUrl: z
+      .url({ protocol: /^https?$/, ...unless("must be an http(s) URL") })
+      .optional()
+      .describe("The Slack Web API base URL (default https://slack.com/api/); for proxies and tests."),
+    timeoutSeconds: seconds("per request").default(10).describe("Per-request timeout in seconds."),
+    retries: z.number().int().min(0).max(10).default(3).describe("Retries of a failed request (5xx, timeout, network), with exponential backoff."),
+    maxRateLimitWaitSeconds: seconds("waiting out a rate limit")
+      .default(30)
+      .describe("How long one delivery may wait out a Slack rate limit (Retry-After) before leaving the alert in the outbox."),
+  })
+  .describe("Alerts in Slack through a bot (scopes chat:write, optionally chat:write.public).");
+
+const alertsSchema = z
+  .strictObject({
+    log: z.boolean().default(true).describe("Also write every alert to the log (the log notifier)."),
+    slack: slackSchema.optional(),
+    dashboardUrl: z
+      .url({ protocol: /^https?$/, ...unless("must be an http(s) URL") })
+      .optional()
+      .describe("The dashboard's public URL; alerts link to the run there."),
+    failureRepeatMinutes: z
+      .number()
+      .positive(unless("must be a positive number of minutes"))
+      .default(60)
+      .describe("A stack that keeps failing is alerted again at most this often (a different kind of error is alerted at once)."),
+    deliveryTimeoutSeconds: seconds("delivery at the end of a run")
+      .default(30)
+      .describe("How long a run waits at its end for alerts to be delivered; what is left stays in the outbox for the next run."),
+    redact: z
+      .strictObject({
+        patterns: z
+          .array(z.string().min(1))
+          .default([])
+          .describe("Extra regular expressions whose matches are masked in alerts (built in: AWS key ids, Slack and GitHub tokens, private keys)."),
+        showValuesOf: z
+          .array(z.string().min(1))
+          .optional()
+          .describe("When set, only property values at these paths (globs: * one segment, ** any depth) appear in alerts; others show as hidden."),
+      })
+      .default({ patterns: [] })
+      .describe("Masking for alerts on top of the secrets engines already mask."),
+  })
+  .describe("Where alerts go and how they look. Without this section, alerts go to the log only.");
+
+const stackAlertsSchema = z
+  .strictObject({
+    channel: slackChannel.optional().describe("This stack's Slack channel (default: alerts.slack.channel)."),
+    pending: z.boolean().default(false).describe("Also open episodes for pending changes (Git ahead of the world), not only drift."),
+    mute: z.boolean().default(false).describe("No alerts for this stack (it is still checked and recorded)."),
+  })
+  .describe("This stack's alerts.");
+
+/** A cron expression Driftwatch accepts: five fields (minute precision), so never more often than once a minute. */
+export function cronProblem(expression: string): string | undefined {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5) return "must be a cron expression with five fields (minute hour day-of-month month day-of-week); the minimum interval is one minute";
+  if (!cron.validate(expression)) return "is not a valid cron expression";
+  return undefined;
+}
+
+export function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: name });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const cronExpression = z.string().superRefine((value, ctx) => {
+  const problem = cronProblem(value);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+const timeZone = z.string().refine(isTimeZone, { error: "must be an IANA time zone such as UTC or Europe/Berlin" });
+
+const httpSchema = z
+  .strictObject({
+    host: z.string().min(1).default("127.0.0.1").describe("The address to listen on (0.0.0.0 for every interface)."),
+    port: z.number().int().min(0).max(65535).default(8080).describe("The port (0: any free port)."),
+    publicRead: z.boolean().default(true).describe("Read-only endpoints (dashboard, /api GETs, /metrics) without a token; false requires the API token."),
+    apiTokenEnv: z
+      .string()
+      .regex(ENV_NAME_PATTERN)
+      .default("DRIFTWATCH_API_TOKEN")
+      .describe("The environment variable holding the API token (Authorization: Bearer …) for triggering checks."),
+    webhookSecretEnv: z
+      .string()
+      .regex(ENV_NAME_PATTERN)
+      .default("DRIFTWATCH_WEBHOOK_SECRET")
+      .describe("The environment variable holding the shared secret of POST /api/hooks/git (HMAC-SHA256, as GitHub/GitLab send)."),
+  })
+  .describe("The HTTP server: health, metrics, API, dashboard.");
+
+const serviceSchema = z
+  .strictObject({
+    schedule: cronExpression.default("*/15 * * * *").describe("When every stack is checked, unless it has its own schedule (cron, five fields)."),
+    timezone: timeZone.default("UTC").describe("The time zone of the schedules."),
+    jitterSeconds: z.number().min(0).max(3600).default(30).describe("Each scheduled check starts after a random delay up to this long, so a fleet does not start at once."),
+    runOnStart: z.boolean().default(true).describe("Check every stack when the service starts."),
+    concurrency: z.number().int().min(1).max(256).optional().describe("Stacks checked at once (default: the number of CPU cores)."),
+    gitPollSeconds: z.number().int().min(0).max(86_400).default(60).describe("How often each repository's ref is polled (git ls-remote); 0 turns polling off."),
+    stopGraceSeconds: z.number().min(0).max(3600).default(30).describe("On SIGTERM/SIGINT, how long runs in flight may finish before they are cancelled."),
+    http: httpSchema.default({ host: "127.0.0.1", port: 8080, publicRead: true, apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" }),
+  })
+  .describe("driftwatch serve: schedules, Git-change triggers, HTTP.");
+
+const stackFields = {
+  name: z
+    .string()
+    .regex(STACK_NAME_PATTERN, unless("must start with a lowercase letter or digit and contain only a-z, 0-9, '.', '_' and '-'"))
+    .describe("A unique name for the stack: lowercase letters, digits, '.', '_' and '-'."),
+  source: sourceSchema,
+  env: z
+    .record(z.string().regex(ENV_NAME_PATTERN), z.string())
+    .default({})
+    .describe(
+      "Environment variables for the engine process only (treated as secrets in all output). Values may use " +
+        "${env:NAME}, ${env:NAME:-fallback} (when NAME is unset or empty) and ${dataDir}; write $${ for a literal ${.",
+    ),
+  timeoutSeconds: timeoutSeconds.optional().describe("This stack's run timeout in seconds; overrides defaults.timeoutSeconds."),
+  alerts: stackAlertsSchema.default({ pending: false, mute: false }),
+  schedule: cronExpression.optional().describe("This stack's schedule (cron, five fields); default service.schedule."),
+  timezone: timeZone.optional().describe("The time zone of this stack's schedule; default service.timezone."),
+};
+
+/** The engines a stack may name. */
+export const ENGINES = ["pulumi", "terraform"] as const;
+
+const pulumiStackSchema = z
+  .strictObject({
+    ...stackFields,
+    engine: z.literal("pulumi").describe("The IaC engine: pulumi, or terraform."),
+    pulumi: pulumiSchema,
+  })
+  .describe("A Pulumi stack to watch.");
+
+const terraformStackSchema = z
+  .strictObject({
+    ...stackFields,
+    engine: z.literal("terraform").describe("The IaC engine: terraform (OpenTofu or HashiCorp Terraform), or pulumi."),
+    terraform: terraformSchema.default({ varFiles: [], vars: {}, backendConfig: {} }),
+  })
+  .describe("A Terraform/OpenTofu root module to watch.");
+
+export const stackSchema = z.discriminatedUnion("engine", [pulumiStackSchema, terraformStackSchema]).describe("One stack to watch.");
 
 /** The raw driftwatch.yaml. */
 export const configFileSchema = z
@@ -125,6 +334,16 @@ export const configFileSchema = z
       })
       .default({ timeoutSeconds: 600 })
       .describe("Settings every stack inherits unless it sets its own."),
+    service: serviceSchema.default({
+      schedule: "*/15 * * * *",
+      timezone: "UTC",
+      jitterSeconds: 30,
+      runOnStart: true,
+      gitPollSeconds: 60,
+      stopGraceSeconds: 30,
+      http: { host: "127.0.0.1", port: 8080, publicRead: true, apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
+    }),
+    alerts: alertsSchema.default({ log: true, failureRepeatMinutes: 60, deliveryTimeoutSeconds: 30, redact: { patterns: [] } }),
     stacks: z.array(stackSchema).default([]).describe("The stacks to watch."),
   })
   .describe("Driftwatch configuration (driftwatch.yaml): the stacks to watch for drift and where to keep state.");

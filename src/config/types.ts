@@ -16,11 +16,21 @@ export interface PulumiSettings {
   backendUrl: string;
 }
 
-export interface StackConfig {
+export interface TerraformSettings {
+  /** "tofu", "terraform" or an absolute path; undefined: tofu when available, else terraform. */
+  binary?: string;
+  workspace?: string;
+  /** -var-file arguments, relative to the root module folder. */
+  varFiles: string[];
+  /** Input variables, interpolated; they reach the CLI as TF_VAR_<name>. */
+  vars: Record<string, string>;
+  /** Partial backend configuration for init, interpolated. */
+  backendConfig: Record<string, string>;
+}
+
+interface StackConfigBase {
   name: string;
-  engine: "pulumi";
   source: SourceSpec;
-  pulumi: PulumiSettings;
   /**
    * Passed to the engine process only, already interpolated. Values of credential-like names (containing PASS,
    * SECRET, TOKEN, KEY, CREDENTIAL, PRIVATE, AUTH, ...) are masked wherever a result is shown or stored.
@@ -28,7 +38,73 @@ export interface StackConfig {
   env: Record<string, string>;
   /** Per-stack run timeout. */
   timeoutSeconds: number;
+  alerts: StackAlerts;
+  /** When `serve` checks this stack. */
+  schedule: { expression: string; timezone: string };
 }
+
+export interface StackAlerts {
+  /** Slack channel for this stack; undefined: the default one. */
+  channel?: string;
+  /** Pending changes open episodes too (not only drift). */
+  pending: boolean;
+  mute: boolean;
+}
+
+export interface SlackSettings {
+  /** The bot token, read from the environment variable `tokenEnv` at load time. Never shown anywhere. */
+  token: string;
+  tokenEnv: string;
+  channel: string;
+  mentionUserGroup?: string;
+  apiUrl?: string;
+  timeoutMs: number;
+  retries: number;
+  maxRateLimitWaitMs: number;
+}
+
+export interface ServiceConfig {
+  jitterMs: number;
+  runOnStart: boolean;
+  concurrency?: number;
+  /** 0: no polling. */
+  gitPollMs: number;
+  stopGraceMs: number;
+  http: {
+    host: string;
+    port: number;
+    publicRead: boolean;
+    /** From the environment variable the config names; undefined: triggering through the API is off. */
+    apiToken?: string;
+    apiTokenEnv: string;
+    /** From the environment; undefined: the webhook is off. */
+    webhookSecret?: string;
+    webhookSecretEnv: string;
+  };
+}
+
+export interface AlertsConfig {
+  log: boolean;
+  slack?: SlackSettings;
+  dashboardUrl?: string;
+  failureRepeatMs: number;
+  deliveryTimeoutMs: number;
+  redact: { patterns: string[]; showValuesOf?: string[] };
+}
+
+export interface PulumiStackConfig extends StackConfigBase {
+  engine: "pulumi";
+  pulumi: PulumiSettings;
+}
+
+export interface TerraformStackConfig extends StackConfigBase {
+  engine: "terraform";
+  terraform: TerraformSettings;
+}
+
+export type StackConfig = PulumiStackConfig | TerraformStackConfig;
+
+export type EngineId = StackConfig["engine"];
 
 export interface DriftwatchConfig {
   /** Absolute path of the file the configuration came from. */
@@ -36,4 +112,6 @@ export interface DriftwatchConfig {
   /** Absolute data directory: database, git mirrors, worktrees, caches. */
   dataDir: string;
   stacks: StackConfig[];
+  alerts: AlertsConfig;
+  service: ServiceConfig;
 }

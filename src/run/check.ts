@@ -1,18 +1,16 @@
 // `check` and `converge` over the configured stacks: the scheduler-free entry point the CLI (and later the
 // service) calls. Decides which stacks and how many at once; never knows engine details.
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { StackResult } from "../core/types.ts";
-import { createEngine, type Engine } from "../engines/api.ts";
-import { GitSource } from "../sources/git/index.ts";
-import type { Store } from "../store/api.ts";
-import { openSqliteStore } from "../store/sqlite/index.ts";
-import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
-import { runStack, type StackOperation } from "./stack-run.ts";
+import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import { createRunner, databasePath } from "./runner.ts";
+import type { StackOperation } from "./stack-run.ts";
+
+export { databasePath };
 
 export interface CheckOptions {
   config: DriftwatchConfig;
@@ -23,10 +21,6 @@ export interface CheckOptions {
   concurrency?: number;
   /** The service's environment, base of every engine's (default process.env). */
   env?: NodeJS.ProcessEnv;
-}
-
-export function databasePath(config: DriftwatchConfig): string {
-  return join(config.dataDir, "driftwatch.db");
 }
 
 export function selectStacks(config: DriftwatchConfig, only: readonly string[] = []): StackConfig[] {
@@ -41,29 +35,12 @@ export function selectStacks(config: DriftwatchConfig, only: readonly string[] =
 
 async function runAll(options: CheckOptions, operation: StackOperation): Promise<StackResult[]> {
   const stacks = selectStacks(options.config, options.only);
-  const store: Store = openSqliteStore(databasePath(options.config));
-  const source = new GitSource({ dataDir: options.config.dataDir, logger: options.logger, env: options.env ?? process.env });
-  const engines = new Map<string, Engine>();
-  const deps = {
-    source,
-    store,
-    logger: options.logger,
-    engineEnv: toolchainEnv(options.toolchain, options.env ?? process.env),
-    engineFor: (stack: StackConfig) => {
-      let engine = engines.get(stack.engine);
-      if (!engine) {
-        engine = createEngine(stack.engine, { toolchain: options.toolchain, logger: options.logger, cacheDir: join(options.config.dataDir, "cache") });
-        engines.set(stack.engine, engine);
-      }
-      return engine;
-    },
-  };
+  const runner = createRunner(options);
   const limit = pLimit(Math.max(1, options.concurrency ?? availableParallelism()));
   try {
-    return await Promise.all(stacks.map((stack) => limit(() => runStack(stack, deps, operation))));
+    return await Promise.all(stacks.map((stack) => limit(() => runner.run(stack, operation, { trigger: "cli" }))));
   } finally {
-    await source.prune().catch((error: unknown) => options.logger.warn({ err: String(error) }, "worktree housekeeping failed"));
-    store.close();
+    await runner.close();
   }
 }
 

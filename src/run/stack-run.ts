@@ -2,13 +2,14 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
-import { DriftwatchError } from "../core/errors.ts";
+import { DriftwatchError, InterruptedError } from "../core/errors.ts";
 import { redactUrls, redactValues, sensitiveValues } from "../core/redact.ts";
 import type { Detection, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
 import type { Engine, EngineContext } from "../engines/api.ts";
 import type { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
+import type { Alerting } from "./alerting.ts";
 
 export interface RunDependencies {
   source: GitSource;
@@ -17,6 +18,8 @@ export interface RunDependencies {
   logger: Logger;
   /** The engine processes' base environment (the toolchain's); the stack's `env` goes on top. */
   engineEnv: NodeJS.ProcessEnv;
+  /** Turns recorded runs into alerts (episodes, outbox); absent: no alerts. */
+  alerting?: Alerting;
 }
 
 export type StackOperation = "detect" | "converge";
@@ -26,9 +29,10 @@ function asRunError(error: unknown): RunError {
   return { kind: "InternalError", message: error instanceof Error ? error.message : String(error) };
 }
 
-/** No credential from the stack's env (passphrases, tokens, keys) and no URL credentials survive into a result. */
+/** No credential from the stack's env or Terraform settings (passphrases, tokens, keys) and no URL credentials survive into a result. */
 function masked(result: StackResult, stack: StackConfig): StackResult {
   const secrets = sensitiveValues(stack.env);
+  if (stack.engine === "terraform") secrets.push(...sensitiveValues(stack.terraform.vars), ...sensitiveValues(stack.terraform.backendConfig));
   return JSON.parse(redactUrls(redactValues(JSON.stringify(result), secrets))) as StackResult;
 }
 
@@ -36,10 +40,23 @@ function masked(result: StackResult, stack: StackConfig): StackResult {
  * Runs one stack: checks its source out at the configured ref, then detects (or converges and re-detects),
  * records the run and returns its result. Never throws for a stack's own failure.
  */
-export async function runStack(stack: StackConfig, deps: RunDependencies, operation: StackOperation = "detect"): Promise<StackResult> {
+export interface RunStackOptions {
+  /** Aborted when Driftwatch stops: the engine is cancelled and the run recorded as InterruptedError. */
+  signal?: AbortSignal;
+  /** What started the run (schedule, git change, webhook, api, cli), for the logs. */
+  trigger?: string;
+}
+
+export async function runStack(stack: StackConfig, deps: RunDependencies, operation: StackOperation = "detect", options: RunStackOptions = {}): Promise<StackResult> {
   const runId = randomUUID();
-  const logger = deps.logger.child({ stack: stack.name, runId });
+  const logger = deps.logger.child({ stack: stack.name, runId, ...(options.trigger ? { trigger: options.trigger } : {}) });
   const started = new Date();
+  try {
+    deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
+  } catch (error) {
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, "could not note the run's start");
+  }
+  const timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000);
   let commit: string | undefined;
   let staleSource: StackResult["staleSource"];
   let detection: Detection | undefined;
@@ -55,7 +72,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
         stack,
         dir: acquired.dir,
         logger,
-        signal: AbortSignal.timeout(stack.timeoutSeconds * 1000),
+        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
         env: { ...deps.engineEnv, ...stack.env },
       };
       const engine = deps.engineFor(stack);
@@ -69,7 +86,9 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       await acquired.release();
     }
   } catch (error) {
-    failure = asRunError(error);
+    failure = options.signal?.aborted
+      ? asRunError(new InterruptedError(`Driftwatch stopped before stack ${stack.name} finished; the engine was cancelled`))
+      : asRunError(error);
   }
 
   const finished = new Date();
@@ -96,5 +115,6 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   } catch (error) {
     logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not record the run");
   }
+  deps.alerting?.afterRun(stack, result);
   return result;
 }

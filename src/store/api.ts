@@ -1,18 +1,99 @@
 // The run history store: every run Driftwatch makes, with the changes it found. Implementations live beside this
 // file (sqlite/); the rest of Driftwatch depends on this interface only.
-import type { StackResult } from "../core/types.ts";
+import type { ResourceChange, StackResult } from "../core/types.ts";
+import type { AlertEvent, DeliveryReceipt, SlackThread } from "../notifiers/api.ts";
 
 /** One run as `history` lists it: the result without its changes, counted instead. */
 export type RunSummary = Omit<StackResult, "changes"> & {
   driftCount: number;
   pendingCount: number;
+  /** Set when an alert about this run could not be delivered and will not be retried (e.g. Slack invalid_auth). */
+  alertError?: string;
 };
+
+/** A drift episode as stored: from the first divergent run of a stack until a run finds it in sync. */
+export interface EpisodeRecord {
+  id: number;
+  stack: string;
+  openedAt: string;
+  openedRunId: string;
+  lastRunId: string;
+  lastSeenAt: string;
+  seenCount: number;
+  /** fingerprintChanges(changes). */
+  fingerprint: string;
+  /** The changes the episode is about (as last seen), masked like every recorded result. */
+  changes: ResourceChange[];
+  closedAt?: string;
+  /** The Slack thread of the episode's root message, once posted. */
+  slackThread?: SlackThread;
+}
+
+/** Rate limiting of "stack could not be checked" alerts. */
+export interface FailureAlertState {
+  stack: string;
+  /** When a failure of this stack was last alerted. */
+  lastAlertAt: string;
+  /** The error kind last alerted: a different kind is alerted at once. */
+  lastKind: string;
+  /** Failed runs not alerted since then. */
+  suppressed: number;
+}
+
+/** The episode side of an alert transition. A new episode's id is assigned by the store and filled into the events. */
+export type EpisodeChange =
+  | { op: "open"; episode: Omit<EpisodeRecord, "id" | "slackThread" | "closedAt"> }
+  | { op: "update"; episode: EpisodeRecord }
+  | { op: "close"; episode: EpisodeRecord & { closedAt: string } };
+
+/** One step of a stack's alert state, written at once: episode, failure state and the outbox entries of its events. */
+export interface AlertTransition {
+  stack: string;
+  episode?: EpisodeChange;
+  failure?: FailureAlertState;
+  events: AlertEvent[];
+  /** One outbox entry per notifier and event, in this order. */
+  notifiers: readonly string[];
+}
+
+/** An alert waiting in the outbox for one notifier. */
+export interface OutboxEntry {
+  id: number;
+  notifier: string;
+  event: AlertEvent;
+  episodeId?: number;
+  createdAt: string;
+  attempts: number;
+  lastError?: string;
+}
+
+/** Episodes and the alert outbox: what makes alerts exactly-once across runs and restarts. */
+export interface AlertStore {
+  /** The stack's open episode, if any. */
+  openEpisode(stack: string): EpisodeRecord | undefined;
+  getEpisode(id: number): EpisodeRecord | undefined;
+  failureAlertState(stack: string): FailureAlertState | undefined;
+  /** Writes the transition in one transaction (all of it or nothing); returns the events as enqueued (ids filled). */
+  applyAlertTransition(transition: AlertTransition): AlertEvent[];
+  /** A notifier's undelivered entries, oldest first. */
+  pendingAlerts(notifier: string, limit?: number): OutboxEntry[];
+  /** Delivered: the entry leaves the outbox; a receipt's thread is kept on the entry's episode. */
+  markAlertDelivered(entryId: number, receipt: DeliveryReceipt): void;
+  /** A transient failure: counted, kept for the next occasion. */
+  markAlertAttempt(entryId: number, error: string): void;
+  /** A permanent failure: the entry leaves the outbox with its reason (kept for inspection, never retried). */
+  markAlertFailed(entryId: number, error: string): void;
+  /** Shows an alert delivery problem on a run's record. */
+  noteRunAlertError(runId: string, message: string): void;
+}
 
 export interface ListRunsOptions {
   /** Only runs of this stack. */
   stack?: string;
   /** At most this many runs (a whole number ≥ 0); default 50. */
   limit?: number;
+  /** Only runs started before this time (ISO 8601), for paging back through history. */
+  before?: string;
 }
 
 /**
@@ -20,7 +101,11 @@ export interface ListRunsOptions {
  * Property values round-trip as JSON: `desired`/`actual` of any JSON type, including null, come back deep-equal;
  * an `undefined` `desired` or `actual` is stored and read back as `null` (as `diffProperties` reports absence).
  */
-export interface Store {
+export interface Store extends AlertStore {
+  /** Notes that a run started (it is not listed until recordRun gives its result). */
+  startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
+  /** Runs left "running" by a process that stopped without finishing them become interrupted errors. */
+  interruptRunningRuns(message: string): { runId: string; stack: string }[];
   /** Records a run and its resource changes in one transaction: all of it or nothing. Throws on failure. */
   recordRun(result: StackResult): void;
   /** Newest first (by `startedAt`, then by recording order). */

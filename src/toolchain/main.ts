@@ -3,6 +3,7 @@
 // tools/bootstrap.mjs once Node >= 22 and node_modules are in place): provisions what the command needs,
 // then runs it with the toolchain's environment.
 import { spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { ProvisionError } from "./errors.ts";
 import { toolchainEnv } from "./manifest.ts";
@@ -10,6 +11,7 @@ import { manifestPath, repoRoot, toolsDir } from "./paths.ts";
 import { streamProgress } from "./progress.ts";
 import { provision } from "./provision.ts";
 import { loadPinnedVersions } from "./versions.ts";
+import { serviceRuntimeEnv } from "../service/runtime.ts";
 
 function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
   return new Promise((resolvePromise, reject) => {
@@ -24,7 +26,24 @@ const tsc = join(repoRoot, "node_modules", "typescript", "bin", "tsc");
 const tsProjects = [repoRoot, join(repoRoot, "stacks", "demo-files"), join(repoRoot, "deploy")];
 const vitest = join(repoRoot, "node_modules", "vitest", "vitest.mjs");
 const cli = join(repoRoot, "src", "cli", "main.ts");
-const bench = join(repoRoot, "bench", "check-vs-refresh.ts");
+const benchDir = join(repoRoot, "bench");
+
+/** `npm run bench` runs every benchmark in bench/ in turn; `npm run bench -- <name>` only that one. */
+async function runBenchmarks(names: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const all = readdirSync(benchDir).filter((f) => f.endsWith(".ts") && !f.startsWith("support")).sort();
+  const chosen = names.length ? names.map((n) => (n.endsWith(".ts") ? n : `${n}.ts`)) : all;
+  const unknown = chosen.filter((n) => !all.includes(n));
+  if (unknown.length) {
+    process.stderr.write(`unknown benchmark ${unknown.join(", ")}: expected one of ${all.join(", ")}\n`);
+    return 1;
+  }
+  for (const file of chosen) {
+    process.stdout.write(`\n== ${file}\n`);
+    const code = await runNode(join(benchDir, file), [], env);
+    if (code !== 0) return code;
+  }
+  return 0;
+}
 
 async function typecheck(env: NodeJS.ProcessEnv): Promise<number> {
   for (const project of tsProjects) {
@@ -44,12 +63,15 @@ async function main(argv: readonly string[]): Promise<number> {
   const manifest = await provision({
     versions: loadPinnedVersions(),
     progress: streamProgress(),
-    withMoto: command === "test" || command === "provision",
+    withTestTools: command === "test" || command === "provision",
   });
   const env = { ...toolchainEnv(manifest), DRIFTWATCH_TOOLCHAIN: manifestPath(toolsDir()) };
   if (command === "provision") return 0;
-  if (command === "start") return runNode(cli, args.length > 0 ? args : ["check"], env);
-  if (command === "bench") return runNode(bench, args, env);
+  if (command === "start") {
+    const cliArgs = args.length > 0 ? args : ["serve"];
+    return runNode(cli, cliArgs, cliArgs.includes("serve") ? serviceRuntimeEnv(env) : env);
+  }
+  if (command === "bench") return runBenchmarks(args, env);
   const typechecked = await typecheck(env);
   if (typechecked !== 0) return typechecked;
   return runNode(vitest, ["run", ...args], env);

@@ -13,6 +13,11 @@ const tool = z.strictObject({
   origin,
 });
 
+const terraformCliSchema = tool.extend({
+  /** "tofu" or "terraform": which CLI bin is. */
+  flavor: z.enum(["tofu", "terraform"]),
+});
+
 export const toolchainManifestSchema = z.strictObject({
   node: tool,
   pulumi: tool.extend({
@@ -20,19 +25,33 @@ export const toolchainManifestSchema = z.strictObject({
     binDir: z.string(),
     languageNodejs: tool,
   }),
-  terraform: tool.extend({
-    /** "tofu" or "terraform": which CLI bin is. */
-    flavor: z.enum(["tofu", "terraform"]),
+  terraform: z.strictObject({
+    /** OpenTofu (always: found or built) first, then HashiCorp Terraform when one is installed. */
+    clis: z.array(terraformCliSchema).min(1),
     /** CLI configuration (TF_CLI_CONFIG_FILE) whose provider_installation uses only the local mirror. */
     cliConfigFile: z.string(),
     providerMirror: z.string(),
     providers: z.array(z.strictObject({ name: z.string(), version: z.string() })),
   }),
   moto: z.strictObject({ python: z.string(), version: z.string() }).optional(),
+  /** For the dashboard's browser test. */
+  chromium: tool.optional(),
 });
 
 export type ToolchainManifest = z.infer<typeof toolchainManifestSchema>;
 export type ToolOrigin = z.infer<typeof origin>;
+export type TerraformCli = z.infer<typeof terraformCliSchema>;
+export type TerraformFlavor = TerraformCli["flavor"];
+
+/** Every Terraform-compatible CLI the toolchain has, tofu first. */
+export function terraformClis(manifest: ToolchainManifest): TerraformCli[] {
+  return manifest.terraform.clis;
+}
+
+/** The provisioned CLI of one flavor, if there is one. */
+export function terraformCli(manifest: ToolchainManifest, flavor: TerraformFlavor): TerraformCli | undefined {
+  return manifest.terraform.clis.find((cli) => cli.flavor === flavor);
+}
 
 export class ToolchainNotProvisionedError extends Error {
   override name = "ToolchainNotProvisionedError";

@@ -1,6 +1,7 @@
 import { mkdirSync } from "node:fs";
 import type { ToolchainManifest } from "./manifest.ts";
 import { writeToolchainManifest } from "./manifest.ts";
+import { provisionChromium } from "./chromium.ts";
 import { provisionMoto } from "./moto.ts";
 import { manifestPath, toolsDir } from "./paths.ts";
 import type { Progress } from "./progress.ts";
@@ -17,8 +18,8 @@ export interface ProvisionOptions {
   env?: NodeJS.ProcessEnv;
   /** The Node that runs engines and tests (the bootstrap passes the provisioned one as DRIFTWATCH_NODE). */
   nodeBinary?: string;
-  /** moto is only needed by the tests. */
-  withMoto: boolean;
+  /** moto and chromium are only needed by the tests. */
+  withTestTools: boolean;
 }
 
 /**
@@ -40,11 +41,13 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   };
   // The Go builds compete for the CPU, so they run one after another; pip only waits on the network and
   // runs alongside them.
-  const moto = options.withMoto ? provisionMoto(search) : Promise.resolve(undefined);
+  const moto = options.withTestTools ? provisionMoto(search) : Promise.resolve(undefined);
   moto.catch(() => {}); // awaited below; keeps an early rejection from being reported as unhandled
+  const chromium = options.withTestTools ? provisionChromium(search) : Promise.resolve(undefined);
+  chromium.catch(() => {});
   const pulumi = await provisionPulumi(search);
   const terraform = await provisionTerraform(search);
-  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto };
+  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium };
   writeToolchainManifest(manifest, manifestPath(tools));
   options.progress.info(`toolchain ready in ${formatDuration(Date.now() - started)} (${manifestPath(tools)})`);
   return manifest;

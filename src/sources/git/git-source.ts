@@ -35,6 +35,12 @@ export interface GitSourceOptions {
   logger?: Logger;
   /** The environment git runs with (default process.env); DRIFTWATCH_GIT_TOKEN authenticates https remotes. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * How long a finished fetch of a repository is reused by later acquisitions. Default: for the life of the
+   * instance (one `check` pass fetches each repository once). A long-running service sets a few seconds, so
+   * stacks triggered together share a fetch and later runs see new commits.
+   */
+  fetchMaxAgeMs?: number;
 }
 
 interface Mirror {
@@ -75,7 +81,8 @@ export class GitSource {
   private readonly secrets: string[];
   private readonly createdAt = new Date();
   /** One mirror update (clone or fetch) per URL for this instance's lifetime, failures included. */
-  private readonly mirrors = new Map<string, Promise<Mirror>>();
+  private readonly mirrors = new Map<string, { pending: Promise<Mirror>; settledAt?: number }>();
+  private readonly fetchMaxAgeMs: number;
   /** One worktree preparation per commit; forgotten when it fails or prune removes the worktree. */
   private readonly worktrees = new Map<string, Promise<string>>();
   /** Commit → number of unreleased acquisitions. */
@@ -92,6 +99,7 @@ export class GitSource {
     this.logger = options.logger;
     this.env = { ...(options.env ?? process.env) };
     this.secrets = tokenSecrets(this.env);
+    this.fetchMaxAgeMs = options.fetchMaxAgeMs ?? Number.POSITIVE_INFINITY;
   }
 
   /** Fetches (once per instance) the spec's repository, resolves its ref and checks that commit out. */
@@ -204,13 +212,57 @@ export class GitSource {
     else this.holders.delete(commit);
   }
 
+  /** The repository's mirror, fetched unless a fetch is running or finished less than fetchMaxAgeMs ago. */
   private mirror(url: string): Promise<Mirror> {
-    let pending = this.mirrors.get(url);
-    if (!pending) {
-      pending = this.updateMirror(url);
-      this.mirrors.set(url, pending);
+    const cached = this.mirrors.get(url);
+    if (cached && (cached.settledAt === undefined || Date.now() - cached.settledAt < this.fetchMaxAgeMs)) return cached.pending;
+    const entry: { pending: Promise<Mirror>; settledAt?: number } = { pending: this.updateMirror(url) };
+    // A failure is shared the same way (stacks of one pass get the same answer); a service asks again later.
+    const settled = () => (entry.settledAt = Date.now());
+    entry.pending.then(settled, settled);
+    this.mirrors.set(url, entry);
+    return entry.pending;
+  }
+
+  /**
+   * The commit `ref` names on the remote right now (`git ls-remote`, nothing fetched); undefined when the remote
+   * has no such branch or tag. Throws SourceUnreachableError when the remote cannot be asked.
+   */
+  async remoteCommit(repo: string, ref: string): Promise<string | undefined> {
+    if (/^[0-9a-f]{40}$/i.test(ref)) return ref.toLowerCase();
+    const env = gitEnvironment(this.env, isHttpsUrl(repo));
+    await mkdir(this.mirrorsDir, { recursive: true });
+    let out: string;
+    try {
+      out = await gitClient(this.mirrorsDir, env).raw(["ls-remote", "--", repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`]);
+    } catch (error) {
+      throw new SourceUnreachableError(`cannot reach ${this.redact(repo)}: ${this.message(error)}`);
     }
-    return pending;
+    const lines = out.trim().split("\n").filter(Boolean).map((line) => line.split(/\s+/) as [string, string]);
+    const pick = (name: string) => lines.find(([, r]) => r === name)?.[0];
+    return pick(`refs/heads/${ref}`) ?? pick(`refs/tags/${ref}^{}`) ?? pick(`refs/tags/${ref}`);
+  }
+
+  /**
+   * The files that differ between two commits of a repository (fetching it if needed); undefined when either
+   * commit is unknown to the mirror.
+   */
+  async changedPaths(repo: string, from: string, to: string): Promise<string[] | undefined> {
+    const diff = async (): Promise<string[] | undefined> => {
+      const mirror = await this.mirror(repo);
+      try {
+        const out = await gitClient(mirror.dir, this.localEnv()).raw(["diff", "--name-only", "--no-renames", `${from}^{commit}`, `${to}^{commit}`, "--"]);
+        return out.split("\n").filter(Boolean);
+      } catch {
+        return undefined;
+      }
+    };
+    const first = await diff().catch(() => undefined);
+    if (first) return first;
+    // The mirror's last fetch predates the new commit: fetch now and ask again.
+    const cached = this.mirrors.get(repo);
+    if (cached?.settledAt !== undefined) this.mirrors.delete(repo);
+    return diff().catch(() => undefined);
   }
 
   /** Fetches into the existing mirror (falling back to it when the remote fails), or clones a new one. */

@@ -6,6 +6,7 @@ import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, StackResult, Verdict } from "../../core/types.ts";
 import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
+import { sqliteAlertStore } from "./alerts.ts";
 import { latestVersion, MIGRATIONS } from "./migrations.ts";
 import type { Migration } from "./migrations.ts";
 
@@ -112,6 +113,7 @@ function summaryOf(row: Row): RunSummary {
   const commit = optionalText(row, "commit_sha");
   const staleSourceError = optionalText(row, "stale_source_error");
   const errorKind = optionalText(row, "error_kind");
+  const alertError = optionalText(row, "alert_error");
   return {
     runId: text(row, "run_id"),
     stack: text(row, "stack"),
@@ -125,6 +127,7 @@ function summaryOf(row: Row): RunSummary {
     startedAt: text(row, "started_at"),
     finishedAt: text(row, "finished_at"),
     durationMs: integer(row, "duration_ms"),
+    ...(alertError !== undefined ? { alertError } : {}),
   };
 }
 
@@ -140,6 +143,8 @@ function changeOf(row: Row): ResourceChange {
 
 const RUN_COLUMNS =
   "run_id, stack, engine, verdict, commit_sha, stale_source_error, error_kind, error_message, drift_count, pending_count, started_at, finished_at, duration_ms";
+/** What reading a run selects: the recorded columns plus what later steps add to the record. */
+const RUN_READ_COLUMNS = `${RUN_COLUMNS}, alert_error`;
 
 interface Statements {
   insertRun: StatementSync;
@@ -148,6 +153,9 @@ interface Statements {
   listStack: StatementSync;
   getRun: StatementSync;
   getChanges: StatementSync;
+  insertRunning: StatementSync;
+  dropRunning: StatementSync;
+  interruptRunning: StatementSync;
 }
 
 function prepare(db: DatabaseSync): Statements {
@@ -155,9 +163,18 @@ function prepare(db: DatabaseSync): Statements {
     insertRun: db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertChange: db.prepare("INSERT INTO resource_changes (run_id, kind, address, type, action, properties_json) VALUES (?, ?, ?, ?, ?, ?)"),
     // rowid breaks ties between runs started in the same millisecond: the one recorded later comes first.
-    listAll: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`),
-    listStack: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE stack = ? ORDER BY started_at DESC, rowid DESC LIMIT ?`),
-    getRun: db.prepare(`SELECT ${RUN_COLUMNS} FROM runs WHERE run_id = ?`),
+    // Runs still in progress have no result yet: history lists results only.
+    listAll: db.prepare(`SELECT ${RUN_READ_COLUMNS} FROM runs WHERE status != 'running' AND started_at < ? ORDER BY started_at DESC, rowid DESC LIMIT ?`),
+    listStack: db.prepare(
+      `SELECT ${RUN_READ_COLUMNS} FROM runs WHERE stack = ? AND status != 'running' AND started_at < ? ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+    ),
+    getRun: db.prepare(`SELECT ${RUN_READ_COLUMNS} FROM runs WHERE run_id = ? AND status != 'running'`),
+    insertRunning: db.prepare("INSERT INTO runs (run_id, stack, engine, verdict, drift_count, pending_count, started_at, finished_at, duration_ms, status) VALUES (?, ?, ?, 'running', 0, 0, ?, ?, 0, 'running')"),
+    dropRunning: db.prepare("DELETE FROM runs WHERE run_id = ? AND status = 'running'"),
+    interruptRunning: db.prepare(
+      "UPDATE runs SET status = 'interrupted', verdict = 'error', error_kind = 'InterruptedError', error_message = ?, finished_at = ?, " +
+        "duration_ms = MAX(0, CAST((julianday(?) - julianday(started_at)) * 86400000 AS INTEGER)) WHERE status = 'running' RETURNING run_id, stack",
+    ),
     getChanges: db.prepare("SELECT kind, address, type, action, properties_json FROM resource_changes WHERE run_id = ? ORDER BY id"),
   };
 }
@@ -195,9 +212,12 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   let open = true;
 
   return {
+    ...sqliteAlertStore(db, (fn) => transaction(db, fn)),
+
     recordRun(result: StackResult): void {
       try {
         transaction(db, () => {
+          statements.dropRunning.run(result.runId);
           const driftCount = result.changes.filter((c) => c.kind === "drift").length;
           const pendingCount = result.changes.filter((c) => c.kind === "pending").length;
           statements.insertRun.run(
@@ -224,17 +244,28 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       }
     },
 
+    startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void {
+      statements.insertRunning.run(run.runId, run.stack, run.engine, run.startedAt, run.startedAt);
+    },
+
+    interruptRunningRuns(message: string): { runId: string; stack: string }[] {
+      const now = new Date().toISOString();
+      return statements.interruptRunning.all(message, now, now).map((row) => ({ runId: String(row.run_id), stack: String(row.stack) }));
+    },
+
     listRuns(options: ListRunsOptions = {}): RunSummary[] {
       const limit = options.limit ?? DEFAULT_LIMIT;
       if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`limit must be a whole number >= 0, got ${limit}`);
-      const rows = options.stack === undefined ? statements.listAll.all(limit) : statements.listStack.all(options.stack, limit);
+      // ISO 8601 timestamps compare as text; "~" sorts after every one of them.
+      const before = options.before ?? "~";
+      const rows = options.stack === undefined ? statements.listAll.all(before, limit) : statements.listStack.all(options.stack, before, limit);
       return rows.map(summaryOf);
     },
 
     getRun(runId: string): StackResult | undefined {
       const row = statements.getRun.get(runId);
       if (!row) return undefined;
-      const { driftCount: _drift, pendingCount: _pending, ...summary } = summaryOf(row);
+      const { driftCount: _drift, pendingCount: _pending, alertError: _alertError, ...summary } = summaryOf(row);
       const changes = statements.getChanges.all(runId).map(changeOf);
       // Same key order as a StackResult built by the pipeline, for readable JSON output.
       const { startedAt, finishedAt, durationMs, error, ...head } = summary;

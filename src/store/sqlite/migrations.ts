@@ -44,6 +44,62 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX resource_changes_run_id ON resource_changes (run_id);
     `,
   },
+  {
+    version: 2,
+    name: "drift episodes, alert outbox, failure alert state",
+    sql: `
+      ALTER TABLE runs ADD COLUMN alert_error TEXT;
+
+      CREATE TABLE episodes (
+        id             INTEGER PRIMARY KEY,
+        stack          TEXT NOT NULL,
+        opened_at      TEXT NOT NULL,
+        opened_run_id  TEXT NOT NULL,
+        last_run_id    TEXT NOT NULL,
+        last_seen_at   TEXT NOT NULL,
+        seen_count     INTEGER NOT NULL,
+        fingerprint    TEXT NOT NULL,
+        changes_json   TEXT NOT NULL,
+        closed_at      TEXT,
+        slack_channel  TEXT,
+        slack_ts       TEXT
+      );
+      -- At most one open episode per stack.
+      CREATE UNIQUE INDEX episodes_open_stack ON episodes (stack) WHERE closed_at IS NULL;
+      CREATE INDEX episodes_stack_opened_at ON episodes (stack, opened_at DESC);
+
+      CREATE TABLE alert_outbox (
+        id           INTEGER PRIMARY KEY,
+        notifier     TEXT NOT NULL,
+        stack        TEXT NOT NULL,
+        episode_id   INTEGER REFERENCES episodes (id),
+        event_type   TEXT NOT NULL,
+        event_json   TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        last_error   TEXT,
+        -- pending | delivered | failed
+        state        TEXT NOT NULL DEFAULT 'pending',
+        finished_at  TEXT
+      );
+      CREATE INDEX alert_outbox_pending ON alert_outbox (notifier, id) WHERE state = 'pending';
+
+      CREATE TABLE failure_alerts (
+        stack          TEXT PRIMARY KEY,
+        last_alert_at  TEXT NOT NULL,
+        last_kind      TEXT NOT NULL,
+        suppressed     INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 3,
+    name: "run status: running, finished, interrupted",
+    sql: `
+      ALTER TABLE runs ADD COLUMN status TEXT NOT NULL DEFAULT 'finished';
+      CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
