@@ -120,7 +120,8 @@ export function timeline(runs: readonly RunSummary[]): string {
   const width = 720;
   const height = 120;
   const max = Math.max(1, ...ordered.map((r) => r.driftCount + r.pendingCount));
-  const step = width / ordered.length;
+  // Room for at least 30 bars, so a young stack's few runs are bars, not slabs.
+  const step = width / Math.max(ordered.length, 30);
   const bars = ordered
     .map((r, i) => {
       const value = r.driftCount + r.pendingCount;

@@ -1,6 +1,6 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import type { ToolchainManifest } from "./manifest.ts";
-import { writeToolchainManifest } from "./manifest.ts";
+import { readToolchainManifest, writeToolchainManifest } from "./manifest.ts";
 import { provisionChromium } from "./chromium.ts";
 import { provisionMoto } from "./moto.ts";
 import { manifestPath, toolsDir } from "./paths.ts";
@@ -41,9 +41,11 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   };
   // The Go builds compete for the CPU, so they run one after another; pip only waits on the network and
   // runs alongside them.
-  const moto = options.withTestTools ? provisionMoto(search) : Promise.resolve(undefined);
+  // Without the test tools (npm start), the ones an earlier `npm test` provisioned stay in the manifest.
+  const kept = options.withTestTools ? {} : provisionedTestTools(manifestPath(tools), options.versions);
+  const moto = options.withTestTools ? provisionMoto(search) : Promise.resolve(kept.moto);
   moto.catch(() => {}); // awaited below; keeps an early rejection from being reported as unhandled
-  const chromium = options.withTestTools ? provisionChromium(search) : Promise.resolve(undefined);
+  const chromium = options.withTestTools ? provisionChromium(search) : Promise.resolve(kept.chromium);
   chromium.catch(() => {});
   const pulumi = await provisionPulumi(search);
   const terraform = await provisionTerraform(search);
@@ -51,4 +53,17 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   writeToolchainManifest(manifest, manifestPath(tools));
   options.progress.info(`toolchain ready in ${formatDuration(Date.now() - started)} (${manifestPath(tools)})`);
   return manifest;
+}
+
+/** moto and chromium from an existing manifest, where they are still there (and moto still the pinned version). */
+export function provisionedTestTools(file: string, versions: PinnedVersions): Pick<ToolchainManifest, "moto" | "chromium"> {
+  let previous: ToolchainManifest;
+  try {
+    previous = readToolchainManifest(file);
+  } catch {
+    return {}; // none yet, or from an older layout: nothing to keep
+  }
+  const moto = previous.moto && previous.moto.version === versions.moto.version && existsSync(previous.moto.python) ? previous.moto : undefined;
+  const chromium = previous.chromium && existsSync(previous.chromium.bin) ? previous.chromium : undefined;
+  return { ...(moto ? { moto } : {}), ...(chromium ? { chromium } : {}) };
 }

@@ -1,0 +1,47 @@
+// `npm start` provisions without the test tools; what an earlier `npm test` provisioned stays usable.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { type ToolchainManifest, writeToolchainManifest } from "./manifest.ts";
+import { provisionedTestTools } from "./provision.ts";
+import { loadPinnedVersions } from "./versions.ts";
+
+const versions = loadPinnedVersions();
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function manifestWith(dir: string, tools: Pick<ToolchainManifest, "moto" | "chromium">): string {
+  const tool = { bin: join(dir, "bin"), version: "1.0.0", origin: "path" as const };
+  const file = join(dir, "toolchain.json");
+  writeToolchainManifest(
+    {
+      node: tool,
+      pulumi: { ...tool, binDir: dir, languageNodejs: tool },
+      terraform: { clis: [{ ...tool, flavor: "tofu" }], cliConfigFile: dir, providerMirror: dir, providers: [] },
+      ...tools,
+    },
+    file,
+  );
+  return file;
+}
+
+describe("provisionedTestTools", () => {
+  it("keeps moto and chromium that are still there, moto only at the pinned version", () => {
+    const dir = mkdtempSync(join(tmpdir(), "driftwatch-provision-"));
+    dirs.push(dir);
+    const python = join(dir, "python");
+    const chromium = join(dir, "chromium");
+    writeFileSync(python, "");
+    writeFileSync(chromium, "");
+    const present = { moto: { python, version: versions.moto.version }, chromium: { bin: chromium, version: "156.0", origin: "path" as const } };
+    expect(provisionedTestTools(manifestWith(dir, present), versions)).toEqual(present);
+
+    expect(provisionedTestTools(manifestWith(dir, { moto: { python, version: "0.0.1" } }), versions)).toEqual({});
+    rmSync(chromium);
+    expect(provisionedTestTools(manifestWith(dir, present), versions)).toEqual({ moto: present.moto });
+    expect(provisionedTestTools(join(dir, "missing.json"), versions)).toEqual({});
+  });
+});
