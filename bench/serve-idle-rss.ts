@@ -5,7 +5,7 @@
 //   npm run bench -- serve-idle-rss        STACKS=N to change the count
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SERVICE_NODE_OPTIONS } from "../src/service/runtime.ts";
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from "../src/service/runtime.ts";
 import { rssMiB, scratch, serve, sleep } from "./support.ts";
 
 const STACKS = Number(process.env.STACKS ?? 1000);
@@ -41,7 +41,8 @@ try {
   const mb = (mib: number) => `${mib.toFixed(1)} MiB = ${(mib * 1.048576).toFixed(1)} MB`;
   console.log(`stacks configured: ${STACKS} (config ${(readFileSync(config).length / 1024).toFixed(0)} KiB)`);
   console.log(`idle RSS, max of 5 samples while /metrics, /api/stacks and / are read:`);
-  console.log(`  as npm start runs it (${SERVICE_NODE_OPTIONS}, MALLOC_ARENA_MAX=2): ${mb(tuned)} (target < 150 MB)`);
+  const settings = [...SERVICE_NODE_FLAGS, ...Object.entries(SERVICE_ENV).map(([k, v]) => `${k}=${v}`)].join(" ");
+  console.log(`  as npm start runs it (${settings}): ${mb(tuned)} (target < 150 MB)`);
   console.log(`  plain node defaults:                                          ${mb(plain)}`);
 } finally {
   rmSync(root, { recursive: true, force: true });

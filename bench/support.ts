@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { serviceRuntimeEnv } from "../src/service/runtime.ts";
+import { SERVICE_NODE_FLAGS, serviceRuntimeEnv } from "../src/service/runtime.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "../test/support/git.ts";
 import { localFilesModule } from "../test/support/terraform-modules.ts";
@@ -32,7 +32,7 @@ export interface Served {
  * unless `tuned` is false) and waits for the dashboard URL it prints.
  */
 export async function serve(config: string, env: NodeJS.ProcessEnv = process.env, tuned = true): Promise<Served> {
-  const child = spawn(process.execPath, [join(repoRoot, "src", "cli", "main.ts"), "--config", config, "--log-level", "error", "serve", "--port", "0"], {
+  const child = spawn(process.execPath, [...(tuned ? SERVICE_NODE_FLAGS : []), join(repoRoot, "src", "cli", "main.ts"), "--config", config, "--log-level", "error", "serve", "--port", "0"], {
     env: tuned ? serviceRuntimeEnv(env) : env,
     stdio: ["ignore", "pipe", "inherit"],
   });

@@ -6,6 +6,8 @@ import { LocalFile } from "../stacks/demo-files/localFile";
 const config = new pulumi.Config();
 const installDir = config.require("installDir");
 const schedule = config.get("schedule") ?? "*/15 * * * *";
+// A Node >= 22 (type stripping): the one `npm run provision` installs when the host's is older.
+const node = config.get("nodeBinary") ?? "/usr/bin/node"; // Pulumi.yaml's default
 
 const serviceConfig = new LocalFile("service-config", {
   path: path.join(installDir, "driftwatch.yaml"),
@@ -19,7 +21,8 @@ const serviceConfig = new LocalFile("service-config", {
   ].join("\n"),
 });
 
-// The service as a systemd unit, with the runtime settings it is measured with (src/service/runtime.ts).
+// The service as a systemd unit, with the runtime settings it is measured with (src/service/runtime.ts: keep the
+// flags and environment the same; test/smoke/pulumi-project.test.ts checks that they are).
 const unit = new LocalFile("systemd-unit", {
   path: path.join(installDir, "driftwatch.service"),
   content: [
@@ -29,9 +32,8 @@ const unit = new LocalFile("systemd-unit", {
     "",
     "[Service]",
     `WorkingDirectory=${installDir}`,
-    "Environment=NODE_OPTIONS=--max-semi-space-size=2",
     "Environment=MALLOC_ARENA_MAX=2",
-    `ExecStart=/usr/bin/env node ${path.join(installDir, "src", "cli", "main.ts")} serve --config ${path.join(installDir, "driftwatch.yaml")}`,
+    `ExecStart=${node} --max-semi-space-size=2 --optimize-for-size ${path.join(installDir, "src", "cli", "main.ts")} serve --config ${path.join(installDir, "driftwatch.yaml")}`,
     "KillSignal=SIGTERM",
     "TimeoutStopSec=120",
     "Restart=on-failure",

@@ -11,11 +11,11 @@ import { manifestPath, repoRoot, toolsDir } from "./paths.ts";
 import { streamProgress } from "./progress.ts";
 import { provision } from "./provision.ts";
 import { loadPinnedVersions } from "./versions.ts";
-import { serviceRuntimeEnv } from "../service/runtime.ts";
+import { SERVICE_NODE_FLAGS, serviceRuntimeEnv } from "../service/runtime.ts";
 
-function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): Promise<number> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [script, ...args], { cwd: repoRoot, env, stdio: "inherit" });
+    const child = spawn(process.execPath, [...nodeFlags, script, ...args], { cwd: repoRoot, env, stdio: "inherit" });
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
   });
@@ -69,7 +69,7 @@ async function main(argv: readonly string[]): Promise<number> {
   if (command === "provision") return 0;
   if (command === "start") {
     const cliArgs = args.length > 0 ? args : ["serve"];
-    return runNode(cli, cliArgs, cliArgs.includes("serve") ? serviceRuntimeEnv(env) : env);
+    return cliArgs.includes("serve") ? runNode(cli, cliArgs, serviceRuntimeEnv(env), SERVICE_NODE_FLAGS) : runNode(cli, cliArgs, env);
   }
   if (command === "bench") return runBenchmarks(args, env);
   const typechecked = await typecheck(env);

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.ts";
+import { SERVICE_ENV, SERVICE_NODE_FLAGS } from "../../src/service/runtime.ts";
 import { copyProgram, localStack } from "../support/pulumi.ts";
 import { tempDir } from "../support/tempdir.ts";
 
@@ -23,6 +24,9 @@ describe("the repository's Pulumi project", () => {
     expect(config.dataDir).toBe(up.outputs["dataDir"]!.value);
     expect(config.stacks).toEqual([]);
     const unit = readFileSync(up.outputs["systemdUnit"]!.value as string, "utf8");
-    expect(unit).toContain(`serve --config ${join(installDir, "driftwatch.yaml")}`);
+    // The service runs as `npm start` runs it, with the settings the memory benchmark measures.
+    const main = join(installDir, "src", "cli", "main.ts");
+    expect(unit).toContain(`ExecStart=/usr/bin/node ${SERVICE_NODE_FLAGS.join(" ")} ${main} serve --config ${join(installDir, "driftwatch.yaml")}\n`);
+    for (const [name, value] of Object.entries(SERVICE_ENV)) expect(unit).toContain(`Environment=${name}=${value}\n`);
   });
 });
