@@ -93,6 +93,7 @@ describe("driftwatch serve", () => {
     expect(Object.keys(run)).toEqual(["runId", "stack", "engine", "verdict", "commit", "changes", "startedAt", "finishedAt", "durationMs"]);
     expect((await t.get("/api/runs/nope")).status).toBe(404);
     expect((await t.get("/api/runs?limit=-1")).status).toBe(400);
+    expect((await t.get("/api/audit?stack=files")).body).toEqual({ entries: [] }); // remediation is off
 
     const metrics = (await t.get<string>("/metrics")).body;
     expect(metrics).toContain('driftwatch_stack_status{stack="files",engine="terraform",status="pending"} 1');

@@ -8,11 +8,12 @@ import { ConfigError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { check, converge, databasePath } from "../run/check.ts";
 import { startService } from "../service/serve.ts";
+import type { Store } from "../store/api.ts";
 import { StoreError } from "../store/errors.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
 import { manifestPath } from "../toolchain/paths.ts";
-import { exitCodeFor, renderHistory, renderResults } from "./render.ts";
+import { exitCodeFor, renderAudit, renderHistory, renderResults } from "./render.ts";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -104,23 +105,35 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       setExitCode(summary.cancelled > 0 ? 1 : 0);
     });
 
-  program
-    .command("history")
-    .description("list past runs, newest first")
-    .argument("[stack]", "only this stack")
-    .option("--json", "print one JSON document instead of a table")
-    .option("--limit <n>", "how many runs", positiveInt, 20)
-    .action((stack: string | undefined, opts: { json?: boolean; limit: number }, command: Command) => {
-      const { config } = context(command);
-      const store = openSqliteStore(databasePath(config));
-      try {
-        const runs = store.listRuns({ ...(stack ? { stack } : {}), limit: opts.limit });
-        io.stdout.write(opts.json ? `${JSON.stringify({ runs }, null, 2)}\n` : renderHistory(runs));
-      } finally {
-        store.close();
-      }
-      setExitCode(0);
-    });
+  /** A read-only listing from the store: `{ <key>: [...] }` as JSON, or a table. */
+  const listing = <T>(name: string, description: string, key: string, defaultLimit: number, list: (store: Store, options: { stack?: string; limit: number }) => T[], render: (items: T[]) => string) =>
+    program
+      .command(name)
+      .description(description)
+      .argument("[stack]", "only this stack")
+      .option("--json", "print one JSON document instead of a table")
+      .option("--limit <n>", "how many", positiveInt, defaultLimit)
+      .action((stack: string | undefined, opts: { json?: boolean; limit: number }, command: Command) => {
+        const { config } = context(command);
+        const store = openSqliteStore(databasePath(config));
+        try {
+          const items = list(store, { ...(stack ? { stack } : {}), limit: opts.limit });
+          io.stdout.write(opts.json ? `${JSON.stringify({ [key]: items }, null, 2)}\n` : render(items));
+        } finally {
+          store.close();
+        }
+        setExitCode(0);
+      });
+
+  listing("history", "list past runs, newest first", "runs", 20, (store, options) => store.listRuns(options), renderHistory);
+  listing(
+    "audit",
+    "remediation decisions, newest first: trigger, commit, plan fingerprint, every guard, outcome",
+    "entries",
+    50,
+    (store, options) => store.listAudit(options),
+    renderAudit,
+  );
 
   return program;
 }

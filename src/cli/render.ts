@@ -1,7 +1,7 @@
-// What `check`, `converge` and `history` print: a table for people, one JSON document for machines.
+// What `check`, `converge`, `history` and `audit` print: a table for people, one JSON document for machines.
 import { formatValue as value, shortAddress } from "../core/present.ts";
 import type { StackResult } from "../core/types.ts";
-import type { RunSummary } from "../store/api.ts";
+import type { AuditEntry, RunSummary } from "../store/api.ts";
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
@@ -28,6 +28,7 @@ export function renderResults(results: readonly StackResult[]): string {
   for (const r of results) {
     if (r.error) lines.push("", `${r.stack}: ${r.error.kind}: ${r.error.message}`);
     if (r.staleSource) lines.push("", `${r.stack}: stale source (remote unreachable): ${r.staleSource.error}`);
+    if (r.remediation) lines.push("", `${r.stack}: remediation ${r.remediation.decision}: ${r.remediation.reason} (audit #${r.remediation.auditId})`);
     if (r.changes.length === 0) continue;
     lines.push("", `${r.stack}:`);
     for (const change of r.changes) {
@@ -43,6 +44,25 @@ export function renderHistory(runs: readonly RunSummary[]): string {
   const rows = [["STARTED", "STACK", "VERDICT", "DRIFT", "PENDING", "COMMIT", "TIME", "RUN"]];
   for (const r of runs) {
     rows.push([r.startedAt, r.stack, r.error ? `error (${r.error.kind})` : r.verdict, String(r.driftCount), String(r.pendingCount), shortCommit(r.commit), seconds(r.durationMs), r.runId]);
+  }
+  return `${table(rows)}\n`;
+}
+
+export function renderAudit(entries: readonly AuditEntry[]): string {
+  if (entries.length === 0) return "no remediation decisions recorded yet\n";
+  const rows = [["#", "AT", "STACK", "DECISION", "BY", "COMMIT", "PLAN", "OUTCOME", "REASON"]];
+  for (const e of entries) {
+    rows.push([
+      String(e.id ?? ""),
+      e.at,
+      e.stack,
+      e.decision,
+      `${e.actor} (${e.triggeredBy})`,
+      shortCommit(e.commit),
+      e.planChanges === undefined ? "-" : `${e.planChanges} @ ${e.planFingerprint!.slice(0, 12)}`,
+      e.outcome ?? "-",
+      e.reason ?? "",
+    ]);
   }
   return `${table(rows)}\n`;
 }

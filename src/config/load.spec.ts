@@ -5,6 +5,7 @@ import { tempDir } from "../../test/support/tempdir.ts";
 import { ConfigError } from "../core/errors.ts";
 import { repoRoot } from "../toolchain/paths.ts";
 import { interpolate, loadConfig, parseConfig } from "./load.ts";
+import { DEFAULT_REMEDIATION } from "./remediation.ts";
 import type { PulumiSettings, StackConfig } from "./types.ts";
 
 const FILE = "/srv/watch/driftwatch.yaml";
@@ -51,6 +52,7 @@ describe("parseConfig: defaults and paths", () => {
           timeoutSeconds: 600,
           alerts: { pending: false, mute: false },
           schedule: { expression: "*/15 * * * *", timezone: "UTC" },
+          remediation: DEFAULT_REMEDIATION,
         },
       ],
       alerts: { log: true, failureRepeatMs: 3_600_000, deliveryTimeoutMs: 30_000, redact: { patterns: [] } },
@@ -202,6 +204,7 @@ stacks:
       timeoutSeconds: 600,
       alerts: { pending: false, mute: false },
       schedule: { expression: "*/15 * * * *", timezone: "UTC" },
+      remediation: DEFAULT_REMEDIATION,
     });
     expect(full?.engine === "terraform" && full.terraform).toEqual({
       binary: "/srv/watch/bin/tofu",
@@ -227,7 +230,7 @@ stacks:
       backend: {}
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, engine, terraform) (line 5)",
+      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, engine, terraform) (line 5)",
       "stacks[0] (tf).terraform.binary: must be tofu, terraform or the path of a binary (line 7)",
       expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.workspace: must be a workspace name .* \(line 8\)$/),
       "stacks[0] (tf).terraform.varFiles[0]: must be a path relative to the root module (source.path) (line 9)",
@@ -360,7 +363,7 @@ describe("parseConfig: validation", () => {
 stack: []
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, engine, pulumi) (line 8)",
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, engine, pulumi) (line 8)",
       "stack: unknown key (allowed: dataDir, defaults, service, alerts, stacks) (line 9)",
     ]);
   });
@@ -530,5 +533,60 @@ describe("loadConfig", () => {
     const file = join(tempDir(), "driftwatch.yaml");
     writeFileSync(file, "stacks: 3\n");
     expect(() => loadConfig(file)).toThrow(`${file}: invalid configuration:\n  - stacks: expected a list, got a number (line 1)`);
+  });
+});
+
+describe("parseConfig: remediation policies", () => {
+  it("merges the built-in defaults, defaults.remediation and the stack's own, field by field", () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "keys"));
+    writeFileSync(join(dir, "keys", "allowed_signers"), "dev@example.com ssh-ed25519 AAAA\n");
+    const file = join(dir, "driftwatch.yaml");
+    writeFileSync(
+      file,
+      `defaults:
+  remediation: { mode: auto, maxChanges: 3, allow: { deletes: true }, protect: [aws_db_instance] }
+stacks:${minimalStack}    remediation:
+      allow: { replaces: true }
+      on: both
+      windows: [{ days: [mon, fri], from: "22:00", to: "06:00", tz: Europe/Berlin }]
+      freeze: [{ from: 2026-12-20, to: 2027-01-04 }]
+      requireSignedCommit: true
+      trustedKeys: keys/allowed_signers
+`,
+    );
+    const config = loadConfig(file, { env: {} });
+    expect(config.stacks[0]?.remediation).toEqual({
+      mode: "auto",
+      allow: { deletes: true, replaces: true },
+      maxChanges: 3,
+      protect: ["aws_db_instance"],
+      windows: [{ days: ["mon", "fri"], from: "22:00", to: "06:00", tz: "Europe/Berlin" }],
+      freeze: [{ from: "2026-12-20", to: "2027-01-04", tz: "UTC" }],
+      requireSignedCommit: true,
+      trustedKeys: join(dir, "keys", "allowed_signers"),
+      on: "both",
+    });
+  });
+
+  it("names what is wrong in a policy: mode, clock, date, range, and a signature requirement without keys", () => {
+    const error = configError(`stacks:${minimalStack}    remediation:
+      mode: approve-later
+      windows: [{ days: [someday], from: "9:00", to: "17:00" }]
+      freeze: [{ from: 2026-02-30, to: 2026-01-01 }, { from: 2026-03-02, to: 2026-03-01 }]
+      requireSignedCommit: true
+`);
+    expect(error.issues).toEqual([
+      'stacks[0] (demo-files).remediation.mode: must be one of "off", "auto" (got "approve-later") (line 9)',
+      'stacks[0] (demo-files).remediation.windows[0].days[0]: must be one of "mon", "tue", "wed", "thu", "fri", "sat", "sun" (got "someday") (line 10)',
+      "stacks[0] (demo-files).remediation.windows[0].from: must be a time of day as HH:MM (24-hour), e.g. 09:00 (line 10)",
+      "stacks[0] (demo-files).remediation.freeze[0].from: must be a date as YYYY-MM-DD, e.g. 2026-12-20 (line 11)",
+      "stacks[0] (demo-files).remediation.freeze[0]: from must not be after to (line 11)",
+      "stacks[0] (demo-files).remediation.freeze[1]: from must not be after to (line 11)",
+    ]);
+    const keys = configError(`stacks:${minimalStack}    remediation: { mode: auto, requireSignedCommit: true }\n`);
+    expect(keys.issues).toEqual(["stacks[0] (demo-files).remediation.requireSignedCommit: requires trustedKeys: an SSH allowed-signers file to verify commits with (line 8)"]);
+    const missing = configError(`stacks:${minimalStack}    remediation: { requireSignedCommit: true, trustedKeys: /nowhere/keys }\n`);
+    expect(missing.issues).toEqual(["stacks[0] (demo-files).remediation.trustedKeys: no such file: /nowhere/keys (line 8)"]);
   });
 });

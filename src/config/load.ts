@@ -7,6 +7,7 @@ import { isAlias, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument, ty
 import type { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
 import { joinPath } from "../core/property-diff.ts";
+import { remediationPolicy, remediationProblems } from "./remediation.ts";
 import { classifyRepo, configFileSchema, ENGINES, STACK_NAME_PATTERN } from "./schema.ts";
 import type { ConfigFile } from "./schema.ts";
 import type { AlertsConfig, DriftwatchConfig, ServiceConfig, StackConfig } from "./types.ts";
@@ -84,6 +85,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   }));
 
   problems.push(...slackTokenProblems(raw, env), ...patternProblems(raw));
+  if (result.success) problems.push(...policyProblems(result.data, baseDir));
 
   if (problems.length > 0 || !result.success) {
     const located = problems.map((problem) => ({ problem, line: lineOf(doc, lineCounter, problem.path) }));
@@ -104,6 +106,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
       timeoutSeconds: stack.timeoutSeconds ?? data.defaults.timeoutSeconds,
       alerts: { ...(stack.alerts.channel === undefined ? {} : { channel: stack.alerts.channel }), pending: stack.alerts.pending, mute: stack.alerts.mute },
       schedule: { expression: stack.schedule ?? data.service.schedule, timezone: stack.timezone ?? data.service.timezone },
+      remediation: remediationPolicy(data.defaults.remediation, stack.remediation, baseDir),
     };
     if (stack.engine === "pulumi") {
       const backendUrl = stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir);
@@ -170,6 +173,16 @@ function slackTokenProblems(raw: unknown, env: NodeJS.ProcessEnv): Problem[] {
 }
 
 /** Redaction patterns must be valid regular expressions. */
+/** Remediation policies that only go wrong once merged, reported where the stack (or the defaults) set them. */
+function policyProblems(data: ConfigFile, baseDir: string): Problem[] {
+  return data.stacks.flatMap((stack, index) =>
+    remediationProblems(remediationPolicy(data.defaults.remediation, stack.remediation, baseDir)).map(({ field, message }) => ({
+      path: stack.remediation?.[field] !== undefined || !data.defaults.remediation ? ["stacks", index, "remediation", field] : ["defaults", "remediation", field],
+      message,
+    })),
+  );
+}
+
 function patternProblems(raw: unknown): Problem[] {
   const patterns = valueAt(raw, ["alerts", "redact", "patterns"]);
   if (!Array.isArray(patterns)) return [];
@@ -214,6 +227,7 @@ const EXPECTED: Record<string, string> = { object: "a mapping", array: "a list",
 /** Messages in the file's terms (mapping, list) for the issues the schema does not word itself. */
 const messageFor: z.core.$ZodErrorMap = (issue) => {
   if (issue.input === undefined && issue.code !== "unrecognized_keys") return "Required";
+  if (issue.code === "invalid_value") return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(", ")} (got ${JSON.stringify(issue.input)})`;
   if (issue.code !== "invalid_type") return undefined;
   const quote = issue.expected === "string" && (typeof issue.input === "number" || typeof issue.input === "boolean");
   return `expected ${EXPECTED[issue.expected] ?? issue.expected}, got ${kindOf(issue.input)}${quote ? " (put it in quotes)" : ""}`;

@@ -280,6 +280,57 @@ const serviceSchema = z
   })
   .describe("driftwatch serve: schedules, Git-change triggers, HTTP.");
 
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+const CLOCK_PATTERN = /^([01]\d|2[0-3]):[0-5]\d$/;
+const clock = z.string().regex(CLOCK_PATTERN, unless("must be a time of day as HH:MM (24-hour), e.g. 09:00"));
+
+/** A calendar date YYYY-MM-DD that exists. */
+export function isCalendarDate(text: string): boolean {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return false;
+  const date = new Date(`${text}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(text);
+}
+const calendarDate = z.string().refine(isCalendarDate, { error: "must be a date as YYYY-MM-DD, e.g. 2026-12-20" });
+
+const remediationWindowSchema = z
+  .strictObject({
+    days: z.array(z.enum(WEEKDAYS)).min(1, unless("must name at least one day")).describe("Days the window opens: mon, tue, wed, thu, fri, sat, sun."),
+    from: clock.describe("Opens at (HH:MM)."),
+    to: clock.describe("Closes at (HH:MM); before `from`: the window runs past midnight."),
+    tz: timeZone.default("UTC").describe("The window's time zone (default UTC)."),
+  })
+  .refine((w) => w.from !== w.to, { error: "from and to must differ" })
+  .describe("A time when automatic remediation may run.");
+
+const freezeSchema = z
+  .strictObject({
+    from: calendarDate.describe("First frozen day (YYYY-MM-DD)."),
+    to: calendarDate.describe("Last frozen day (YYYY-MM-DD), inclusive."),
+    tz: timeZone.default("UTC").describe("The time zone the days are counted in (default UTC)."),
+  })
+  .refine((f) => f.from <= f.to, { error: "from must not be after to" })
+  .describe("Days when nothing is remediated automatically.");
+
+/** Every field optional: `defaults.remediation` and a stack's `remediation` are merged over the built-in defaults. */
+export const remediationSchema = z
+  .strictObject({
+    mode: z.enum(["off", "auto"]).optional().describe("off (default): never remediate; auto: apply the remediation plan when every guard passes."),
+    allow: z
+      .strictObject({
+        deletes: z.boolean().optional().describe("May the plan delete resources (default false)."),
+        replaces: z.boolean().optional().describe("May the plan replace resources (default false)."),
+      })
+      .optional(),
+    maxChanges: z.number().int().min(1).max(10_000).optional().describe("At most this many resources touched by the plan (default 10)."),
+    protect: z.array(z.string().min(1)).optional().describe("Resource types never touched automatically, e.g. aws:rds/instance:Instance or aws_db_instance."),
+    windows: z.array(remediationWindowSchema).optional().describe("When remediation may run; none: any time."),
+    freeze: z.array(freezeSchema).optional().describe("Change freezes: no remediation on these days."),
+    requireSignedCommit: z.boolean().optional().describe("Remediate only from commits whose signature `trustedKeys` verifies (default false)."),
+    trustedKeys: z.string().min(1).optional().describe("An SSH allowed-signers file (relative to this file) for git verify-commit."),
+    on: z.enum(["drift", "pending", "both"]).optional().describe("Which divergence is remediated: drift (default), pending (Git ahead), or both."),
+  })
+  .describe("Automatic remediation: the policy and its guard rails, evaluated on the remediation plan.");
+
 const stackFields = {
   name: z
     .string()
@@ -297,6 +348,7 @@ const stackFields = {
   alerts: stackAlertsSchema.default({ pending: false, mute: false }),
   schedule: cronExpression.optional().describe("This stack's schedule (cron, five fields); default service.schedule."),
   timezone: timeZone.optional().describe("The time zone of this stack's schedule; default service.timezone."),
+  remediation: remediationSchema.optional(),
 };
 
 /** The engines a stack may name. */
@@ -331,6 +383,7 @@ export const configFileSchema = z
     defaults: z
       .strictObject({
         timeoutSeconds: timeoutSeconds.default(600).describe("The run timeout in seconds for stacks that set none."),
+        remediation: remediationSchema.optional(),
       })
       .default({ timeoutSeconds: 600 })
       .describe("Settings every stack inherits unless it sets its own."),

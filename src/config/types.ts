@@ -41,6 +41,26 @@ interface StackConfigBase {
   alerts: StackAlerts;
   /** When `serve` checks this stack. */
   schedule: { expression: string; timezone: string };
+  remediation: RemediationPolicy;
+}
+
+export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
+
+/** A stack's remediation policy: built-in defaults, then `defaults.remediation`, then the stack's own. */
+export interface RemediationPolicy {
+  mode: "off" | "auto";
+  allow: { deletes: boolean; replaces: boolean };
+  maxChanges: number;
+  /** Resource types (engine type tokens) never touched automatically. */
+  protect: string[];
+  /** When remediation may run; empty: any time. */
+  windows: { days: Weekday[]; from: string; to: string; tz: string }[];
+  /** Inclusive YYYY-MM-DD ranges in `tz`. */
+  freeze: { from: string; to: string; tz: string }[];
+  requireSignedCommit: boolean;
+  /** Absolute path of an SSH allowed-signers file. */
+  trustedKeys?: string;
+  on: "drift" | "pending" | "both";
 }
 
 export interface StackAlerts {

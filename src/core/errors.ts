@@ -51,3 +51,8 @@ export class InterruptedError extends DriftwatchError {
 export class EngineError extends DriftwatchError {
   override name = "EngineError";
 }
+
+/** The remediation plan changed between the decision and the apply (the world or the program moved): nothing applied. */
+export class PlanChangedError extends DriftwatchError {
+  override name = "PlanChangedError";
+}

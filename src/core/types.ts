@@ -53,6 +53,18 @@ export interface StackResult {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** When the check was followed by automatic remediation: what was decided (the audit log has the rest). */
+  remediation?: RemediationSummary;
+}
+
+export interface RemediationSummary {
+  /** applied | refused (a guard said no) | noop (the plan was empty by then) | failed | busy (another remediation held the stack). */
+  decision: "applied" | "refused" | "noop" | "failed" | "busy";
+  /** Why: the failed guards, the error, or what was applied. */
+  reason: string;
+  auditId: number;
+  /** The check run that found the divergence (the result itself is the re-check after an apply). */
+  checkRunId: string;
 }
 
 export function verdictOf(detection: Detection): Verdict {

@@ -1,7 +1,7 @@
 // The engine plug-in registry: a plain map from `engine:` in the config to its module. No import-time work.
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
-import type { Detection } from "../core/types.ts";
+import type { Detection, ResourceChange } from "../core/types.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 
 export interface EngineContext {
@@ -15,12 +15,29 @@ export interface EngineContext {
   env: NodeJS.ProcessEnv;
 }
 
+/** What converging would do, as the engine planned it, secrets masked. */
+export interface RemediationPlan {
+  /** One entry per resource the apply would touch (kind "pending": Git's desired state made real). */
+  changes: ResourceChange[];
+  /** fingerprintChanges(changes): equal plans, equal fingerprints. */
+  fingerprint: string;
+}
+
+/** Looks at a plan and says whether to apply it. */
+export type PlanDecision = (plan: RemediationPlan) => Promise<boolean>;
+
 export interface Engine {
   readonly id: string;
   /** Drift and pending changes. Finding them is a result; only failures throw (typed errors from core/errors). */
   detect(ctx: EngineContext): Promise<Detection>;
   /** Applies Git's desired state to the world. */
   converge(ctx: EngineContext): Promise<void>;
+  /**
+   * Plans convergence, hands the plan to `decide`, and applies exactly that plan if it says yes (Terraform: the
+   * saved plan file; Pulumi: a fresh preview must have the same fingerprint right before `up`, else
+   * PlanChangedError and nothing is applied).
+   */
+  remediate(ctx: EngineContext, decide: PlanDecision): Promise<{ plan: RemediationPlan; applied: boolean }>;
 }
 
 export interface EngineDependencies {
@@ -50,5 +67,6 @@ export function createEngine(id: StackConfig["engine"], deps: EngineDependencies
     id,
     detect: async (ctx) => (await load()).detect(ctx),
     converge: async (ctx) => (await load()).converge(ctx),
+    remediate: async (ctx, decide) => (await load()).remediate(ctx, decide),
   };
 }

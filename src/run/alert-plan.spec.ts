@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DEFAULT_REMEDIATION } from "../config/remediation.ts";
 import type { StackConfig } from "../config/types.ts";
 import type { ResourceChange, StackResult } from "../core/types.ts";
 import type { EpisodeRecord, FailureAlertState } from "../store/api.ts";
@@ -13,6 +14,7 @@ const stack: StackConfig = {
   timeoutSeconds: 60,
   alerts: { pending: false, mute: false },
   schedule: { expression: "*/15 * * * *", timezone: "UTC" },
+  remediation: DEFAULT_REMEDIATION,
 };
 
 const drift = (address: string, actual = "y"): ResourceChange => ({

@@ -11,6 +11,7 @@ import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting } from "./alerting.ts";
+import { remediateAfterCheck, remediationWanted } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
 
 export interface RunnerOptions {
@@ -68,7 +69,12 @@ export function createRunner(options: RunnerOptions): Runner {
   return {
     store,
     source,
-    run: (stack, operation, runOptions) => runStack(stack, deps, operation, runOptions),
+    async run(stack, operation, runOptions) {
+      const result = await runStack(stack, deps, operation, runOptions);
+      // Only a check leads to remediation; `converge` is the user's explicit apply.
+      if (operation === "detect" && remediationWanted(stack, result)) return remediateAfterCheck(stack, result, deps, runOptions);
+      return result;
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -24,16 +24,16 @@ export interface RunDependencies {
 
 export type StackOperation = "detect" | "converge";
 
-function asRunError(error: unknown): RunError {
+export function asRunError(error: unknown): RunError {
   if (error instanceof DriftwatchError) return { kind: error.name, message: error.message };
   return { kind: "InternalError", message: error instanceof Error ? error.message : String(error) };
 }
 
-/** No credential from the stack's env or Terraform settings (passphrases, tokens, keys) and no URL credentials survive into a result. */
-function masked(result: StackResult, stack: StackConfig): StackResult {
+/** No credential from the stack's env or Terraform settings (passphrases, tokens, keys) and no URL credentials survive into `value`. */
+export function maskedFor<T>(value: T, stack: StackConfig): T {
   const secrets = sensitiveValues(stack.env);
   if (stack.engine === "terraform") secrets.push(...sensitiveValues(stack.terraform.vars), ...sensitiveValues(stack.terraform.backendConfig));
-  return JSON.parse(redactUrls(redactValues(JSON.stringify(result), secrets))) as StackResult;
+  return JSON.parse(redactUrls(redactValues(JSON.stringify(value), secrets))) as T;
 }
 
 /**
@@ -92,7 +92,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   }
 
   const finished = new Date();
-  const result = masked(
+  const result = maskedFor<StackResult>(
     {
       runId,
       stack: stack.name,

@@ -2,6 +2,7 @@
 // falls behind, the concurrency limit, and a stop that cancels what outlives the grace period.
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { DEFAULT_REMEDIATION } from "../config/remediation.ts";
 import type { StackConfig } from "../config/types.ts";
 import { Scheduler, type SchedulerOptions, type TriggerReason } from "./scheduler.ts";
 
@@ -17,6 +18,7 @@ function stack(name: string, expression = "* * * * *"): StackConfig {
     timeoutSeconds: 60,
     alerts: { pending: false, mute: false },
     schedule: { expression, timezone: "UTC" },
+    remediation: DEFAULT_REMEDIATION,
   };
 }
 

@@ -116,6 +116,12 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     return run ?? reply.code(404).send({ error: `no run ${request.params.id}` });
   });
 
+  app.get<{ Querystring: { stack?: string; limit?: string } }>("/api/audit", { preHandler: readGuard }, async (request, reply) => {
+    const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
+    return { entries: store.listAudit({ limit, ...(request.query.stack ? { stack: request.query.stack } : {}) }) };
+  });
+
   app.post<{ Params: { name: string } }>("/api/stacks/:name/check", async (request, reply) => {
     if (!http.apiToken) return reply.code(403).send({ error: `triggering is off: set ${http.apiTokenEnv} to enable it` });
     if (!bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "a valid API token is required");

@@ -1,6 +1,6 @@
 // The run history store: every run Driftwatch makes, with the changes it found. Implementations live beside this
 // file (sqlite/); the rest of Driftwatch depends on this interface only.
-import type { ResourceChange, StackResult } from "../core/types.ts";
+import type { RemediationSummary, ResourceChange, StackResult } from "../core/types.ts";
 import type { AlertEvent, DeliveryReceipt, SlackThread } from "../notifiers/api.ts";
 
 /** One run as `history` lists it: the result without its changes, counted instead. */
@@ -101,7 +101,52 @@ export interface ListRunsOptions {
  * Property values round-trip as JSON: `desired`/`actual` of any JSON type, including null, come back deep-equal;
  * an `undefined` `desired` or `actual` is stored and read back as `null` (as `diffProperties` reports absence).
  */
-export interface Store extends AlertStore {
+/** One remediation decision, as the audit log keeps it. */
+export interface AuditEntry {
+  id?: number;
+  at: string;
+  stack: string;
+  /** The check run that prompted the decision. */
+  runId: string;
+  /** What started the run: schedule, git, webhook, api, cli. */
+  triggeredBy: string;
+  /** Who decided: "driftwatch" for automatic remediation, or the approver. */
+  actor: string;
+  commit?: string;
+  /** The policy's mode at the time. */
+  mode: string;
+  planFingerprint?: string;
+  /** Resources the plan touches. */
+  planChanges?: number;
+  /** Every guard evaluated, passed or not, with its reason. */
+  guards: { guard: string; passed: boolean; reason: string }[];
+  /**
+   * applied: the plan was applied; refused: a guard said no; noop: the plan was empty by then; failed: planning or
+   * applying failed; busy: another remediation held the stack.
+   */
+  decision: RemediationSummary["decision"];
+  reason?: string;
+  /** After an apply: the verdict of the check that followed. */
+  outcome?: string;
+  durationMs: number;
+}
+
+export interface ListAuditOptions {
+  stack?: string;
+  limit?: number;
+}
+
+export interface AuditStore {
+  /** Appends a decision; the log refuses changes to what it holds. Returns the entry's id. */
+  appendAudit(entry: AuditEntry): number;
+  /** Newest first. */
+  listAudit(options?: ListAuditOptions): AuditEntry[];
+  /** Takes the named lease for `ttlMs` if it is free, expired, or already `holder`'s. Atomic across processes. */
+  acquireLease(name: string, holder: string, ttlMs: number): boolean;
+  releaseLease(name: string, holder: string): void;
+}
+
+export interface Store extends AlertStore, AuditStore {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
   /** Runs left "running" by a process that stopped without finishing them become interrupted errors. */

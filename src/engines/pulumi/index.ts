@@ -3,9 +3,10 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { EngineError } from "../../core/errors.ts";
+import { EngineError, PlanChangedError } from "../../core/errors.ts";
+import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
-import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
+import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
 import { ensureDependencies } from "./dependencies.ts";
 import { classifyPulumiError } from "./errors.ts";
 import { changesFromEvents } from "./events.ts";
@@ -84,6 +85,25 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       const failed = outcomes.find((o) => o.status === "rejected");
       if (failed) throw failed.reason;
       return { drift: changesFromEvents("drift", refreshEvents), pending: changesFromEvents("pending", previewEvents) };
+    },
+
+    async remediate(ctx, decide) {
+      const stack = await guarded(ctx, () => openStack(ctx));
+      const previewUp = async (): Promise<RemediationPlan> => {
+        const events: EngineEvent[] = [];
+        await guarded(ctx, (signal) => stack.preview({ refresh: true, onEvent: (e) => events.push(e), signal, color: "never" }));
+        const changes = changesFromEvents("pending", events);
+        return { changes, fingerprint: fingerprintChanges(changes) };
+      };
+      const planned = await previewUp();
+      if (!(await decide(planned))) return { plan: planned, applied: false };
+      // Pulumi has no saved plan to apply: preview again right before `up`, and apply only the same plan.
+      const again = await previewUp();
+      if (again.fingerprint !== planned.fingerprint) {
+        throw new PlanChangedError(`the plan for stack ${ctx.stack.name} changed between the decision and the apply (${planned.changes.length} → ${again.changes.length} resources); nothing applied`);
+      }
+      await guarded(ctx, (signal) => stack.up({ refresh: true, signal, color: "never" }));
+      return { plan: planned, applied: true };
     },
 
     async converge(ctx): Promise<void> {

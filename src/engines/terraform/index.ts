@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { TerraformStackConfig } from "../../config/types.ts";
 import { EngineError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection } from "../../core/types.ts";
+import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
 import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
 import { runTool, type ToolRun } from "../process.ts";
@@ -155,6 +156,21 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         const drift = await plan(session, "drift");
         const pending = await plan(session, "pending");
         return { drift: changesFromPlan("drift", drift.json), pending: changesFromPlan("pending", pending.json) };
+      } finally {
+        close(session);
+      }
+    },
+
+    async remediate(ctx, decide) {
+      const session = await open(ctx);
+      try {
+        const { file, json } = await plan(session, "converge");
+        const changes = changesFromPlan("pending", json);
+        const planned = { changes, fingerprint: fingerprintChanges(changes) };
+        if (!(await decide(planned))) return { plan: planned, applied: false };
+        // The file that was planned, read and judged is the one applied: Terraform refuses it if the state moved.
+        await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply");
+        return { plan: planned, applied: true };
       } finally {
         close(session);
       }

@@ -5,6 +5,7 @@
 //   <dataDir>/git/worktrees/<commit>            git worktree add --detach (made under a temporary name, then moved)
 //
 // Whatever reaches an error message or a log line went through redactUrls and the token's values.
+import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, realpath, rename, rm, stat, utimes } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -241,6 +242,28 @@ export class GitSource {
     const lines = out.trim().split("\n").filter(Boolean).map((line) => line.split(/\s+/) as [string, string]);
     const pick = (name: string) => lines.find(([, r]) => r === name)?.[0];
     return pick(`refs/heads/${ref}`) ?? pick(`refs/tags/${ref}^{}`) ?? pick(`refs/tags/${ref}`);
+  }
+
+  /**
+   * Whether `commit` (checked out in `worktree`) carries an SSH signature by a key of the allowed-signers file
+   * (`git verify-commit`, which runs `ssh-keygen -Y verify`). Never throws for a bad or missing signature.
+   */
+  async verifyCommit(worktree: string, commit: string, allowedSignersFile: string): Promise<{ verified: boolean; detail: string }> {
+    const short = commit.slice(0, 12);
+    // Not through simple-git: it reports success for a failing command that prints nothing (an unsigned commit),
+    // and here the exit code is the whole answer.
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolvePromise) => {
+      execFile(
+        "git",
+        ["-c", `gpg.ssh.allowedSignersFile=${allowedSignersFile}`, "verify-commit", "--", commit],
+        { cwd: worktree, env: this.localEnv(), timeout: 30_000 },
+        (error, stdout, stderr) => resolvePromise({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, output: `${stdout}${stderr}` }),
+      );
+    });
+    if (code === 0) return { verified: true, detail: `commit ${short} carries a signature by a key of ${allowedSignersFile}` };
+    if (!/signature/i.test(output)) return { verified: false, detail: `commit ${short} is not signed` };
+    const reason = /No principal matched|Could not verify|Bad signature|ERROR[^\n]*/i.exec(output)?.[0] ?? "the signature did not verify";
+    return { verified: false, detail: `commit ${short}'s signature is not trusted (${this.redact(reason)}; keys: ${allowedSignersFile})` };
   }
 
   /**

@@ -100,6 +100,40 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_running ON runs (status) WHERE status = 'running';
     `,
   },
+  {
+    version: 4,
+    name: "remediation: append-only audit log, leases",
+    sql: `
+      CREATE TABLE audit_log (
+        id                INTEGER PRIMARY KEY,
+        at                TEXT NOT NULL,
+        stack             TEXT NOT NULL,
+        run_id            TEXT NOT NULL,
+        triggered_by      TEXT NOT NULL,
+        actor             TEXT NOT NULL,
+        commit_sha        TEXT,
+        mode              TEXT NOT NULL,
+        plan_fingerprint  TEXT,
+        plan_changes      INTEGER,
+        guards_json       TEXT NOT NULL,
+        decision          TEXT NOT NULL,
+        reason            TEXT,
+        outcome           TEXT,
+        duration_ms       INTEGER NOT NULL
+      );
+      CREATE INDEX audit_log_stack ON audit_log (stack, id DESC);
+      -- Append-only: what was decided stays as it was written.
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+      -- One remediation per stack at a time, across every process sharing this database.
+      CREATE TABLE leases (
+        name        TEXT PRIMARY KEY,
+        holder      TEXT NOT NULL,
+        expires_at  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

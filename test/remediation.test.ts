@@ -1,0 +1,185 @@
+// Automatic remediation on real engines: a drifted stack whose policy allows it is converged from exactly the
+// judged plan and re-checked; every guard that says no (deletes, replaces, maxChanges, protected types, windows,
+// freezes, unsigned commits) leaves the world untouched with its reason recorded; the audit log shows it all.
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StackResult } from "../src/core/types.ts";
+import { localTime } from "../src/remediation/guards.ts";
+import type { AuditEntry } from "../src/store/api.ts";
+import { driftwatch } from "./support/cli.ts";
+import { commitFiles, createProgramRepo, git } from "./support/git.ts";
+import { tempDir } from "./support/tempdir.ts";
+import { localFilesModule } from "./support/terraform-modules.ts";
+
+const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
+const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+const isoDay = (offsetDays: number) => new Date(Date.now() + offsetDays * 86_400_000).toISOString().slice(0, 10);
+
+describe("remediation on OpenTofu stacks", () => {
+  const root = mkdtempSync(join(tmpdir(), "driftwatch-remediation-"));
+  const repo = join(root, "repo");
+  const world = join(root, "world");
+  const config = join(root, "driftwatch.yaml");
+  const keys = join(root, "keys");
+  const today = localTime(new Date(), "UTC").weekday;
+  const notToday = WEEKDAYS.find((d) => d !== today)!;
+
+  // name → [module path, remediation policy as YAML flow]
+  const stacks: Record<string, [string, string]> = {
+    auto: ["stacks/files", "{ mode: auto }"],
+    off: ["stacks/files", "{ mode: off }"],
+    "max-changes": ["stacks/files", "{ mode: auto, maxChanges: 1 }"],
+    protect: ["stacks/files", "{ mode: auto, protect: [local_file] }"],
+    window: ["stacks/files", `{ mode: auto, windows: [{ days: [${notToday}], from: "00:00", to: "23:59" }] }`],
+    freeze: ["stacks/files", `{ mode: auto, freeze: [{ from: ${isoDay(-1)}, to: ${isoDay(1)} }] }`],
+    reshaped: ["stacks/reshaped", "{ mode: auto, on: pending }"],
+    signed: ["stacks/files", `{ mode: auto, requireSignedCommit: true, trustedKeys: ${join(keys, "allowed_signers")} }`],
+  };
+
+  const check = async (...names: string[]) => {
+    const run = await driftwatch(["--config", config, "check", "--json", ...names]);
+    return { ...run, byStack: results(run.stdout) };
+  };
+  const file = (stack: string, name: string) => join(world, stack, `${name}.txt`);
+  const auditOf = async (stack: string) => (JSON.parse((await driftwatch(["--config", config, "audit", stack, "--json"])).stdout) as { entries: AuditEntry[] }).entries;
+
+  beforeAll(async () => {
+    execFileSync("mkdir", ["-p", keys]);
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "release@example.com", "-f", join(keys, "release")]);
+    writeFileSync(join(keys, "allowed_signers"), `release@example.com ${readFileSync(join(keys, "release.pub"), "utf8")}`);
+    git(root, "init", "-q", "-b", "main", repo);
+    commitFiles(repo, { "stacks/files/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }), "stacks/reshaped/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }) }, "modules");
+    const lines = [`dataDir: ${join(root, "data")}`, "alerts: { log: false }", "stacks:"];
+    for (const [name, [path, policy]] of Object.entries(stacks)) {
+      lines.push(`  - name: ${name}`, "    engine: terraform", `    source: { repo: ${repo}, path: ${path} }`, `    terraform: { binary: tofu, vars: { dir: ${join(world, name)} } }`, `    remediation: ${policy}`);
+    }
+    writeFileSync(config, `${lines.join("\n")}\n`);
+    for (const name of Object.keys(stacks)) {
+      const converged = await driftwatch(["--config", config, "converge", name]);
+      expect(converged.code, converged.stderr).toBe(0);
+    }
+  }, 240_000);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("converges a drifted stack from the judged plan, re-checks it, and refuses every plan a guard rules out", async () => {
+    for (const name of ["auto", "off", "window", "freeze", "protect", "signed"]) writeFileSync(file(name, "a"), "edited by hand\n");
+    unlinkSync(file("max-changes", "a"));
+    unlinkSync(file("max-changes", "b"));
+    // Git moves on for `reshaped`: a's content changes (a replacement) and b goes (a deletion).
+    commitFiles(repo, { "stacks/reshaped/main.tf": localFilesModule({ a: "alpha, reshaped\n" }) }, "reshape");
+
+    const run = await check();
+    const { byStack } = run;
+    expect(run.code, run.stderr).toBe(2); // the refused ones are still drifted
+
+    // auto: applied, re-checked in sync, the file as Git declares it.
+    expect(byStack.auto).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied", reason: "applied the plan: 1 resource(s)" } });
+    expect(byStack.auto!.remediation!.checkRunId).not.toBe(byStack.auto!.runId);
+    expect(readFileSync(file("auto", "a"), "utf8")).toBe("alpha\n");
+
+    // off: nothing decided at all.
+    expect(byStack.off).toMatchObject({ verdict: "drifted" });
+    expect(byStack.off!.remediation).toBeUndefined();
+
+    const refused = (name: string) => {
+      expect(byStack[name]).toMatchObject({ verdict: expect.stringMatching(/drifted|pending/), remediation: { decision: "refused" } });
+      return byStack[name]!.remediation!.reason;
+    };
+    expect(refused("max-changes")).toBe("the plan would touch 2 resources; at most 1 may be changed automatically (maxChanges)");
+    expect(refused("protect")).toBe("the plan would touch protected local_file: local_file.a");
+    expect(refused("window")).toMatch(new RegExp(`^outside every remediation window \\(${notToday} 00:00-23:59 UTC\\)`));
+    expect(refused("freeze")).toBe(`inside the change freeze ${isoDay(-1)} to ${isoDay(1)} (UTC)`);
+    expect(refused("signed")).toMatch(/^commit [0-9a-f]{12} is not signed$/);
+    expect(refused("reshaped")).toBe(
+      "the plan would delete local_file.b; deletes are not allowed (allow.deletes: false); " +
+        "the plan would replace local_file.a; replacements are not allowed (allow.replaces: false)",
+    );
+    // Refused means untouched.
+    for (const name of ["window", "freeze", "protect", "signed"]) expect(readFileSync(file(name, "a"), "utf8")).toBe("edited by hand\n");
+    expect(existsSync(file("max-changes", "a"))).toBe(false);
+    expect(readFileSync(file("reshaped", "a"), "utf8")).toBe("alpha\n");
+    expect(existsSync(file("reshaped", "b"))).toBe(true);
+
+    // The audit log has one entry per decision, with every guard and the plan it was made on.
+    const audit = await driftwatch(["--config", config, "audit", "--json"]);
+    const entries = (JSON.parse(audit.stdout) as { entries: AuditEntry[] }).entries;
+    expect(entries.map((e) => e.stack).sort()).toEqual(["auto", "freeze", "max-changes", "protect", "reshaped", "signed", "window"]);
+    const applied = entries.find((e) => e.stack === "auto")!;
+    expect(applied).toMatchObject({ decision: "applied", actor: "driftwatch", triggeredBy: "cli", mode: "auto", planChanges: 1, outcome: "in-sync", runId: byStack.auto!.remediation!.checkRunId });
+    expect(applied.planFingerprint).toMatch(/^[0-9a-f]{64}$/);
+    expect(applied.guards.map((g) => [g.guard, g.passed])).toEqual([
+      ["trigger", true],
+      ["source", true],
+      ["deletes", true],
+      ["replaces", true],
+      ["protect", true],
+      ["maxChanges", true],
+      ["window", true],
+      ["freeze", true],
+      ["signature", true],
+    ]);
+    const table = await driftwatch(["--config", config, "audit"]);
+    expect(table.stdout).toMatch(/auto +applied +driftwatch \(cli\)/);
+  }, 240_000);
+
+  it("applies once when two checks race to remediate the same drift", async () => {
+    writeFileSync(file("auto", "a"), "edited again\n");
+    const before = (await auditOf("auto")).length;
+    const [one, two] = await Promise.all([check("auto"), check("auto")]);
+    const decisions = [one.byStack.auto!.remediation?.decision, two.byStack.auto!.remediation?.decision];
+    expect(decisions.filter((d) => d === "applied")).toHaveLength(1);
+    // The other found the stack held (busy), or converged already (noop), or in sync (no remediation at all).
+    expect(decisions.filter((d) => d !== "applied").every((d) => d === undefined || d === "busy" || d === "noop")).toBe(true);
+    const after = await auditOf("auto"); // newest first
+    expect(after.slice(0, after.length - before).filter((e) => e.decision === "applied")).toHaveLength(1);
+    expect(readFileSync(file("auto", "a"), "utf8")).toBe("alpha\n");
+  }, 120_000);
+
+  it("refuses a commit signed by an unknown key, and remediates from one signed by a trusted key", async () => {
+    const signWith = (key: string) => ["-c", "gpg.format=ssh", "-c", `user.signingkey=${join(keys, key)}`];
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "someone@example.com", "-f", join(keys, "someone")]);
+    git(repo, ...signWith("someone"), "commit", "-q", "--allow-empty", "-S", "-m", "signed by somebody");
+    const untrusted = await check("signed");
+    expect(untrusted.byStack.signed!.remediation).toMatchObject({ decision: "refused", reason: expect.stringMatching(/signature is not trusted \(No principal matched/) });
+    expect(readFileSync(file("signed", "a"), "utf8")).toBe("edited by hand\n");
+
+    git(repo, ...signWith("release"), "commit", "-q", "--allow-empty", "-S", "-m", "signed release");
+    const { byStack } = await check("signed");
+    expect(byStack.signed).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
+    expect(readFileSync(file("signed", "a"), "utf8")).toBe("alpha\n");
+  }, 120_000);
+});
+
+describe("remediation on a Pulumi stack", () => {
+  it("converges an out-of-band edit through a re-previewed plan", async () => {
+    const root = tempDir();
+    const repo = createProgramRepo(join(root, "repo"));
+    const config = join(root, "driftwatch.yaml");
+    const dir = join(root, "world");
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${join(root, "data")}`,
+        "alerts: { log: false }",
+        "stacks:",
+        "  - name: web",
+        "    engine: pulumi",
+        `    source: { repo: ${repo}, path: stacks/app }`,
+        "    pulumi: { stack: dev }",
+        `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
+        "    remediation: { mode: auto }",
+        "",
+      ].join("\n"),
+    );
+    expect((await driftwatch(["--config", config, "converge", "web"])).code).toBe(0);
+    writeFileSync(join(dir, "motd.txt"), "edited by hand\n");
+    const run = await driftwatch(["--config", config, "check", "--json"]);
+    const web = results(run.stdout).web!;
+    expect(web, run.stderr).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
+    expect(readFileSync(join(dir, "motd.txt"), "utf8")).toBe("Welcome. This file is watched by Driftwatch.\n");
+    rmSync(root, { recursive: true, force: true });
+  }, 180_000);
+});
