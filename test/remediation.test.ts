@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
 import { localTime } from "../src/remediation/guards.ts";
-import type { AuditEntry } from "../src/store/api.ts";
+import type { ApprovalRecord, AuditEntry } from "../src/store/api.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
 import { tempDir } from "./support/tempdir.ts";
@@ -37,6 +37,7 @@ describe("remediation on OpenTofu stacks", () => {
     freeze: ["stacks/files", `{ mode: auto, freeze: [{ from: ${isoDay(-1)}, to: ${isoDay(1)} }] }`],
     reshaped: ["stacks/reshaped", "{ mode: auto, on: pending }"],
     signed: ["stacks/files", `{ mode: auto, requireSignedCommit: true, trustedKeys: ${join(keys, "allowed_signers")} }`],
+    approve: ["stacks/files", "{ mode: approve, approvalHours: 1 }"],
   };
 
   const check = async (...names: string[]) => {
@@ -123,6 +124,54 @@ describe("remediation on OpenTofu stacks", () => {
     ]);
     const table = await driftwatch(["--config", config, "audit"]);
     expect(table.stdout).toMatch(/auto +applied +driftwatch \(cli\)/);
+  }, 240_000);
+
+  it("asks for approval, voids it when the drift changes, and applies only a plan that is still the approved one", async () => {
+    const approvals = async () => (JSON.parse((await driftwatch(["--config", config, "approvals", "approve", "--json"])).stdout) as { approvals: ApprovalRecord[] }).approvals;
+    const idIn = (reason: string) => /approval ([0-9a-f]{12})/.exec(reason)![1]!;
+    writeFileSync(file("approve", "a"), "edited by hand\n");
+
+    const first = (await check("approve")).byStack.approve!;
+    expect(first).toMatchObject({ verdict: "drifted", remediation: { decision: "approval-requested" } });
+    const id1 = idIn(first.remediation!.reason);
+    expect(first.remediation!.reason).toMatch(new RegExp(`^approval ${id1} is requested until .*: driftwatch approve ${id1}$`));
+    expect(readFileSync(file("approve", "a"), "utf8")).toBe("edited by hand\n");
+    expect(await approvals()).toMatchObject([{ id: id1, state: "pending", plan: [{ action: "create", address: "local_file.a" }] }]);
+
+    // The same drift again: the same request still waits, no second one.
+    const again = (await check("approve")).byStack.approve!;
+    expect(again.remediation!.reason).toMatch(new RegExp(`^approval ${id1} still waits`));
+
+    // The drift changes: the old request is void, a new one asks about the new plan.
+    unlinkSync(file("approve", "b"));
+    const changed = (await check("approve")).byStack.approve!;
+    const id2 = idIn(changed.remediation!.reason);
+    expect(id2).not.toBe(id1);
+    expect((await approvals()).map((a) => [a.id, a.state, a.plan.length])).toEqual([
+      [id2, "pending", 2],
+      [id1, "void", 1],
+    ]);
+    const voided = await driftwatch(["--config", config, "approve", id1]);
+    expect(voided.code).toBe(1);
+    expect(voided.stderr).toContain(`approval ${id1} is void: the plan changed; superseded by approval ${id2}`);
+
+    // The world moves between the request and the approval: the approved plan is not the plan any more.
+    writeFileSync(file("approve", "b"), "bravo\n");
+    const stale = await driftwatch(["--config", config, "approve", id2, "--as", "alice", "--json"]);
+    expect(stale.code).toBe(1);
+    const staleResult = results(stale.stdout).approve!;
+    const id3 = /approval ([0-9a-f]{12}) is requested for the new plan/.exec(staleResult.remediation!.reason)![1]!;
+    expect(staleResult.remediation).toMatchObject({ decision: "refused", reason: `the plan changed since approval ${id2} was given; that approval is void, and approval ${id3} is requested for the new plan` });
+    expect(readFileSync(file("approve", "a"), "utf8")).toBe("edited by hand\n");
+
+    const applied = await driftwatch(["--config", config, "approve", id3, "--as", "alice", "--json"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(results(applied.stdout).approve).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
+    expect(readFileSync(file("approve", "a"), "utf8")).toBe("alpha\n");
+    expect((await approvals())[0]).toMatchObject({ id: id3, state: "applied", decidedBy: "alice" });
+    expect((await auditOf("approve"))[0]).toMatchObject({ actor: "alice", triggeredBy: "approval", decision: "applied", outcome: "in-sync" });
+    const twice = await driftwatch(["--config", config, "approve", id3]);
+    expect(twice.stderr).toContain(`approval ${id3} is applied`);
   }, 240_000);
 
   it("applies once when two checks race to remediate the same drift", async () => {

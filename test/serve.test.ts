@@ -94,6 +94,10 @@ describe("driftwatch serve", () => {
     expect((await t.get("/api/runs/nope")).status).toBe(404);
     expect((await t.get("/api/runs?limit=-1")).status).toBe(400);
     expect((await t.get("/api/audit?stack=files")).body).toEqual({ entries: [] }); // remediation is off
+    expect((await t.get("/api/approvals")).body).toEqual({ approvals: [] });
+    const approval = new URL("/api/approvals/0123456789ab", t.service.url);
+    expect((await fetch(approval, { method: "POST" })).status).toBe(401);
+    expect((await fetch(approval, { method: "POST", headers: { authorization: `Bearer ${API_TOKEN}` } })).status).toBe(404);
 
     const metrics = (await t.get<string>("/metrics")).body;
     expect(metrics).toContain('driftwatch_stack_status{stack="files",engine="terraform",status="pending"} 1');

@@ -4,16 +4,17 @@
 import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { loadConfig } from "../config/load.ts";
-import { ConfigError } from "../core/errors.ts";
+import { ApprovalError, ConfigError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { check, converge, databasePath } from "../run/check.ts";
+import { createRunner } from "../run/runner.ts";
 import { startService } from "../service/serve.ts";
 import type { Store } from "../store/api.ts";
 import { StoreError } from "../store/errors.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
 import { manifestPath } from "../toolchain/paths.ts";
-import { exitCodeFor, renderAudit, renderHistory, renderResults } from "./render.ts";
+import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -87,6 +88,24 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action((stack: string, opts: { json?: boolean }, command: Command) => runStacks(converge, command, [stack], 1, opts.json));
 
   program
+    .command("approve")
+    .description("apply a remediation plan that waits for approval (only if a fresh plan is still the same)")
+    .argument("<approval>", "the approval id (from the alert, `driftwatch approvals` or the audit log)")
+    .option("--as <name>", "who approves, for the audit log", io.env.USER ?? "cli")
+    .option("--json", "print one JSON document instead of a table")
+    .action(async (id: string, opts: { as: string; json?: boolean }, command: Command) => {
+      const { config, logger } = context(command);
+      const runner = createRunner({ config, toolchain: toolchain(io.env), logger, env: io.env });
+      try {
+        const result = await runner.approve(id, opts.as, { trigger: "approval" });
+        io.stdout.write(opts.json ? `${JSON.stringify({ results: [result] }, null, 2)}\n` : renderResults([result]));
+        setExitCode(result.remediation?.decision === "applied" ? exitCodeFor([result]) : 1);
+      } finally {
+        await runner.close();
+      }
+    });
+
+  program
     .command("serve")
     .description("run the service: scheduled checks, Git-change triggers, HTTP API, metrics and dashboard")
     .option("--host <address>", "listen address (default: service.http.host)")
@@ -126,6 +145,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       });
 
   listing("history", "list past runs, newest first", "runs", 20, (store, options) => store.listRuns(options), renderHistory);
+  listing("approvals", "remediation approvals, newest first: pending, applied, void, expired", "approvals", 20, (store, options) => store.listApprovals(options), renderApprovals);
   listing(
     "audit",
     "remediation decisions, newest first: trigger, commit, plan fingerprint, every guard, outcome",
@@ -147,7 +167,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
-    if (error instanceof ConfigError || error instanceof ToolchainNotProvisionedError || error instanceof StoreError) {
+    if (error instanceof ConfigError || error instanceof ToolchainNotProvisionedError || error instanceof StoreError || error instanceof ApprovalError) {
       io.stderr.write(`driftwatch: ${error.message}\n`);
       return 1;
     }

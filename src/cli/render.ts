@@ -1,7 +1,7 @@
 // What `check`, `converge`, `history` and `audit` print: a table for people, one JSON document for machines.
 import { formatValue as value, shortAddress } from "../core/present.ts";
 import type { StackResult } from "../core/types.ts";
-import type { AuditEntry, RunSummary } from "../store/api.ts";
+import type { ApprovalRecord, AuditEntry, RunSummary } from "../store/api.ts";
 
 function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
@@ -63,6 +63,15 @@ export function renderAudit(entries: readonly AuditEntry[]): string {
       e.outcome ?? "-",
       e.reason ?? "",
     ]);
+  }
+  return `${table(rows)}\n`;
+}
+
+export function renderApprovals(approvals: readonly ApprovalRecord[]): string {
+  if (approvals.length === 0) return "no remediation approvals yet\n";
+  const rows = [["ID", "STACK", "STATE", "REQUESTED", "EXPIRES", "COMMIT", "PLAN", "DECIDED BY", "REASON"]];
+  for (const a of approvals) {
+    rows.push([a.id, a.stack, a.state, a.requestedAt, a.expiresAt, shortCommit(a.commit), `${a.plan.length} @ ${a.planFingerprint.slice(0, 12)}`, a.decidedBy ?? "-", a.reason ?? ""]);
   }
   return `${table(rows)}\n`;
 }

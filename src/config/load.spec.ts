@@ -558,6 +558,7 @@ stacks:${minimalStack}    remediation:
     const config = loadConfig(file, { env: {} });
     expect(config.stacks[0]?.remediation).toEqual({
       mode: "auto",
+      approvalTtlMs: 86_400_000,
       allow: { deletes: true, replaces: true },
       maxChanges: 3,
       protect: ["aws_db_instance"],
@@ -577,7 +578,7 @@ stacks:${minimalStack}    remediation:
       requireSignedCommit: true
 `);
     expect(error.issues).toEqual([
-      'stacks[0] (demo-files).remediation.mode: must be one of "off", "auto" (got "approve-later") (line 9)',
+      'stacks[0] (demo-files).remediation.mode: must be one of "off", "auto", "approve" (got "approve-later") (line 9)',
       'stacks[0] (demo-files).remediation.windows[0].days[0]: must be one of "mon", "tue", "wed", "thu", "fri", "sat", "sun" (got "someday") (line 10)',
       "stacks[0] (demo-files).remediation.windows[0].from: must be a time of day as HH:MM (24-hour), e.g. 09:00 (line 10)",
       "stacks[0] (demo-files).remediation.freeze[0].from: must be a date as YYYY-MM-DD, e.g. 2026-12-20 (line 11)",

@@ -10,6 +10,7 @@ type RawRemediation = z.output<typeof remediationSchema>;
 
 export const DEFAULT_REMEDIATION: RemediationPolicy = {
   mode: "off",
+  approvalTtlMs: 24 * 3_600_000,
   allow: { deletes: false, replaces: false },
   maxChanges: 10,
   protect: [],
@@ -24,7 +25,8 @@ export function remediationPolicy(defaults: RawRemediation | undefined, own: Raw
   const layers = [defaults ?? {}, own ?? {}];
   const policy: RemediationPolicy = { ...DEFAULT_REMEDIATION, allow: { ...DEFAULT_REMEDIATION.allow } };
   for (const layer of layers) {
-    const { allow, trustedKeys, ...rest } = layer;
+    const { allow, trustedKeys, approvalHours, ...rest } = layer;
+    if (approvalHours !== undefined) policy.approvalTtlMs = Math.round(approvalHours * 3_600_000);
     Object.assign(policy, Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)));
     if (allow) Object.assign(policy.allow, Object.fromEntries(Object.entries(allow).filter(([, v]) => v !== undefined)));
     if (trustedKeys !== undefined) policy.trustedKeys = resolve(baseDir, trustedKeys);

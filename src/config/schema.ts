@@ -314,7 +314,11 @@ const freezeSchema = z
 /** Every field optional: `defaults.remediation` and a stack's `remediation` are merged over the built-in defaults. */
 export const remediationSchema = z
   .strictObject({
-    mode: z.enum(["off", "auto"]).optional().describe("off (default): never remediate; auto: apply the remediation plan when every guard passes."),
+    mode: z
+      .enum(["off", "auto", "approve"])
+      .optional()
+      .describe("off (default): never remediate; auto: apply the plan when every guard passes; approve: ask for an approval of the plan first."),
+    approvalHours: z.number().min(0.01).max(24 * 30).optional().describe("How long an approval request stays valid (default 24 hours)."),
     allow: z
       .strictObject({
         deletes: z.boolean().optional().describe("May the plan delete resources (default false)."),

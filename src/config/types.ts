@@ -48,7 +48,9 @@ export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";
 
 /** A stack's remediation policy: built-in defaults, then `defaults.remediation`, then the stack's own. */
 export interface RemediationPolicy {
-  mode: "off" | "auto";
+  mode: "off" | "auto" | "approve";
+  /** How long a requested approval stays valid. */
+  approvalTtlMs: number;
   allow: { deletes: boolean; replaces: boolean };
   maxChanges: number;
   /** Resource types (engine type tokens) never touched automatically. */

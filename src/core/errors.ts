@@ -56,3 +56,8 @@ export class EngineError extends DriftwatchError {
 export class PlanChangedError extends DriftwatchError {
   override name = "PlanChangedError";
 }
+
+/** A remediation approval that cannot be used: unknown, decided already, expired, or its stack no longer asks for approvals. */
+export class ApprovalError extends DriftwatchError {
+  override name = "ApprovalError";
+}

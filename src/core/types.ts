@@ -58,8 +58,11 @@ export interface StackResult {
 }
 
 export interface RemediationSummary {
-  /** applied | refused (a guard said no) | noop (the plan was empty by then) | failed | busy (another remediation held the stack). */
-  decision: "applied" | "refused" | "noop" | "failed" | "busy";
+  /**
+   * applied | approval-requested (mode approve: the plan waits for a person) | refused (a guard said no, or the
+   * approved plan changed) | noop (the plan was empty by then) | failed | busy (another remediation held the stack).
+   */
+  decision: "applied" | "approval-requested" | "refused" | "noop" | "failed" | "busy";
   /** Why: the failed guards, the error, or what was applied. */
   reason: string;
   auditId: number;

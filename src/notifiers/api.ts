@@ -63,7 +63,17 @@ export type AlertEvent =
   /** Back in sync: a thread reply says so, the root message turns resolved. */
   | (EpisodeEventBase & { type: "episode-resolved" })
   /** A stack could not be checked (rate-limited by the pipeline: not every failed run produces one). */
-  | { type: "run-failed"; subject: AlertSubject; error: RunError; /** failed runs not alerted since the last alert */ suppressed: number };
+  | { type: "run-failed"; subject: AlertSubject; error: RunError; /** failed runs not alerted since the last alert */ suppressed: number }
+  /** A remediation plan waits for a person's approval: a reply in the episode's thread (or a message of its own). */
+  | {
+      type: "approval-requested";
+      subject: AlertSubject;
+      /** The stack's open episode, whose thread the request goes to. */
+      episode?: EpisodeInfo;
+      approval: { id: string; expiresAt: string };
+      /** The plan to approve. */
+      changes: ResourceChange[];
+    };
 
 export type AlertEventType = AlertEvent["type"];
 

@@ -28,7 +28,8 @@ export function alertableChanges(stack: StackConfig, changes: readonly ResourceC
   return changes.filter((c) => c.kind === "drift" || (stack.alerts.pending && c.kind === "pending"));
 }
 
-function subjectOf(stack: StackConfig, result: StackResult, changes: readonly ResourceChange[]): AlertSubject {
+/** What an alert says about the stack and the run it is about. */
+export function subjectOf(stack: StackConfig, result: StackResult, changes: readonly ResourceChange[]): AlertSubject {
   const verdict =
     result.verdict === "error"
       ? "error"

@@ -4,7 +4,7 @@
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import type { StackResult } from "../core/types.ts";
-import type { Notifier } from "../notifiers/api.ts";
+import type { AlertEvent, Notifier } from "../notifiers/api.ts";
 import { createDelivery } from "../notifiers/delivery.ts";
 import { compileRedaction, redactEvent } from "../notifiers/redaction.ts";
 import type { Store } from "../store/api.ts";
@@ -13,6 +13,8 @@ import { planAlerts } from "./alert-plan.ts";
 export interface Alerting {
   /** Records the alert consequences of a recorded run. Never throws: an alerting problem is logged, the run stands. */
   afterRun(stack: StackConfig, result: StackResult): void;
+  /** One event outside the episode flow (an approval request), through the outbox like every alert. Never throws. */
+  notify(stack: StackConfig, event: AlertEvent): void;
   /** Waits (bounded by alerts.deliveryTimeoutSeconds) for the outbox to drain. */
   finish(): Promise<void>;
 }
@@ -39,6 +41,16 @@ export function createAlerting(config: DriftwatchConfig, store: Store, notifiers
         delivery.kick();
       } catch (error) {
         logger.error({ stack: stack.name, runId: result.runId, err: error instanceof Error ? error.message : String(error) }, "could not record the run's alerts");
+      }
+    },
+
+    notify(stack, event) {
+      if (stack.alerts.mute) return;
+      try {
+        store.applyAlertTransition({ stack: stack.name, events: [redactEvent(event, redaction)], notifiers: ids });
+        delivery.kick();
+      } catch (error) {
+        logger.error({ stack: stack.name, err: error instanceof Error ? error.message : String(error) }, "could not record the alert");
       }
     },
 

@@ -1,17 +1,20 @@
-// Automatic remediation after a check, for stacks whose policy says `mode: auto`:
+// Remediation after a check, for stacks whose policy says `mode: auto` or `mode: approve`:
 //
 //   lease (one remediation per stack, across processes) → the commit the check saw → its signature (if required)
-//   → the engine plans convergence → every guard on that plan → apply exactly that plan, or refuse
-//   → re-check (recorded as a run of its own) → one append-only audit entry with all of it.
+//   → the engine plans convergence → every guard on that plan
+//   → auto: apply exactly that plan | approve: ask for an approval of it (applied later by `approveRemediation`)
+//   → re-check after an apply (recorded as a run of its own) → one append-only audit entry with all of it.
 //
 // Nothing here knows engine details; a refusal or failure is a result, never an exception.
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { StackConfig } from "../config/types.ts";
+import { ApprovalError } from "../core/errors.ts";
 import type { RemediationSummary, StackResult } from "../core/types.ts";
 import type { EngineContext, RemediationPlan } from "../engines/api.ts";
 import { evaluateGuards, refusals, type GuardFacts, type GuardResult } from "../remediation/guards.ts";
-import type { AuditEntry } from "../store/api.ts";
+import type { ApprovalRecord, AuditEntry } from "../store/api.ts";
+import { alertableChanges, subjectOf } from "./alert-plan.ts";
 import { asRunError, maskedFor, runStack, type RunDependencies, type RunStackOptions } from "./stack-run.ts";
 
 /** What the check found, by kind. */
@@ -32,21 +35,32 @@ function leaseMs(stack: StackConfig): number {
   return stack.timeoutSeconds * 1000 + 60_000;
 }
 
-/**
- * Remediates what `check` found, within the stack's policy. Returns the re-check's result after an apply, else
- * the check's own, either way with `remediation` saying what was decided.
- */
-export async function remediateAfterCheck(stack: StackConfig, check: StackResult, deps: RunDependencies, options: RunStackOptions = {}): Promise<StackResult> {
+/** What one remediation attempt is about. */
+interface Attempt {
+  /** The check whose divergence prompted it. */
+  check: StackResult;
+  /** What started that check (schedule, git, api, cli), or "approval". */
+  trigger: string;
+  /** Who decided: "driftwatch", or the approver. */
+  actor: string;
+  /** Set when a person approved a plan: only that plan may be applied. */
+  approval?: ApprovalRecord;
+}
+
+async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependencies, options: RunStackOptions): Promise<StackResult> {
+  const { check, approval } = attempt;
   const policy = stack.remediation;
   const started = Date.now();
-  const logger = deps.logger.child({ stack: stack.name, runId: check.runId, step: "remediation" });
+  const logger = deps.logger.child({ stack: stack.name, runId: check.runId, step: "remediation", actor: attempt.actor });
   const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
   const lease = `remediate:${stack.name}`;
-  // The exact commit the check judged, not whatever the branch points at by now.
-  const pinned: StackConfig = { ...stack, source: { ...stack.source, ref: check.commit! } };
+  // The exact commit that was judged, not whatever the branch points at by now.
+  const pinned: StackConfig = { ...stack, source: { ...stack.source, ref: approval?.commit ?? check.commit! } };
 
   let plan: RemediationPlan | undefined;
   let guards: GuardResult[] = [];
+  let requested: { approval: ApprovalRecord; existing: boolean } | undefined;
+  let planChanged = false;
   let decision: RemediationSummary["decision"];
   let reason: string;
 
@@ -59,11 +73,12 @@ export async function remediateAfterCheck(stack: StackConfig, check: StackResult
       try {
         const signature =
           policy.requireSignedCommit && policy.trustedKeys ? await deps.source.verifyCommit(acquired.worktree, acquired.commit, policy.trustedKeys) : undefined;
+        const timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000);
         const ctx: EngineContext = {
           stack,
           dir: acquired.dir,
           logger,
-          signal: options.signal ? AbortSignal.any([AbortSignal.timeout(stack.timeoutSeconds * 1000), options.signal]) : AbortSignal.timeout(stack.timeoutSeconds * 1000),
+          signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
           env: { ...deps.engineEnv, ...stack.env },
         };
         logger.info({ commit: acquired.commit }, "planning remediation");
@@ -72,11 +87,30 @@ export async function remediateAfterCheck(stack: StackConfig, check: StackResult
           if (planned.changes.length === 0) return false; // converged meanwhile (by someone else, or by hand)
           guards = evaluateGuards(policy, planned.changes, {
             now: new Date(),
-            found: found(check),
+            found: approval ? { drift: true, pending: true } : found(check),
             ...(signature ? { signature } : {}),
             ...(check.staleSource ? { staleSource: check.staleSource.error } : {}),
           });
-          return guards.every((g) => g.passed);
+          if (approval) {
+            const trigger: GuardResult = { guard: "trigger", passed: true, reason: `approval ${approval.id} by ${attempt.actor} of the plan check run ${approval.runId} found` };
+            guards = guards.map((g) => (g.guard === "trigger" ? trigger : g));
+          }
+          planChanged = approval !== undefined && planned.fingerprint !== approval.planFingerprint;
+          const allowed = guards.every((g) => g.passed);
+          if (allowed && (planChanged || (policy.mode === "approve" && !approval))) {
+            requested = deps.store.requestApproval({
+              id: randomBytes(6).toString("hex"),
+              stack: stack.name,
+              runId: check.runId,
+              commit: acquired.commit,
+              planFingerprint: planned.fingerprint,
+              plan: maskedFor(planned.changes, stack),
+              requestedAt: new Date().toISOString(),
+              expiresAt: new Date(Date.now() + policy.approvalTtlMs).toISOString(),
+            });
+            return false;
+          }
+          return allowed && !planChanged;
         });
         if (outcome.applied) {
           decision = "applied";
@@ -84,6 +118,14 @@ export async function remediateAfterCheck(stack: StackConfig, check: StackResult
         } else if (outcome.plan.changes.length === 0) {
           decision = "noop";
           reason = "nothing to apply: the plan is empty (the stack converged since the check)";
+        } else if (planChanged) {
+          decision = "refused";
+          const next = requested ? `, and approval ${requested.approval.id} is requested for the new plan` : `; the new plan is refused: ${refusals(guards).join("; ")}`;
+          reason = `the plan changed since approval ${approval!.id} was given; that approval is void${next}`;
+        } else if (requested) {
+          decision = "approval-requested";
+          const verb = requested.existing ? "still waits" : "is requested";
+          reason = `approval ${requested.approval.id} ${verb} until ${requested.approval.expiresAt}: driftwatch approve ${requested.approval.id}`;
         } else {
           decision = "refused";
           reason = refusals(guards).join("; ");
@@ -100,15 +142,19 @@ export async function remediateAfterCheck(stack: StackConfig, check: StackResult
     }
   }
 
+  if (approval && decision !== "busy") {
+    const state = decision === "applied" ? "applied" : decision === "failed" ? "failed" : decision === "noop" || planChanged ? "void" : "refused";
+    deps.store.settleApproval(approval.id, state, attempt.actor, reason);
+  }
   const after = decision === "applied" ? await runStack(pinned, deps, "detect", { ...options, trigger: "remediation" }) : undefined;
   const entry: AuditEntry = maskedFor<AuditEntry>(
     {
       at: new Date(started).toISOString(),
       stack: stack.name,
       runId: check.runId,
-      triggeredBy: options.trigger ?? "cli",
-      actor: "driftwatch",
-      commit: check.commit!,
+      triggeredBy: attempt.trigger,
+      actor: attempt.actor,
+      commit: pinned.source.ref,
       mode: policy.mode,
       ...(plan ? { planFingerprint: plan.fingerprint, planChanges: plan.changes.length } : {}),
       guards,
@@ -125,7 +171,53 @@ export async function remediateAfterCheck(stack: StackConfig, check: StackResult
   } catch (error) {
     logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not write the audit log");
   }
-  const level = decision === "applied" ? "info" : decision === "refused" || decision === "busy" ? "warn" : "error";
+  if (requested && !requested.existing) notifyApprovalRequested(stack, check, requested.approval, deps);
+  const level = decision === "applied" || decision === "approval-requested" ? "info" : decision === "failed" ? "error" : "warn";
   logger[level]({ decision, reason: entry.reason, auditId, ...(after ? { outcome: after.verdict } : {}) }, "remediation decided");
   return { ...(after ?? check), remediation: { decision, reason: entry.reason!, auditId, checkRunId: check.runId } };
+}
+
+function notifyApprovalRequested(stack: StackConfig, check: StackResult, approval: ApprovalRecord, deps: RunDependencies): void {
+  const open = deps.store.openEpisode(stack.name);
+  deps.alerting?.notify(stack, {
+    type: "approval-requested",
+    subject: subjectOf(stack, check, alertableChanges(stack, check.changes)),
+    ...(open ? { episode: { id: open.id, openedAt: open.openedAt, seenCount: open.seenCount, lastSeenAt: open.lastSeenAt } } : {}),
+    approval: { id: approval.id, expiresAt: approval.expiresAt },
+    changes: approval.plan,
+  });
+}
+
+/**
+ * After a check: remediates what it found within the stack's policy (auto), or asks for an approval (approve).
+ * Returns the re-check's result after an apply, else the check's own, either way with `remediation` set.
+ */
+export function remediateAfterCheck(stack: StackConfig, check: StackResult, deps: RunDependencies, options: RunStackOptions = {}): Promise<StackResult> {
+  return remediate(stack, { check, trigger: options.trigger ?? "cli", actor: "driftwatch" }, deps, options);
+}
+
+/** A check that found nothing to remediate voids the stack's waiting approval: there is nothing left to approve. */
+export function voidStaleApproval(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
+  if (stack.remediation.mode === "approve" && check.verdict === "in-sync") deps.store.voidPendingApproval(stack.name, `the stack is in sync (run ${check.runId})`);
+}
+
+/**
+ * A person approves a waiting plan: the stack is planned again at the approved commit, and only a plan with the
+ * approved fingerprint is applied (guards, windows and freezes are evaluated again, now). A changed plan voids the
+ * approval and requests a new one. Throws ApprovalError when the approval cannot be used at all.
+ */
+export async function approveRemediation(stack: StackConfig | undefined, approval: ApprovalRecord | undefined, approver: string, deps: RunDependencies, options: RunStackOptions = {}): Promise<StackResult> {
+  if (!approval) throw new ApprovalError("no such approval");
+  if (approval.state !== "pending") throw new ApprovalError(`approval ${approval.id} is ${approval.state}${approval.reason ? `: ${approval.reason}` : ""}`);
+  if (approval.expiresAt <= new Date().toISOString()) {
+    deps.store.settleApproval(approval.id, "expired", approver, `expired at ${approval.expiresAt}`);
+    throw new ApprovalError(`approval ${approval.id} expired at ${approval.expiresAt}; the next check requests a new one`);
+  }
+  if (!stack || stack.remediation.mode !== "approve") {
+    deps.store.settleApproval(approval.id, "void", approver, "the stack no longer asks for approvals");
+    throw new ApprovalError(`stack ${approval.stack} is not configured with remediation mode approve any more; approval ${approval.id} is void`);
+  }
+  const check = deps.store.getRun(approval.runId);
+  if (!check) throw new ApprovalError(`approval ${approval.id} refers to run ${approval.runId}, which is not recorded`);
+  return remediate(stack, { check, trigger: "approval", actor: approver, approval }, deps, options);
 }

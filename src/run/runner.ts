@@ -11,7 +11,7 @@ import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting } from "./alerting.ts";
-import { remediateAfterCheck, remediationWanted } from "./remediation-run.ts";
+import { approveRemediation, remediateAfterCheck, remediationWanted, voidStaleApproval } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
 
 export interface RunnerOptions {
@@ -29,6 +29,8 @@ export interface Runner {
   readonly source: GitSource;
   /** One run of one stack; never throws for the stack's own failure. */
   run(stack: StackConfig, operation: StackOperation, options?: RunStackOptions): Promise<StackResult>;
+  /** Applies a waiting remediation approval (see approveRemediation); throws ApprovalError when it cannot be used. */
+  approve(approvalId: string, approver: string, options?: RunStackOptions): Promise<StackResult>;
   /** Lets alerts drain (bounded), tidies worktrees, closes the store. */
   close(): Promise<void>;
 }
@@ -73,7 +75,18 @@ export function createRunner(options: RunnerOptions): Runner {
       const result = await runStack(stack, deps, operation, runOptions);
       // Only a check leads to remediation; `converge` is the user's explicit apply.
       if (operation === "detect" && remediationWanted(stack, result)) return remediateAfterCheck(stack, result, deps, runOptions);
+      if (operation === "detect") voidStaleApproval(stack, result, deps);
       return result;
+    },
+    approve(approvalId, approver, runOptions) {
+      const approval = store.getApproval(approvalId);
+      return approveRemediation(
+        config.stacks.find((s) => s.name === approval?.stack),
+        approval,
+        approver,
+        deps,
+        runOptions,
+      );
     },
     async close() {
       if (closed) return;

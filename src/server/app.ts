@@ -4,7 +4,9 @@
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
-import type { Store } from "../store/api.ts";
+import { ApprovalError } from "../core/errors.ts";
+import type { StackResult } from "../core/types.ts";
+import type { ApprovalState, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
 import { bearerMatches, webhookVerified } from "./auth.ts";
 import { runPage, stackPage, stacksPage, type StackRow } from "./dashboard.ts";
@@ -21,6 +23,8 @@ export interface ServerDependencies {
   };
   /** A push webhook's payload: returns the stacks of the repositories it named. */
   onPush(payload: unknown): Promise<string[]>;
+  /** Applies a waiting remediation approval; throws ApprovalError when it cannot be used. */
+  approve(approvalId: string, approver: string): Promise<StackResult>;
   logger: Logger;
 }
 
@@ -120,6 +124,35 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
     return { entries: store.listAudit({ limit, ...(request.query.stack ? { stack: request.query.stack } : {}) }) };
+  });
+
+  app.get<{ Querystring: { stack?: string; state?: string; limit?: string } }>("/api/approvals", { preHandler: readGuard }, async (request, reply) => {
+    const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
+    const state = request.query.state as ApprovalState | undefined;
+    return { approvals: store.listApprovals({ limit, ...(request.query.stack ? { stack: request.query.stack } : {}), ...(state ? { state } : {}) }) };
+  });
+
+  // Approving applies infrastructure changes: always the API token, whatever publicRead says.
+  app.post<{ Params: { id: string }; Body: unknown }>("/api/approvals/:id", async (request, reply) => {
+    if (!http.apiToken) return reply.code(403).send({ error: `approving is off: set ${http.apiTokenEnv} to enable it` });
+    if (!bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "a valid API token is required");
+    let approver = "api";
+    if (Buffer.isBuffer(request.body) && request.body.length > 0) {
+      try {
+        const body = JSON.parse(request.body.toString("utf8")) as { approver?: unknown };
+        if (typeof body.approver === "string" && body.approver.trim() !== "") approver = body.approver.trim().slice(0, 100);
+      } catch {
+        return reply.code(400).send({ error: "the body is not JSON" });
+      }
+    }
+    try {
+      const result = await deps.approve(request.params.id, approver);
+      return reply.code(result.remediation?.decision === "applied" ? 200 : 409).send(result);
+    } catch (error) {
+      if (error instanceof ApprovalError) return reply.code(store.getApproval(request.params.id) ? 409 : 404).send({ error: error.message });
+      throw error;
+    }
   });
 
   app.post<{ Params: { name: string } }>("/api/stacks/:name/check", async (request, reply) => {

@@ -57,7 +57,10 @@ export async function startService(options: ServeOptions): Promise<Service> {
     trigger: (stack, reason) => scheduler.trigger(stack, reason),
     logger: logger.child({ component: "git-watch" }),
   });
-  const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload), logger });
+  const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload),
+    approve: (id, approver) => runner.approve(id, approver, { trigger: "approval" }),
+    logger,
+  });
 
   let address: string;
   try {

@@ -146,7 +146,42 @@ export interface AuditStore {
   releaseLease(name: string, holder: string): void;
 }
 
-export interface Store extends AlertStore, AuditStore {
+export type ApprovalState = "pending" | "applied" | "refused" | "failed" | "void" | "expired";
+
+/** A remediation plan waiting for (or past) a person's approval. */
+export interface ApprovalRecord {
+  id: string;
+  stack: string;
+  /** The check run whose plan this is. */
+  runId: string;
+  commit: string;
+  planFingerprint: string;
+  /** The plan's changes, masked like every recorded result. */
+  plan: ResourceChange[];
+  requestedAt: string;
+  expiresAt: string;
+  state: ApprovalState;
+  decidedBy?: string;
+  decidedAt?: string;
+  reason?: string;
+}
+
+export interface ApprovalStore {
+  /**
+   * Asks for an approval of a plan. A pending request for the same stack and fingerprint is kept (and returned
+   * with `existing: true`); one for another plan is voided first. Atomic.
+   */
+  requestApproval(request: Omit<ApprovalRecord, "state" | "decidedBy" | "decidedAt" | "reason">): { approval: ApprovalRecord; existing: boolean };
+  getApproval(id: string): ApprovalRecord | undefined;
+  /** Newest first. */
+  listApprovals(options?: { stack?: string; state?: ApprovalState; limit?: number }): ApprovalRecord[];
+  /** Moves a pending approval to its final state; false when it was not pending any more (someone else decided). */
+  settleApproval(id: string, state: Exclude<ApprovalState, "pending">, by: string, reason: string): boolean;
+  /** Voids the stack's pending approval, if any (the stack converged, or its policy changed). */
+  voidPendingApproval(stack: string, reason: string): void;
+}
+
+export interface Store extends AlertStore, AuditStore, ApprovalStore {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
   /** Runs left "running" by a process that stopped without finishing them become interrupted errors. */

@@ -9,6 +9,7 @@ const WHAT: Record<AlertEvent["type"], string> = {
   "episode-changed": "drift episode changed",
   "episode-resolved": "drift episode resolved",
   "run-failed": "stack could not be checked",
+  "approval-requested": "remediation waits for approval",
 };
 
 /** The fields of the log line: what happened, where, and the changes (already masked and redacted). */
@@ -16,6 +17,9 @@ function fieldsOf(event: AlertEvent): Record<string, unknown> {
   const s = event.subject;
   const base = { alert: event.type, stack: s.stack, engine: s.engine, runId: s.runId, verdict: s.verdict, commit: s.commit ? shortSha(s.commit) : undefined };
   if (event.type === "run-failed") return { ...base, error: event.error, suppressed: event.suppressed };
+  if (event.type === "approval-requested") {
+    return { ...base, approvalId: event.approval.id, expiresAt: event.approval.expiresAt, approveWith: `driftwatch approve ${event.approval.id}`, plan: event.changes.map((c) => ({ action: c.action, address: c.address })) };
+  }
   const changes = event.changes.map((c) => ({ kind: c.kind, action: c.action, address: c.address, properties: c.properties }));
   const episode = { episodeId: event.episode.id, seenCount: event.episode.seenCount, openedAt: event.episode.openedAt, durationMs: event.episode.durationMs };
   if (event.type === "episode-changed") return { ...base, ...episode, added: event.added, removed: event.removed, modified: event.modified, changes };
@@ -27,7 +31,7 @@ export function createLogNotifier(logger: Logger): Notifier {
   return {
     id: "log",
     deliver(event): Promise<DeliveryReceipt> {
-      const level = event.type === "run-failed" ? "error" : event.type === "episode-opened" || event.type === "episode-changed" ? "warn" : "info";
+      const level = event.type === "run-failed" ? "error" : event.type === "episode-unchanged" || event.type === "episode-resolved" ? "info" : "warn";
       log[level](fieldsOf(event), WHAT[event.type]);
       return Promise.resolve({});
     },

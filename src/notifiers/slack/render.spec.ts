@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { blockProblem } from "../../../test/support/slack-server.ts";
 import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
 import type { AlertSubject, ChangeRef, EpisodeInfo } from "../api.ts";
-import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderReply, renderRoot, renderRunFailed, type EpisodeEvent, type SlackMessage } from "./render.ts";
+import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderReply, renderRoot, renderRunFailed, type EpisodeEvent, type SlackMessage } from "./render.ts";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const subject: AlertSubject = {
@@ -432,5 +432,22 @@ describe("text helpers", () => {
     expect(duration(12 * 60_000)).toBe("12m");
     expect(duration(2 * 3_600_000)).toBe("2h");
     expect(duration(3 * 86_400_000 + 4 * 3_600_000)).toBe("3d 4h");
+  });
+});
+
+describe("approval request", () => {
+  it("says what would be applied and how to approve it, within Slack's limits for any plan size", () => {
+    const event = { type: "approval-requested" as const, subject, episode, approval: { id: "0a1b2c3d4e5f", expiresAt: "2026-11-24T10:30:00.000Z" }, changes: [queue, sg] };
+    const message = renderApprovalRequested(event, { dashboardUrl: "https://dw.example.com" });
+    expect(message.blocks[0]).toMatchObject({ type: "header", text: { text: "🛠️ Approval needed: remediate stack network" } });
+    expect(all(message)).toContain("Approve with `driftwatch approve 0a1b2c3d4e5f` or `POST /api/approvals/0a1b2c3d4e5f`");
+    expect(all(message)).toContain("*Plan* 2 resources");
+    expect(sectionTexts(message).some((t) => t.startsWith("*pending create* `aws_sqs_queue.jobs`"))).toBe(true);
+    expect(message.text).toBe("Approval needed to remediate network (terraform): 2 resources; driftwatch approve 0a1b2c3d4e5f");
+
+    const huge = renderApprovalRequested({ ...event, changes: Array.from({ length: 300 }, (_, i) => ({ ...sg, address: `aws_security_group.sg${i}` })) });
+    expect(huge.blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
+    expect(blockProblem(huge.blocks)).toBeUndefined();
+    expect(sectionTexts(huge).at(-1)).toMatch(/^_…and \d+ more resources_$/);
   });
 });

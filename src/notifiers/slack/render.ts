@@ -22,7 +22,7 @@ export interface RenderOptions {
   mention?: string;
 }
 
-export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" }>;
+export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" | "approval-requested" }>;
 export type ReplyEvent = Extract<AlertEvent, { type: "episode-changed" | "episode-resolved" }>;
 export type RunFailedEvent = Extract<AlertEvent, { type: "run-failed" }>;
 
@@ -394,5 +394,23 @@ export function renderRunFailed(event: RunFailedEvent, options: RenderOptions = 
     section(`*${kind}*\n\`\`\`\n${codeText(event.error.message, MAX.message) || " "}\n\`\`\``),
   ];
   const summary = `Could not check ${stackName(s)} (${inline(s.engine, MAX.name)}): ${kind}: ${inline(event.error.message, 300)}`;
+  return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
+}
+
+type ApprovalRequestedEvent = Extract<AlertEvent, { type: "approval-requested" }>;
+
+/** A remediation plan that waits for approval: what would be applied, and how to approve it. */
+export function renderApprovalRequested(event: ApprovalRequestedEvent, options: RenderOptions = {}): SlackMessage {
+  const s = event.subject;
+  const id = inline(event.approval.id, MAX.name);
+  const blocks: KnownBlock[] = [
+    header(`🛠️ Approval needed: remediate stack ${s.stack}`),
+    context([...subjectFacts(s, false), `*Plan* ${plural(event.changes.length, "resource", "resources")}`, `*Expires* ${when(event.approval.expiresAt)}`]),
+    section(`Driftwatch would apply this plan to bring *${stackName(s)}* back to Git. Approve with \`driftwatch approve ${id}\` or \`POST /api/approvals/${id}\`; the approval applies only while the plan stays the same.`),
+    divider,
+  ];
+  const linkBlocks = options.dashboardUrl ? 1 : 0;
+  blocks.push(...resourceSections(event.changes, false, LIMITS.blocks - blocks.length - linkBlocks));
+  const summary = `Approval needed to remediate ${stackName(s)} (${inline(s.engine, MAX.name)}): ${plural(event.changes.length, "resource", "resources")}; driftwatch approve ${id}`;
   return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
 }

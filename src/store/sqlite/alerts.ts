@@ -119,10 +119,10 @@ export function sqliteAlertStore(db: DatabaseSync, transaction: <T>(fn: () => T)
         if (f) statements.upsertFailure.run(f.stack, f.lastAlertAt, f.lastKind, f.suppressed);
         const now = new Date().toISOString();
         return transition.events.map((original) => {
-          const event: AlertEvent = episodeId !== undefined && "episode" in original ? { ...original, episode: { ...original.episode, id: episodeId } } : original;
+          const event = (episodeId !== undefined && "episode" in original && original.episode ? { ...original, episode: { ...original.episode, id: episodeId } } : original) as AlertEvent;
           const json = JSON.stringify(event);
           for (const notifier of transition.notifiers) {
-            statements.enqueue.run(notifier, transition.stack, "episode" in event ? event.episode.id : null, event.type, json, now);
+            statements.enqueue.run(notifier, transition.stack, "episode" in event && event.episode ? event.episode.id : null, event.type, json, now);
           }
           return event;
         });

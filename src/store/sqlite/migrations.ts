@@ -134,6 +134,29 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 5,
+    name: "remediation approvals",
+    sql: `
+      CREATE TABLE approvals (
+        id                TEXT PRIMARY KEY,
+        stack             TEXT NOT NULL,
+        run_id            TEXT NOT NULL,
+        commit_sha        TEXT NOT NULL,
+        plan_fingerprint  TEXT NOT NULL,
+        plan_json         TEXT NOT NULL,
+        requested_at      TEXT NOT NULL,
+        expires_at        TEXT NOT NULL,
+        -- pending | applied | refused | failed | void | expired
+        state             TEXT NOT NULL,
+        decided_by        TEXT,
+        decided_at        TEXT,
+        reason            TEXT
+      );
+      -- At most one approval waits per stack.
+      CREATE UNIQUE INDEX approvals_pending_stack ON approvals (stack) WHERE state = 'pending';
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
