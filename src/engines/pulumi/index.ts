@@ -36,7 +36,15 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
     envVars.PULUMI_SKIP_UPDATE_CHECK = "true";
     // Type errors are the program author's CI's business; Driftwatch only needs the program to run.
     envVars.PULUMI_NODEJS_TRANSPILE_ONLY ??= "true";
-    return LocalWorkspace.createOrSelectStack({ stackName: settings.stack, workDir: ctx.dir }, { pulumiCommand: await pulumiCommand(), envVars });
+    const args = { stackName: settings.stack, workDir: ctx.dir };
+    const options = { pulumiCommand: await pulumiCommand(), envVars };
+    try {
+      return await LocalWorkspace.createOrSelectStack(args, options);
+    } catch (error) {
+      // Two runs of a new stack at once (a converge beside a scheduled check): both found no stack, one created it.
+      if (error instanceof Error && /already exists/.test(error.message)) return LocalWorkspace.selectStack(args, options);
+      throw error;
+    }
   }
 
   /**
