@@ -7,10 +7,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
+import { localStateFile } from "../src/engines/terraform/index.ts";
 import { localTime } from "../src/remediation/guards.ts";
 import type { ApprovalRecord, AuditEntry } from "../src/store/api.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
+import { holdLock } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
 
@@ -38,6 +40,8 @@ describe("remediation on OpenTofu stacks", () => {
     reshaped: ["stacks/reshaped", "{ mode: auto, on: pending }"],
     signed: ["stacks/files", `{ mode: auto, requireSignedCommit: true, trustedKeys: ${join(keys, "allowed_signers")} }`],
     approve: ["stacks/files", "{ mode: approve, approvalHours: 1 }"],
+    flaky: ["stacks/files", "{ mode: auto, backoff: { initialMinutes: 0, attempts: 2 } }"],
+    patient: ["stacks/files", "{ mode: auto, backoff: { initialMinutes: 60 } }"],
   };
 
   const check = async (...names: string[]) => {
@@ -172,6 +176,35 @@ describe("remediation on OpenTofu stacks", () => {
     expect((await auditOf("approve"))[0]).toMatchObject({ actor: "alice", triggeredBy: "approval", decision: "applied", outcome: "in-sync" });
     const twice = await driftwatch(["--config", config, "approve", id3]);
     expect(twice.stderr).toContain(`approval ${id3} is applied`);
+  }, 240_000);
+
+  it("backs off after a failed remediation, pauses after too many, and resumes once the stack is in sync", async () => {
+    // Someone holds the state lock: detection (-lock=false) sees the drift, the remediation's plan cannot lock.
+    const release = [await holdLock(localStateFile(join(root, "data"), "flaky")), await holdLock(localStateFile(join(root, "data"), "patient"))];
+    try {
+      for (const name of ["flaky", "patient"]) writeFileSync(file(name, "a"), "edited by hand\n");
+      const first = await check("flaky", "patient");
+      for (const name of ["flaky", "patient"]) {
+        expect(first.byStack[name]).toMatchObject({ verdict: "drifted", remediation: { decision: "failed" } });
+      }
+      expect(first.byStack.flaky!.remediation!.reason).toMatch(/^StackLockedError: [\s\S]*; failure 1 of 2: the next attempt waits until /);
+      expect(first.byStack.patient!.remediation!.reason).toMatch(/; failure 1 of 5: the next attempt waits until /);
+
+      const second = await check("flaky", "patient");
+      // patient waits its hour without planning anything; flaky may try again at once, fails, and is paused.
+      expect(second.byStack.patient!.remediation).toMatchObject({ decision: "backoff", reason: expect.stringMatching(/^1 failed remediation\(s\) in a row; the next attempt waits until /) });
+      expect(second.byStack.flaky!.remediation).toMatchObject({ decision: "failed", reason: expect.stringMatching(/failure 2 of 2: automatic remediation is paused until the stack is in sync again$/) });
+      expect((await auditOf("patient"))[0]).not.toHaveProperty("planFingerprint");
+
+      const third = await check("flaky");
+      expect(third.byStack.flaky!.remediation).toMatchObject({ decision: "needs-attention", reason: expect.stringMatching(/^paused after 2 failed remediations in a row/) });
+    } finally {
+      release.forEach((r) => r());
+    }
+    // A person converges; the in-sync check that follows ends the pause, and the next drift is remediated again.
+    expect((await driftwatch(["--config", config, "converge", "flaky"])).code).toBe(0);
+    writeFileSync(file("flaky", "a"), "edited again\n");
+    expect((await check("flaky")).byStack.flaky).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
   }, 240_000);
 
   it("applies once when two checks race to remediate the same drift", async () => {

@@ -1,7 +1,7 @@
 // Terraform/OpenTofu stacks that hang or are locked: a timeout stops the CLI and every provider it started (the
 // process group gets SIGINT, then SIGKILL), nothing is left behind; a state lock held by another process makes
 // `converge` report the stack as locked and apply nothing, while `check` (which takes no lock) still reports.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import { readToolchainManifest, terraformClis } from "../src/toolchain/manifest.
 import { manifestPath } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
-import { processesUnder, until } from "./support/processes.ts";
+import { holdLock, processesUnder, until } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { terraformStackYaml } from "./support/terraform-modules.ts";
 
@@ -38,17 +38,6 @@ const FILE = module(`resource "local_file" "a" {
 `);
 
 const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
-
-/** Holds an fcntl write lock on `file` (the kind the local backend takes) until killed. */
-async function holdLock(file: string): Promise<() => void> {
-  const script = "import fcntl, sys, time\nf = open(sys.argv[1], 'r+')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(600)\n";
-  const holder = spawn("python3", ["-c", script, file], { stdio: ["ignore", "pipe", "inherit"] });
-  await new Promise<void>((resolve, reject) => {
-    holder.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve());
-    holder.on("exit", (code) => reject(new Error(`lock holder exited with ${code}`)));
-  });
-  return () => holder.kill("SIGKILL");
-}
 
 describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("terraform engine with %s: timeouts and locks", (flavor) => {
   const cleanups: (() => void)[] = [];

@@ -559,6 +559,7 @@ stacks:${minimalStack}    remediation:
     expect(config.stacks[0]?.remediation).toEqual({
       mode: "auto",
       approvalTtlMs: 86_400_000,
+      backoff: { initialMs: 300_000, maxMs: 21_600_000, attempts: 5 },
       allow: { deletes: true, replaces: true },
       maxChanges: 3,
       protect: ["aws_db_instance"],

@@ -11,6 +11,7 @@ type RawRemediation = z.output<typeof remediationSchema>;
 export const DEFAULT_REMEDIATION: RemediationPolicy = {
   mode: "off",
   approvalTtlMs: 24 * 3_600_000,
+  backoff: { initialMs: 5 * 60_000, maxMs: 360 * 60_000, attempts: 5 },
   allow: { deletes: false, replaces: false },
   maxChanges: 10,
   protect: [],
@@ -23,9 +24,12 @@ export const DEFAULT_REMEDIATION: RemediationPolicy = {
 /** The merged policy; `trustedKeys` resolved against the config file's folder. */
 export function remediationPolicy(defaults: RawRemediation | undefined, own: RawRemediation | undefined, baseDir: string): RemediationPolicy {
   const layers = [defaults ?? {}, own ?? {}];
-  const policy: RemediationPolicy = { ...DEFAULT_REMEDIATION, allow: { ...DEFAULT_REMEDIATION.allow } };
+  const policy: RemediationPolicy = { ...DEFAULT_REMEDIATION, allow: { ...DEFAULT_REMEDIATION.allow }, backoff: { ...DEFAULT_REMEDIATION.backoff } };
   for (const layer of layers) {
-    const { allow, trustedKeys, approvalHours, ...rest } = layer;
+    const { allow, trustedKeys, approvalHours, backoff, ...rest } = layer;
+    if (backoff?.initialMinutes !== undefined) policy.backoff.initialMs = backoff.initialMinutes * 60_000;
+    if (backoff?.maxMinutes !== undefined) policy.backoff.maxMs = backoff.maxMinutes * 60_000;
+    if (backoff?.attempts !== undefined) policy.backoff.attempts = backoff.attempts;
     if (approvalHours !== undefined) policy.approvalTtlMs = Math.round(approvalHours * 3_600_000);
     Object.assign(policy, Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)));
     if (allow) Object.assign(policy.allow, Object.fromEntries(Object.entries(allow).filter(([, v]) => v !== undefined)));

@@ -319,6 +319,14 @@ export const remediationSchema = z
       .optional()
       .describe("off (default): never remediate; auto: apply the plan when every guard passes; approve: ask for an approval of the plan first."),
     approvalHours: z.number().min(0.01).max(24 * 30).optional().describe("How long an approval request stays valid (default 24 hours)."),
+    backoff: z
+      .strictObject({
+        initialMinutes: z.number().min(0).max(24 * 60).optional().describe("Wait after the first failed remediation (default 5); doubled after each further one."),
+        maxMinutes: z.number().min(0).max(7 * 24 * 60).optional().describe("The longest wait between attempts (default 360)."),
+        attempts: z.number().int().min(1).max(100).optional().describe("Failed remediations in a row before the stack needs attention (default 5)."),
+      })
+      .optional()
+      .describe("After a remediation fails, or leaves the stack divergent: wait, longer each time, then stop and alert."),
     allow: z
       .strictObject({
         deletes: z.boolean().optional().describe("May the plan delete resources (default false)."),

@@ -51,6 +51,8 @@ export interface RemediationPolicy {
   mode: "off" | "auto" | "approve";
   /** How long a requested approval stays valid. */
   approvalTtlMs: number;
+  /** After failed remediations: initialMs, doubled each time up to maxMs; after `attempts` failures in a row, stop. */
+  backoff: { initialMs: number; maxMs: number; attempts: number };
   allow: { deletes: boolean; replaces: boolean };
   maxChanges: number;
   /** Resource types (engine type tokens) never touched automatically. */

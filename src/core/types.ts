@@ -60,9 +60,10 @@ export interface StackResult {
 export interface RemediationSummary {
   /**
    * applied | approval-requested (mode approve: the plan waits for a person) | refused (a guard said no, or the
-   * approved plan changed) | noop (the plan was empty by then) | failed | busy (another remediation held the stack).
+   * approved plan changed) | noop (the plan was empty by then) | failed | busy (another remediation held the
+   * stack) | backoff (waiting after failed attempts) | needs-attention (failed too often: paused until in sync).
    */
-  decision: "applied" | "approval-requested" | "refused" | "noop" | "failed" | "busy";
+  decision: "applied" | "approval-requested" | "refused" | "noop" | "failed" | "busy" | "backoff" | "needs-attention";
   /** Why: the failed guards, the error, or what was applied. */
   reason: string;
   auditId: number;

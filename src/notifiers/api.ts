@@ -73,7 +73,9 @@ export type AlertEvent =
       approval: { id: string; expiresAt: string };
       /** The plan to approve. */
       changes: ResourceChange[];
-    };
+    }
+  /** Remediation failed too often in a row: it is paused until the stack is in sync again. */
+  | { type: "remediation-needs-attention"; subject: AlertSubject; episode?: EpisodeInfo; failures: number; reason: string };
 
 export type AlertEventType = AlertEvent["type"];
 

@@ -23,7 +23,7 @@ const web: ResourceChange = {
 const event: AlertEvent = { type: "episode-opened", subject, episode, changes: [web] };
 
 function propertiesOf(e: AlertEvent) {
-  if (e.type === "run-failed") throw new Error("not an episode event");
+  if (!("changes" in e)) throw new Error("not an event with changes");
   return e.changes[0]!.properties;
 }
 

@@ -13,7 +13,7 @@ import { ApprovalError } from "../core/errors.ts";
 import type { RemediationSummary, StackResult } from "../core/types.ts";
 import type { EngineContext, RemediationPlan } from "../engines/api.ts";
 import { evaluateGuards, refusals, type GuardFacts, type GuardResult } from "../remediation/guards.ts";
-import type { ApprovalRecord, AuditEntry } from "../store/api.ts";
+import type { ApprovalRecord, AuditEntry, RemediationBackoff } from "../store/api.ts";
 import { alertableChanges, subjectOf } from "./alert-plan.ts";
 import { asRunError, maskedFor, runStack, type RunDependencies, type RunStackOptions } from "./stack-run.ts";
 
@@ -64,7 +64,15 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
   let decision: RemediationSummary["decision"];
   let reason: string;
 
-  if (!deps.store.acquireLease(lease, holder, leaseMs(stack))) {
+  // Automatic attempts respect the backoff of earlier failures; a person's approval does not wait for it.
+  const backoff = approval ? undefined : deps.store.remediationBackoff(stack.name);
+  if (backoff?.needsAttention) {
+    decision = "needs-attention";
+    reason = `paused after ${backoff.failures} failed remediations in a row (the last at ${backoff.lastFailureAt}); it resumes once the stack is in sync again: fix the cause, or driftwatch converge ${stack.name}`;
+  } else if (backoff && backoff.nextAttemptAt > new Date().toISOString()) {
+    decision = "backoff";
+    reason = `${backoff.failures} failed remediation(s) in a row; the next attempt waits until ${backoff.nextAttemptAt}`;
+  } else if (!deps.store.acquireLease(lease, holder, leaseMs(stack))) {
     decision = "busy";
     reason = "another remediation of this stack is in progress";
   } else {
@@ -147,6 +155,15 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     deps.store.settleApproval(approval.id, state, attempt.actor, reason);
   }
   const after = decision === "applied" ? await runStack(pinned, deps, "detect", { ...options, trigger: "remediation" }) : undefined;
+  let pausedNow = false;
+  // Still divergent in the way the policy remediates (or the re-check failed): the apply did not do its job.
+  if (decision === "failed" || (after && (after.verdict === "error" || remediationWanted(stack, after)))) {
+    const outcome = recordFailure(stack, deps, backoff ?? deps.store.remediationBackoff(stack.name));
+    reason = `${decision === "failed" ? reason : `applied, but the stack is still ${after!.verdict}`}; ${outcome.note}`;
+    pausedNow = outcome.pausedNow;
+  } else if (decision === "applied") {
+    deps.store.clearRemediationBackoff(stack.name);
+  }
   const entry: AuditEntry = maskedFor<AuditEntry>(
     {
       at: new Date(started).toISOString(),
@@ -172,9 +189,35 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not write the audit log");
   }
   if (requested && !requested.existing) notifyApprovalRequested(stack, check, requested.approval, deps);
+  if (pausedNow) notifyNeedsAttention(stack, check, deps);
   const level = decision === "applied" || decision === "approval-requested" ? "info" : decision === "failed" ? "error" : "warn";
   logger[level]({ decision, reason: entry.reason, auditId, ...(after ? { outcome: after.verdict } : {}) }, "remediation decided");
   return { ...(after ?? check), remediation: { decision, reason: entry.reason!, auditId, checkRunId: check.runId } };
+}
+
+/** One more failed remediation: the next attempt waits longer, and after `attempts` failures they stop. */
+function recordFailure(stack: StackConfig, deps: RunDependencies, previous: RemediationBackoff | undefined): { note: string; pausedNow: boolean } {
+  const { initialMs, maxMs, attempts } = stack.remediation.backoff;
+  const failures = (previous?.failures ?? 0) + 1;
+  const now = new Date();
+  const next = new Date(now.getTime() + Math.min(maxMs, initialMs * 2 ** (failures - 1)));
+  const needsAttention = failures >= attempts;
+  deps.store.saveRemediationBackoff({ stack: stack.name, failures, lastFailureAt: now.toISOString(), nextAttemptAt: next.toISOString(), needsAttention });
+  if (needsAttention) return { note: `failure ${failures} of ${attempts}: automatic remediation is paused until the stack is in sync again`, pausedNow: !previous?.needsAttention };
+  return { note: `failure ${failures} of ${attempts}: the next attempt waits until ${next.toISOString()}`, pausedNow: false };
+}
+
+function notifyNeedsAttention(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
+  const state = deps.store.remediationBackoff(stack.name);
+  const last = deps.store.listAudit({ stack: stack.name, limit: 1 })[0];
+  const open = deps.store.openEpisode(stack.name);
+  deps.alerting?.notify(stack, {
+    type: "remediation-needs-attention",
+    subject: subjectOf(stack, check, alertableChanges(stack, check.changes)),
+    ...(open ? { episode: { id: open.id, openedAt: open.openedAt, seenCount: open.seenCount, lastSeenAt: open.lastSeenAt } } : {}),
+    failures: state?.failures ?? 0,
+    reason: last?.reason ?? "remediation failed",
+  });
 }
 
 function notifyApprovalRequested(stack: StackConfig, check: StackResult, approval: ApprovalRecord, deps: RunDependencies): void {
@@ -196,9 +239,14 @@ export function remediateAfterCheck(stack: StackConfig, check: StackResult, deps
   return remediate(stack, { check, trigger: options.trigger ?? "cli", actor: "driftwatch" }, deps, options);
 }
 
-/** A check that found nothing to remediate voids the stack's waiting approval: there is nothing left to approve. */
-export function voidStaleApproval(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
-  if (stack.remediation.mode === "approve" && check.verdict === "in-sync") deps.store.voidPendingApproval(stack.name, `the stack is in sync (run ${check.runId})`);
+/**
+ * A check that finds the stack in sync ends what remediation was waiting for: the pending approval is void (there
+ * is nothing left to approve) and the failure count starts again (a paused stack resumes).
+ */
+export function afterInSyncCheck(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
+  if (stack.remediation.mode === "off" || check.verdict !== "in-sync") return;
+  if (stack.remediation.mode === "approve") deps.store.voidPendingApproval(stack.name, `the stack is in sync (run ${check.runId})`);
+  deps.store.clearRemediationBackoff(stack.name);
 }
 
 /**

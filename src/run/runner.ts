@@ -11,7 +11,7 @@ import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting } from "./alerting.ts";
-import { approveRemediation, remediateAfterCheck, remediationWanted, voidStaleApproval } from "./remediation-run.ts";
+import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
 
 export interface RunnerOptions {
@@ -75,7 +75,7 @@ export function createRunner(options: RunnerOptions): Runner {
       const result = await runStack(stack, deps, operation, runOptions);
       // Only a check leads to remediation; `converge` is the user's explicit apply.
       if (operation === "detect" && remediationWanted(stack, result)) return remediateAfterCheck(stack, result, deps, runOptions);
-      if (operation === "detect") voidStaleApproval(stack, result, deps);
+      afterInSyncCheck(stack, result, deps);
       return result;
     },
     approve(approvalId, approver, runOptions) {

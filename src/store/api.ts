@@ -181,7 +181,24 @@ export interface ApprovalStore {
   voidPendingApproval(stack: string, reason: string): void;
 }
 
-export interface Store extends AlertStore, AuditStore, ApprovalStore {
+/** Failed remediations in a row, and when the next may be tried. Absent: none failed since the last success. */
+export interface RemediationBackoff {
+  stack: string;
+  failures: number;
+  lastFailureAt: string;
+  nextAttemptAt: string;
+  /** Failed too often: no more automatic attempts until the stack is in sync again. */
+  needsAttention: boolean;
+}
+
+export interface BackoffStore {
+  remediationBackoff(stack: string): RemediationBackoff | undefined;
+  saveRemediationBackoff(state: RemediationBackoff): void;
+  /** The stack succeeded (or is in sync): the count starts again. */
+  clearRemediationBackoff(stack: string): void;
+}
+
+export interface Store extends AlertStore, AuditStore, ApprovalStore, BackoffStore {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
   /** Runs left "running" by a process that stopped without finishing them become interrupted errors. */

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 
 /** Pids of the processes whose working directory is `dir` or below it. */
@@ -21,4 +22,15 @@ export async function until(condition: () => boolean, timeoutMs: number): Promis
     if (Date.now() > deadline) throw new Error("condition not met in time");
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+/** Holds an fcntl write lock on `file` (the kind Terraform's local backend takes) until the returned function kills it. */
+export async function holdLock(file: string): Promise<() => void> {
+  const script = "import fcntl, sys, time\nf = open(sys.argv[1], 'r+')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(600)\n";
+  const holder = spawn("python3", ["-c", script, file], { stdio: ["ignore", "pipe", "inherit"] });
+  await new Promise<void>((resolve, reject) => {
+    holder.stdout.on("data", (chunk: Buffer) => chunk.toString().includes("locked") && resolve());
+    holder.on("exit", (code) => reject(new Error(`lock holder exited with ${code}`)));
+  });
+  return () => holder.kill("SIGKILL");
 }

@@ -10,6 +10,7 @@ const WHAT: Record<AlertEvent["type"], string> = {
   "episode-resolved": "drift episode resolved",
   "run-failed": "stack could not be checked",
   "approval-requested": "remediation waits for approval",
+  "remediation-needs-attention": "remediation failed too often: paused, needs attention",
 };
 
 /** The fields of the log line: what happened, where, and the changes (already masked and redacted). */
@@ -17,6 +18,7 @@ function fieldsOf(event: AlertEvent): Record<string, unknown> {
   const s = event.subject;
   const base = { alert: event.type, stack: s.stack, engine: s.engine, runId: s.runId, verdict: s.verdict, commit: s.commit ? shortSha(s.commit) : undefined };
   if (event.type === "run-failed") return { ...base, error: event.error, suppressed: event.suppressed };
+  if (event.type === "remediation-needs-attention") return { ...base, failures: event.failures, reason: event.reason };
   if (event.type === "approval-requested") {
     return { ...base, approvalId: event.approval.id, expiresAt: event.approval.expiresAt, approveWith: `driftwatch approve ${event.approval.id}`, plan: event.changes.map((c) => ({ action: c.action, address: c.address })) };
   }
@@ -31,7 +33,7 @@ export function createLogNotifier(logger: Logger): Notifier {
   return {
     id: "log",
     deliver(event): Promise<DeliveryReceipt> {
-      const level = event.type === "run-failed" ? "error" : event.type === "episode-unchanged" || event.type === "episode-resolved" ? "info" : "warn";
+      const level = event.type === "run-failed" || event.type === "remediation-needs-attention" ? "error" : event.type === "episode-unchanged" || event.type === "episode-resolved" ? "info" : "warn";
       log[level](fieldsOf(event), WHAT[event.type]);
       return Promise.resolve({});
     },

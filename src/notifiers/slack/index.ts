@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { AlertsConfig, SlackSettings, StackConfig } from "../../config/types.ts";
 import type { AlertEvent, DeliveryReceipt, Notifier, SlackThread } from "../api.ts";
 import type { SlackTransport } from "./client.ts";
-import { renderApprovalRequested, renderReply, renderRoot, renderRunFailed, type RenderOptions, type SlackMessage } from "./render.ts";
+import { renderApprovalRequested, renderNeedsAttention, renderReply, renderRoot, renderRunFailed, type RenderOptions, type SlackMessage } from "./render.ts";
 
 export interface SlackNotifierOptions {
   settings: SlackSettings;
@@ -55,10 +55,13 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
           await transport.postMessage(channelOf(stack), renderRunFailed(event, base));
           return {};
         case "approval-requested":
+        case "remediation-needs-attention": {
           // In the episode's thread when there is one; never a new root (that would start a second thread).
-          if (thread) await transport.postMessage(thread.channel, renderApprovalRequested(event, base), thread.ts);
-          else await transport.postMessage(channelOf(stack), renderApprovalRequested(event, withMention));
+          const render = (options: RenderOptions) => (event.type === "approval-requested" ? renderApprovalRequested(event, options) : renderNeedsAttention(event, options));
+          if (thread) await transport.postMessage(thread.channel, render(base), thread.ts);
+          else await transport.postMessage(channelOf(stack), render(withMention));
           return {};
+        }
         case "episode-opened":
           return { thread: await postRoot(stack, renderRoot(event, withMention)) };
         case "episode-unchanged":

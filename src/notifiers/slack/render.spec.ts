@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { blockProblem } from "../../../test/support/slack-server.ts";
 import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
 import type { AlertSubject, ChangeRef, EpisodeInfo } from "../api.ts";
-import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderReply, renderRoot, renderRunFailed, type EpisodeEvent, type SlackMessage } from "./render.ts";
+import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderNeedsAttention, renderReply, renderRoot, renderRunFailed, type EpisodeEvent, type SlackMessage } from "./render.ts";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const subject: AlertSubject = {
@@ -449,5 +449,16 @@ describe("approval request", () => {
     expect(huge.blocks.length).toBeLessThanOrEqual(LIMITS.blocks);
     expect(blockProblem(huge.blocks)).toBeUndefined();
     expect(sectionTexts(huge).at(-1)).toMatch(/^_…and \d+ more resources_$/);
+  });
+});
+
+describe("remediation needs attention", () => {
+  it("says remediation is paused, how often it failed, and the last reason", () => {
+    const message = renderNeedsAttention({ type: "remediation-needs-attention", subject, episode, failures: 5, reason: "StackLockedError: stack network is locked by another operation" });
+    expect(message.blocks[0]).toMatchObject({ type: "header", text: { text: "🧯 Remediation paused: stack network needs attention" } });
+    expect(all(message)).toContain("*Failed* 5 times in a row");
+    expect(all(message)).toContain("StackLockedError: stack network is locked by another operation");
+    expect(blockProblem(message.blocks)).toBeUndefined();
+    expect(message.text).toBe("Remediation of network paused after 5 failures: StackLockedError: stack network is locked by another operation");
   });
 });

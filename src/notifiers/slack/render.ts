@@ -22,7 +22,7 @@ export interface RenderOptions {
   mention?: string;
 }
 
-export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" | "approval-requested" }>;
+export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" | "approval-requested" | "remediation-needs-attention" }>;
 export type ReplyEvent = Extract<AlertEvent, { type: "episode-changed" | "episode-resolved" }>;
 export type RunFailedEvent = Extract<AlertEvent, { type: "run-failed" }>;
 
@@ -412,5 +412,19 @@ export function renderApprovalRequested(event: ApprovalRequestedEvent, options: 
   const linkBlocks = options.dashboardUrl ? 1 : 0;
   blocks.push(...resourceSections(event.changes, false, LIMITS.blocks - blocks.length - linkBlocks));
   const summary = `Approval needed to remediate ${stackName(s)} (${inline(s.engine, MAX.name)}): ${plural(event.changes.length, "resource", "resources")}; driftwatch approve ${id}`;
+  return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
+}
+
+type NeedsAttentionEvent = Extract<AlertEvent, { type: "remediation-needs-attention" }>;
+
+/** Automatic remediation gave up after failing again and again: a person has to look. */
+export function renderNeedsAttention(event: NeedsAttentionEvent, options: RenderOptions = {}): SlackMessage {
+  const s = event.subject;
+  const blocks: KnownBlock[] = [
+    header(`🧯 Remediation paused: stack ${s.stack} needs attention`),
+    context([...subjectFacts(s, false), `*Failed* ${plural(event.failures, "time", "times")} in a row`]),
+    section(`Automatic remediation of *${stackName(s)}* is paused until the stack is in sync again.\n\`\`\`\n${codeText(event.reason, MAX.message) || " "}\n\`\`\``),
+  ];
+  const summary = `Remediation of ${stackName(s)} paused after ${plural(event.failures, "failure", "failures")}: ${inline(event.reason, 300)}`;
   return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
 }

@@ -1,6 +1,7 @@
-// The remediation audit log (append-only: the schema refuses UPDATE and DELETE) and leases, on SQLite.
+// The remediation audit log (append-only: the schema refuses UPDATE and DELETE), leases, and the backoff state of
+// failed remediations, on SQLite.
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
-import type { AuditEntry, AuditStore, ListAuditOptions } from "../api.ts";
+import type { AuditEntry, AuditStore, BackoffStore, ListAuditOptions } from "../api.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -82,6 +83,35 @@ export function sqliteAuditStore(db: DatabaseSync): AuditStore {
 
     releaseLease(name, holder): void {
       dropLease.run(name, holder);
+    },
+  };
+}
+
+export function sqliteBackoffStore(db: DatabaseSync): BackoffStore {
+  const get = db.prepare("SELECT * FROM remediation_state WHERE stack = ?");
+  const save = db.prepare(
+    `INSERT INTO remediation_state (stack, failures, last_failure_at, next_attempt_at, needs_attention) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (stack) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at,
+       next_attempt_at = excluded.next_attempt_at, needs_attention = excluded.needs_attention`,
+  );
+  const clear = db.prepare("DELETE FROM remediation_state WHERE stack = ?");
+  return {
+    remediationBackoff(stack) {
+      const row = get.get(stack);
+      if (!row) return undefined;
+      return {
+        stack,
+        failures: Number(row.failures),
+        lastFailureAt: String(row.last_failure_at),
+        nextAttemptAt: String(row.next_attempt_at),
+        needsAttention: Number(row.needs_attention) === 1,
+      };
+    },
+    saveRemediationBackoff(state) {
+      save.run(state.stack, state.failures, state.lastFailureAt, state.nextAttemptAt, state.needsAttention ? 1 : 0);
+    },
+    clearRemediationBackoff(stack) {
+      clear.run(stack);
     },
   };
 }

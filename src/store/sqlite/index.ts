@@ -8,7 +8,7 @@ import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
 import { sqliteAlertStore } from "./alerts.ts";
 import { sqliteApprovalStore } from "./approvals.ts";
-import { sqliteAuditStore } from "./audit.ts";
+import { sqliteAuditStore, sqliteBackoffStore } from "./audit.ts";
 import { latestVersion, MIGRATIONS } from "./migrations.ts";
 import type { Migration } from "./migrations.ts";
 
@@ -216,6 +216,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   return {
     ...sqliteAlertStore(db, (fn) => transaction(db, fn)),
     ...sqliteAuditStore(db),
+    ...sqliteBackoffStore(db),
     ...sqliteApprovalStore(db, (fn) => transaction(db, fn)),
 
     recordRun(result: StackResult): void {

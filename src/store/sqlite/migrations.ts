@@ -157,6 +157,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX approvals_pending_stack ON approvals (stack) WHERE state = 'pending';
     `,
   },
+  {
+    version: 6,
+    name: "remediation backoff",
+    sql: `
+      CREATE TABLE remediation_state (
+        stack            TEXT PRIMARY KEY,
+        failures         INTEGER NOT NULL,
+        last_failure_at  TEXT NOT NULL,
+        next_attempt_at  TEXT NOT NULL,
+        needs_attention  INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
