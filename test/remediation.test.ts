@@ -56,7 +56,14 @@ describe("remediation on OpenTofu stacks", () => {
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "release@example.com", "-f", join(keys, "release")]);
     writeFileSync(join(keys, "allowed_signers"), `release@example.com ${readFileSync(join(keys, "release.pub"), "utf8")}`);
     git(root, "init", "-q", "-b", "main", repo);
-    commitFiles(repo, { "stacks/files/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }), "stacks/reshaped/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }) }, "modules");
+    commitFiles(
+      repo,
+      {
+        "stacks/files/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }),
+        "stacks/reshaped/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }),
+      },
+      "modules",
+    );
     const lines = [`dataDir: ${join(root, "data")}`, "alerts: { log: false }", "stacks:"];
     for (const [name, [path, policy]] of Object.entries(stacks)) {
       lines.push(`  - name: ${name}`, "    engine: terraform", `    source: { repo: ${repo}, path: ${path} }`, `    terraform: { binary: tofu, vars: { dir: ${join(world, name)} } }`, `    remediation: ${policy}`);
@@ -118,6 +125,7 @@ describe("remediation on OpenTofu stacks", () => {
     expect(applied.guards.map((g) => [g.guard, g.passed])).toEqual([
       ["trigger", true],
       ["source", true],
+      ["ignore", true],
       ["deletes", true],
       ["replaces", true],
       ["protect", true],
@@ -236,6 +244,45 @@ describe("remediation on OpenTofu stacks", () => {
 });
 
 describe("remediation on a Pulumi stack", () => {
+  it("never reports an ignored property as drift, and refuses a plan that would revert it", async () => {
+    const root = tempDir();
+    const repo = createProgramRepo(join(root, "repo"));
+    const config = join(root, "driftwatch.yaml");
+    const dir = join(root, "world");
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${join(root, "data")}`,
+        "alerts: { log: false }",
+        "stacks:",
+        "  - name: web",
+        "    engine: pulumi",
+        `    source: { repo: ${repo}, path: stacks/app }`,
+        "    pulumi: { stack: dev }",
+        `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
+        "    remediation: { mode: auto }",
+        '    ignore: [{ type: "pulumi-nodejs:dynamic:Resource", paths: [content] }]',
+        "",
+      ].join("\n"),
+    );
+    expect((await driftwatch(["--config", config, "converge", "web"])).code).toBe(0);
+
+    writeFileSync(join(dir, "motd.txt"), "edited by hand\n");
+    const ignored = await driftwatch(["--config", config, "check", "--json"]);
+    expect(results(ignored.stdout).web, ignored.stderr).toMatchObject({ verdict: "in-sync", changes: [] });
+    expect(results(ignored.stdout).web!.remediation).toBeUndefined();
+
+    // A drift that is not ignored: the plan to undo it would also put motd's content back, so it is refused.
+    unlinkSync(join(dir, "settings.ini"));
+    const run = await driftwatch(["--config", config, "check", "--json"]);
+    const web = results(run.stdout).web!;
+    expect(web.changes.map((c) => [c.kind, c.action, c.address.split("::").at(-1)])).toEqual([["drift", "delete", "settings"]]);
+    expect(web.remediation).toMatchObject({ decision: "refused", reason: "the plan would revert ignored content of urn:pulumi:dev::demo-files::pulumi-nodejs:dynamic:Resource::motd" });
+    expect(readFileSync(join(dir, "motd.txt"), "utf8")).toBe("edited by hand\n");
+    expect(existsSync(join(dir, "settings.ini"))).toBe(false);
+    rmSync(root, { recursive: true, force: true });
+  }, 180_000);
+
   it("converges an out-of-band edit through a re-previewed plan", async () => {
     const root = tempDir();
     const repo = createProgramRepo(join(root, "repo"));

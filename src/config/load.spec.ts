@@ -53,6 +53,7 @@ describe("parseConfig: defaults and paths", () => {
           alerts: { pending: false, mute: false },
           schedule: { expression: "*/15 * * * *", timezone: "UTC" },
           remediation: DEFAULT_REMEDIATION,
+          ignore: [],
         },
       ],
       alerts: { log: true, failureRepeatMs: 3_600_000, deliveryTimeoutMs: 30_000, redact: { patterns: [] } },
@@ -205,6 +206,7 @@ stacks:
       alerts: { pending: false, mute: false },
       schedule: { expression: "*/15 * * * *", timezone: "UTC" },
       remediation: DEFAULT_REMEDIATION,
+      ignore: [],
     });
     expect(full?.engine === "terraform" && full.terraform).toEqual({
       binary: "/srv/watch/bin/tofu",
@@ -230,7 +232,7 @@ stacks:
       backend: {}
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, engine, terraform) (line 5)",
+      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, engine, terraform) (line 5)",
       "stacks[0] (tf).terraform.binary: must be tofu, terraform or the path of a binary (line 7)",
       expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.workspace: must be a workspace name .* \(line 8\)$/),
       "stacks[0] (tf).terraform.varFiles[0]: must be a path relative to the root module (source.path) (line 9)",
@@ -363,7 +365,7 @@ describe("parseConfig: validation", () => {
 stack: []
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, engine, pulumi) (line 8)",
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, engine, pulumi) (line 8)",
       "stack: unknown key (allowed: dataDir, defaults, service, alerts, stacks) (line 9)",
     ]);
   });
@@ -569,6 +571,16 @@ stacks:${minimalStack}    remediation:
       trustedKeys: join(dir, "keys", "allowed_signers"),
       on: "both",
     });
+  });
+
+  it("reads ignore rules: the defaults' first, then the stack's; a bad glob is an error", () => {
+    const config = parseConfig(`defaults:\n  ignore: [{ paths: ["tags.LastScanned"] }]\nstacks:${minimalStack}    ignore: [{ type: aws_instance, paths: ["**.port"] }]\n`, FILE, { env: {} });
+    expect(config.stacks[0]?.ignore).toEqual([{ paths: ["tags.LastScanned"] }, { type: "aws_instance", paths: ["**.port"] }]);
+    const error = configError(`stacks:${minimalStack}    ignore: [{ paths: ["tags..x"] }, { paths: [] }]\n`);
+    expect(error.issues).toEqual([
+      'stacks[0] (demo-files).ignore[0].paths[0]: is not a valid path glob (e.g. tags.*, ingress[*].port, **.port, tags["a.b"]) (line 8)',
+      "stacks[0] (demo-files).ignore[1].paths: must name at least one property path glob (line 8)",
+    ]);
   });
 
   it("names what is wrong in a policy: mode, clock, date, range, and a signature requirement without keys", () => {

@@ -107,6 +107,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
       alerts: { ...(stack.alerts.channel === undefined ? {} : { channel: stack.alerts.channel }), pending: stack.alerts.pending, mute: stack.alerts.mute },
       schedule: { expression: stack.schedule ?? data.service.schedule, timezone: stack.timezone ?? data.service.timezone },
       remediation: remediationPolicy(data.defaults.remediation, stack.remediation, baseDir),
+      ignore: [...(data.defaults.ignore ?? []), ...(stack.ignore ?? [])].map((rule) => ({ ...(rule.type === undefined ? {} : { type: rule.type }), paths: rule.paths })),
     };
     if (stack.engine === "pulumi") {
       const backendUrl = stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir);

@@ -3,6 +3,7 @@
 // The descriptions end up in driftwatch.schema.json (json-schema.ts), which editors use for completion and hints.
 import cron from "node-cron";
 import { z } from "zod";
+import { parseGlob } from "../core/path-glob.ts";
 
 /** Stack names end up in file names, database rows and Slack messages. */
 export const STACK_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
@@ -343,6 +344,17 @@ export const remediationSchema = z
   })
   .describe("Automatic remediation: the policy and its guard rails, evaluated on the remediation plan.");
 
+const pathGlob = z.string().refine((glob) => parseGlob(glob) !== undefined, { error: 'is not a valid path glob (e.g. tags.*, ingress[*].port, **.port, tags["a.b"])' });
+
+export const ignoreRulesSchema = z
+  .array(
+    z.strictObject({
+      type: z.string().min(1).optional().describe("Only resources of this type (e.g. aws_instance, aws:ec2/instance:Instance); default: every type."),
+      paths: z.array(pathGlob).min(1, unless("must name at least one property path glob")).describe("Property path globs never reported as drift and never reverted."),
+    }),
+  )
+  .describe("Properties Driftwatch ignores: not drift, not pending, and never reverted by remediation.");
+
 const stackFields = {
   name: z
     .string()
@@ -361,6 +373,7 @@ const stackFields = {
   schedule: cronExpression.optional().describe("This stack's schedule (cron, five fields); default service.schedule."),
   timezone: timeZone.optional().describe("The time zone of this stack's schedule; default service.timezone."),
   remediation: remediationSchema.optional(),
+  ignore: ignoreRulesSchema.optional(),
 };
 
 /** The engines a stack may name. */
@@ -396,6 +409,7 @@ export const configFileSchema = z
       .strictObject({
         timeoutSeconds: timeoutSeconds.default(600).describe("The run timeout in seconds for stacks that set none."),
         remediation: remediationSchema.optional(),
+        ignore: ignoreRulesSchema.optional().describe("Ignore rules every stack has, before its own."),
       })
       .default({ timeoutSeconds: 600 })
       .describe("Settings every stack inherits unless it sets its own."),

@@ -42,6 +42,15 @@ interface StackConfigBase {
   /** When `serve` checks this stack. */
   schedule: { expression: string; timezone: string };
   remediation: RemediationPolicy;
+  /** `defaults.ignore`, then the stack's own. */
+  ignore: IgnoreRule[];
+}
+
+/** Properties that are never drift, never pending, and never reverted. */
+export interface IgnoreRule {
+  /** Only resources of this type; undefined: every type. */
+  type?: string;
+  paths: string[];
 }
 
 export type Weekday = "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun";

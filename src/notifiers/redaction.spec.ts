@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceChange } from "../core/types.ts";
 import type { AlertEvent, AlertSubject, EpisodeInfo } from "./api.ts";
-import { compileRedaction, HIDDEN_VALUE, parseGlob, pathAllowed, pathSegments, RedactionPatternError, redactEvent } from "./redaction.ts";
+import { parseGlob, pathMatches, pathSegments } from "../core/path-glob.ts";
+import { compileRedaction, HIDDEN_VALUE, RedactionPatternError, redactEvent } from "./redaction.ts";
 
 const AWS_KEY = "AKIAABCDEFGHIJKLMNOP";
 const PEM = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----";
@@ -160,7 +161,7 @@ describe("alert redaction: showValuesOf", () => {
     ['tags["*"]', "tags.env", false],
     ["tag*", "tags", false],
   ])("glob %s on path %s: %s", (glob, path, expected) => {
-    expect(pathAllowed([glob], path)).toBe(expected);
+    expect(pathMatches([glob], path)).toBe(expected);
   });
 
   it("parses paths as the engines write them", () => {

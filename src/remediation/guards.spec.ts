@@ -16,7 +16,7 @@ const verdicts = (results: ReturnType<typeof evaluateGuards>) => Object.fromEntr
 describe("evaluateGuards", () => {
   it("passes a small update-only plan under the defaults, and says why for every guard", () => {
     const results = evaluateGuards(policy(), [change("local_file.a", "update")], { now: monday10utc, found: drift });
-    expect(verdicts(results)).toEqual({ trigger: true, source: true, deletes: true, replaces: true, protect: true, maxChanges: true, window: true, freeze: true, signature: true });
+    expect(verdicts(results)).toEqual({ trigger: true, source: true, ignore: true, deletes: true, replaces: true, protect: true, maxChanges: true, window: true, freeze: true, signature: true });
     expect(results.every((r) => r.reason.length > 0)).toBe(true);
   });
 
@@ -60,6 +60,16 @@ describe("evaluateGuards", () => {
   it("refuses to remediate from a commit the check could only read from an earlier fetch", () => {
     const results = evaluateGuards(policy(), [change("local_file.a", "update")], { now: monday10utc, found: drift, staleSource: "cannot reach origin" });
     expect(refusals(results)).toEqual(["the remote could not be fetched, so the commit may be out of date; remediating from it could undo newer commits (cannot reach origin)"]);
+  });
+
+  it("refuses a plan that would revert an ignored property", () => {
+    const update: ResourceChange = { ...change("aws_instance.web", "update", "aws_instance"), properties: [{ path: "tags.LastScanned", desired: "a", actual: "b" }] };
+    const ignore = [{ type: "aws_instance", paths: ["tags.LastScanned"] }];
+    expect(refusals(evaluateGuards(policy(), [update], { now: monday10utc, found: drift, ignore }))).toEqual(["the plan would revert ignored tags.LastScanned of aws_instance.web"]);
+    expect(refusals(evaluateGuards(policy(), [update], { now: monday10utc, found: drift, ignore: [{ type: "aws_s3_bucket", paths: ["**"] }] }))).toEqual([]);
+    // Creating a deleted resource again puts back nothing anyone changed.
+    const create: ResourceChange = { ...update, action: "create" };
+    expect(refusals(evaluateGuards(policy(), [create], { now: monday10utc, found: drift, ignore }))).toEqual([]);
   });
 
   it("requires a verified signature when the policy says so", () => {

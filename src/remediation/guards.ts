@@ -1,10 +1,11 @@
 // The guard rails of automatic remediation, evaluated on the remediation *plan* (what converging would actually
 // do), never on the drift that prompted it: a drift of one tag can still plan a replacement. Every guard is
 // evaluated and reported, passed or not, so the audit log shows the whole decision.
-import type { RemediationPolicy, Weekday } from "../config/types.ts";
+import type { IgnoreRule, RemediationPolicy, Weekday } from "../config/types.ts";
+import { ignoredProperties } from "./ignore.ts";
 import type { ResourceChange } from "../core/types.ts";
 
-export type GuardName = "trigger" | "source" | "deletes" | "replaces" | "protect" | "maxChanges" | "window" | "freeze" | "signature";
+export type GuardName = "trigger" | "source" | "ignore" | "deletes" | "replaces" | "protect" | "maxChanges" | "window" | "freeze" | "signature";
 
 export interface GuardResult {
   guard: GuardName;
@@ -22,6 +23,8 @@ export interface GuardFacts {
   signature?: { verified: boolean; detail: string };
   /** Set when the check could not fetch the remote and judged an earlier fetch's commit. */
   staleSource?: string;
+  /** The stack's ignore rules: a plan that would revert an ignored property is refused. */
+  ignore?: readonly IgnoreRule[];
 }
 
 const WEEKDAYS: readonly Weekday[] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
@@ -85,6 +88,16 @@ export function evaluateGuards(policy: RemediationPolicy, plan: readonly Resourc
     facts.staleSource === undefined
       ? guard("source", true, "the commit is the remote's current one")
       : guard("source", false, `the remote could not be fetched, so the commit may be out of date; remediating from it could undo newer commits (${facts.staleSource})`),
+  );
+
+  // Creating a resource (again) reverts nothing; updating or replacing one puts its ignored properties back.
+  const reverting = plan
+    .filter((c) => c.action === "update" || c.action === "replace")
+    .flatMap((c) => ignoredProperties(facts.ignore ?? [], c).map((path) => `${path} of ${c.address}`));
+  results.push(
+    reverting.length === 0
+      ? guard("ignore", true, (facts.ignore ?? []).length === 0 ? "no ignore rules" : "the plan touches no ignored property")
+      : guard("ignore", false, `the plan would revert ignored ${reverting.slice(0, 5).join(", ")}${reverting.length > 5 ? ` and ${reverting.length - 5} more` : ""}`),
   );
 
   const deletes = plan.filter((c) => c.action === "delete");

@@ -15,6 +15,7 @@ const stack: StackConfig = {
   alerts: { pending: false, mute: false },
   schedule: { expression: "*/15 * * * *", timezone: "UTC" },
   remediation: DEFAULT_REMEDIATION,
+  ignore: [],
 };
 
 const drift = (address: string, actual = "y"): ResourceChange => ({

@@ -98,6 +98,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
             found: approval ? { drift: true, pending: true } : found(check),
             ...(signature ? { signature } : {}),
             ...(check.staleSource ? { staleSource: check.staleSource.error } : {}),
+            ignore: stack.ignore,
           });
           if (approval) {
             const trigger: GuardResult = { guard: "trigger", passed: true, reason: `approval ${approval.id} by ${attempt.actor} of the plan check run ${approval.runId} found` };

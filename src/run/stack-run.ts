@@ -8,6 +8,7 @@ import type { Detection, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
 import type { Engine, EngineContext } from "../engines/api.ts";
 import type { GitSource } from "../sources/git/index.ts";
+import { applyIgnoreRules } from "../remediation/ignore.ts";
 import type { Store } from "../store/api.ts";
 import type { Alerting } from "./alerting.ts";
 
@@ -81,7 +82,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
         await engine.converge(ctx);
       }
       logger.info({ commit }, "detecting");
-      detection = await engine.detect(ctx);
+      detection = applyIgnoreRules(stack.ignore, await engine.detect(ctx));
     } finally {
       await acquired.release();
     }

@@ -19,6 +19,7 @@ function stack(name: string, expression = "* * * * *"): StackConfig {
     alerts: { pending: false, mute: false },
     schedule: { expression, timezone: "UTC" },
     remediation: DEFAULT_REMEDIATION,
+    ignore: [],
   };
 }
 
