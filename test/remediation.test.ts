@@ -1,7 +1,7 @@
 // Automatic remediation on real engines: a drifted stack whose policy allows it is converged from exactly the
 // judged plan and re-checked; every guard that says no (deletes, replaces, maxChanges, protected types, windows,
 // freezes, unsigned commits) leaves the world untouched with its reason recorded; the audit log shows it all.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,9 +12,19 @@ import { localTime } from "../src/remediation/guards.ts";
 import type { ApprovalRecord, AuditEntry } from "../src/store/api.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
-import { holdLock } from "./support/processes.ts";
+import { manifestPath } from "../src/toolchain/paths.ts";
+import { holdLock, processesUnder, until } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
+
+// Replaced whenever local_file.a is (re)created; its provisioner logs every apply, and holds it while `hold` exists.
+const GATE = `resource "terraform_data" "gate" {
+  triggers_replace = [local_file.a.id]
+  provisioner "local-exec" {
+    command = "echo applied >> \${var.dir}/gate.log; while [ -e \${var.dir}/hold ]; do sleep 0.2; done"
+  }
+}
+`;
 
 const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
 const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
@@ -42,6 +52,7 @@ describe("remediation on OpenTofu stacks", () => {
     approve: ["stacks/files", "{ mode: approve, approvalHours: 1 }"],
     flaky: ["stacks/files", "{ mode: auto, backoff: { initialMinutes: 0, attempts: 2 } }"],
     patient: ["stacks/files", "{ mode: auto, backoff: { initialMinutes: 60 } }"],
+    gated: ["stacks/gated", "{ mode: auto, allow: { replaces: true } }"],
   };
 
   const check = async (...names: string[]) => {
@@ -61,6 +72,7 @@ describe("remediation on OpenTofu stacks", () => {
       {
         "stacks/files/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }),
         "stacks/reshaped/main.tf": localFilesModule({ a: "alpha\n", b: "bravo\n" }),
+        "stacks/gated/main.tf": localFilesModule({ a: "alpha\n" }, GATE),
       },
       "modules",
     );
@@ -227,6 +239,50 @@ describe("remediation on OpenTofu stacks", () => {
     expect(after.slice(0, after.length - before).filter((e) => e.decision === "applied")).toHaveLength(1);
     expect(readFileSync(file("auto", "a"), "utf8")).toBe("alpha\n");
   }, 120_000);
+
+  it("records an apply cut off by kill -9 as interrupted, and applies nothing more until a person decides", async () => {
+    const dir = join(world, "gated");
+    const applies = () => readFileSync(join(dir, "gate.log"), "utf8").split("\n").filter(Boolean).length;
+    expect(applies()).toBe(1); // the converge of beforeAll
+    unlinkSync(file("gated", "a"));
+    writeFileSync(join(dir, "hold"), "");
+    const cli = join(import.meta.dirname, "../src/cli/main.ts");
+    const env = { ...process.env, DRIFTWATCH_TOOLCHAIN: process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath() };
+    const child = spawn(process.execPath, [cli, "--config", config, "check", "--json", "gated"], { env, stdio: "ignore" });
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    await until(() => existsSync(join(dir, "gate.log")) && applies() === 2, 120_000);
+    child.kill("SIGKILL");
+    await exited;
+    // The engine runs in a process group of its own and outlives Driftwatch; a crash of the machine takes it too.
+    for (const pid of processesUnder(join(root, "data"))) process.kill(pid, "SIGKILL");
+    rmSync(join(dir, "hold"));
+    unlinkSync(file("gated", "a")); // whatever the cut-off apply did, the stack is drifted again
+
+    // The restart finds the lease of a dead process and the unfinished apply: interrupted, and paused.
+    const restarted = await check("gated");
+    expect(restarted.byStack.gated).toMatchObject({
+      verdict: "drifted",
+      remediation: { decision: "needs-attention", reason: expect.stringMatching(/^an earlier remediation's apply was interrupted/) },
+    });
+    const [paused, interrupted] = await auditOf("gated");
+    expect(interrupted).toMatchObject({ decision: "interrupted", actor: "driftwatch", planChanges: 2, reason: expect.stringMatching(/^the apply started at .* was interrupted before it finished/) });
+    expect(interrupted!.guards.every((g) => g.passed)).toBe(true);
+    expect(paused).toMatchObject({ decision: "needs-attention" });
+    const history = JSON.parse((await driftwatch(["--config", config, "history", "gated", "--json"])).stdout) as { runs: StackResult[] };
+    expect(history.runs.filter((r) => r.error?.kind === "InterruptedError").map((r) => r.error!.message)).toEqual(["Driftwatch stopped during the remediation's apply"]);
+
+    // Checks go on, but nothing is applied again on its own.
+    expect((await check("gated")).byStack.gated!.remediation).toMatchObject({ decision: "needs-attention" });
+    expect(applies()).toBe(2);
+
+    // A person's converge is the new decision; after it, remediation is automatic again.
+    expect((await driftwatch(["--config", config, "converge", "gated"])).code).toBe(0);
+    expect(applies()).toBe(3);
+    expect((await check("gated")).byStack.gated).toMatchObject({ verdict: "in-sync" });
+    unlinkSync(file("gated", "a"));
+    expect((await check("gated")).byStack.gated).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
+    expect(applies()).toBe(4);
+  }, 300_000);
 
   it("refuses a commit signed by an unknown key, and remediates from one signed by a trusted key", async () => {
     const signWith = (key: string) => ["-c", "gpg.format=ssh", "-c", `user.signingkey=${join(keys, key)}`];

@@ -61,9 +61,10 @@ export interface RemediationSummary {
   /**
    * applied | approval-requested (mode approve: the plan waits for a person) | refused (a guard said no, or the
    * approved plan changed) | noop (the plan was empty by then) | failed | busy (another remediation held the
-   * stack) | backoff (waiting after failed attempts) | needs-attention (failed too often: paused until in sync).
+   * stack) | backoff (waiting after failed attempts) | needs-attention (failed too often, or an apply was
+   * interrupted: paused until in sync) | interrupted (audit only: the process died during the apply).
    */
-  decision: "applied" | "approval-requested" | "refused" | "noop" | "failed" | "busy" | "backoff" | "needs-attention";
+  decision: "applied" | "approval-requested" | "refused" | "noop" | "failed" | "busy" | "backoff" | "needs-attention" | "interrupted";
   /** Why: the failed guards, the error, or what was applied. */
   reason: string;
   auditId: number;

@@ -7,12 +7,12 @@
 //
 // Nothing here knows engine details; a refusal or failure is a result, never an exception.
 import { randomBytes, randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import type { StackConfig } from "../config/types.ts";
 import { ApprovalError } from "../core/errors.ts";
 import type { RemediationSummary, StackResult } from "../core/types.ts";
 import type { EngineContext, RemediationPlan } from "../engines/api.ts";
 import { evaluateGuards, refusals, type GuardFacts, type GuardResult } from "../remediation/guards.ts";
+import { newLeaseHolder, takeLease } from "../remediation/lease.ts";
 import type { ApprovalRecord, AuditEntry, RemediationBackoff } from "../store/api.ts";
 import { alertableChanges, subjectOf } from "./alert-plan.ts";
 import { asRunError, maskedFor, runStack, type RunDependencies, type RunStackOptions } from "./stack-run.ts";
@@ -29,6 +29,8 @@ export function remediationWanted(stack: StackConfig, result: StackResult): bool
   const { drift, pending } = found(result);
   return (policy.on !== "pending" && drift) || (policy.on !== "drift" && pending);
 }
+
+const leaseName = (stack: StackConfig) => `remediate:${stack.name}`;
 
 /** How long a remediation may hold its stack's lease: the run's timeout and some margin; a crashed holder's lease expires. */
 function leaseMs(stack: StackConfig): number {
@@ -52,8 +54,8 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
   const policy = stack.remediation;
   const started = Date.now();
   const logger = deps.logger.child({ stack: stack.name, runId: check.runId, step: "remediation", actor: attempt.actor });
-  const holder = `${hostname()}:${process.pid}:${randomUUID()}`;
-  const lease = `remediate:${stack.name}`;
+  const holder = newLeaseHolder();
+  const lease = leaseName(stack);
   // The exact commit that was judged, not whatever the branch points at by now.
   const pinned: StackConfig = { ...stack, source: { ...stack.source, ref: approval?.commit ?? check.commit! } };
 
@@ -61,8 +63,31 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
   let guards: GuardResult[] = [];
   let requested: { approval: ApprovalRecord; existing: boolean } | undefined;
   let planChanged = false;
+  /** Set once the apply starts: its re-check run, noted as running (interrupted, should this process die). */
+  let applyRunId: string | undefined;
   let decision: RemediationSummary["decision"];
   let reason: string;
+  let leased = false;
+
+  const entryOf = (decided: RemediationSummary["decision"], why: string, after?: StackResult): AuditEntry =>
+    maskedFor<AuditEntry>(
+      {
+        at: new Date(started).toISOString(),
+        stack: stack.name,
+        runId: check.runId,
+        triggeredBy: attempt.trigger,
+        actor: attempt.actor,
+        commit: pinned.source.ref,
+        mode: policy.mode,
+        ...(plan ? { planFingerprint: plan.fingerprint, planChanges: plan.changes.length } : {}),
+        guards,
+        decision: decided,
+        reason: why,
+        ...(after ? { outcome: after.verdict } : {}),
+        durationMs: Date.now() - started,
+      },
+      stack,
+    );
 
   // Automatic attempts respect the backoff of earlier failures; a person's approval does not wait for it.
   const backoff = approval ? undefined : deps.store.remediationBackoff(stack.name);
@@ -72,9 +97,12 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
   } else if (backoff && backoff.nextAttemptAt > new Date().toISOString()) {
     decision = "backoff";
     reason = `${backoff.failures} failed remediation(s) in a row; the next attempt waits until ${backoff.nextAttemptAt}`;
-  } else if (!deps.store.acquireLease(lease, holder, leaseMs(stack))) {
+  } else if (!(leased = takeLease(deps.store, lease, holder, leaseMs(stack)))) {
     decision = "busy";
     reason = "another remediation of this stack is in progress";
+  } else if (settleInterruptedApply(stack, deps, logger, { inSync: false })) {
+    decision = "needs-attention";
+    reason = `an earlier remediation's apply was interrupted, so what it changed is unknown; automatic remediation is paused until the stack is in sync again: look at the stack, then driftwatch converge ${stack.name}`;
   } else {
     try {
       const acquired = await deps.source.acquire(pinned.source);
@@ -119,7 +147,20 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
             });
             return false;
           }
-          return allowed && !planChanged;
+          if (!allowed || planChanged) return false;
+          // From here until the audit entry, a dead process leaves this note behind: the apply is then
+          // recorded as interrupted, and never resumed or retried without a new decision.
+          applyRunId = randomUUID();
+          deps.store.beginApply({
+            stack: stack.name,
+            engine: stack.engine,
+            holder,
+            runId: applyRunId,
+            startedAt: new Date().toISOString(),
+            ...(approval ? { approvalId: approval.id } : {}),
+            entry: entryOf("applied", `applying the plan: ${planned.changes.length} resource(s)`),
+          });
+          return true;
         });
         if (outcome.applied) {
           decision = "applied";
@@ -146,54 +187,86 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
       const failure = asRunError(error);
       decision = "failed";
       reason = `${failure.kind}: ${failure.message}`;
-    } finally {
-      deps.store.releaseLease(lease, holder);
     }
   }
 
-  if (approval && decision !== "busy") {
-    const state = decision === "applied" ? "applied" : decision === "failed" ? "failed" : decision === "noop" || planChanged ? "void" : "refused";
-    deps.store.settleApproval(approval.id, state, attempt.actor, reason);
-  }
-  const after = decision === "applied" ? await runStack(pinned, deps, "detect", { ...options, trigger: "remediation" }) : undefined;
-  let pausedNow = false;
-  // Still divergent in the way the policy remediates (or the re-check failed): the apply did not do its job.
-  if (decision === "failed" || (after && (after.verdict === "error" || remediationWanted(stack, after)))) {
-    const outcome = recordFailure(stack, deps, backoff ?? deps.store.remediationBackoff(stack.name));
-    reason = `${decision === "failed" ? reason : `applied, but the stack is still ${after!.verdict}`}; ${outcome.note}`;
-    pausedNow = outcome.pausedNow;
-  } else if (decision === "applied") {
-    deps.store.clearRemediationBackoff(stack.name);
-  }
-  const entry: AuditEntry = maskedFor<AuditEntry>(
-    {
-      at: new Date(started).toISOString(),
-      stack: stack.name,
-      runId: check.runId,
-      triggeredBy: attempt.trigger,
-      actor: attempt.actor,
-      commit: pinned.source.ref,
-      mode: policy.mode,
-      ...(plan ? { planFingerprint: plan.fingerprint, planChanges: plan.changes.length } : {}),
-      guards,
-      decision,
-      reason,
-      ...(after ? { outcome: after.verdict } : {}),
-      durationMs: Date.now() - started,
-    },
-    stack,
-  );
-  let auditId = 0;
   try {
-    auditId = deps.store.appendAudit(entry);
-  } catch (error) {
-    logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not write the audit log");
+    if (approval && decision !== "busy") {
+      const state = decision === "applied" ? "applied" : decision === "failed" ? "failed" : decision === "noop" || planChanged ? "void" : "refused";
+      deps.store.settleApproval(approval.id, state, attempt.actor, reason);
+    }
+    // After an apply, successful or not, a check tells where the stack is now; it records the run noted as running.
+    if (applyRunId) deps.store.acquireLease(lease, holder, leaseMs(stack));
+    const after = applyRunId ? await runStack(pinned, deps, "detect", { ...options, trigger: "remediation", runId: applyRunId }) : undefined;
+    let pausedNow = decision === "needs-attention" && !backoff?.needsAttention;
+    // Still divergent in the way the policy remediates (or the re-check failed): the apply did not do its job.
+    if (decision === "failed" || (after && (after.verdict === "error" || remediationWanted(stack, after)))) {
+      const outcome = recordFailure(stack, deps, backoff ?? deps.store.remediationBackoff(stack.name));
+      reason = `${decision === "failed" ? reason : `applied, but the stack is still ${after!.verdict}`}; ${outcome.note}`;
+      pausedNow = outcome.pausedNow;
+    } else if (decision === "applied") {
+      deps.store.clearRemediationBackoff(stack.name);
+    }
+    const entry = entryOf(decision, reason, after);
+    let auditId = 0;
+    try {
+      auditId = deps.store.appendAudit(entry);
+    } catch (error) {
+      logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not write the audit log");
+    }
+    if (applyRunId) deps.store.endApply(stack.name, holder);
+    if (requested && !requested.existing) notifyApprovalRequested(stack, check, requested.approval, deps);
+    if (pausedNow) notifyNeedsAttention(stack, check, deps);
+    const level = decision === "applied" || decision === "approval-requested" ? "info" : decision === "failed" ? "error" : "warn";
+    logger[level]({ decision, reason: entry.reason, auditId, ...(after ? { outcome: after.verdict } : {}) }, "remediation decided");
+    return { ...(after ?? check), remediation: { decision, reason: entry.reason!, auditId, checkRunId: check.runId } };
+  } finally {
+    if (leased) deps.store.releaseLease(lease, holder);
   }
-  if (requested && !requested.existing) notifyApprovalRequested(stack, check, requested.approval, deps);
-  if (pausedNow) notifyNeedsAttention(stack, check, deps);
-  const level = decision === "applied" || decision === "approval-requested" ? "info" : decision === "failed" ? "error" : "warn";
-  logger[level]({ decision, reason: entry.reason, auditId, ...(after ? { outcome: after.verdict } : {}) }, "remediation decided");
-  return { ...(after ?? check), remediation: { decision, reason: entry.reason!, auditId, checkRunId: check.runId } };
+}
+
+/**
+ * An apply left behind by a process that died during it (found while holding the stack's lease, so its holder is
+ * gone). What it changed is unknown, so it is never resumed or retried on its own: its decision is audited as
+ * interrupted, its re-check run is marked interrupted, an approval it was applying fails, and unless the stack is
+ * in sync by now, automatic remediation pauses (needs attention) until it is. Returns whether there was one.
+ */
+function settleInterruptedApply(stack: StackConfig, deps: RunDependencies, logger: RunDependencies["logger"], { inSync }: { inSync: boolean }): boolean {
+  const apply = deps.store.applyInFlight(stack.name);
+  if (!apply) return false;
+  const reason = `the apply started at ${apply.startedAt} by ${apply.holder} was interrupted before it finished (the process stopped); what it changed is unknown`;
+  deps.store.interruptRun(apply.runId, "Driftwatch stopped during the remediation's apply");
+  if (apply.approvalId) deps.store.settleApproval(apply.approvalId, "failed", apply.entry.actor, reason);
+  deps.store.appendAudit({ ...apply.entry, decision: "interrupted", reason, durationMs: Date.now() - Date.parse(apply.entry.at) });
+  const previous = deps.store.remediationBackoff(stack.name);
+  if (!inSync) {
+    const now = new Date().toISOString();
+    deps.store.saveRemediationBackoff({ stack: stack.name, failures: (previous?.failures ?? 0) + 1, lastFailureAt: now, nextAttemptAt: now, needsAttention: true });
+  }
+  deps.store.endApply(stack.name, apply.holder);
+  logger.error({ stack: stack.name, applyRunId: apply.runId, holder: apply.holder }, "a remediation's apply was interrupted; automatic remediation of the stack is paused");
+  return true;
+}
+
+/**
+ * Applies that a dead process left unfinished (at service start): each is settled as interrupted, under its
+ * stack's lease, and alerted. An apply whose process is still alive (another service) is left alone.
+ */
+export function settleInterruptedApplies(stacks: readonly StackConfig[], deps: RunDependencies): void {
+  for (const apply of deps.store.appliesInFlight()) {
+    const stack = stacks.find((s) => s.name === apply.stack);
+    if (!stack) continue;
+    const holder = newLeaseHolder();
+    if (!takeLease(deps.store, leaseName(stack), holder, leaseMs(stack))) continue;
+    try {
+      if (settleInterruptedApply(stack, deps, deps.logger, { inSync: false })) {
+        const check = deps.store.getRun(apply.entry.runId);
+        if (check) notifyNeedsAttention(stack, check, deps);
+      }
+    } finally {
+      deps.store.releaseLease(leaseName(stack), holder);
+    }
+  }
 }
 
 /** One more failed remediation: the next attempt waits longer, and after `attempts` failures they stop. */
@@ -242,10 +315,22 @@ export function remediateAfterCheck(stack: StackConfig, check: StackResult, deps
 
 /**
  * A check that finds the stack in sync ends what remediation was waiting for: the pending approval is void (there
- * is nothing left to approve) and the failure count starts again (a paused stack resumes).
+ * is nothing left to approve), the failure count starts again (a paused stack resumes), and an apply a dead
+ * process left unfinished is audited as interrupted.
  */
 export function afterInSyncCheck(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
-  if (stack.remediation.mode === "off" || check.verdict !== "in-sync") return;
+  if (check.verdict !== "in-sync") return;
+  if (deps.store.applyInFlight(stack.name)) {
+    const holder = newLeaseHolder();
+    if (takeLease(deps.store, leaseName(stack), holder, leaseMs(stack))) {
+      try {
+        settleInterruptedApply(stack, deps, deps.logger, { inSync: true });
+      } finally {
+        deps.store.releaseLease(leaseName(stack), holder);
+      }
+    }
+  }
+  if (stack.remediation.mode === "off") return;
   if (stack.remediation.mode === "approve") deps.store.voidPendingApproval(stack.name, `the stack is in sync (run ${check.runId})`);
   deps.store.clearRemediationBackoff(stack.name);
 }

@@ -11,7 +11,7 @@ import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting } from "./alerting.ts";
-import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted } from "./remediation-run.ts";
+import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
 
 export interface RunnerOptions {
@@ -31,6 +31,8 @@ export interface Runner {
   run(stack: StackConfig, operation: StackOperation, options?: RunStackOptions): Promise<StackResult>;
   /** Applies a waiting remediation approval (see approveRemediation); throws ApprovalError when it cannot be used. */
   approve(approvalId: string, approver: string, options?: RunStackOptions): Promise<StackResult>;
+  /** Settles the remediation applies a dead process left unfinished as interrupted (see settleInterruptedApplies). */
+  settleInterruptedApplies(): void;
   /** Lets alerts drain (bounded), tidies worktrees, closes the store. */
   close(): Promise<void>;
 }
@@ -87,6 +89,9 @@ export function createRunner(options: RunnerOptions): Runner {
         deps,
         runOptions,
       );
+    },
+    settleInterruptedApplies() {
+      settleInterruptedApplies(config.stacks, deps);
     },
     async close() {
       if (closed) return;

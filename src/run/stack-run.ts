@@ -46,14 +46,16 @@ export interface RunStackOptions {
   signal?: AbortSignal;
   /** What started the run (schedule, git change, webhook, api, cli), for the logs. */
   trigger?: string;
+  /** The run's id, when it was noted as running before (a remediation's re-check); default a new one. */
+  runId?: string;
 }
 
 export async function runStack(stack: StackConfig, deps: RunDependencies, operation: StackOperation = "detect", options: RunStackOptions = {}): Promise<StackResult> {
-  const runId = randomUUID();
+  const runId = options.runId ?? randomUUID();
   const logger = deps.logger.child({ stack: stack.name, runId, ...(options.trigger ? { trigger: options.trigger } : {}) });
   const started = new Date();
   try {
-    deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
+    if (!options.runId) deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
   } catch (error) {
     logger.warn({ err: error instanceof Error ? error.message : String(error) }, "could not note the run's start");
   }

@@ -1,7 +1,8 @@
 // `driftwatch serve`: the always-on service. One runner (store, Git source, engines, alerts) for the process's
 // life, the scheduler deciding when each stack is checked, the Git watcher noticing new commits, the HTTP server,
 // and a graceful stop: no new runs, in-flight runs get the grace period, then they are cancelled and recorded as
-// interrupted. Runs a previous process left "running" (a crash) are marked interrupted at start.
+// interrupted. Runs a previous process left "running" (a crash) are marked interrupted at start, and so are the
+// remediation applies it left unfinished (automatic remediation of those stacks then waits for a person).
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import type { DriftwatchConfig } from "../config/types.ts";
@@ -38,6 +39,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
   for (const run of runner.store.interruptRunningRuns("Driftwatch stopped before the run finished")) {
     logger.warn({ stack: run.stack, runId: run.runId }, "a run left unfinished by an earlier process is marked interrupted");
   }
+  runner.settleInterruptedApplies();
   const metrics = createMetrics(config.stacks, runner.store);
   const scheduler = new Scheduler({
     stacks: config.stacks,

@@ -122,7 +122,7 @@ export interface AuditEntry {
   guards: { guard: string; passed: boolean; reason: string }[];
   /**
    * applied: the plan was applied; refused: a guard said no; noop: the plan was empty by then; failed: planning or
-   * applying failed; busy: another remediation held the stack.
+   * applying failed; busy: another remediation held the stack; interrupted: the process died during the apply.
    */
   decision: RemediationSummary["decision"];
   reason?: string;
@@ -144,6 +144,36 @@ export interface AuditStore {
   /** Takes the named lease for `ttlMs` if it is free, expired, or already `holder`'s. Atomic across processes. */
   acquireLease(name: string, holder: string, ttlMs: number): boolean;
   releaseLease(name: string, holder: string): void;
+  /** Who holds the named lease (expired or not), if anyone. */
+  leaseHolder(name: string): string | undefined;
+  /** Takes the lease over from `from` (known to be dead), only if it still holds it. Atomic across processes. */
+  takeOverLease(name: string, from: string, to: string, ttlMs: number): boolean;
+}
+
+/** A remediation whose apply has started and whose audit entry is not written yet. */
+export interface ApplyInFlight {
+  stack: string;
+  engine: string;
+  /** The lease holder applying. */
+  holder: string;
+  /** The run that re-checks the stack after the apply: noted as running when the apply starts. */
+  runId: string;
+  startedAt: string;
+  /** Set when a person's approval is being applied. */
+  approvalId?: string;
+  /** The decision as it was taken (masked), for the audit log should the apply never finish. */
+  entry: AuditEntry;
+}
+
+export interface ApplyStore {
+  /** Notes an apply about to start, and its re-check run as running, in one transaction. */
+  beginApply(apply: ApplyInFlight): void;
+  /** The apply is over and audited (or recorded as interrupted). */
+  endApply(stack: string, holder: string): void;
+  applyInFlight(stack: string): ApplyInFlight | undefined;
+  appliesInFlight(): ApplyInFlight[];
+  /** A run left running by a process that died becomes an interrupted error; false when it is not running. */
+  interruptRun(runId: string, message: string): boolean;
 }
 
 export type ApprovalState = "pending" | "applied" | "refused" | "failed" | "void" | "expired";
@@ -198,7 +228,7 @@ export interface BackoffStore {
   clearRemediationBackoff(stack: string): void;
 }
 
-export interface Store extends AlertStore, AuditStore, ApprovalStore, BackoffStore {
+export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
   /** Runs left "running" by a process that stopped without finishing them become interrupted errors. */

@@ -67,4 +67,32 @@ describe("sqlite audit store", () => {
     one.close();
     two.close();
   });
+
+  it("takes a lease over only from the holder it names", () => {
+    const store = openSqliteStore(join(tempDir(), "db.sqlite"));
+    expect(store.acquireLease("remediate:net", "dead", 60_000)).toBe(true);
+    expect(store.leaseHolder("remediate:net")).toBe("dead");
+    expect(store.takeOverLease("remediate:net", "someone-else", "me", 60_000)).toBe(false);
+    expect(store.takeOverLease("remediate:net", "dead", "me", 60_000)).toBe(true);
+    expect(store.leaseHolder("remediate:net")).toBe("me");
+    expect(store.leaseHolder("remediate:web")).toBeUndefined();
+    store.close();
+  });
+
+  it("notes an apply in flight with its re-check run, and marks that run interrupted when the apply never ends", () => {
+    const store = openSqliteStore(join(tempDir(), "db.sqlite"));
+    const apply = { stack: "net", engine: "terraform", holder: "host:1:x", runId: "recheck-1", startedAt: "2026-11-23T10:00:00.000Z", approvalId: "abc", entry: entry("net", "applied") };
+    store.beginApply(apply);
+    expect(store.applyInFlight("net")).toEqual(apply);
+    expect(store.appliesInFlight()).toEqual([apply]);
+    expect(() => store.beginApply({ ...apply, holder: "host:2:y" })).toThrow(); // one per stack
+    expect(store.interruptRun("recheck-1", "stopped during the apply")).toBe(true);
+    expect(store.interruptRun("recheck-1", "again")).toBe(false); // only a running run
+    expect(store.getRun("recheck-1")).toMatchObject({ stack: "net", verdict: "error", error: { kind: "InterruptedError", message: "stopped during the apply" } });
+    store.endApply("net", "host:2:y"); // not its holder: stays
+    expect(store.applyInFlight("net")).toBeDefined();
+    store.endApply("net", "host:1:x");
+    expect(store.appliesInFlight()).toEqual([]);
+    store.close();
+  });
 });

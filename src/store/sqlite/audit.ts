@@ -1,7 +1,7 @@
 // The remediation audit log (append-only: the schema refuses UPDATE and DELETE), leases, and the backoff state of
 // failed remediations, on SQLite.
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
-import type { AuditEntry, AuditStore, BackoffStore, ListAuditOptions } from "../api.ts";
+import type { ApplyInFlight, AuditEntry, AuditStore, BackoffStore, ListAuditOptions } from "../api.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -48,6 +48,8 @@ export function sqliteAuditStore(db: DatabaseSync): AuditStore {
      WHERE leases.expires_at <= ? OR leases.holder = excluded.holder`,
   );
   const dropLease = db.prepare("DELETE FROM leases WHERE name = ? AND holder = ?");
+  const holderOf = db.prepare("SELECT holder FROM leases WHERE name = ?");
+  const takeOver = db.prepare("UPDATE leases SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?");
 
   return {
     appendAudit(entry): number {
@@ -83,6 +85,51 @@ export function sqliteAuditStore(db: DatabaseSync): AuditStore {
 
     releaseLease(name, holder): void {
       dropLease.run(name, holder);
+    },
+
+    leaseHolder(name): string | undefined {
+      const row = holderOf.get(name);
+      return row ? String(row.holder) : undefined;
+    },
+
+    takeOverLease(name, from, to, ttlMs): boolean {
+      return Number(takeOver.run(to, Date.now() + ttlMs, name, from).changes) > 0;
+    },
+  };
+}
+
+function applyOf(row: Row): ApplyInFlight {
+  const approvalId = optional(row.approval_id, String);
+  return {
+    stack: String(row.stack),
+    engine: String(row.engine),
+    holder: String(row.holder),
+    runId: String(row.run_id),
+    startedAt: String(row.started_at),
+    ...(approvalId === undefined ? {} : { approvalId }),
+    entry: JSON.parse(String(row.entry_json)) as AuditEntry,
+  };
+}
+
+/** Applies in flight; `beginApply` (which also notes the re-check run) is composed in index.ts. */
+export function sqliteApplyMarkers(db: DatabaseSync) {
+  const insert = db.prepare("INSERT INTO remediation_applies (stack, engine, holder, run_id, started_at, approval_id, entry_json) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  const remove = db.prepare("DELETE FROM remediation_applies WHERE stack = ? AND holder = ?");
+  const one = db.prepare("SELECT * FROM remediation_applies WHERE stack = ?");
+  const all = db.prepare("SELECT * FROM remediation_applies ORDER BY started_at");
+  return {
+    insertApply(apply: ApplyInFlight): void {
+      insert.run(apply.stack, apply.engine, apply.holder, apply.runId, apply.startedAt, apply.approvalId ?? null, JSON.stringify(apply.entry));
+    },
+    endApply(stack: string, holder: string): void {
+      remove.run(stack, holder);
+    },
+    applyInFlight(stack: string): ApplyInFlight | undefined {
+      const row = one.get(stack);
+      return row ? applyOf(row) : undefined;
+    },
+    appliesInFlight(): ApplyInFlight[] {
+      return all.all().map(applyOf);
     },
   };
 }

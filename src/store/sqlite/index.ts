@@ -8,7 +8,7 @@ import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
 import { sqliteAlertStore } from "./alerts.ts";
 import { sqliteApprovalStore } from "./approvals.ts";
-import { sqliteAuditStore, sqliteBackoffStore } from "./audit.ts";
+import { sqliteApplyMarkers, sqliteAuditStore, sqliteBackoffStore } from "./audit.ts";
 import { latestVersion, MIGRATIONS } from "./migrations.ts";
 import type { Migration } from "./migrations.ts";
 
@@ -158,6 +158,7 @@ interface Statements {
   insertRunning: StatementSync;
   dropRunning: StatementSync;
   interruptRunning: StatementSync;
+  interruptOne: StatementSync;
 }
 
 function prepare(db: DatabaseSync): Statements {
@@ -176,6 +177,10 @@ function prepare(db: DatabaseSync): Statements {
     interruptRunning: db.prepare(
       "UPDATE runs SET status = 'interrupted', verdict = 'error', error_kind = 'InterruptedError', error_message = ?, finished_at = ?, " +
         "duration_ms = MAX(0, CAST((julianday(?) - julianday(started_at)) * 86400000 AS INTEGER)) WHERE status = 'running' RETURNING run_id, stack",
+    ),
+    interruptOne: db.prepare(
+      "UPDATE runs SET status = 'interrupted', verdict = 'error', error_kind = 'InterruptedError', error_message = ?, finished_at = ?, " +
+        "duration_ms = MAX(0, CAST((julianday(?) - julianday(started_at)) * 86400000 AS INTEGER)) WHERE run_id = ? AND status = 'running'",
     ),
     getChanges: db.prepare("SELECT kind, address, type, action, properties_json FROM resource_changes WHERE run_id = ? ORDER BY id"),
   };
@@ -211,6 +216,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   }
 
   const statements = prepare(db);
+  const { insertApply, ...applies } = sqliteApplyMarkers(db);
   let open = true;
 
   return {
@@ -251,6 +257,20 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
 
     startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void {
       statements.insertRunning.run(run.runId, run.stack, run.engine, run.startedAt, run.startedAt);
+    },
+
+    ...applies,
+
+    beginApply(apply): void {
+      transaction(db, () => {
+        insertApply(apply);
+        statements.insertRunning.run(apply.runId, apply.stack, apply.engine, apply.startedAt, apply.startedAt);
+      });
+    },
+
+    interruptRun(runId: string, message: string): boolean {
+      const now = new Date().toISOString();
+      return Number(statements.interruptOne.run(message, now, now, runId).changes) > 0;
     },
 
     interruptRunningRuns(message: string): { runId: string; stack: string }[] {

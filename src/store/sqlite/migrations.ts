@@ -170,6 +170,23 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "remediation applies in flight",
+    sql: `
+      -- A remediation between the start of its apply and its audit entry. A row whose holder is gone (its lease
+      -- expired, or its process is dead) is an apply that was cut off: recorded as interrupted, never resumed.
+      CREATE TABLE remediation_applies (
+        stack        TEXT PRIMARY KEY,
+        engine       TEXT NOT NULL,
+        holder       TEXT NOT NULL,
+        run_id       TEXT NOT NULL,
+        started_at   TEXT NOT NULL,
+        approval_id  TEXT,
+        entry_json   TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
