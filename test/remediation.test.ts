@@ -339,6 +339,47 @@ describe("remediation on a Pulumi stack", () => {
     rmSync(root, { recursive: true, force: true });
   }, 180_000);
 
+  it("flags a resource remediation keeps putting right as flapping, and the alert suggests an ignore rule", async () => {
+    const root = tempDir();
+    const repo = createProgramRepo(join(root, "repo"));
+    const config = join(root, "driftwatch.yaml");
+    const dir = join(root, "world");
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${join(root, "data")}`,
+        "stacks:",
+        "  - name: web",
+        "    engine: pulumi",
+        `    source: { repo: ${repo}, path: stacks/app }`,
+        "    pulumi: { stack: dev }",
+        `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
+        "    remediation: { mode: auto }",
+        "    flapping: { threshold: 3, windowHours: 1 }",
+        "",
+      ].join("\n"),
+    );
+    expect((await driftwatch(["--config", config, "converge", "web"])).code).toBe(0);
+
+    // Something besides Git keeps writing motd; remediation keeps putting it back.
+    const runs = [];
+    for (const round of [1, 2, 3]) {
+      writeFileSync(join(dir, "motd.txt"), `written by the other owner, round ${round}\n`);
+      const run = await driftwatch(["--config", config, "check", "--json"]);
+      expect(results(run.stdout).web, run.stderr).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
+      runs.push(run);
+    }
+    expect(results(runs[1]!.stdout).web!.flapping).toBeUndefined();
+    const motd = "urn:pulumi:dev::demo-files::pulumi-nodejs:dynamic:Resource::motd";
+    expect(results(runs[2]!.stdout).web!.flapping).toEqual([{ address: motd, type: "pulumi-nodejs:dynamic:Resource", times: 3, since: expect.any(String), paths: ["content"] }]);
+
+    // The third episode is flagged, and its alert names the ignore rule that would end the churn.
+    const alerts = runs[2]!.stderr.split("\n").filter((l) => l.includes('"alert":"episode-opened"')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(alerts).toHaveLength(1);
+    expect(alerts[0]).toMatchObject({ flapping: [{ address: motd, times: 3 }], suggestedIgnore: [{ type: "pulumi-nodejs:dynamic:Resource", paths: ["content"] }] });
+    rmSync(root, { recursive: true, force: true });
+  }, 240_000);
+
   it("converges an out-of-band edit through a re-previewed plan", async () => {
     const root = tempDir();
     const repo = createProgramRepo(join(root, "repo"));

@@ -1,6 +1,7 @@
 // What `check`, `converge`, `history` and `audit` print: a table for people, one JSON document for machines.
 import { formatValue as value, shortAddress } from "../core/present.ts";
-import type { StackResult } from "../core/types.ts";
+import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
+import type { FlappingResource, StackResult } from "../core/types.ts";
 import type { ApprovalRecord, AuditEntry, RunSummary } from "../store/api.ts";
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -17,6 +18,14 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** Resources that keep drifting again, and the ignore rule that would stop them. */
+function flappingLines(stack: string, flapping: readonly FlappingResource[]): string[] {
+  const lines = flapping.map((f) => `${stack}: flapping: ${shortAddress(f.address)} started drifting ${f.times} times since ${f.since}`);
+  const rules = suggestedIgnoreRules(flapping);
+  if (rules.length === 0) return lines;
+  return [...lines, `${stack}: if something besides Git owns it, an ignore rule in the stack's config ends the churn:`, ...ignoreRulesYaml(rules).split("\n").map((l) => `    ${l}`)];
+}
+
 export function renderResults(results: readonly StackResult[]): string {
   const rows = [["STACK", "VERDICT", "DRIFT", "PENDING", "COMMIT", "TIME"]];
   for (const r of results) {
@@ -29,6 +38,7 @@ export function renderResults(results: readonly StackResult[]): string {
     if (r.error) lines.push("", `${r.stack}: ${r.error.kind}: ${r.error.message}`);
     if (r.staleSource) lines.push("", `${r.stack}: stale source (remote unreachable): ${r.staleSource.error}`);
     if (r.remediation) lines.push("", `${r.stack}: remediation ${r.remediation.decision}: ${r.remediation.reason} (audit #${r.remediation.auditId})`);
+    if (r.flapping?.length) lines.push("", ...flappingLines(r.stack, r.flapping));
     if (r.changes.length === 0) continue;
     lines.push("", `${r.stack}:`);
     for (const change of r.changes) {

@@ -54,6 +54,7 @@ describe("parseConfig: defaults and paths", () => {
           schedule: { expression: "*/15 * * * *", timezone: "UTC" },
           remediation: DEFAULT_REMEDIATION,
           ignore: [],
+          flapping: { threshold: 3, windowMs: 86_400_000 },
         },
       ],
       alerts: { log: true, failureRepeatMs: 3_600_000, deliveryTimeoutMs: 30_000, redact: { patterns: [] } },
@@ -207,6 +208,7 @@ stacks:
       schedule: { expression: "*/15 * * * *", timezone: "UTC" },
       remediation: DEFAULT_REMEDIATION,
       ignore: [],
+      flapping: { threshold: 3, windowMs: 86_400_000 },
     });
     expect(full?.engine === "terraform" && full.terraform).toEqual({
       binary: "/srv/watch/bin/tofu",
@@ -232,7 +234,7 @@ stacks:
       backend: {}
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, engine, terraform) (line 5)",
+      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, engine, terraform) (line 5)",
       "stacks[0] (tf).terraform.binary: must be tofu, terraform or the path of a binary (line 7)",
       expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.workspace: must be a workspace name .* \(line 8\)$/),
       "stacks[0] (tf).terraform.varFiles[0]: must be a path relative to the root module (source.path) (line 9)",
@@ -365,7 +367,7 @@ describe("parseConfig: validation", () => {
 stack: []
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, engine, pulumi) (line 8)",
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, engine, pulumi) (line 8)",
       "stack: unknown key (allowed: dataDir, defaults, service, alerts, stacks) (line 9)",
     ]);
   });
@@ -580,6 +582,16 @@ stacks:${minimalStack}    remediation:
     expect(error.issues).toEqual([
       'stacks[0] (demo-files).ignore[0].paths[0]: is not a valid path glob (e.g. tags.*, ingress[*].port, **.port, tags["a.b"]) (line 8)',
       "stacks[0] (demo-files).ignore[1].paths: must name at least one property path glob (line 8)",
+    ]);
+  });
+
+  it("reads flapping settings field by field: the stack's, then the defaults', then 3 times in 24 hours", () => {
+    const config = parseConfig(`defaults:\n  flapping: { windowHours: 6 }\nstacks:${minimalStack}    flapping: { threshold: 5 }\n`, FILE, { env: {} });
+    expect(config.stacks[0]?.flapping).toEqual({ threshold: 5, windowMs: 6 * 3_600_000 });
+    expect(parseConfig(`stacks:${minimalStack}`, FILE, { env: {} }).stacks[0]?.flapping).toEqual({ threshold: 3, windowMs: 86_400_000 });
+    expect(configError(`stacks:${minimalStack}    flapping: { threshold: -1, windowHours: 0 }\n`).issues).toEqual([
+      "stacks[0] (demo-files).flapping.threshold: Too small: expected number to be >=0 (line 8)",
+      "stacks[0] (demo-files).flapping.windowHours: Too small: expected number to be >0 (line 8)",
     ]);
   });
 

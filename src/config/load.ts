@@ -108,6 +108,10 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
       schedule: { expression: stack.schedule ?? data.service.schedule, timezone: stack.timezone ?? data.service.timezone },
       remediation: remediationPolicy(data.defaults.remediation, stack.remediation, baseDir),
       ignore: [...(data.defaults.ignore ?? []), ...(stack.ignore ?? [])].map((rule) => ({ ...(rule.type === undefined ? {} : { type: rule.type }), paths: rule.paths })),
+      flapping: {
+        threshold: stack.flapping?.threshold ?? data.defaults.flapping?.threshold ?? 3,
+        windowMs: (stack.flapping?.windowHours ?? data.defaults.flapping?.windowHours ?? 24) * 3_600_000,
+      },
     };
     if (stack.engine === "pulumi") {
       const backendUrl = stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir);

@@ -355,6 +355,18 @@ export const ignoreRulesSchema = z
   )
   .describe("Properties Driftwatch ignores: not drift, not pending, and never reverted by remediation.");
 
+export const flappingSchema = z
+  .strictObject({
+    threshold: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe("How many times one resource must start drifting within the window to be flagged as flapping (default 3; 0: never)."),
+    windowHours: z.number().positive().optional().describe("The window, in hours (default 24)."),
+  })
+  .describe("Flapping: a resource that drifts, is put right, and drifts again is flagged in its episode, with an ignore rule suggested.");
+
 const stackFields = {
   name: z
     .string()
@@ -374,6 +386,7 @@ const stackFields = {
   timezone: timeZone.optional().describe("The time zone of this stack's schedule; default service.timezone."),
   remediation: remediationSchema.optional(),
   ignore: ignoreRulesSchema.optional(),
+  flapping: flappingSchema.optional(),
 };
 
 /** The engines a stack may name. */
@@ -410,6 +423,7 @@ export const configFileSchema = z
         timeoutSeconds: timeoutSeconds.default(600).describe("The run timeout in seconds for stacks that set none."),
         remediation: remediationSchema.optional(),
         ignore: ignoreRulesSchema.optional().describe("Ignore rules every stack has, before its own."),
+        flapping: flappingSchema.optional().describe("Flapping detection for every stack; a stack's own settings win, field by field."),
       })
       .default({ timeoutSeconds: 600 })
       .describe("Settings every stack inherits unless it sets its own."),

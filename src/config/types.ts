@@ -44,6 +44,14 @@ interface StackConfigBase {
   remediation: RemediationPolicy;
   /** `defaults.ignore`, then the stack's own. */
   ignore: IgnoreRule[];
+  flapping: FlappingPolicy;
+}
+
+/** When a resource that keeps drifting again is flagged as flapping. */
+export interface FlappingPolicy {
+  /** Drift onsets of one resource within the window that make it flapping; 0: never flagged. */
+  threshold: number;
+  windowMs: number;
 }
 
 /** Properties that are never drift, never pending, and never reverted. */

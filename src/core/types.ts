@@ -32,6 +32,24 @@ export interface Detection {
   pending: ResourceChange[];
 }
 
+/** A resource that started drifting `times` times within the stack's flapping window. */
+export interface FlappingResource {
+  address: string;
+  type: string;
+  times: number;
+  /** When the first run of the window that saw it drifting started. */
+  since: string;
+  /** The properties drifting now: what an ignore rule would name. */
+  paths: string[];
+}
+
+/** Which resources one recorded run found drifting: the history flapping is judged on. */
+export interface RunDrift {
+  runId: string;
+  startedAt: string;
+  addresses: string[];
+}
+
 /** The classification of a failed run, for people and for machines. */
 export interface RunError {
   /** The error class name, e.g. ProgramError, SourceUnreachableError, StackLockedError, TimeoutError. */
@@ -53,6 +71,8 @@ export interface StackResult {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** Drifted resources of this run that keep drifting again (see src/run/flapping.ts); absent when none. */
+  flapping?: FlappingResource[];
   /** When the check was followed by automatic remediation: what was decided (the audit log has the rest). */
   remediation?: RemediationSummary;
 }

@@ -3,7 +3,7 @@
 // (src/run/alerts.ts); a notifier only turns an event into messages and sends them.
 import type { Logger } from "pino";
 import type { AlertsConfig, StackConfig } from "../config/types.ts";
-import type { ResourceAction, ResourceChange, RunError, Verdict } from "../core/types.ts";
+import type { FlappingResource, ResourceAction, ResourceChange, RunError, Verdict } from "../core/types.ts";
 import { createLogNotifier } from "./log/index.ts";
 import { createSlackNotifier } from "./slack/index.ts";
 
@@ -51,6 +51,8 @@ interface EpisodeEventBase {
   episode: EpisodeInfo;
   /** The episode's changes: the current ones; for `episode-resolved`, the last ones seen before it resolved. */
   changes: ResourceChange[];
+  /** Resources of the episode that keep drifting again: the alert suggests an ignore rule. */
+  flapping?: FlappingResource[];
 }
 
 export type AlertEvent =

@@ -16,6 +16,7 @@ const stack: StackConfig = {
   schedule: { expression: "*/15 * * * *", timezone: "UTC" },
   remediation: DEFAULT_REMEDIATION,
   ignore: [],
+  flapping: { threshold: 3, windowMs: 86_400_000 },
 };
 
 const drift = (address: string, actual = "y"): ResourceChange => ({
@@ -63,6 +64,19 @@ function follow(runs: StackResult[], config: StackConfig = stack, repeatMs = 3_6
 }
 
 describe("planAlerts", () => {
+  it("flags flapping resources in the episode and its events, keeping each resource's latest count", () => {
+    const flap = (address: string, times: number) => ({ address, type: "local_file", times, since: "2026-11-23T08:00:00.000Z", paths: ["content"] });
+    const [opened, unchanged, resolved] = follow([
+      { ...result([drift("a"), drift("b")]), flapping: [flap("a", 3)] },
+      { ...result([drift("a"), drift("b")]), flapping: [flap("a", 4), flap("b", 3)] },
+      result([]),
+    ]);
+    expect(opened![0]).toMatchObject({ type: "episode-opened", flapping: [flap("a", 3)] });
+    expect(unchanged![0]).toMatchObject({ type: "episode-unchanged", flapping: [flap("a", 4), flap("b", 3)] });
+    expect(resolved![0]).toMatchObject({ type: "episode-resolved", flapping: [flap("a", 4), flap("b", 3)] });
+    expect(follow([result([drift("a")])])[0]![0]).not.toHaveProperty("flapping");
+  });
+
   it("opens once, stays quiet while unchanged, replies when it changes, resolves with a duration", () => {
     const [opened, unchanged, changed, resolved, quiet] = follow([
       result([drift("a")]),

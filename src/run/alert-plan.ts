@@ -9,7 +9,7 @@
 import type { StackConfig } from "../config/types.ts";
 import { changeFingerprint, changeKey, fingerprintChanges } from "../core/fingerprint.ts";
 import { redactUrls } from "../core/redact.ts";
-import type { ResourceChange, StackResult } from "../core/types.ts";
+import type { FlappingResource, ResourceChange, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
 import type { AlertEvent, AlertSubject, ChangeRef, EpisodeInfo } from "../notifiers/api.ts";
 import type { AlertTransition, EpisodeRecord, FailureAlertState } from "../store/api.ts";
@@ -104,19 +104,28 @@ export function planAlerts(input: AlertPlanInput): Omit<AlertTransition, "notifi
     return {
       stack: stack.name,
       episode: { op: "close", episode: closed },
-      events: [{ type: "episode-resolved", subject, episode: infoOf(closed), changes: open.changes }],
+      events: [{ type: "episode-resolved", subject, episode: infoOf(closed), changes: open.changes, ...(open.flapping ? { flapping: open.flapping } : {}) }],
     };
   }
 
   const fingerprint = fingerprintChanges(changes);
+  const flapping = flappingOfEpisode(open?.flapping, result.flapping);
+  const flagged = flapping.length > 0 ? { flapping } : {};
   if (!open) {
-    const opened = { stack: stack.name, openedAt: now, openedRunId: result.runId, lastRunId: result.runId, lastSeenAt: now, seenCount: 1, fingerprint, changes };
-    return { stack: stack.name, episode: { op: "open", episode: opened }, events: [{ type: "episode-opened", subject, episode: infoOf(opened), changes }] };
+    const opened = { stack: stack.name, openedAt: now, openedRunId: result.runId, lastRunId: result.runId, lastSeenAt: now, seenCount: 1, fingerprint, changes, ...flagged };
+    return { stack: stack.name, episode: { op: "open", episode: opened }, events: [{ type: "episode-opened", subject, episode: infoOf(opened), changes, ...flagged }] };
   }
-  const seen = { ...open, lastRunId: result.runId, lastSeenAt: now, seenCount: open.seenCount + 1, fingerprint, changes };
+  const seen = { ...open, lastRunId: result.runId, lastSeenAt: now, seenCount: open.seenCount + 1, fingerprint, changes, ...flagged };
   const episode = { op: "update" as const, episode: seen };
   if (open.fingerprint === fingerprint) {
-    return { stack: stack.name, episode, events: [{ type: "episode-unchanged", subject, episode: infoOf(seen), changes }] };
+    return { stack: stack.name, episode, events: [{ type: "episode-unchanged", subject, episode: infoOf(seen), changes, ...flagged }] };
   }
-  return { stack: stack.name, episode, events: [{ type: "episode-changed", subject, episode: infoOf(seen), changes, ...changeDelta(open.changes, changes) }] };
+  return { stack: stack.name, episode, events: [{ type: "episode-changed", subject, episode: infoOf(seen), changes, ...changeDelta(open.changes, changes), ...flagged }] };
+}
+
+/** The episode's flapping resources: what it flagged before, updated with this run's counts. */
+function flappingOfEpisode(before: readonly FlappingResource[] = [], now: readonly FlappingResource[] = []): FlappingResource[] {
+  const byAddress = new Map(before.map((f) => [f.address, f]));
+  for (const f of now) byAddress.set(f.address, f);
+  return [...byAddress.values()];
 }

@@ -219,7 +219,8 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     if (pausedNow) notifyNeedsAttention(stack, check, deps);
     const level = decision === "applied" || decision === "approval-requested" ? "info" : decision === "failed" ? "error" : "warn";
     logger[level]({ decision, reason: entry.reason, auditId, ...(after ? { outcome: after.verdict } : {}) }, "remediation decided");
-    return { ...(after ?? check), remediation: { decision, reason: entry.reason!, auditId, checkRunId: check.runId } };
+    const flapping = check.flapping ? { flapping: check.flapping } : {};
+    return { ...(after ?? check), ...flapping, remediation: { decision, reason: entry.reason!, auditId, checkRunId: check.runId } };
   } finally {
     if (leased) deps.store.releaseLease(lease, holder);
   }

@@ -4,13 +4,14 @@ import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError, InterruptedError } from "../core/errors.ts";
 import { redactUrls, redactValues, sensitiveValues } from "../core/redact.ts";
-import type { Detection, RunError, StackResult } from "../core/types.ts";
+import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
 import type { Engine, EngineContext } from "../engines/api.ts";
 import type { GitSource } from "../sources/git/index.ts";
 import { applyIgnoreRules } from "../remediation/ignore.ts";
 import type { Store } from "../store/api.ts";
 import type { Alerting } from "./alerting.ts";
+import { flappingResources } from "../core/flapping.ts";
 
 export interface RunDependencies {
   source: GitSource;
@@ -48,6 +49,19 @@ export interface RunStackOptions {
   trigger?: string;
   /** The run's id, when it was noted as running before (a remediation's re-check); default a new one. */
   runId?: string;
+}
+
+/** The drifted resources of this run that flap; none when the history cannot be read (logged: it only informs). */
+function flappingOf(stack: StackConfig, deps: RunDependencies, current: { startedAt: string; drift: ResourceChange[] }, logger: Logger): FlappingResource[] {
+  if (stack.flapping.threshold === 0 || current.drift.length === 0) return [];
+  try {
+    const since = new Date(Date.parse(current.startedAt) - stack.flapping.windowMs).toISOString();
+    const history = deps.store.driftHistory(stack.name, since, current.drift.map((c) => c.address));
+    return flappingResources(history, current, stack.flapping);
+  } catch (error) {
+    logger.warn({ err: error instanceof Error ? error.message : String(error) }, "could not read the drift history for flapping detection");
+    return [];
+  }
 }
 
 export async function runStack(stack: StackConfig, deps: RunDependencies, operation: StackOperation = "detect", options: RunStackOptions = {}): Promise<StackResult> {
@@ -95,6 +109,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   }
 
   const finished = new Date();
+  const flapping = detection ? flappingOf(stack, deps, { startedAt: started.toISOString(), drift: detection.drift }, logger) : [];
   const result = maskedFor<StackResult>(
     {
       runId,
@@ -108,6 +123,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
+      ...(flapping.length > 0 ? { flapping } : {}),
     },
     stack,
   );

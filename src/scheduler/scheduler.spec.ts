@@ -20,6 +20,7 @@ function stack(name: string, expression = "* * * * *"): StackConfig {
     schedule: { expression, timezone: "UTC" },
     remediation: DEFAULT_REMEDIATION,
     ignore: [],
+    flapping: { threshold: 3, windowMs: 86_400_000 },
   };
 }
 

@@ -60,7 +60,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
       engine: stack.engine,
       phase: phases[stack.name] ?? "idle",
       ...(lastRun ? { lastRun } : {}),
-      ...(episode ? { openEpisode: { openedAt: episode.openedAt, seenCount: episode.seenCount } } : {}),
+      ...(episode ? { openEpisode: { openedAt: episode.openedAt, seenCount: episode.seenCount, ...(episode.flapping ? { flapping: episode.flapping } : {}) } } : {}),
     };
   };
 

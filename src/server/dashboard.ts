@@ -1,7 +1,8 @@
 // The dashboard: small server-rendered HTML pages (no build step), refreshed by a tiny script that re-fetches the
 // page and swaps its <main> every few seconds. Values are the recorded ones, secrets already masked.
 import { formatValue, shortAddress } from "../core/present.ts";
-import type { StackResult, Verdict } from "../core/types.ts";
+import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
+import type { FlappingResource, StackResult, Verdict } from "../core/types.ts";
 import type { EpisodeRecord, RunSummary } from "../store/api.ts";
 
 export interface StackRow {
@@ -9,7 +10,7 @@ export interface StackRow {
   engine: string;
   phase: string;
   lastRun?: RunSummary;
-  openEpisode?: Pick<EpisodeRecord, "openedAt" | "seenCount">;
+  openEpisode?: Pick<EpisodeRecord, "openedAt" | "seenCount" | "flapping">;
 }
 
 export function escapeHtml(text: string): string {
@@ -157,12 +158,24 @@ function changesTable(result: StackResult): string {
   return rows;
 }
 
+/** The open episode's resources that keep drifting again, and the ignore rule that would end it. */
+function flappingSection(flapping: readonly FlappingResource[] | undefined): string {
+  if (!flapping?.length) return "";
+  const items = flapping.map((f) => `<li><code>${h(shortAddress(f.address))}</code> started drifting ${f.times} times since <time datetime="${h(f.since)}">${h(f.since)}</time></li>`);
+  const rules = suggestedIgnoreRules(flapping);
+  const suggestion = rules.length === 0 ? "" : `<p>If so, an ignore rule in the stack's config ends the churn:</p><pre>${h(ignoreRulesYaml(rules))}</pre>`;
+  return `<h2>Flapping</h2>
+<p>These resources keep drifting again after being put right; something besides Git may own them.</p>
+<ul>${items.join("")}</ul>${suggestion}`;
+}
+
 export function stackPage(row: StackRow, runs: readonly RunSummary[], last: StackResult | undefined, now = Date.now()): string {
   const status = last?.verdict ?? "unknown";
   return page(
     row.name,
     `<h1>${h(row.name)} ${badge(status)}</h1>
 <p>${h(row.engine)} · last check ${ago(last?.finishedAt, now)}${last?.commit ? ` · commit <code>${h(last.commit.slice(0, 12))}</code>` : ""}${row.openEpisode ? ` · drift episode open for ${age(row.openEpisode.openedAt, now)}` : ""}</p>
+${flappingSection(row.openEpisode?.flapping)}
 <h2>Timeline</h2>
 ${timeline(runs)}
 <h2>Current differences</h2>

@@ -1,6 +1,6 @@
 // The run history store: every run Driftwatch makes, with the changes it found. Implementations live beside this
 // file (sqlite/); the rest of Driftwatch depends on this interface only.
-import type { RemediationSummary, ResourceChange, StackResult } from "../core/types.ts";
+import type { FlappingResource, RemediationSummary, ResourceChange, RunDrift, StackResult } from "../core/types.ts";
 import type { AlertEvent, DeliveryReceipt, SlackThread } from "../notifiers/api.ts";
 
 /** One run as `history` lists it: the result without its changes, counted instead. */
@@ -27,6 +27,8 @@ export interface EpisodeRecord {
   closedAt?: string;
   /** The Slack thread of the episode's root message, once posted. */
   slackThread?: SlackThread;
+  /** Resources flagged as flapping while the episode was open (the latest count of each). */
+  flapping?: FlappingResource[];
 }
 
 /** Rate limiting of "stack could not be checked" alerts. */
@@ -237,6 +239,11 @@ export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore
   recordRun(result: StackResult): void;
   /** Newest first (by `startedAt`, then by recording order). */
   listRuns(options?: ListRunsOptions): RunSummary[];
+  /**
+   * Which of `addresses` the stack's successful runs found drifting, oldest first: the runs started at or after
+   * `since`, and the last one before it.
+   */
+  driftHistory(stack: string, since: string, addresses: readonly string[]): RunDrift[];
   /** The run with its changes in recorded order, property values restored; undefined for an unknown id. */
   getRun(runId: string): StackResult | undefined;
   /** Closes the database. Calling it again does nothing. */

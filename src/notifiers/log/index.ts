@@ -1,6 +1,7 @@
 // The log notifier: every alert as one structured log line, so alerts are visible without Slack (and next to it).
 import type { Logger } from "pino";
 import { shortSha } from "../commit-link.ts";
+import { suggestedIgnoreRules } from "../../core/flapping.ts";
 import type { AlertEvent, DeliveryReceipt, Notifier } from "../api.ts";
 
 const WHAT: Record<AlertEvent["type"], string> = {
@@ -24,8 +25,10 @@ function fieldsOf(event: AlertEvent): Record<string, unknown> {
   }
   const changes = event.changes.map((c) => ({ kind: c.kind, action: c.action, address: c.address, properties: c.properties }));
   const episode = { episodeId: event.episode.id, seenCount: event.episode.seenCount, openedAt: event.episode.openedAt, durationMs: event.episode.durationMs };
-  if (event.type === "episode-changed") return { ...base, ...episode, added: event.added, removed: event.removed, modified: event.modified, changes };
-  return { ...base, ...episode, changes };
+  const rules = event.flapping ? suggestedIgnoreRules(event.flapping) : [];
+  const flapping = event.flapping?.length ? { flapping: event.flapping, ...(rules.length > 0 ? { suggestedIgnore: rules } : {}) } : {};
+  if (event.type === "episode-changed") return { ...base, ...episode, added: event.added, removed: event.removed, modified: event.modified, changes, ...flapping };
+  return { ...base, ...episode, changes, ...flapping };
 }
 
 export function createLogNotifier(logger: Logger): Notifier {

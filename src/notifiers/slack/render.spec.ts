@@ -452,6 +452,27 @@ describe("approval request", () => {
   });
 });
 
+describe("flapping", () => {
+  it("flags resources that keep drifting again in the root message, with the ignore rule that would end it", () => {
+    const flapping = [
+      { address: "aws_security_group.web", type: "aws_security_group", times: 4, since: "2026-11-23T08:00:00.000Z", paths: ["tags.LastScanned", "ingress[0].cidr_blocks"] },
+      { address: "aws_s3_bucket.gone", type: "aws_s3_bucket", times: 3, since: "2026-11-23T09:00:00.000Z", paths: [] },
+    ];
+    const message = renderRoot({ type: "episode-opened", subject, episode: { ...episode, seenCount: 1 }, changes: [sg], flapping });
+    const text = sectionTexts(message).find((t) => t.startsWith("🔁 *Flapping*"))!;
+    expect(text).toContain("• `aws_security_group.web` started drifting 4 times since <!date^");
+    expect(text).toContain("• `aws_s3_bucket.gone` started drifting 3 times");
+    expect(text).toContain('```\nignore:\n  - { type: "aws_security_group", paths: ["ingress[0].cidr_blocks", "tags.LastScanned"] }\n```');
+    expect(renderRoot({ type: "episode-opened", subject, episode, changes: [sg] }).blocks.some((b) => JSON.stringify(b).includes("Flapping"))).toBe(false);
+
+    const many = Array.from({ length: 300 }, (_, i) => ({ ...flapping[0]!, address: `aws_security_group.${"x".repeat(200)}${i}`, paths: [`tags.${"k".repeat(100)}${i}`] }));
+    const huge = renderRoot({ type: "episode-unchanged", subject, episode, changes: [sg], flapping: many });
+    expect(limitViolations(huge)).toEqual([]);
+    expect(markupViolations(huge)).toEqual([]);
+    expect(sectionTexts(huge).find((t) => t.startsWith("🔁"))).toMatch(/_…and \d+ more resources_/);
+  });
+});
+
 describe("remediation needs attention", () => {
   it("says remediation is paused, how often it failed, and the last reason", () => {
     const message = renderNeedsAttention({ type: "remediation-needs-attention", subject, episode, failures: 5, reason: "StackLockedError: stack network is locked by another operation" });

@@ -5,7 +5,8 @@
 // nothing is ever cut inside an escape (`&amp;`) or a character; what does not fit becomes "…and N more".
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
 import { formatValue, shortAddress } from "../../core/present.ts";
-import type { PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
+import type { FlappingResource, PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
+import { ignoreRulesYaml, suggestedIgnoreRules } from "../../core/flapping.ts";
 import type { AlertEvent, AlertSubject, ChangeRef } from "../api.ts";
 import { commitUrl, shortSha } from "../commit-link.ts";
 
@@ -327,6 +328,16 @@ function rootSummary(event: EpisodeEvent): string {
   return `${TITLES[s.verdict].title} in ${stackName(s)} (${inline(s.engine, MAX.name)}): ${n.drift} drifted, ${n.pending} pending ${n.drift + n.pending === 1 ? "resource" : "resources"}${at}${stale}`;
 }
 
+/** Resources that keep drifting again: who else owns them? And the ignore rule that would end the churn. */
+function flappingSection(flapping: readonly FlappingResource[]): SectionBlock {
+  const intro = "🔁 *Flapping*: these resources keep drifting again after being put right; something besides Git may own them.";
+  const items = fitItems(flapping, (f) => `• ${inlineCode(shortAddress(f.address), MAX.address)} started drifting ${f.times} times since ${when(f.since)}`, "\n", 1200);
+  const list = [...items.shown, ...(items.omitted > 0 ? [moreLine(items.omitted, "resources")] : [])].join("\n");
+  const rules = suggestedIgnoreRules(flapping);
+  const suggestion = rules.length === 0 ? "" : `\nIf so, an ignore rule in the stack's config ends the churn:\n\`\`\`\n${codeText(ignoreRulesYaml(rules), 1200)}\n\`\`\``;
+  return section(`${intro}\n${list}${suggestion}`);
+}
+
 /** The root message of an episode: posted when it opens, updated in place afterwards, resolved at the end. */
 export function renderRoot(event: EpisodeEvent, options: RenderOptions = {}): SlackMessage {
   const s = event.subject;
@@ -336,6 +347,7 @@ export function renderRoot(event: EpisodeEvent, options: RenderOptions = {}): Sl
   if (mention) blocks.push(section(`${mention} new ${s.verdict === "pending" ? "pending changes" : "drift"} in stack *${stackName(s)}*`));
   blocks.push(context([...subjectFacts(s, true), countsText(event.changes, resolved), statusLine(event), ...staleWarning(s)]));
   blocks.push(resolved ? context([`✅ Resolved: the last changes seen before stack ${stackName(s)} got back in sync`]) : divider);
+  if (event.flapping?.length) blocks.push(flappingSection(event.flapping));
   const linkBlocks = options.dashboardUrl ? 1 : 0;
   blocks.push(...resourceSections(event.changes, resolved, LIMITS.blocks - blocks.length - linkBlocks));
   const text = fitMrkdwn(`${mention ? `${mention} ` : ""}${rootSummary(event)}`, LIMITS.fallbackText);

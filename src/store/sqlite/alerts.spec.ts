@@ -18,6 +18,17 @@ function openTransition(): AlertTransition {
 }
 
 describe("sqlite alert store", () => {
+  it("keeps the flapping resources an episode flagged", () => {
+    const store = openSqliteStore(join(tempDir(), "db.sqlite"));
+    store.applyAlertTransition(openTransition());
+    const open = store.openEpisode("net")!;
+    expect(open.flapping).toBeUndefined();
+    const flapping = [{ address: "local_file.a", type: "local_file", times: 3, since: subject.checkedAt, paths: ["content"] }];
+    store.applyAlertTransition({ stack: "net", episode: { op: "update", episode: { ...open, seenCount: 2, flapping } }, events: [], notifiers: [] });
+    expect(store.openEpisode("net")).toMatchObject({ seenCount: 2, flapping });
+    store.close();
+  });
+
   it("opens an episode with its outbox entries at once, fills in the episode id, and keeps the thread once delivered", () => {
     const file = join(tempDir(), "db.sqlite");
     const store = openSqliteStore(file);

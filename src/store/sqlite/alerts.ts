@@ -2,14 +2,14 @@
 // outbox entries it produces are written in one transaction, so an alert is never lost between the two, and the
 // outbox is delivered in order, so a thread's root message always comes before its replies.
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
-import type { ResourceChange } from "../../core/types.ts";
+import type { FlappingResource, ResourceChange } from "../../core/types.ts";
 import type { AlertEvent, DeliveryReceipt } from "../../notifiers/api.ts";
 import type { AlertStore, AlertTransition, EpisodeRecord, FailureAlertState, OutboxEntry } from "../api.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
 const EPISODE_COLUMNS =
-  "id, stack, opened_at, opened_run_id, last_run_id, last_seen_at, seen_count, fingerprint, changes_json, closed_at, slack_channel, slack_ts";
+  "id, stack, opened_at, opened_run_id, last_run_id, last_seen_at, seen_count, fingerprint, changes_json, closed_at, slack_channel, slack_ts, flapping_json";
 
 function str(row: Row, column: string): string {
   return String(row[column]);
@@ -24,6 +24,7 @@ function episodeOf(row: Row): EpisodeRecord {
   const closedAt = optionalStr(row, "closed_at");
   const channel = optionalStr(row, "slack_channel");
   const ts = optionalStr(row, "slack_ts");
+  const flapping = optionalStr(row, "flapping_json");
   return {
     id: Number(row.id),
     stack: str(row, "stack"),
@@ -36,7 +37,12 @@ function episodeOf(row: Row): EpisodeRecord {
     changes: JSON.parse(str(row, "changes_json")) as ResourceChange[],
     ...(closedAt === undefined ? {} : { closedAt }),
     ...(channel !== undefined && ts !== undefined ? { slackThread: { channel, ts } } : {}),
+    ...(flapping === undefined ? {} : { flapping: JSON.parse(flapping) as FlappingResource[] }),
   };
+}
+
+function flappingJson(flapping: EpisodeRecord["flapping"]): string | null {
+  return flapping && flapping.length > 0 ? JSON.stringify(flapping) : null;
 }
 
 function outboxEntryOf(row: Row): OutboxEntry {
@@ -59,10 +65,10 @@ export function sqliteAlertStore(db: DatabaseSync, transaction: <T>(fn: () => T)
     openEpisode: db.prepare(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE stack = ? AND closed_at IS NULL`),
     getEpisode: db.prepare(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE id = ?`),
     insertEpisode: db.prepare(
-      "INSERT INTO episodes (stack, opened_at, opened_run_id, last_run_id, last_seen_at, seen_count, fingerprint, changes_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      "INSERT INTO episodes (stack, opened_at, opened_run_id, last_run_id, last_seen_at, seen_count, fingerprint, changes_json, flapping_json) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     ),
     updateEpisode: db.prepare(
-      "UPDATE episodes SET last_run_id = ?, last_seen_at = ?, seen_count = ?, fingerprint = ?, changes_json = ?, closed_at = ? WHERE id = ? AND closed_at IS NULL",
+      "UPDATE episodes SET last_run_id = ?, last_seen_at = ?, seen_count = ?, fingerprint = ?, changes_json = ?, closed_at = ?, flapping_json = ? WHERE id = ? AND closed_at IS NULL",
     ),
     setThread: db.prepare("UPDATE episodes SET slack_channel = ?, slack_ts = ? WHERE id = ?"),
     failureState: db.prepare("SELECT stack, last_alert_at, last_kind, suppressed FROM failure_alerts WHERE stack = ?"),
@@ -86,11 +92,11 @@ export function sqliteAlertStore(db: DatabaseSync, transaction: <T>(fn: () => T)
     if (!change) return undefined;
     const e = change.episode;
     if (change.op === "open") {
-      const inserted = statements.insertEpisode.run(e.stack, e.openedAt, e.openedRunId, e.lastRunId, e.lastSeenAt, e.seenCount, e.fingerprint, JSON.stringify(e.changes));
+      const inserted = statements.insertEpisode.run(e.stack, e.openedAt, e.openedRunId, e.lastRunId, e.lastSeenAt, e.seenCount, e.fingerprint, JSON.stringify(e.changes), flappingJson(e.flapping));
       return Number(inserted.lastInsertRowid);
     }
     const closedAt = change.op === "close" ? change.episode.closedAt : null;
-    const updated = statements.updateEpisode.run(e.lastRunId, e.lastSeenAt, e.seenCount, e.fingerprint, JSON.stringify(e.changes), closedAt, change.episode.id);
+    const updated = statements.updateEpisode.run(e.lastRunId, e.lastSeenAt, e.seenCount, e.fingerprint, JSON.stringify(e.changes), closedAt, flappingJson(e.flapping), change.episode.id);
     if (Number(updated.changes) !== 1) throw new Error(`episode ${change.episode.id} of stack ${e.stack} is not open (changed by another process?)`);
     return change.episode.id;
   }

@@ -3,7 +3,7 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
-import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, StackResult, Verdict } from "../../core/types.ts";
+import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, RunDrift, StackResult, Verdict } from "../../core/types.ts";
 import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
 import { sqliteAlertStore } from "./alerts.ts";
@@ -159,6 +159,8 @@ interface Statements {
   dropRunning: StatementSync;
   interruptRunning: StatementSync;
   interruptOne: StatementSync;
+  lastRunBefore: StatementSync;
+  driftSince: StatementSync;
 }
 
 function prepare(db: DatabaseSync): Statements {
@@ -181,6 +183,15 @@ function prepare(db: DatabaseSync): Statements {
     interruptOne: db.prepare(
       "UPDATE runs SET status = 'interrupted', verdict = 'error', error_kind = 'InterruptedError', error_message = ?, finished_at = ?, " +
         "duration_ms = MAX(0, CAST((julianday(?) - julianday(started_at)) * 86400000 AS INTEGER)) WHERE run_id = ? AND status = 'running'",
+    ),
+    lastRunBefore: db.prepare(
+      "SELECT started_at FROM runs WHERE stack = ? AND status = 'finished' AND verdict != 'error' AND started_at < ? ORDER BY started_at DESC, rowid DESC LIMIT 1",
+    ),
+    // One row per drifted resource of interest (a JSON array of addresses), or one with NULL for a run without.
+    driftSince: db.prepare(
+      "SELECT r.run_id, r.started_at, c.address FROM runs r " +
+        "LEFT JOIN resource_changes c ON c.run_id = r.run_id AND c.kind = 'drift' AND c.address IN (SELECT value FROM json_each(?)) " +
+        "WHERE r.stack = ? AND r.status = 'finished' AND r.verdict != 'error' AND r.started_at >= ? ORDER BY r.started_at, r.rowid, c.id",
     ),
     getChanges: db.prepare("SELECT kind, address, type, action, properties_json FROM resource_changes WHERE run_id = ? ORDER BY id"),
   };
@@ -276,6 +287,17 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     interruptRunningRuns(message: string): { runId: string; stack: string }[] {
       const now = new Date().toISOString();
       return statements.interruptRunning.all(message, now, now).map((row) => ({ runId: String(row.run_id), stack: String(row.stack) }));
+    },
+
+    driftHistory(stack: string, since: string, addresses: readonly string[]): RunDrift[] {
+      const baseline = statements.lastRunBefore.get(stack, since);
+      const runs: RunDrift[] = [];
+      for (const row of statements.driftSince.all(JSON.stringify(addresses), stack, baseline ? text(baseline, "started_at") : since)) {
+        const runId = text(row, "run_id");
+        if (runs.at(-1)?.runId !== runId) runs.push({ runId, startedAt: text(row, "started_at"), addresses: [] });
+        if (row.address !== null) runs.at(-1)!.addresses.push(text(row, "address"));
+      }
+      return runs;
     },
 
     listRuns(options: ListRunsOptions = {}): RunSummary[] {

@@ -187,6 +187,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 8,
+    name: "flapping resources of an episode",
+    sql: "ALTER TABLE episodes ADD COLUMN flapping_json TEXT;",
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -417,3 +417,28 @@ describe("MIGRATIONS", () => {
     for (const m of MIGRATIONS) expect(m.name).not.toBe("");
   });
 });
+
+describe("drift history", () => {
+  it("lists which resources finished runs found drifting, oldest first, from the last run before `since`", () => {
+    withStore(join(tempDir(), "history.db"), (store) => {
+      const at = (minute: number) => `2026-05-01T10:${String(minute).padStart(2, "0")}:00.000Z`;
+      store.recordRun(result({ runId: "old", startedAt: at(1), verdict: "drifted", changes: [deletion] }));
+      store.recordRun(result({ runId: "before", startedAt: at(2), verdict: "drifted", changes: [driftChange, pendingChange] }));
+      store.recordRun(result({ runId: "failed", startedAt: at(3), verdict: "error", error: { kind: "ProgramError", message: "boom" } }));
+      store.recordRun(result({ runId: "clean", startedAt: at(4) }));
+      store.recordRun(result({ runId: "again", startedAt: at(5), verdict: "drifted", changes: [deletion, driftChange] }));
+      store.recordRun(result({ runId: "other-stack", stack: "db", startedAt: at(6), verdict: "drifted", changes: [deletion] }));
+      store.startRun({ runId: "running", stack: "web", engine: "pulumi", startedAt: at(7) });
+      const both = [deletion.address, driftChange.address];
+      expect(store.driftHistory("web", at(3), both)).toEqual([
+        { runId: "before", startedAt: at(2), addresses: [driftChange.address] },
+        { runId: "clean", startedAt: at(4), addresses: [] },
+        { runId: "again", startedAt: at(5), addresses: both },
+      ]);
+      // Only the resources asked about.
+      expect(store.driftHistory("web", at(3), [deletion.address]).map((r) => r.addresses)).toEqual([[], [], [deletion.address]]);
+      expect(store.driftHistory("web", at(9), both)).toEqual([{ runId: "again", startedAt: at(5), addresses: both }]);
+      expect(store.driftHistory("nothing", at(0), both)).toEqual([]);
+    });
+  });
+});

@@ -1,0 +1,29 @@
+// What `check` prints under its table for a flapping resource: the count, and the ignore rule to paste.
+import { describe, expect, it } from "vitest";
+import { renderResults } from "./render.ts";
+
+describe("renderResults", () => {
+  it("names flapping resources and the ignore rule that would end the churn", () => {
+    const out = renderResults([
+      {
+        runId: "r1",
+        stack: "web",
+        engine: "pulumi",
+        verdict: "drifted",
+        changes: [{ kind: "drift", address: "urn:pulumi:dev::demo::pulumi-nodejs:dynamic:Resource::motd", type: "pulumi-nodejs:dynamic:Resource", action: "update", properties: [{ path: "content", desired: "a", actual: "b" }] }],
+        flapping: [{ address: "urn:pulumi:dev::demo::pulumi-nodejs:dynamic:Resource::motd", type: "pulumi-nodejs:dynamic:Resource", times: 3, since: "2026-11-23T10:02:11.482Z", paths: ["content"] }],
+        startedAt: "2026-11-23T11:00:00.000Z",
+        finishedAt: "2026-11-23T11:00:03.000Z",
+        durationMs: 3000,
+      },
+    ]);
+    expect(out).toContain(
+      [
+        "web: flapping: pulumi-nodejs:dynamic:Resource::motd started drifting 3 times since 2026-11-23T10:02:11.482Z",
+        "web: if something besides Git owns it, an ignore rule in the stack's config ends the churn:",
+        "    ignore:",
+        '      - { type: "pulumi-nodejs:dynamic:Resource", paths: ["content"] }',
+      ].join("\n"),
+    );
+  });
+});
