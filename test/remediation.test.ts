@@ -13,6 +13,7 @@ import type { ApprovalRecord, AuditEntry } from "../src/store/api.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
 import { manifestPath } from "../src/toolchain/paths.ts";
+import { gpgKey, type GpgKey } from "./support/gpg.ts";
 import { holdLock, processesUnder, until } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
@@ -38,6 +39,7 @@ describe("remediation on OpenTofu stacks", () => {
   const keys = join(root, "keys");
   const today = localTime(new Date(), "UTC").weekday;
   const notToday = WEEKDAYS.find((d) => d !== today)!;
+  const gpgKeys: GpgKey[] = [];
 
   // name → [module path, remediation policy as YAML flow]
   const stacks: Record<string, [string, string]> = {
@@ -53,6 +55,7 @@ describe("remediation on OpenTofu stacks", () => {
     flaky: ["stacks/files", "{ mode: auto, backoff: { initialMinutes: 0, attempts: 2 } }"],
     patient: ["stacks/files", "{ mode: auto, backoff: { initialMinutes: 60 } }"],
     gated: ["stacks/gated", "{ mode: auto, allow: { replaces: true } }"],
+    "gpg-signed": ["stacks/files", `{ mode: auto, requireSignedCommit: true, trustedKeys: ${join(keys, "release.asc")} }`],
   };
 
   const check = async (...names: string[]) => {
@@ -66,6 +69,8 @@ describe("remediation on OpenTofu stacks", () => {
     execFileSync("mkdir", ["-p", keys]);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "release@example.com", "-f", join(keys, "release")]);
     writeFileSync(join(keys, "allowed_signers"), `release@example.com ${readFileSync(join(keys, "release.pub"), "utf8")}`);
+    gpgKeys.push(gpgKey("Release <gpg-release@example.com>"), gpgKey("Someone <gpg-someone@example.com>"));
+    writeFileSync(join(keys, "release.asc"), gpgKeys[0]!.publicKey);
     git(root, "init", "-q", "-b", "main", repo);
     commitFiles(
       repo,
@@ -86,7 +91,10 @@ describe("remediation on OpenTofu stacks", () => {
       expect(converged.code, converged.stderr).toBe(0);
     }
   }, 240_000);
-  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  afterAll(() => {
+    gpgKeys.forEach((k) => k.dispose());
+    rmSync(root, { recursive: true, force: true });
+  });
 
   it("converges a drifted stack from the judged plan, re-checks it, and refuses every plan a guard rules out", async () => {
     for (const name of ["auto", "off", "window", "freeze", "protect", "signed"]) writeFileSync(file(name, "a"), "edited by hand\n");
@@ -297,31 +305,50 @@ describe("remediation on OpenTofu stacks", () => {
     expect(byStack.signed).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
     expect(readFileSync(file("signed", "a"), "utf8")).toBe("alpha\n");
   }, 120_000);
+
+  it("verifies OpenPGP signatures against the armored public keys it trusts", async () => {
+    const [release, someone] = gpgKeys;
+    writeFileSync(file("gpg-signed", "a"), "edited by hand\n");
+    someone!.commit(repo, "signed with an OpenPGP key nobody trusts");
+    const untrusted = await check("gpg-signed");
+    expect(untrusted.byStack["gpg-signed"]!.remediation).toMatchObject({ decision: "refused", reason: expect.stringMatching(/signature is not trusted \(No public key/) });
+    expect(readFileSync(file("gpg-signed", "a"), "utf8")).toBe("edited by hand\n");
+
+    release!.commit(repo, "signed with the release OpenPGP key");
+    const { byStack } = await check("gpg-signed");
+    expect(byStack["gpg-signed"]).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
+    const [applied] = await auditOf("gpg-signed");
+    expect(applied!.guards.find((g) => g.guard === "signature")).toMatchObject({ passed: true, reason: expect.stringContaining(`carries a signature by a key of ${join(keys, "release.asc")}`) });
+  }, 120_000);
 });
 
 describe("remediation on a Pulumi stack", () => {
-  it("never reports an ignored property as drift, and refuses a plan that would revert it", async () => {
+  /** The demo-files program as stack `web` with `remediation: { mode: auto }` and `extra` lines, converged. */
+  async function convergedWeb(extra: string[], alerts = ["alerts: { log: false }"]) {
     const root = tempDir();
     const repo = createProgramRepo(join(root, "repo"));
     const config = join(root, "driftwatch.yaml");
     const dir = join(root, "world");
-    writeFileSync(
-      config,
-      [
-        `dataDir: ${join(root, "data")}`,
-        "alerts: { log: false }",
-        "stacks:",
-        "  - name: web",
-        "    engine: pulumi",
-        `    source: { repo: ${repo}, path: stacks/app }`,
-        "    pulumi: { stack: dev }",
-        `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
-        "    remediation: { mode: auto }",
-        '    ignore: [{ type: "pulumi-nodejs:dynamic:Resource", paths: [content] }]',
-        "",
-      ].join("\n"),
-    );
-    expect((await driftwatch(["--config", config, "converge", "web"])).code).toBe(0);
+    const lines = [
+      `dataDir: ${join(root, "data")}`,
+      ...alerts,
+      "stacks:",
+      "  - name: web",
+      "    engine: pulumi",
+      `    source: { repo: ${repo}, path: stacks/app }`,
+      "    pulumi: { stack: dev }",
+      `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
+      "    remediation: { mode: auto }",
+      ...extra,
+    ];
+    writeFileSync(config, `${lines.join("\n")}\n`);
+    const converged = await driftwatch(["--config", config, "converge", "web"]);
+    expect(converged.code, converged.stderr).toBe(0);
+    return { root, config, dir };
+  }
+
+  it("never reports an ignored property as drift, and refuses a plan that would revert it", async () => {
+    const { root, config, dir } = await convergedWeb(['    ignore: [{ type: "pulumi-nodejs:dynamic:Resource", paths: [content] }]']);
 
     writeFileSync(join(dir, "motd.txt"), "edited by hand\n");
     const ignored = await driftwatch(["--config", config, "check", "--json"]);
@@ -340,26 +367,7 @@ describe("remediation on a Pulumi stack", () => {
   }, 180_000);
 
   it("flags a resource remediation keeps putting right as flapping, and the alert suggests an ignore rule", async () => {
-    const root = tempDir();
-    const repo = createProgramRepo(join(root, "repo"));
-    const config = join(root, "driftwatch.yaml");
-    const dir = join(root, "world");
-    writeFileSync(
-      config,
-      [
-        `dataDir: ${join(root, "data")}`,
-        "stacks:",
-        "  - name: web",
-        "    engine: pulumi",
-        `    source: { repo: ${repo}, path: stacks/app }`,
-        "    pulumi: { stack: dev }",
-        `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
-        "    remediation: { mode: auto }",
-        "    flapping: { threshold: 3, windowHours: 1 }",
-        "",
-      ].join("\n"),
-    );
-    expect((await driftwatch(["--config", config, "converge", "web"])).code).toBe(0);
+    const { root, config, dir } = await convergedWeb(["    flapping: { threshold: 3, windowHours: 1 }"], []);
 
     // Something besides Git keeps writing motd; remediation keeps putting it back.
     const runs = [];
@@ -381,26 +389,7 @@ describe("remediation on a Pulumi stack", () => {
   }, 240_000);
 
   it("converges an out-of-band edit through a re-previewed plan", async () => {
-    const root = tempDir();
-    const repo = createProgramRepo(join(root, "repo"));
-    const config = join(root, "driftwatch.yaml");
-    const dir = join(root, "world");
-    writeFileSync(
-      config,
-      [
-        `dataDir: ${join(root, "data")}`,
-        "alerts: { log: false }",
-        "stacks:",
-        "  - name: web",
-        "    engine: pulumi",
-        `    source: { repo: ${repo}, path: stacks/app }`,
-        "    pulumi: { stack: dev }",
-        `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
-        "    remediation: { mode: auto }",
-        "",
-      ].join("\n"),
-    );
-    expect((await driftwatch(["--config", config, "converge", "web"])).code).toBe(0);
+    const { root, config, dir } = await convergedWeb([]);
     writeFileSync(join(dir, "motd.txt"), "edited by hand\n");
     const run = await driftwatch(["--config", config, "check", "--json"]);
     const web = results(run.stdout).web!;

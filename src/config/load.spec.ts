@@ -611,7 +611,7 @@ stacks:${minimalStack}    remediation:
       "stacks[0] (demo-files).remediation.freeze[1]: from must not be after to (line 11)",
     ]);
     const keys = configError(`stacks:${minimalStack}    remediation: { mode: auto, requireSignedCommit: true }\n`);
-    expect(keys.issues).toEqual(["stacks[0] (demo-files).remediation.requireSignedCommit: requires trustedKeys: an SSH allowed-signers file to verify commits with (line 8)"]);
+    expect(keys.issues).toEqual(["stacks[0] (demo-files).remediation.requireSignedCommit: requires trustedKeys: an SSH allowed-signers file or OpenPGP public keys to verify commits with (line 8)"]);
     const missing = configError(`stacks:${minimalStack}    remediation: { requireSignedCommit: true, trustedKeys: /nowhere/keys }\n`);
     expect(missing.issues).toEqual(["stacks[0] (demo-files).remediation.trustedKeys: no such file: /nowhere/keys (line 8)"]);
   });

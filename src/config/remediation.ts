@@ -41,7 +41,7 @@ export function remediationPolicy(defaults: RawRemediation | undefined, own: Raw
 /** What is wrong with a merged policy that no single field shows: a signature requirement without keys, keys that are not there. */
 export function remediationProblems(policy: RemediationPolicy): { field: "requireSignedCommit" | "trustedKeys"; message: string }[] {
   if (!policy.requireSignedCommit) return [];
-  if (!policy.trustedKeys) return [{ field: "requireSignedCommit", message: "requires trustedKeys: an SSH allowed-signers file to verify commits with" }];
+  if (!policy.trustedKeys) return [{ field: "requireSignedCommit", message: "requires trustedKeys: an SSH allowed-signers file or OpenPGP public keys to verify commits with" }];
   if (!existsSync(policy.trustedKeys)) return [{ field: "trustedKeys", message: `no such file: ${policy.trustedKeys}` }];
   return [];
 }

@@ -339,7 +339,7 @@ export const remediationSchema = z
     windows: z.array(remediationWindowSchema).optional().describe("When remediation may run; none: any time."),
     freeze: z.array(freezeSchema).optional().describe("Change freezes: no remediation on these days."),
     requireSignedCommit: z.boolean().optional().describe("Remediate only from commits whose signature `trustedKeys` verifies (default false)."),
-    trustedKeys: z.string().min(1).optional().describe("An SSH allowed-signers file (relative to this file) for git verify-commit."),
+    trustedKeys: z.string().min(1).optional().describe("An SSH allowed-signers file, or a file of ASCII-armored OpenPGP public keys (relative to this file), for git verify-commit."),
     on: z.enum(["drift", "pending", "both"]).optional().describe("Which divergence is remediated: drift (default), pending (Git ahead), or both."),
   })
   .describe("Automatic remediation: the policy and its guard rails, evaluated on the remediation plan.");

@@ -79,7 +79,7 @@ export interface RemediationPolicy {
   /** Inclusive YYYY-MM-DD ranges in `tz`. */
   freeze: { from: string; to: string; tz: string }[];
   requireSignedCommit: boolean;
-  /** Absolute path of an SSH allowed-signers file. */
+  /** Absolute path of an SSH allowed-signers file or of ASCII-armored OpenPGP public keys. */
   trustedKeys?: string;
   on: "drift" | "pending" | "both";
 }

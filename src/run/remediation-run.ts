@@ -10,12 +10,12 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { StackConfig } from "../config/types.ts";
 import { ApprovalError } from "../core/errors.ts";
 import type { RemediationSummary, StackResult } from "../core/types.ts";
-import type { EngineContext, RemediationPlan } from "../engines/api.ts";
+import type { RemediationPlan } from "../engines/api.ts";
 import { evaluateGuards, refusals, type GuardFacts, type GuardResult } from "../remediation/guards.ts";
 import { newLeaseHolder, takeLease } from "../remediation/lease.ts";
 import type { ApprovalRecord, AuditEntry, RemediationBackoff } from "../store/api.ts";
 import { alertableChanges, subjectOf } from "./alert-plan.ts";
-import { asRunError, maskedFor, runStack, type RunDependencies, type RunStackOptions } from "./stack-run.ts";
+import { asRunError, engineContext, maskedFor, runStack, type RunDependencies, type RunStackOptions } from "./stack-run.ts";
 
 /** What the check found, by kind. */
 function found(result: StackResult): GuardFacts["found"] {
@@ -109,14 +109,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
       try {
         const signature =
           policy.requireSignedCommit && policy.trustedKeys ? await deps.source.verifyCommit(acquired.worktree, acquired.commit, policy.trustedKeys) : undefined;
-        const timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000);
-        const ctx: EngineContext = {
-          stack,
-          dir: acquired.dir,
-          logger,
-          signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
-          env: { ...deps.engineEnv, ...stack.env },
-        };
+        const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal);
         logger.info({ commit: acquired.commit }, "planning remediation");
         const outcome = await deps.engineFor(stack).remediate(ctx, async (planned) => {
           plan = planned;

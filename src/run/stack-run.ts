@@ -51,6 +51,14 @@ export interface RunStackOptions {
   runId?: string;
 }
 
+/**
+ * What an engine gets for one run: the stack, its checked-out folder, a signal for the run's timeout (started
+ * now unless given) and Driftwatch stopping, and the environment (the toolchain's, then the stack's `env`).
+ */
+export function engineContext(stack: StackConfig, dir: string, deps: RunDependencies, logger: Logger, stop: AbortSignal | undefined, timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000)): EngineContext {
+  return { stack, dir, logger, signal: stop ? AbortSignal.any([timeout, stop]) : timeout, env: { ...deps.engineEnv, ...stack.env } };
+}
+
 /** The drifted resources of this run that flap; none when the history cannot be read (logged: it only informs). */
 function flappingOf(stack: StackConfig, deps: RunDependencies, current: { startedAt: string; drift: ResourceChange[] }, logger: Logger): FlappingResource[] {
   if (stack.flapping.threshold === 0 || current.drift.length === 0) return [];
@@ -85,13 +93,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
     staleSource = acquired.staleSource;
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");
     try {
-      const ctx: EngineContext = {
-        stack,
-        dir: acquired.dir,
-        logger,
-        signal: options.signal ? AbortSignal.any([timeout, options.signal]) : timeout,
-        env: { ...deps.engineEnv, ...stack.env },
-      };
+      const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal, timeout);
       const engine = deps.engineFor(stack);
       if (operation === "converge") {
         logger.info({ commit }, "converging");

@@ -12,7 +12,12 @@ const identity = {
 
 /** Runs git with an argument array in `cwd`; returns trimmed stdout. */
 export function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, { cwd, env: { ...process.env, ...identity }, encoding: "utf8" }).trim();
+  return gitWithEnv(cwd, {}, ...args);
+}
+
+/** `git` with more environment (e.g. GNUPGHOME for signing). */
+export function gitWithEnv(cwd: string, env: NodeJS.ProcessEnv, ...args: string[]): string {
+  return execFileSync("git", args, { cwd, env: { ...process.env, ...identity, ...env }, encoding: "utf8" }).trim();
 }
 
 /** A temporary repository on branch main, holding the demo Pulumi program at stacks/app. */
