@@ -5,6 +5,7 @@
 // next commit), and a private directory for plan files, which hold secrets and are deleted after use.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import pLimit from "p-limit";
 import type { TerraformStackConfig } from "../../config/types.ts";
 import { EngineError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection } from "../../core/types.ts";
@@ -46,6 +47,15 @@ function asTerraformStack(ctx: EngineContext): TerraformStackConfig {
 }
 
 export function createTerraformEngine(deps: EngineDependencies): Engine {
+  // The provider plugin cache is not safe for concurrent `init`s (HashiCorp documents it; OpenTofu 1.12 panics
+  // in LinkFromOtherCache when two stacks install into it at once): one init per cache directory at a time.
+  const initLocks = new Map<string, ReturnType<typeof pLimit>>();
+  const initLock = (cacheDir: string) => {
+    let lock = initLocks.get(cacheDir);
+    if (!lock) initLocks.set(cacheDir, (lock = pLimit(1)));
+    return lock;
+  };
+
   /** tofu, terraform or a path; by default tofu when the toolchain has it, else terraform. */
   function binaryFor(stack: TerraformStackConfig): string {
     const wanted = stack.terraform.binary;
@@ -119,7 +129,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       initArgs.push(`-backend-config=${file}`);
     }
     ctx.logger.debug({ binary: session.bin }, "terraform init");
-    await run(session, initArgs, "init").catch((error: unknown) => explainFailure(session, error));
+    await initLock(env.TF_PLUGIN_CACHE_DIR!)(() => run(session, initArgs, "init")).catch((error: unknown) => explainFailure(session, error));
     // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
     if (!existsSync(join(dataDir, "terraform.tfstate"))) session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
     return session;
