@@ -16,7 +16,7 @@ function demoCopy(dir: string, extraStacks: unknown[] = []): string {
   const doc = parseDocument(readFileSync(join(repoRoot, "driftwatch.yaml"), "utf8"));
   doc.set("dataDir", join(dir, "data"));
   const commit = git(repoRoot, "rev-parse", "HEAD");
-  for (const index of [0, 1]) {
+  for (const index of [0, 1, 2]) {
     doc.setIn(["stacks", index, "source", "repo"], repoRoot);
     doc.setIn(["stacks", index, "source", "ref"], commit);
   }
@@ -26,6 +26,9 @@ function demoCopy(dir: string, extraStacks: unknown[] = []): string {
   return file;
 }
 
+/** An environment without AWS credentials, whatever the machine running the test has. */
+const NO_AWS = { AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined };
+
 const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
 
 describe("the demo: Pulumi and Terraform stacks side by side", () => {
@@ -34,9 +37,12 @@ describe("the demo: Pulumi and Terraform stacks side by side", () => {
     const config = demoCopy(dir);
     const sandbox = join(dir, "data", "sandbox");
 
-    const first = await driftwatch(["--config", config, "check", "--json"]);
+    const first = await driftwatch(["--config", config, "check", "--json"], NO_AWS);
     expect(first.code, first.stderr).toBe(2);
     const pending = results(first.stdout);
+    // The CloudFormation example needs AWS credentials: without them it is left out, and the log says why.
+    expect(Object.keys(pending).sort()).toEqual(["demo-files", "demo-files-tf"]);
+    expect(first.stderr).toContain("stack demo-cfn is skipped: none of AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE is set (requiresEnv)");
     expect(pending["demo-files"]).toMatchObject({ engine: "pulumi", verdict: "pending" });
     expect(pending["demo-files-tf"]).toMatchObject({ engine: "terraform", verdict: "pending" });
     expect(pending["demo-files-tf"]!.changes.map((c) => [c.action, c.address]).sort()).toEqual([
@@ -46,14 +52,14 @@ describe("the demo: Pulumi and Terraform stacks side by side", () => {
     ]);
 
     for (const stack of ["demo-files", "demo-files-tf"]) {
-      const converged = await driftwatch(["--config", config, "converge", stack, "--json"]);
+      const converged = await driftwatch(["--config", config, "converge", stack, "--json"], NO_AWS);
       expect(converged.code, converged.stderr).toBe(0);
       expect(results(converged.stdout)[stack]!.verdict).toBe("in-sync");
     }
 
     appendFileSync(join(sandbox, "demo-files", "motd.txt"), "edited by hand\n");
     rmSync(join(sandbox, "demo-files-tf", "settings.ini"));
-    const table = await driftwatch(["--config", config, "check"]);
+    const table = await driftwatch(["--config", config, "check"], NO_AWS);
     expect(table.code).toBe(2);
     expect(table.stdout).toMatch(/^demo-files\s+drifted\s+1\s+0\s/m);
     expect(table.stdout).toMatch(/^demo-files-tf\s+drifted\s+1\s+0\s/m);
@@ -63,13 +69,13 @@ describe("the demo: Pulumi and Terraform stacks side by side", () => {
     const withBroken = demoCopy(join(dir), [
       { name: "missing-module", engine: "terraform", source: { repo: repoRoot, ref: git(repoRoot, "rev-parse", "HEAD"), path: "stacks/no-such-module" } },
     ]);
-    const mixed = await driftwatch(["--config", withBroken, "check", "--json"]);
+    const mixed = await driftwatch(["--config", withBroken, "check", "--json"], NO_AWS);
     expect(mixed.code).toBe(1);
     const verdicts = Object.fromEntries(Object.entries(results(mixed.stdout)).map(([name, r]) => [name, r.verdict]));
     expect(verdicts).toEqual({ "demo-files": "drifted", "demo-files-tf": "drifted", "missing-module": "error" });
     expect(results(mixed.stdout)["missing-module"]!.error).toMatchObject({ kind: "SourceNotFoundError", message: expect.stringContaining("stacks/no-such-module") });
 
-    const history = await driftwatch(["--config", config, "history", "--json"]);
+    const history = await driftwatch(["--config", config, "history", "--json"], NO_AWS);
     const runs = JSON.parse(history.stdout) as { runs: { stack: string; engine: string }[] };
     expect(new Set(runs.runs.map((r) => `${r.stack}:${r.engine}`))).toEqual(
       new Set(["demo-files:pulumi", "demo-files-tf:terraform", "missing-module:terraform"]),

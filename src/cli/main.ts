@@ -59,6 +59,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     const opts = command.optsWithGlobals<{ config: string; logLevel: string }>();
     const config = loadConfig(opts.config, { env: io.env });
     const logger = createLogger({ level: opts.logLevel, destination: io.stderr });
+    for (const skipped of config.skipped) logger.info({ stack: skipped.name }, skipped.reason);
     return { config, logger };
   };
 

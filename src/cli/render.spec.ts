@@ -26,4 +26,11 @@ describe("renderResults", () => {
       ].join("\n"),
     );
   });
+
+  it("lists the resources the engine could not check for drift", () => {
+    const out = renderResults([
+      { runId: "r2", stack: "web", engine: "cloudformation", verdict: "in-sync", changes: [], unchecked: [{ address: "Hook", type: "Custom::Hook" }], startedAt: "2026-11-23T11:00:00.000Z", finishedAt: "2026-11-23T11:00:03.000Z", durationMs: 3000 },
+    ]);
+    expect(out).toContain("web: not checked for drift (the engine cannot): Hook (Custom::Hook)");
+  });
 });

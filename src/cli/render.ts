@@ -39,6 +39,7 @@ export function renderResults(results: readonly StackResult[]): string {
     if (r.staleSource) lines.push("", `${r.stack}: stale source (remote unreachable): ${r.staleSource.error}`);
     if (r.remediation) lines.push("", `${r.stack}: remediation ${r.remediation.decision}: ${r.remediation.reason} (audit #${r.remediation.auditId})`);
     if (r.flapping?.length) lines.push("", ...flappingLines(r.stack, r.flapping));
+    if (r.unchecked?.length) lines.push("", `${r.stack}: not checked for drift (the engine cannot): ${r.unchecked.map((u) => `${u.address} (${u.type})`).join(", ")}`);
     if (r.changes.length === 0) continue;
     lines.push("", `${r.stack}:`);
     for (const change of r.changes) {

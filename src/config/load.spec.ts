@@ -41,6 +41,7 @@ describe("parseConfig: defaults and paths", () => {
     const config = parseConfig(`stacks:${minimalStack}`, FILE, { env: {} });
     expect(config).toEqual({
       file: FILE,
+      skipped: [],
       dataDir: "/srv/watch/.driftwatch",
       stacks: [
         {
@@ -234,7 +235,7 @@ stacks:
       backend: {}
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, engine, terraform) (line 5)",
+      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, terraform) (line 5)",
       "stacks[0] (tf).terraform.binary: must be tofu, terraform or the path of a binary (line 7)",
       expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.workspace: must be a workspace name .* \(line 8\)$/),
       "stacks[0] (tf).terraform.varFiles[0]: must be a path relative to the root module (source.path) (line 9)",
@@ -367,7 +368,7 @@ describe("parseConfig: validation", () => {
 stack: []
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, engine, pulumi) (line 8)",
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
       "stack: unknown key (allowed: dataDir, defaults, service, alerts, stacks) (line 9)",
     ]);
   });
@@ -431,7 +432,7 @@ stacks:
 
   it("rejects bad stack names, engines, refs, timeouts and env names", () => {
     expect(configError(`stacks:\n  - { name: a, engine: cdk, source: { repo: . } }\n`).issues).toEqual([
-      'stacks[0] (a).engine: must be one of "pulumi", "terraform" (got "cdk") (line 2)',
+      'stacks[0] (a).engine: must be one of "pulumi", "terraform", "cloudformation" (got "cdk") (line 2)',
     ]);
     const error = configError(`stacks:
   - name: Demo Files
@@ -583,6 +584,47 @@ stacks:${minimalStack}    remediation:
       'stacks[0] (demo-files).ignore[0].paths[0]: is not a valid path glob (e.g. tags.*, ingress[*].port, **.port, tags["a.b"]) (line 8)',
       "stacks[0] (demo-files).ignore[1].paths: must name at least one property path glob (line 8)",
     ]);
+  });
+
+  it("reads a CloudFormation stack, its parameters interpolated, and names what is wrong in one", () => {
+    const config = parseConfig(
+      `stacks:
+  - name: web
+    engine: cloudformation
+    source: { repo: ., path: cfn }
+    cloudformation: { stackName: web-prod, region: eu-west-1, template: template.yaml, parameters: { Env: prod, DbPassword: "\${env:DB_PASSWORD}" }, capabilities: [CAPABILITY_IAM] }
+`,
+      FILE,
+      { env: { DB_PASSWORD: "s3cret-value" } },
+    );
+    expect(config.stacks[0]).toMatchObject({
+      engine: "cloudformation",
+      cloudformation: { stackName: "web-prod", region: "eu-west-1", template: "template.yaml", parameters: { Env: "prod", DbPassword: "s3cret-value" }, capabilities: ["CAPABILITY_IAM"] },
+    });
+    const error = configError(`stacks:
+  - name: web
+    engine: cloudformation
+    source: { repo: . }
+    cloudformation: { stackName: 9lives, region: europe, template: /abs.yaml, parameters: { A: b }, parametersFile: p.json, endpoint: "ftp://x" }
+`);
+    expect(error.issues).toEqual([
+      "stacks[0] (web).cloudformation.stackName: must be a CloudFormation stack name: a letter, then letters, digits and '-' (at most 128) (line 5)",
+      "stacks[0] (web).cloudformation.region: must be an AWS region such as eu-west-1 (line 5)",
+      "stacks[0] (web).cloudformation.template: must be a path relative to the project folder (source.path) (line 5)",
+      "stacks[0] (web).cloudformation.endpoint: Invalid URL (line 5)",
+      "stacks[0] (web).cloudformation.parametersFile: give parameters or parametersFile, not both (line 5)",
+    ]);
+  });
+
+  it("skips a stack none of whose requiresEnv variables is set, saying why", () => {
+    const yaml = `stacks:${minimalStack}    requiresEnv: [AWS_PROFILE, AWS_ACCESS_KEY_ID]
+`;
+    const without = parseConfig(yaml, FILE, { env: {} });
+    expect(without.stacks).toEqual([]);
+    expect(without.skipped).toEqual([{ name: "demo-files", reason: "stack demo-files is skipped: none of AWS_PROFILE, AWS_ACCESS_KEY_ID is set (requiresEnv)" }]);
+    const withOne = parseConfig(yaml, FILE, { env: { AWS_ACCESS_KEY_ID: "AKIA" } });
+    expect(withOne.stacks.map((s) => s.name)).toEqual(["demo-files"]);
+    expect(withOne.skipped).toEqual([]);
   });
 
   it("reads flapping settings field by field: the stack's, then the defaults', then 3 times in 24 hours", () => {

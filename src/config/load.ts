@@ -82,6 +82,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     env: interpolateRecord(stack, ["stacks", index, "env"], context, problems),
     vars: interpolateRecord(stack, ["stacks", index, "terraform", "vars"], context, problems),
     backendConfig: interpolateRecord(stack, ["stacks", index, "terraform", "backendConfig"], context, problems),
+    parameters: interpolateRecord(stack, ["stacks", index, "cloudformation", "parameters"], context, problems),
   }));
 
   problems.push(...slackTokenProblems(raw, env), ...patternProblems(raw));
@@ -97,8 +98,11 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   }
 
   const data = result.data;
+  const skipped = data.stacks
+    .filter((stack) => stack.requiresEnv && !stack.requiresEnv.some((name) => env[name]))
+    .map((stack) => ({ name: stack.name, reason: `stack ${stack.name} is skipped: none of ${stack.requiresEnv!.join(", ")} is set (requiresEnv)` }));
   const stacks = data.stacks.map((stack, index): StackConfig => {
-    const values = interpolated[index] ?? { env: {}, vars: {}, backendConfig: {} };
+    const values = interpolated[index] ?? { env: {}, vars: {}, backendConfig: {}, parameters: {} };
     const common = {
       name: stack.name,
       source: { repo: normalizeRepo(stack.source.repo, baseDir), ref: stack.source.ref, path: normalizeSourcePath(stack.source.path) },
@@ -117,9 +121,14 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
       const backendUrl = stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir);
       return { ...common, engine: "pulumi", pulumi: { stack: stack.pulumi.stack, backendUrl } };
     }
+    if (stack.engine === "cloudformation") {
+      const { parameters, ...rest } = stack.cloudformation;
+      return { ...common, engine: "cloudformation", cloudformation: { ...rest, ...(parameters === undefined ? {} : { parameters: values.parameters }) } };
+    }
     return { ...common, engine: "terraform", terraform: terraformSettings(stack.terraform, values, baseDir) };
   });
-  return { file: path, dataDir, stacks, alerts: alertsConfig(data.alerts, env), service: serviceConfig(data.service, env) };
+  const watched = stacks.filter((stack) => !skipped.some((s) => s.name === stack.name));
+  return { file: path, dataDir, stacks: watched, skipped, alerts: alertsConfig(data.alerts, env), service: serviceConfig(data.service, env) };
 }
 
 function serviceConfig(raw: ConfigFile["service"], env: NodeJS.ProcessEnv): ServiceConfig {

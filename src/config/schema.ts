@@ -145,6 +145,46 @@ const terraformSchema = z
   })
   .describe("Settings for engine: terraform (OpenTofu or HashiCorp Terraform).");
 
+/** A CloudFormation stack name. */
+export const CFN_STACK_NAME_PATTERN = /^[A-Za-z][A-Za-z0-9-]{0,127}$/;
+
+const cloudformationSchema = z
+  .strictObject({
+    stackName: z
+      .string()
+      .regex(CFN_STACK_NAME_PATTERN, unless("must be a CloudFormation stack name: a letter, then letters, digits and '-' (at most 128)"))
+      .describe("The deployed stack's name."),
+    region: z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, unless("must be an AWS region such as eu-west-1"))
+      .describe("The stack's region."),
+    template: z
+      .string()
+      .regex(RELATIVE_FILE_PATTERN, unless("must be a path relative to the project folder (source.path)"))
+      .describe("The template in the repository (YAML or JSON), relative to source.path."),
+    parameters: z
+      .record(z.string().regex(/^[A-Za-z0-9]+$/, unless("must be a template parameter name (letters and digits)")), z.string())
+      .optional()
+      .describe("Template parameters. Values may use ${env:NAME} like env; NoEcho parameters and credential-like names are masked in all output."),
+    parametersFile: z
+      .string()
+      .regex(RELATIVE_FILE_PATTERN, unless("must be a path relative to the project folder (source.path)"))
+      .optional()
+      .describe('A JSON file of parameters in the repository, relative to source.path: {"Name": "value"} or [{"ParameterKey", "ParameterValue"}].'),
+    capabilities: z
+      .array(z.enum(["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]))
+      .default([])
+      .describe("Capabilities the change sets acknowledge."),
+    roleArn: z
+      .string()
+      .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, unless("must be an IAM role ARN"))
+      .optional()
+      .describe("The service role CloudFormation assumes for change sets."),
+    endpoint: z.url({ protocol: /^https?$/ }).optional().describe("The CloudFormation endpoint, for emulators (e.g. http://127.0.0.1:5000); default AWS's."),
+  })
+  .refine((c) => c.parameters === undefined || c.parametersFile === undefined, { error: "give parameters or parametersFile, not both", path: ["parametersFile"] })
+  .describe("Settings for engine: cloudformation. Credentials come from the standard AWS chain in the stack's environment.");
+
 /** A Slack channel: a name (#drift or drift) or an id (C0123ABC). */
 const SLACK_CHANNEL_PATTERN = /^#?[a-z0-9][a-z0-9._-]{0,79}$|^[CGD][A-Z0-9]{6,}$/;
 
@@ -387,15 +427,20 @@ const stackFields = {
   remediation: remediationSchema.optional(),
   ignore: ignoreRulesSchema.optional(),
   flapping: flappingSchema.optional(),
+  requiresEnv: z
+    .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, unless("must be an environment variable name")))
+    .min(1, unless("must name at least one environment variable"))
+    .optional()
+    .describe("Watch this stack only when at least one of these variables is set in Driftwatch's environment (e.g. cloud credentials); otherwise it is skipped, with a log line saying why."),
 };
 
 /** The engines a stack may name. */
-export const ENGINES = ["pulumi", "terraform"] as const;
+export const ENGINES = ["pulumi", "terraform", "cloudformation"] as const;
 
 const pulumiStackSchema = z
   .strictObject({
     ...stackFields,
-    engine: z.literal("pulumi").describe("The IaC engine: pulumi, or terraform."),
+    engine: z.literal("pulumi").describe("The IaC engine: pulumi, terraform, or cloudformation."),
     pulumi: pulumiSchema,
   })
   .describe("A Pulumi stack to watch.");
@@ -403,12 +448,20 @@ const pulumiStackSchema = z
 const terraformStackSchema = z
   .strictObject({
     ...stackFields,
-    engine: z.literal("terraform").describe("The IaC engine: terraform (OpenTofu or HashiCorp Terraform), or pulumi."),
+    engine: z.literal("terraform").describe("The IaC engine: terraform (OpenTofu or HashiCorp Terraform), pulumi, or cloudformation."),
     terraform: terraformSchema.default({ varFiles: [], vars: {}, backendConfig: {} }),
   })
   .describe("A Terraform/OpenTofu root module to watch.");
 
-export const stackSchema = z.discriminatedUnion("engine", [pulumiStackSchema, terraformStackSchema]).describe("One stack to watch.");
+const cloudformationStackSchema = z
+  .strictObject({
+    ...stackFields,
+    engine: z.literal("cloudformation").describe("The IaC engine: cloudformation, pulumi, or terraform."),
+    cloudformation: cloudformationSchema,
+  })
+  .describe("A CloudFormation stack to watch, its template in Git.");
+
+export const stackSchema = z.discriminatedUnion("engine", [pulumiStackSchema, terraformStackSchema, cloudformationStackSchema]).describe("One stack to watch.");
 
 /** The raw driftwatch.yaml. */
 export const configFileSchema = z

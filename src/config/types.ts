@@ -143,7 +143,27 @@ export interface TerraformStackConfig extends StackConfigBase {
   terraform: TerraformSettings;
 }
 
-export type StackConfig = PulumiStackConfig | TerraformStackConfig;
+export interface CloudFormationSettings {
+  stackName: string;
+  region: string;
+  /** The template, relative to the project folder (source.path). */
+  template: string;
+  /** Interpolated parameters (absent with parametersFile). */
+  parameters?: Record<string, string>;
+  /** A JSON parameters file, relative to the project folder. */
+  parametersFile?: string;
+  capabilities: ("CAPABILITY_IAM" | "CAPABILITY_NAMED_IAM" | "CAPABILITY_AUTO_EXPAND")[];
+  roleArn?: string;
+  /** For emulators; default AWS's endpoint. */
+  endpoint?: string;
+}
+
+export interface CloudFormationStackConfig extends StackConfigBase {
+  engine: "cloudformation";
+  cloudformation: CloudFormationSettings;
+}
+
+export type StackConfig = PulumiStackConfig | TerraformStackConfig | CloudFormationStackConfig;
 
 export type EngineId = StackConfig["engine"];
 
@@ -153,6 +173,8 @@ export interface DriftwatchConfig {
   /** Absolute data directory: database, git mirrors, worktrees, caches. */
   dataDir: string;
   stacks: StackConfig[];
+  /** Stacks left out because none of their `requiresEnv` variables is set, with why. */
+  skipped: { name: string; reason: string }[];
   alerts: AlertsConfig;
   service: ServiceConfig;
 }

@@ -52,6 +52,11 @@ export class EngineError extends DriftwatchError {
   override name = "EngineError";
 }
 
+/** The engine cannot remediate this stack (e.g. CloudFormation cannot revert drift of some resource type): nothing applied. */
+export class RemediationUnavailableError extends DriftwatchError {
+  override name = "RemediationUnavailableError";
+}
+
 /** The remediation plan changed between the decision and the apply (the world or the program moved): nothing applied. */
 export class PlanChangedError extends DriftwatchError {
   override name = "PlanChangedError";

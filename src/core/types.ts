@@ -30,6 +30,13 @@ export interface ResourceChange {
 export interface Detection {
   drift: ResourceChange[];
   pending: ResourceChange[];
+  /** Resources the engine could not check for drift (CloudFormation: NOT_CHECKED): not drift, not in sync. */
+  unchecked?: UncheckedResource[];
+}
+
+export interface UncheckedResource {
+  address: string;
+  type: string;
 }
 
 /** A resource that started drifting `times` times within the stack's flapping window. */
@@ -71,6 +78,8 @@ export interface StackResult {
   startedAt: string;
   finishedAt: string;
   durationMs: number;
+  /** Resources the engine could not check for drift; absent when none. */
+  unchecked?: UncheckedResource[];
   /** Drifted resources of this run that keep drifting again (see src/run/flapping.ts); absent when none. */
   flapping?: FlappingResource[];
   /** When the check was followed by automatic remediation: what was decided (the audit log has the rest). */

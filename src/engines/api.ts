@@ -58,6 +58,7 @@ type EngineFactory = (deps: EngineDependencies) => Engine;
 export const engineModules = {
   pulumi: async (): Promise<EngineFactory> => (await import("./pulumi/index.ts")).createPulumiEngine,
   terraform: async (): Promise<EngineFactory> => (await import("./terraform/index.ts")).createTerraformEngine,
+  cloudformation: async (): Promise<EngineFactory> => (await import("./cloudformation/index.ts")).createCloudFormationEngine,
 } satisfies Record<StackConfig["engine"], () => Promise<EngineFactory>>;
 
 export function createEngine(id: StackConfig["engine"], deps: EngineDependencies): Engine {

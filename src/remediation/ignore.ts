@@ -31,5 +31,5 @@ export function withoutIgnored(rules: readonly IgnoreRule[], changes: readonly R
 }
 
 export function applyIgnoreRules(rules: readonly IgnoreRule[], detection: Detection): Detection {
-  return { drift: withoutIgnored(rules, detection.drift), pending: withoutIgnored(rules, detection.pending) };
+  return { ...detection, drift: withoutIgnored(rules, detection.drift), pending: withoutIgnored(rules, detection.pending) };
 }

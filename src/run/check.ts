@@ -28,7 +28,8 @@ export function selectStacks(config: DriftwatchConfig, only: readonly string[] =
   const known = new Set(config.stacks.map((s) => s.name));
   const unknown = only.filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new ConfigError(config.file, unknown.map((name) => `no stack named '${name}' (known: ${[...known].join(", ") || "none"})`));
+    const why = (name: string) => config.skipped.find((s) => s.name === name)?.reason ?? `no stack named '${name}' (known: ${[...known].join(", ") || "none"})`;
+    throw new ConfigError(config.file, unknown.map(why));
   }
   return config.stacks.filter((s) => only.includes(s.name));
 }

@@ -35,6 +35,7 @@ export function asRunError(error: unknown): RunError {
 export function maskedFor<T>(value: T, stack: StackConfig): T {
   const secrets = sensitiveValues(stack.env);
   if (stack.engine === "terraform") secrets.push(...sensitiveValues(stack.terraform.vars), ...sensitiveValues(stack.terraform.backendConfig));
+  if (stack.engine === "cloudformation") secrets.push(...sensitiveValues(stack.cloudformation.parameters ?? {}));
   return JSON.parse(redactUrls(redactValues(JSON.stringify(value), secrets))) as T;
 }
 
@@ -125,6 +126,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       startedAt: started.toISOString(),
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
+      ...(detection?.unchecked?.length ? { unchecked: detection.unchecked } : {}),
       ...(flapping.length > 0 ? { flapping } : {}),
     },
     stack,
