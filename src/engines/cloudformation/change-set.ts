@@ -38,13 +38,22 @@ function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+/** review: only described, never executed; revert: drift-aware (REVERT_DRIFT); update: a plain update to apply. */
+export type ChangeSetPurpose = "review" | "revert" | "update";
+
+const DESCRIPTIONS: Record<ChangeSetPurpose, string> = {
+  review: "Driftwatch: review of the template in Git (never executed)",
+  revert: "Driftwatch: revert drift to the template in Git",
+  update: "Driftwatch: apply the template in Git",
+};
+
 /**
  * Creates a change set of Git's template and waits for it: undefined when it would change nothing. A drift-aware
- * one (`revertDrift`) that CloudFormation cannot make is RemediationUnavailableError; a template it rejects is
- * ProgramError.
+ * one that CloudFormation cannot make is RemediationUnavailableError; a template it rejects is ProgramError.
  */
-export async function createChangeSet(client: CloudFormationClient, settings: CloudFormationSettings, template: CfnTemplate, revertDrift: boolean, options: Options): Promise<ChangeSet | undefined> {
-  const name = `driftwatch-${revertDrift ? "revert" : "review"}-${Date.now()}-${randomBytes(3).toString("hex")}`;
+export async function createChangeSet(client: CloudFormationClient, settings: CloudFormationSettings, template: CfnTemplate, purpose: ChangeSetPurpose, options: Options): Promise<ChangeSet | undefined> {
+  const revertDrift = purpose === "revert";
+  const name = `driftwatch-${purpose}-${Date.now()}-${randomBytes(3).toString("hex")}`;
   const stack = settings.stackName;
   try {
     await client.send(
@@ -57,7 +66,7 @@ export async function createChangeSet(client: CloudFormationClient, settings: Cl
         Capabilities: settings.capabilities,
         ...(settings.roleArn ? { RoleARN: settings.roleArn } : {}),
         ...(revertDrift ? { DeploymentMode: "REVERT_DRIFT" as const } : {}),
-        Description: revertDrift ? "Driftwatch: revert drift to the template in Git" : "Driftwatch: review of the template in Git (never executed)",
+        Description: DESCRIPTIONS[purpose],
       }),
       { abortSignal: options.signal },
     );

@@ -313,6 +313,19 @@ describe("cloudformation remediation", () => {
     expect(cfn.commandCalls(ExecuteChangeSetCommand)).toHaveLength(0);
   });
 
+  it("converges with a plain update of Git's template when a drift-aware change set is impossible", async () => {
+    quietAccount();
+    cfn.on(CreateChangeSetCommand, { DeploymentMode: "REVERT_DRIFT" }).rejects(awsError("ValidationError", "Drift-aware change sets do not support resource type Custom::Thing"));
+    cfn.on(DescribeChangeSetCommand).resolvesOnce({ Status: "CREATE_COMPLETE" }).resolvesOnce({ Changes: [{ Type: "Resource", ResourceChange: { Action: "Add", LogicalResourceId: "Topic", ResourceType: "AWS::SNS::Topic" } }] });
+    cfn.on(ExecuteChangeSetCommand).resolves({});
+    cfn.on(DescribeStacksCommand).resolves({ Stacks: [{ StackName: "web-prod", StackStatus: "UPDATE_COMPLETE" } as never] });
+    await engine.converge(context(dir));
+    const [revert, plain] = cfn.commandCalls(CreateChangeSetCommand).map((c) => c.args[0].input);
+    expect(revert!.DeploymentMode).toBe("REVERT_DRIFT");
+    expect(plain!.DeploymentMode).toBeUndefined();
+    expect(cfn.commandCalls(ExecuteChangeSetCommand, { ChangeSetName: plain!.ChangeSetName })).toHaveLength(1);
+  });
+
   it("applies nothing when there is no drift to revert", async () => {
     quietAccount();
     const outcome = await engine.remediate(context(dir), async () => true);

@@ -2,12 +2,12 @@
 //   detect    native drift detection (drift) and, unless the deployed template and parameters are Git's, a
 //             review-only change set of Git's template (pending), at once
 //   remediate a drift-aware change set (REVERT_DRIFT) is the plan; executed exactly as described if decided so
-//   converge  the same change set, executed without asking
+//   converge  the same change set, executed without asking (a plain update when drift-aware is impossible)
 // Secrets: NoEcho parameters and secure dynamic references are masked before anything leaves the engine.
 import { type CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import pLimit from "p-limit";
 import type { CloudFormationStackConfig } from "../../config/types.ts";
-import { DriftwatchError, EngineError, StackLockedError, TimeoutError } from "../../core/errors.ts";
+import { DriftwatchError, EngineError, RemediationUnavailableError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
 import type { Engine, EngineContext, EngineDependencies, PlanDecision, RemediationPlan } from "../api.ts";
@@ -80,9 +80,9 @@ export function createCloudFormationEngine(_deps: EngineDependencies, options: C
 
   /** The drift-aware change set as the remediation plan, masked; undefined when there is nothing to revert. */
   async function planRevert(session: Session): Promise<{ name: string; plan: RemediationPlan } | undefined> {
-    const set = await createChangeSet(session.client, session.stack.cloudformation, session.template, true, { signal: session.signal, poll });
-    const changes = (set?.changes ?? []).flatMap((c) => changeSetChangeOf(c, "pending") ?? []).map((c) => masked(c, session.template));
+    const set = await createChangeSet(session.client, session.stack.cloudformation, session.template, "revert", { signal: session.signal, poll });
     if (!set) return undefined;
+    const changes = set.changes.flatMap((c) => changeSetChangeOf(c, "pending") ?? []).map((c) => masked(c, session.template));
     return { name: set.name, plan: { changes, fingerprint: fingerprintChanges(changes) } };
   }
 
@@ -112,7 +112,7 @@ export function createCloudFormationEngine(_deps: EngineDependencies, options: C
       return withSession(ctx, async ({ stack, client, template, signal }) => {
         const settings = stack.cloudformation;
         const review = async () =>
-          (await deployedMatchesGit(client, settings.stackName, template, signal)) ? undefined : createChangeSet(client, settings, template, false, { signal, poll });
+          (await deployedMatchesGit(client, settings.stackName, template, signal)) ? undefined : createChangeSet(client, settings, template, "review", { signal, poll });
         const [found, reviewed] = await Promise.all([detectDrift(client, settings.stackName, { signal, poll, limit: limitFor(accountKey(settings, ctx.env)) }), review()]);
         if (reviewed) await deleteChangeSet(client, settings.stackName, reviewed.name);
         const pending = (reviewed?.changes ?? []).flatMap((c) => changeSetChangeOf(c, "pending") ?? []);
@@ -124,8 +124,20 @@ export function createCloudFormationEngine(_deps: EngineDependencies, options: C
       });
     },
 
+    // A person's explicit apply: drift-aware when CloudFormation can; when it cannot, Git's template is still
+    // applied with a plain update (what `aws cloudformation deploy` would do), and the log says drift may remain.
     async converge(ctx): Promise<void> {
-      await remediate(ctx, async () => true);
+      try {
+        await remediate(ctx, async () => true);
+      } catch (error) {
+        if (!(error instanceof RemediationUnavailableError)) throw error;
+        ctx.logger.warn({ err: error.message }, "no drift-aware change set possible: applying Git's template with a plain update; drift of unsupported resources may remain");
+        await withSession(ctx, async (session) => {
+          const stackName = session.stack.cloudformation.stackName;
+          const set = await createChangeSet(session.client, session.stack.cloudformation, session.template, "update", { signal: session.signal, poll });
+          if (set) await executeChangeSet(session.client, stackName, set.name, { signal: session.signal, poll });
+        });
+      }
     },
 
     remediate,
