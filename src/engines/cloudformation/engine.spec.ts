@@ -44,6 +44,7 @@ Resources:
       Environment:
         Variables:
           TOKEN: "{{resolve:secretsmanager:api-token}}"
+          REGION_KEY: "{{resolve:ssm:/app/region-key}}"
           MODE: fast
 `;
 
@@ -135,7 +136,11 @@ describe("cloudformation detect", () => {
             LogicalResourceId: "Api",
             ResourceType: "AWS::Lambda::Function",
             StackResourceDriftStatus: "MODIFIED",
-            PropertyDifferences: [{ PropertyPath: "/Properties/Environment/Variables/TOKEN", ExpectedValue: "tok-123", ActualValue: "tok-456", DifferenceType: "NOT_EQUAL" }],
+            PropertyDifferences: [
+              { PropertyPath: "/Properties/Environment/Variables/TOKEN", ExpectedValue: "tok-123", ActualValue: "tok-456", DifferenceType: "NOT_EQUAL" },
+              { PropertyPath: "/Properties/Environment/Variables/REGION_KEY", ExpectedValue: "rk-1", ActualValue: "rk-2", DifferenceType: "NOT_EQUAL" },
+              { PropertyPath: "/Properties/Environment/Variables/MODE", ExpectedValue: "fast", ActualValue: "slow", DifferenceType: "NOT_EQUAL" },
+            ],
           } as never,
         ],
       });
@@ -162,7 +167,17 @@ describe("cloudformation detect", () => {
           { path: "DBName", desired: "app-prod", actual: "app-[secret]" },
         ],
       },
-      { kind: "drift", address: "Api", type: "AWS::Lambda::Function", action: "update", properties: [{ path: "Environment.Variables.TOKEN", desired: "[secret]", actual: "[secret]" }] },
+      {
+        kind: "drift",
+        address: "Api",
+        type: "AWS::Lambda::Function",
+        action: "update",
+        properties: [
+          { path: "Environment.Variables.TOKEN", desired: "[secret]", actual: "[secret]" },
+          { path: "Environment.Variables.REGION_KEY", desired: "[secret]", actual: "[secret]" },
+          { path: "Environment.Variables.MODE", desired: "fast", actual: "slow" },
+        ],
+      },
     ]);
     expect(found.unchecked).toEqual([{ address: "Custom", type: "Custom::Thing" }]);
     expect(JSON.stringify(found)).not.toContain("hunter2");

@@ -3,7 +3,7 @@
 //             review-only change set of Git's template (pending), at once
 //   remediate a drift-aware change set (REVERT_DRIFT) is the plan; executed exactly as described if decided so
 //   converge  the same change set, executed without asking (a plain update when drift-aware is impossible)
-// Secrets: NoEcho parameters and secure dynamic references are masked before anything leaves the engine.
+// Secrets: NoEcho parameters and dynamic references are masked before anything leaves the engine.
 import { type CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import pLimit from "p-limit";
 import type { CloudFormationStackConfig } from "../../config/types.ts";

@@ -1,6 +1,6 @@
 // A CloudFormation template and its parameters as Git holds them, and what in them is secret: NoEcho parameters
-// (their values, wherever they show up) and the resource properties that take a NoEcho parameter or a secure
-// dynamic reference ({{resolve:ssm-secure:…}}, {{resolve:secretsmanager:…}}), whose values are never shown.
+// (their values, wherever they show up) and the resource properties that take a NoEcho parameter or a dynamic
+// reference ({{resolve:ssm-secure:…}}, {{resolve:secretsmanager:…}}, {{resolve:ssm:…}}), whose values are never shown.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseDocument, type Tags } from "yaml";
@@ -80,11 +80,13 @@ export function parseParametersFile(text: string, file: string): Record<string, 
   throw new ProgramError(`parameters file ${file} must hold {"Name": "value"} or [{"ParameterKey": …, "ParameterValue": …}]`);
 }
 
-const SECURE_REFERENCE = /\{\{resolve:(ssm-secure|secretsmanager):/;
+/** Any dynamic reference: ssm-secure and secretsmanager ones are secrets, and a plain ssm one may be a secret kept
+ * in the wrong type of parameter; what Git does not hold in clear, Driftwatch does not show in clear. */
+const DYNAMIC_REFERENCE = /\{\{resolve:[a-z-]+:/;
 
-/** Whether a property value takes a NoEcho parameter or a secure dynamic reference anywhere inside it. */
+/** Whether a property value takes a NoEcho parameter or a dynamic reference anywhere inside it. */
 function holdsSecret(value: unknown, noEcho: ReadonlySet<string>): boolean {
-  if (typeof value === "string") return SECURE_REFERENCE.test(value);
+  if (typeof value === "string") return DYNAMIC_REFERENCE.test(value);
   if (Array.isArray(value)) return value.some((v) => holdsSecret(v, noEcho));
   if (!isRecord(value)) return false;
   if (typeof value.Ref === "string" && noEcho.has(value.Ref)) return true;
