@@ -5,6 +5,7 @@ import { createHmac } from "node:crypto";
 import { execFileSync } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.ts";
@@ -14,7 +15,7 @@ import { startService, type Service } from "../src/service/serve.ts";
 import type { RunSummary } from "../src/store/api.ts";
 import { openSqliteStore } from "../src/store/sqlite/index.ts";
 import { readToolchainManifest } from "../src/toolchain/manifest.ts";
-import { manifestPath } from "../src/toolchain/paths.ts";
+import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { processesUnder, until } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
@@ -174,12 +175,18 @@ describe("driftwatch serve", () => {
     await until(() => processesUnder(join(t.config.dataDir, "git", "worktrees")).length === 0, 15_000);
   }, 60_000);
 
-  it("marks runs a crashed process left running as interrupted when it starts", async () => {
+  it("marks runs a crashed process left running as interrupted when it starts, and leaves a live process's alone", async () => {
     const root = tempDir();
     const dataDir = join(root, "data");
-    const store = openSqliteStore(join(dataDir, "driftwatch.db"));
-    store.startRun({ runId: "crashed-run", stack: "files", engine: "terraform", startedAt: new Date(Date.now() - 60_000).toISOString() });
-    expect(store.listRuns()).toEqual([]); // a run in progress is not history yet
+    const database = join(dataDir, "driftwatch.db");
+    // A process notes a run as running and is gone before finishing it.
+    const storeModule = pathToFileURL(join(repoRoot, "src", "store", "sqlite", "index.ts")).href;
+    const crash = `const { openSqliteStore } = await import(${JSON.stringify(storeModule)}); const s = openSqliteStore(process.argv[1]); s.startRun({ runId: "crashed-run", stack: "files", engine: "terraform", startedAt: new Date(Date.now() - 60000).toISOString() });`;
+    execFileSync(process.execPath, ["--input-type=module", "-e", crash, database]);
+    // This (live) process has a run going on, say a `driftwatch check` next to the service.
+    const store = openSqliteStore(database);
+    store.startRun({ runId: "live-run", stack: "files", engine: "terraform", startedAt: new Date().toISOString() });
+    expect(store.listRuns()).toEqual([]); // runs in progress are not history yet
     store.close();
     const file = join(root, "driftwatch.yaml");
     writeFileSync(file, `dataDir: ${dataDir}\nservice: { runOnStart: false, gitPollSeconds: 0, http: { port: 0 } }\nstacks: []\n`);

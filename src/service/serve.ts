@@ -1,11 +1,13 @@
 // `driftwatch serve`: the always-on service. One runner (store, Git source, engines, alerts) for the process's
 // life, the scheduler deciding when each stack is checked, the Git watcher noticing new commits, the HTTP server,
 // and a graceful stop: no new runs, in-flight runs get the grace period, then they are cancelled and recorded as
-// interrupted. Runs a previous process left "running" (a crash) are marked interrupted at start, and so are the
+// interrupted. Runs a process that is gone left "running" (a crash) are marked interrupted at start (not those of
+// a live one, such as a `check` running next to the service), and so are the
 // remediation applies it left unfinished (automatic remediation of those stacks then waits for a person).
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import type { DriftwatchConfig } from "../config/types.ts";
+import { processIsGone } from "../core/liveness.ts";
 import { createRunner, type Runner } from "../run/runner.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
 import { Scheduler, type StopSummary } from "../scheduler/scheduler.ts";
@@ -36,7 +38,7 @@ const FETCH_REUSE_MS = 5_000;
 export async function startService(options: ServeOptions): Promise<Service> {
   const { config, logger } = options;
   const runner = createRunner({ ...options, fetchMaxAgeMs: FETCH_REUSE_MS });
-  for (const run of runner.store.interruptRunningRuns("Driftwatch stopped before the run finished")) {
+  for (const run of runner.store.interruptRunningRuns("Driftwatch stopped before the run finished", processIsGone)) {
     logger.warn({ stack: run.stack, runId: run.runId }, "a run left unfinished by an earlier process is marked interrupted");
   }
   runner.settleInterruptedApplies();

@@ -233,8 +233,11 @@ export interface BackoffStore {
 export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
-  /** Runs left "running" by a process that stopped without finishing them become interrupted errors. */
-  interruptRunningRuns(message: string): { runId: string; stack: string }[];
+  /**
+   * Runs left "running" by a process that stopped without finishing them become interrupted errors; `isGone`
+   * says which processes (`host:pid`, as noted at start) are gone. Runs noted before processes were, count as gone.
+   */
+  interruptRunningRuns(message: string, isGone: (process: string) => boolean): { runId: string; stack: string }[];
   /** Records a run and its resource changes in one transaction: all of it or nothing. Throws on failure. */
   recordRun(result: StackResult): void;
   /** Newest first (by `startedAt`, then by recording order). */

@@ -5,6 +5,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, RunDrift, StackResult, Verdict } from "../../core/types.ts";
 import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
+import { processId } from "../../core/liveness.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
 import { sqliteAlertStore } from "./alerts.ts";
 import { sqliteApprovalStore } from "./approvals.ts";
@@ -157,7 +158,7 @@ interface Statements {
   getChanges: StatementSync;
   insertRunning: StatementSync;
   dropRunning: StatementSync;
-  interruptRunning: StatementSync;
+  runningRuns: StatementSync;
   interruptOne: StatementSync;
   lastRunBefore: StatementSync;
   driftSince: StatementSync;
@@ -174,12 +175,12 @@ function prepare(db: DatabaseSync): Statements {
       `SELECT ${RUN_READ_COLUMNS} FROM runs WHERE stack = ? AND status != 'running' AND started_at < ? ORDER BY started_at DESC, rowid DESC LIMIT ?`,
     ),
     getRun: db.prepare(`SELECT ${RUN_READ_COLUMNS} FROM runs WHERE run_id = ? AND status != 'running'`),
-    insertRunning: db.prepare("INSERT INTO runs (run_id, stack, engine, verdict, drift_count, pending_count, started_at, finished_at, duration_ms, status) VALUES (?, ?, ?, 'running', 0, 0, ?, ?, 0, 'running')"),
-    dropRunning: db.prepare("DELETE FROM runs WHERE run_id = ? AND status = 'running'"),
-    interruptRunning: db.prepare(
-      "UPDATE runs SET status = 'interrupted', verdict = 'error', error_kind = 'InterruptedError', error_message = ?, finished_at = ?, " +
-        "duration_ms = MAX(0, CAST((julianday(?) - julianday(started_at)) * 86400000 AS INTEGER)) WHERE status = 'running' RETURNING run_id, stack",
+    insertRunning: db.prepare(
+      "INSERT INTO runs (run_id, stack, engine, verdict, drift_count, pending_count, started_at, finished_at, duration_ms, status, process) VALUES (?, ?, ?, 'running', 0, 0, ?, ?, 0, 'running', ?)",
     ),
+    // A run another process took for dead (interrupted) and that finished after all gets its real result.
+    dropRunning: db.prepare("DELETE FROM runs WHERE run_id = ? AND status IN ('running', 'interrupted')"),
+    runningRuns: db.prepare("SELECT run_id, stack, process FROM runs WHERE status = 'running'"),
     interruptOne: db.prepare(
       "UPDATE runs SET status = 'interrupted', verdict = 'error', error_kind = 'InterruptedError', error_message = ?, finished_at = ?, " +
         "duration_ms = MAX(0, CAST((julianday(?) - julianday(started_at)) * 86400000 AS INTEGER)) WHERE run_id = ? AND status = 'running'",
@@ -227,6 +228,8 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   }
 
   const statements = prepare(db);
+  /** This process, on the runs it notes as running. */
+  const self = processId();
   const { insertApply, ...applies } = sqliteApplyMarkers(db);
   let open = true;
 
@@ -267,7 +270,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     },
 
     startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void {
-      statements.insertRunning.run(run.runId, run.stack, run.engine, run.startedAt, run.startedAt);
+      statements.insertRunning.run(run.runId, run.stack, run.engine, run.startedAt, run.startedAt, self);
     },
 
     ...applies,
@@ -275,7 +278,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     beginApply(apply): void {
       transaction(db, () => {
         insertApply(apply);
-        statements.insertRunning.run(apply.runId, apply.stack, apply.engine, apply.startedAt, apply.startedAt);
+        statements.insertRunning.run(apply.runId, apply.stack, apply.engine, apply.startedAt, apply.startedAt, self);
       });
     },
 
@@ -284,9 +287,13 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
       return Number(statements.interruptOne.run(message, now, now, runId).changes) > 0;
     },
 
-    interruptRunningRuns(message: string): { runId: string; stack: string }[] {
+    interruptRunningRuns(message: string, isGone: (process: string) => boolean): { runId: string; stack: string }[] {
       const now = new Date().toISOString();
-      return statements.interruptRunning.all(message, now, now).map((row) => ({ runId: String(row.run_id), stack: String(row.stack) }));
+      return statements.runningRuns
+        .all()
+        .filter((row) => typeof row.process !== "string" || isGone(row.process))
+        .filter((row) => Number(statements.interruptOne.run(message, now, now, String(row.run_id)).changes) > 0)
+        .map((row) => ({ runId: String(row.run_id), stack: String(row.stack) }));
     },
 
     driftHistory(stack: string, since: string, addresses: readonly string[]): RunDrift[] {

@@ -192,6 +192,12 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "flapping resources of an episode",
     sql: "ALTER TABLE episodes ADD COLUMN flapping_json TEXT;",
   },
+  {
+    version: 9,
+    name: "the process running a run",
+    // host:pid: at start, only runs whose process is gone are marked interrupted (not a concurrent check's).
+    sql: "ALTER TABLE runs ADD COLUMN process TEXT;",
+  },
 ];
 
 /** The newest schema version this code knows. */

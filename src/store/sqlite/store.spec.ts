@@ -6,6 +6,7 @@ import { tempDir } from "../../../test/support/tempdir.ts";
 import type { ResourceChange, StackResult } from "../../core/types.ts";
 import type { Store } from "../api.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
+import { processId } from "../../core/liveness.ts";
 import { openSqliteStore } from "./index.ts";
 import { latestVersion, MIGRATIONS } from "./migrations.ts";
 import type { Migration } from "./migrations.ts";
@@ -439,6 +440,23 @@ describe("drift history", () => {
       expect(store.driftHistory("web", at(3), [deletion.address]).map((r) => r.addresses)).toEqual([[], [], [deletion.address]]);
       expect(store.driftHistory("web", at(9), both)).toEqual([{ runId: "again", startedAt: at(5), addresses: both }]);
       expect(store.driftHistory("nothing", at(0), both)).toEqual([]);
+    });
+  });
+});
+
+describe("runs left running", () => {
+  it("are interrupted only when their process is gone, and a run taken for dead still records its result", () => {
+    withStore(join(tempDir(), "history.db"), (store) => {
+      store.startRun({ runId: "mine", stack: "web", engine: "pulumi", startedAt: "2026-05-01T10:00:00.000Z" });
+      store.startRun({ runId: "theirs", stack: "db", engine: "terraform", startedAt: "2026-05-01T10:00:01.000Z" });
+      const seen: string[] = [];
+      expect(store.interruptRunningRuns("stopped", (process) => (seen.push(process), false))).toEqual([]);
+      expect(seen).toEqual([processId(), processId()]); // noted with the process that runs them
+      expect(store.interruptRunningRuns("stopped", () => true).map((r) => r.runId).sort()).toEqual(["mine", "theirs"]);
+      expect(store.getRun("mine")).toMatchObject({ verdict: "error", error: { kind: "InterruptedError", message: "stopped" } });
+      store.recordRun(result({ runId: "mine", verdict: "drifted", changes: [driftChange] }));
+      expect(store.getRun("mine")).toMatchObject({ verdict: "drifted" });
+      expect(store.listRuns().map((r) => r.runId).sort()).toEqual(["mine", "theirs"]);
     });
   });
 });
