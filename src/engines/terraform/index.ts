@@ -5,15 +5,15 @@
 // next commit), and a private directory for plan files, which hold secrets and are deleted after use.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import pLimit from "p-limit";
 import type { TerraformStackConfig } from "../../config/types.ts";
-import { EngineError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
+import { DriftwatchError, EngineError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection } from "../../core/types.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
 import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
 import { runTool, type ToolRun } from "../process.ts";
 import { cleanOutput, formatValidateJson, isLockConflict } from "./diagnostics.ts";
+import { withInitLock } from "./init-lock.ts";
 import { backendConfigFile } from "./hcl.ts";
 import { changesFromPlan, type PlanJson } from "./plan.ts";
 
@@ -47,14 +47,6 @@ function asTerraformStack(ctx: EngineContext): TerraformStackConfig {
 }
 
 export function createTerraformEngine(deps: EngineDependencies): Engine {
-  // The provider plugin cache is not safe for concurrent `init`s (HashiCorp documents it; OpenTofu 1.12 panics
-  // in LinkFromOtherCache when two stacks install into it at once): one init per cache directory at a time.
-  const initLocks = new Map<string, ReturnType<typeof pLimit>>();
-  const initLock = (cacheDir: string) => {
-    let lock = initLocks.get(cacheDir);
-    if (!lock) initLocks.set(cacheDir, (lock = pLimit(1)));
-    return lock;
-  };
 
   /** tofu, terraform or a path; by default tofu when the toolchain has it, else terraform. */
   function binaryFor(stack: TerraformStackConfig): string {
@@ -129,7 +121,15 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       initArgs.push(`-backend-config=${file}`);
     }
     ctx.logger.debug({ binary: session.bin }, "terraform init");
-    await initLock(env.TF_PLUGIN_CACHE_DIR!)(() => run(session, initArgs, "init")).catch((error: unknown) => explainFailure(session, error));
+    // One init at a time per plugin cache, across processes: the cache is not safe for concurrent inits.
+    try {
+      await withInitLock(env.TF_PLUGIN_CACHE_DIR!, ctx.signal, () => run(session, initArgs, "init"));
+    } catch (error) {
+      if (ctx.signal.aborted && !(error instanceof DriftwatchError)) {
+        throw new TimeoutError(`stack ${stack.name} did not finish within ${stack.timeoutSeconds}s; it was waiting for another init of the provider cache`);
+      }
+      await explainFailure(session, error);
+    }
     // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
     if (!existsSync(join(dataDir, "terraform.tfstate"))) session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
     return session;

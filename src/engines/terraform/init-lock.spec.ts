@@ -1,0 +1,52 @@
+// The plugin-cache init lock: one holder at a time in a process, a live holder of another process waited for,
+// a dead one's lock taken over, and the wait bounded by the run's signal.
+import { spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { describe, expect, it } from "vitest";
+import { tempDir } from "../../../test/support/tempdir.ts";
+import { withInitLock } from "./init-lock.ts";
+
+const LOCK = ".driftwatch-init.lock";
+const deadPid = () => Number(spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
+const never = () => new AbortController().signal;
+
+describe("the init lock of a plugin cache", () => {
+  it("lets one init in at a time within a process, and leaves no lock file behind", async () => {
+    const dir = tempDir();
+    let inside = 0;
+    let most = 0;
+    const init = () =>
+      withInitLock(dir, never(), async () => {
+        most = Math.max(most, ++inside);
+        await new Promise((r) => setTimeout(r, 30));
+        inside -= 1;
+      });
+    await Promise.all([init(), init(), init()]);
+    expect(most).toBe(1);
+    expect(existsSync(join(dir, LOCK))).toBe(false);
+  });
+
+  it("waits for a live holder of another process, and takes a dead holder's lock over at once", async () => {
+    const dir = tempDir();
+    // A live holder (this test's own pid stands in for another driftwatch): released after 400 ms.
+    writeFileSync(join(dir, LOCK), `${hostname()}:${process.pid}`);
+    const started = Date.now();
+    setTimeout(() => void rm(join(dir, LOCK)), 400);
+    await withInitLock(dir, never(), async () => undefined);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(350);
+
+    writeFileSync(join(dir, LOCK), `${hostname()}:${deadPid()}`);
+    const again = Date.now();
+    await withInitLock(dir, never(), async () => undefined);
+    expect(Date.now() - again).toBeLessThan(300);
+  });
+
+  it("gives up waiting when the run's signal aborts", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, LOCK), `${hostname()}:${process.pid}`);
+    await expect(withInitLock(dir, AbortSignal.timeout(300), async () => "never")).rejects.toThrow(/aborted/i);
+  });
+});
