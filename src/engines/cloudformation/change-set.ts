@@ -79,6 +79,16 @@ export async function createChangeSet(client: CloudFormationClient, settings: Cl
     }
     throw error;
   }
+  try {
+    return await describeCreated(client, stack, name, revertDrift, options);
+  } catch (error) {
+    await deleteChangeSet(client, stack, name);
+    throw error;
+  }
+}
+
+/** Waits for a created change set and reads all of it; undefined (and deleted) when it changes nothing. */
+async function describeCreated(client: CloudFormationClient, stack: string, name: string, revertDrift: boolean, options: Options): Promise<ChangeSet | undefined> {
   const status = await pollUntil(
     () => client.send(new DescribeChangeSetCommand({ StackName: stack, ChangeSetName: name }), { abortSignal: options.signal }),
     (s) => s.Status !== "CREATE_PENDING" && s.Status !== "CREATE_IN_PROGRESS",
@@ -87,8 +97,10 @@ export async function createChangeSet(client: CloudFormationClient, settings: Cl
   );
   if (status.Status !== "CREATE_COMPLETE") {
     const reason = status.StatusReason ?? String(status.Status);
-    await deleteChangeSet(client, stack, name);
-    if (NO_CHANGES.test(reason)) return undefined;
+    if (NO_CHANGES.test(reason)) {
+      await deleteChangeSet(client, stack, name);
+      return undefined;
+    }
     if (revertDrift) throw new RemediationUnavailableError(`CloudFormation cannot revert the drift of stack ${stack}: ${reason}`);
     throw new EngineError(`change set ${name} of stack ${stack} failed: ${reason}`);
   }

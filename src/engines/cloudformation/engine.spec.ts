@@ -222,6 +222,8 @@ describe("cloudformation detect", () => {
     const error = await engine.detect(context(dir)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EngineError);
     expect((error as Error).message).toBe("drift detection of CloudFormation stack web-prod failed: Failed to detect drift on resource [Db]: access denied");
+    // The review change set made meanwhile is not left behind.
+    expect(cfn.commandCalls(DeleteChangeSetCommand)).toHaveLength(1);
   });
 
   it("waits out throttling beyond the SDK's retries, then succeeds", async () => {

@@ -113,8 +113,13 @@ export function createCloudFormationEngine(_deps: EngineDependencies, options: C
         const settings = stack.cloudformation;
         const review = async () =>
           (await deployedMatchesGit(client, settings.stackName, template, signal)) ? undefined : createChangeSet(client, settings, template, "review", { signal, poll });
-        const [found, reviewed] = await Promise.all([detectDrift(client, settings.stackName, { signal, poll, limit: limitFor(accountKey(settings, ctx.env)) }), review()]);
+        // Both to the end, so a review change set is deleted even when the drift detection failed.
+        const [drifted, reviewing] = await Promise.allSettled([detectDrift(client, settings.stackName, { signal, poll, limit: limitFor(accountKey(settings, ctx.env)) }), review()]);
+        const reviewed = reviewing.status === "fulfilled" ? reviewing.value : undefined;
         if (reviewed) await deleteChangeSet(client, settings.stackName, reviewed.name);
+        if (drifted.status === "rejected") throw drifted.reason;
+        if (reviewing.status === "rejected") throw reviewing.reason;
+        const found = drifted.value;
         const pending = (reviewed?.changes ?? []).flatMap((c) => changeSetChangeOf(c, "pending") ?? []);
         return {
           drift: found.drift.map((c) => masked(c, template)),
