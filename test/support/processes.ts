@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { readdirSync, readlinkSync } from "node:fs";
 
 /** Pids of the processes whose working directory is `dir` or below it. */
@@ -33,4 +33,9 @@ export async function holdLock(file: string): Promise<() => void> {
     holder.on("exit", (code) => reject(new Error(`lock holder exited with ${code}`)));
   });
   return () => holder.kill("SIGKILL");
+}
+
+/** The pid of a process that has exited (a stand-in for a crashed Driftwatch). */
+export function exitedPid(): number {
+  return Number(spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
 }

@@ -1,16 +1,15 @@
 // The plugin-cache init lock: one holder at a time in a process, a live holder of another process waited for,
 // a dead one's lock taken over, and the wait bounded by the run's signal.
-import { spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
 import { describe, expect, it } from "vitest";
+import { exitedPid } from "../../../test/support/processes.ts";
 import { tempDir } from "../../../test/support/tempdir.ts";
 import { withInitLock } from "./init-lock.ts";
 
 const LOCK = ".driftwatch-init.lock";
-const deadPid = () => Number(spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
 const never = () => new AbortController().signal;
 
 describe("the init lock of a plugin cache", () => {
@@ -38,7 +37,7 @@ describe("the init lock of a plugin cache", () => {
     await withInitLock(dir, never(), async () => undefined);
     expect(Date.now() - started).toBeGreaterThanOrEqual(350);
 
-    writeFileSync(join(dir, LOCK), `${hostname()}:${deadPid()}`);
+    writeFileSync(join(dir, LOCK), `${hostname()}:${exitedPid()}`);
     const again = Date.now();
     await withInitLock(dir, never(), async () => undefined);
     expect(Date.now() - again).toBeLessThan(300);
