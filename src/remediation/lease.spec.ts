@@ -8,7 +8,6 @@ import { tempDir } from "../../test/support/tempdir.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { holderIsGone, newLeaseHolder, takeLease } from "./lease.ts";
 
-
 describe("remediation leases", () => {
   it("knows a holder of this host whose process is gone", () => {
     expect(holderIsGone(newLeaseHolder())).toBe(false);
