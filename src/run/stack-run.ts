@@ -3,15 +3,15 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError, InterruptedError } from "../core/errors.ts";
+import { flappingResources } from "../core/flapping.ts";
 import { redactUrls, redactValues, sensitiveValues } from "../core/redact.ts";
 import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
 import type { Engine, EngineContext } from "../engines/api.ts";
-import type { GitSource } from "../sources/git/index.ts";
 import { applyIgnoreRules } from "../remediation/ignore.ts";
+import type { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
 import type { Alerting } from "./alerting.ts";
-import { flappingResources } from "../core/flapping.ts";
 
 export interface RunDependencies {
   source: GitSource;
