@@ -1,4 +1,5 @@
-// One stack, one run: source → engine → (mask) → store. Readable top to bottom; every failure becomes a result.
+// One stack, one run: source → engine → ignore rules → flapping → (mask) → store. Readable top to bottom; every
+// failure becomes a result.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
