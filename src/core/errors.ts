@@ -66,3 +66,8 @@ export class PlanChangedError extends DriftwatchError {
 export class ApprovalError extends DriftwatchError {
   override name = "ApprovalError";
 }
+
+/** What an error says, whatever was thrown. */
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -8,7 +8,7 @@
 // Nothing here knows engine details; a refusal or failure is a result, never an exception.
 import { randomBytes, randomUUID } from "node:crypto";
 import type { StackConfig } from "../config/types.ts";
-import { ApprovalError } from "../core/errors.ts";
+import { ApprovalError, errorMessage } from "../core/errors.ts";
 import type { RemediationSummary, StackResult } from "../core/types.ts";
 import type { RemediationPlan } from "../engines/api.ts";
 import { evaluateGuards, refusals, type GuardFacts, type GuardResult } from "../remediation/guards.ts";
@@ -205,7 +205,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     try {
       auditId = deps.store.appendAudit(entry);
     } catch (error) {
-      logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not write the audit log");
+      logger.error({ err: errorMessage(error) }, "could not write the audit log");
     }
     if (applyRunId) deps.store.endApply(stack.name, holder);
     if (requested && !requested.existing) notifyApprovalRequested(stack, check, requested.approval, deps);

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
-import { DriftwatchError, InterruptedError } from "../core/errors.ts";
+import { DriftwatchError, errorMessage, InterruptedError } from "../core/errors.ts";
 import { flappingResources } from "../core/flapping.ts";
 import { redactUrls, redactValues, sensitiveValues } from "../core/redact.ts";
 import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
@@ -29,7 +29,7 @@ export type StackOperation = "detect" | "converge";
 
 export function asRunError(error: unknown): RunError {
   if (error instanceof DriftwatchError) return { kind: error.name, message: error.message };
-  return { kind: "InternalError", message: error instanceof Error ? error.message : String(error) };
+  return { kind: "InternalError", message: errorMessage(error) };
 }
 
 /** No credential from the stack's env or Terraform settings (passphrases, tokens, keys) and no URL credentials survive into `value`. */
@@ -69,7 +69,7 @@ function flappingOf(stack: StackConfig, deps: RunDependencies, current: { starte
     const history = deps.store.driftHistory(stack.name, since, current.drift.map((c) => c.address));
     return flappingResources(history, current, stack.flapping);
   } catch (error) {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, "could not read the drift history for flapping detection");
+    logger.warn({ err: errorMessage(error) }, "could not read the drift history for flapping detection");
     return [];
   }
 }
@@ -81,7 +81,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   try {
     if (!options.runId) deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
   } catch (error) {
-    logger.warn({ err: error instanceof Error ? error.message : String(error) }, "could not note the run's start");
+    logger.warn({ err: errorMessage(error) }, "could not note the run's start");
   }
   const timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000);
   let commit: string | undefined;
@@ -137,7 +137,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   try {
     deps.store.recordRun(result);
   } catch (error) {
-    logger.error({ err: error instanceof Error ? error.message : String(error) }, "could not record the run");
+    logger.error({ err: errorMessage(error) }, "could not record the run");
   }
   deps.alerting?.afterRun(stack, result);
   return result;

@@ -12,7 +12,7 @@ import {
   type DescribeChangeSetCommandOutput,
 } from "@aws-sdk/client-cloudformation";
 import type { CloudFormationSettings } from "../../config/types.ts";
-import { EngineError, ProgramError, RemediationUnavailableError } from "../../core/errors.ts";
+import { EngineError, errorMessage, ProgramError, RemediationUnavailableError } from "../../core/errors.ts";
 import { pollUntil, type PollTiming } from "./poll.ts";
 import type { CfnTemplate } from "./template.ts";
 
@@ -32,10 +32,6 @@ const NO_CHANGES = /didn't contain changes|No updates are to be performed/i;
 
 function errorName(error: unknown): string {
   return error instanceof Error ? error.name : "";
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /** review: only described, never executed; revert: drift-aware (REVERT_DRIFT); update: a plain update to apply. */
@@ -71,11 +67,11 @@ export async function createChangeSet(client: CloudFormationClient, settings: Cl
       { abortSignal: options.signal },
     );
   } catch (error) {
-    if (revertDrift && /drift|REVERT_DRIFT|DeploymentMode/i.test(messageOf(error)) && errorName(error) === "ValidationError") {
-      throw new RemediationUnavailableError(`CloudFormation cannot revert the drift of stack ${stack}: ${messageOf(error)}`);
+    if (revertDrift && /drift|REVERT_DRIFT|DeploymentMode/i.test(errorMessage(error)) && errorName(error) === "ValidationError") {
+      throw new RemediationUnavailableError(`CloudFormation cannot revert the drift of stack ${stack}: ${errorMessage(error)}`);
     }
-    if (errorName(error) === "ValidationError" && /template|parameter/i.test(messageOf(error))) {
-      throw new ProgramError(`CloudFormation rejects template ${settings.template} of stack ${stack}: ${messageOf(error)}`);
+    if (errorName(error) === "ValidationError" && /template|parameter/i.test(errorMessage(error))) {
+      throw new ProgramError(`CloudFormation rejects template ${settings.template} of stack ${stack}: ${errorMessage(error)}`);
     }
     throw error;
   }

@@ -7,7 +7,7 @@
 import { type CloudFormationClient } from "@aws-sdk/client-cloudformation";
 import pLimit from "p-limit";
 import type { CloudFormationStackConfig } from "../../config/types.ts";
-import { DriftwatchError, EngineError, RemediationUnavailableError, StackLockedError, TimeoutError } from "../../core/errors.ts";
+import { DriftwatchError, EngineError, errorMessage, RemediationUnavailableError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
 import type { Engine, EngineContext, EngineDependencies, PlanDecision, RemediationPlan } from "../api.ts";
@@ -33,17 +33,13 @@ interface Session {
   signal: AbortSignal;
 }
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
 /** AWS's errors as Driftwatch's: a missing stack, a stack busy with another operation, missing credentials, the timeout. */
 function classify(error: unknown, stack: CloudFormationStackConfig, signal: AbortSignal): Error {
   const { stackName, region } = stack.cloudformation;
   if (signal.aborted) return new TimeoutError(`stack ${stack.name} did not finish within ${stack.timeoutSeconds}s; the CloudFormation calls were abandoned (a change set in progress goes on in AWS)`);
   if (error instanceof DriftwatchError) return error;
   const name = error instanceof Error ? error.name : "";
-  const message = messageOf(error);
+  const message = errorMessage(error);
   if (name === "ValidationError" && /does not exist/i.test(message)) return new EngineError(`CloudFormation stack ${stackName} does not exist in ${region}: ${message}`);
   if (name === "ValidationError" && /IN_PROGRESS|in progress/.test(message)) return new StackLockedError(`CloudFormation stack ${stackName} is busy with another operation: ${message}`);
   if (name === "CredentialsProviderError" || /credential/i.test(message)) return new EngineError(`no usable AWS credentials for stack ${stack.name} (set them in its env: AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE or a web identity): ${message}`);

@@ -5,6 +5,7 @@ import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
 import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, RunDrift, StackResult, Verdict } from "../../core/types.ts";
 import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
+import { errorMessage } from "../../core/errors.ts";
 import { processId } from "../../core/liveness.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
 import { sqliteAlertStore } from "./alerts.ts";
@@ -26,10 +27,6 @@ export interface SqliteStoreOptions {
 }
 
 type Row = Record<string, SQLOutputValue>;
-
-function message(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 /** Runs `fn` in a write transaction (taken at once, so a concurrent writer waits on the busy timeout, not mid-way). */
 function transaction<T>(db: DatabaseSync, fn: () => T): T {
@@ -210,7 +207,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true });
     db = new DatabaseSync(file);
   } catch (error) {
-    throw new StoreError(file, `cannot open database at ${file}: ${message(error)}`, { cause: error });
+    throw new StoreError(file, `cannot open database at ${file}: ${errorMessage(error)}`, { cause: error });
   }
   try {
     db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
@@ -224,7 +221,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   } catch (error) {
     db.close();
     if (error instanceof StoreError) throw error;
-    throw new StoreError(file, `cannot open database at ${file}: ${message(error)}`, { cause: error });
+    throw new StoreError(file, `cannot open database at ${file}: ${errorMessage(error)}`, { cause: error });
   }
 
   const statements = prepare(db);
@@ -265,7 +262,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
           }
         });
       } catch (error) {
-        throw new StoreWriteError(file, result.runId, message(error), { cause: error });
+        throw new StoreWriteError(file, result.runId, errorMessage(error), { cause: error });
       }
     },
 
