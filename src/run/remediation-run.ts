@@ -242,6 +242,19 @@ function settleInterruptedApply(stack: StackConfig, deps: RunDependencies, logge
   return true;
 }
 
+/** Settles an apply left by a dead process, taking the stack's lease for it; false when there was none to settle. */
+function settleUnderLease(stack: StackConfig, deps: RunDependencies, inSync: boolean): boolean {
+  if (!deps.store.applyInFlight(stack.name)) return false;
+  const holder = newLeaseHolder();
+  // A live holder (another process applying right now) keeps its apply: nothing to settle.
+  if (!takeLease(deps.store, leaseName(stack), holder, leaseMs(stack))) return false;
+  try {
+    return settleInterruptedApply(stack, deps, deps.logger, { inSync });
+  } finally {
+    deps.store.releaseLease(leaseName(stack), holder);
+  }
+}
+
 /**
  * Applies that a dead process left unfinished (at service start): each is settled as interrupted, under its
  * stack's lease, and alerted. An apply whose process is still alive (another service) is left alone.
@@ -249,17 +262,9 @@ function settleInterruptedApply(stack: StackConfig, deps: RunDependencies, logge
 export function settleInterruptedApplies(stacks: readonly StackConfig[], deps: RunDependencies): void {
   for (const apply of deps.store.appliesInFlight()) {
     const stack = stacks.find((s) => s.name === apply.stack);
-    if (!stack) continue;
-    const holder = newLeaseHolder();
-    if (!takeLease(deps.store, leaseName(stack), holder, leaseMs(stack))) continue;
-    try {
-      if (settleInterruptedApply(stack, deps, deps.logger, { inSync: false })) {
-        const check = deps.store.getRun(apply.entry.runId);
-        if (check) notifyNeedsAttention(stack, check, deps);
-      }
-    } finally {
-      deps.store.releaseLease(leaseName(stack), holder);
-    }
+    if (!stack || !settleUnderLease(stack, deps, false)) continue;
+    const check = deps.store.getRun(apply.entry.runId);
+    if (check) notifyNeedsAttention(stack, check, deps);
   }
 }
 
@@ -314,16 +319,7 @@ export function remediateAfterCheck(stack: StackConfig, check: StackResult, deps
  */
 export function afterInSyncCheck(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
   if (check.verdict !== "in-sync") return;
-  if (deps.store.applyInFlight(stack.name)) {
-    const holder = newLeaseHolder();
-    if (takeLease(deps.store, leaseName(stack), holder, leaseMs(stack))) {
-      try {
-        settleInterruptedApply(stack, deps, deps.logger, { inSync: true });
-      } finally {
-        deps.store.releaseLease(leaseName(stack), holder);
-      }
-    }
-  }
+  settleUnderLease(stack, deps, true);
   if (stack.remediation.mode === "off") return;
   if (stack.remediation.mode === "approve") deps.store.voidPendingApproval(stack.name, `the stack is in sync (run ${check.runId})`);
   deps.store.clearRemediationBackoff(stack.name);
