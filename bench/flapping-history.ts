@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { flappingResources } from "../src/core/flapping.ts";
+import { flappingResources, windowStart } from "../src/core/flapping.ts";
 import type { ResourceChange } from "../src/core/types.ts";
 import { openSqliteStore } from "../src/store/sqlite/index.ts";
 
@@ -36,8 +36,7 @@ function measure(resources: number): string {
     let flagged = 0;
     for (let i = 0; i < SAMPLES; i += 1) {
       const began = performance.now();
-      const since = new Date(Date.parse(now) - policy.windowMs).toISOString();
-      const history = store.driftHistory("web", since, drift.map((c) => c.address));
+      const history = store.driftHistory("web", windowStart(now, policy), drift.map((c) => c.address));
       flagged = flappingResources(history, { startedAt: now, drift }, policy).length;
       times.push(performance.now() - began);
     }

@@ -5,6 +5,11 @@
 import type { FlappingPolicy } from "../config/types.ts";
 import type { FlappingResource, ResourceChange, RunDrift } from "./types.ts";
 
+/** When the flapping window of a run started at `startedAt` opens (ISO 8601). */
+export function windowStart(startedAt: string, policy: FlappingPolicy): string {
+  return new Date(Date.parse(startedAt) - policy.windowMs).toISOString();
+}
+
 /**
  * The resources drifting in the current run (started at `startedAt`) that flap. `history` is the stack's earlier
  * runs, oldest first: those of the window, and the last one before it (so a drift already going on when the
@@ -12,12 +17,12 @@ import type { FlappingResource, ResourceChange, RunDrift } from "./types.ts";
  */
 export function flappingResources(history: readonly RunDrift[], current: { startedAt: string; drift: readonly ResourceChange[] }, policy: FlappingPolicy): FlappingResource[] {
   if (policy.threshold === 0 || current.drift.length === 0) return [];
-  const windowStart = new Date(Date.parse(current.startedAt) - policy.windowMs).toISOString();
+  const since = windowStart(current.startedAt, policy);
   const onsets = new Map<string, { times: number; since: string }>();
   let before = new Set<string>();
   const runs = [...history, { runId: "current", startedAt: current.startedAt, addresses: current.drift.map((c) => c.address) }];
   for (const run of runs) {
-    if (run.startedAt >= windowStart) {
+    if (run.startedAt >= since) {
       for (const address of run.addresses) {
         const entry = onsets.get(address) ?? { times: 0, since: run.startedAt };
         if (!before.has(address)) entry.times += 1;

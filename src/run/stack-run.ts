@@ -4,7 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError, errorMessage, InterruptedError } from "../core/errors.ts";
-import { flappingResources } from "../core/flapping.ts";
+import { flappingResources, windowStart } from "../core/flapping.ts";
 import { redactUrls, redactValues, sensitiveValues } from "../core/redact.ts";
 import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
@@ -65,8 +65,7 @@ export function engineContext(stack: StackConfig, dir: string, deps: RunDependen
 function flappingOf(stack: StackConfig, deps: RunDependencies, current: { startedAt: string; drift: ResourceChange[] }, logger: Logger): FlappingResource[] {
   if (stack.flapping.threshold === 0 || current.drift.length === 0) return [];
   try {
-    const since = new Date(Date.parse(current.startedAt) - stack.flapping.windowMs).toISOString();
-    const history = deps.store.driftHistory(stack.name, since, current.drift.map((c) => c.address));
+    const history = deps.store.driftHistory(stack.name, windowStart(current.startedAt, stack.flapping), current.drift.map((c) => c.address));
     return flappingResources(history, current, stack.flapping);
   } catch (error) {
     logger.warn({ err: errorMessage(error) }, "could not read the drift history for flapping detection");
