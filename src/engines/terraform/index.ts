@@ -6,7 +6,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TerraformStackConfig } from "../../config/types.ts";
-import { DriftwatchError, EngineError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
+import { DriftwatchError, EngineError, errorMessage, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection } from "../../core/types.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
@@ -14,6 +14,7 @@ import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
 import { runTool, type ToolRun } from "../process.ts";
 import { cleanOutput, formatValidateJson, isLockConflict } from "./diagnostics.ts";
 import { withInitLock } from "./init-lock.ts";
+import { detachProviders } from "./private-providers.ts";
 import { backendConfigFile } from "./hcl.ts";
 import { changesFromPlan, type PlanJson } from "./plan.ts";
 
@@ -121,9 +122,16 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       initArgs.push(`-backend-config=${file}`);
     }
     ctx.logger.debug({ binary: session.bin }, "terraform init");
-    // One init at a time per plugin cache, across processes: the cache is not safe for concurrent inits.
+    // One init at a time per plugin cache, across processes: the cache is not safe for concurrent inits. Before the
+    // lock is let go, the providers the init linked from the cache become the stack's own (see private-providers.ts),
+    // so no later init can take them from under this stack's plans.
     try {
-      await withInitLock(env.TF_PLUGIN_CACHE_DIR!, ctx.signal, () => run(session, initArgs, "init"));
+      await withInitLock(env.TF_PLUGIN_CACHE_DIR!, ctx.signal, async () => {
+        await run(session, initArgs, "init");
+        await detachProviders(join(dataDir, "providers"), join(home, "providers-staging")).catch((error: unknown) => {
+          throw new EngineError(`stack ${stack.name}: could not give the stack its own copy of the providers init installed: ${errorMessage(error)}`);
+        });
+      });
     } catch (error) {
       if (ctx.signal.aborted && !(error instanceof DriftwatchError)) {
         throw new TimeoutError(`stack ${stack.name} did not finish within ${stack.timeoutSeconds}s; it was waiting for another init of the provider cache`);

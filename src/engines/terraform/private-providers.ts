@@ -1,0 +1,72 @@
+// A stack's providers, out of reach of other stacks' inits.
+//
+// With a plugin cache, `init` leaves each provider in the stack's TF_DATA_DIR as a symlink into the shared cache
+// (whose entry may itself be a symlink into a filesystem mirror). Another stack's init may replace that cache
+// entry at any moment: OpenTofu and Terraform install a package by removing the entry and linking or unpacking it
+// again, so a plan that starts a provider through the link in that instant gets ENOENT. Right after its init, and
+// still under the init lock (nothing writes the cache meanwhile), each such link is replaced by a directory of the
+// stack's own holding hard links to the package's files (copies where the cache lives on another filesystem).
+// Whatever an init does to the cache's directory entries afterwards, the stack's plans run their own files.
+import { copyFile, link, mkdir, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
+import { join } from "node:path";
+
+/** Hard-links (else copies) the tree at `from` to `to`, which must not exist. */
+async function cloneTree(from: string, to: string): Promise<void> {
+  await mkdir(to, { mode: 0o755 });
+  for (const entry of await readdir(from)) {
+    const source = join(from, entry);
+    const target = join(to, entry);
+    if ((await stat(source)).isDirectory()) {
+      await cloneTree(source, target);
+    } else {
+      await link(source, target).catch(() => copyFile(source, target));
+    }
+  }
+}
+
+/** Replaces the symlink `entry` by a private clone of what it points to, built in `staging` and moved in place. */
+async function detach(entry: string, staging: string): Promise<void> {
+  const target = await realpath(entry);
+  const clone = join(staging, "package");
+  await rm(clone, { recursive: true, force: true });
+  if ((await stat(target)).isDirectory()) {
+    await cloneTree(target, clone);
+  } else {
+    await link(target, clone).catch(() => copyFile(target, clone));
+  }
+  await unlink(entry);
+  await rename(clone, entry);
+}
+
+/**
+ * Makes every provider under `providersDir` (TF_DATA_DIR/providers) the stack's own: each symlink found there
+ * becomes a private directory (or file) with the same content. `staging` is a scratch directory on the same
+ * filesystem as `providersDir`; it is removed afterwards. Returns how many links were replaced.
+ */
+export async function detachProviders(providersDir: string, staging: string): Promise<number> {
+  await rm(staging, { recursive: true, force: true });
+  await mkdir(staging, { recursive: true, mode: 0o700 });
+  try {
+    return await walk(providersDir, staging);
+  } finally {
+    await rm(staging, { recursive: true, force: true });
+  }
+}
+
+async function walk(dir: string, staging: string): Promise<number> {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === "ENOENT") return [];
+    throw error;
+  });
+  let detached = 0;
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (entry.isSymbolicLink()) {
+      await detach(path, staging);
+      detached += 1;
+    } else if (entry.isDirectory()) {
+      detached += await walk(path, staging);
+    }
+  }
+  return detached;
+}
