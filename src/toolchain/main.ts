@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Entry point behind `npm run provision`, `npm test`, `npm start` and `npm run typecheck` (started by
-// tools/bootstrap.mjs once Node >= 22 and node_modules are in place): provisions what the command needs,
-// then runs it with the toolchain's environment.
+// Entry point behind `npm run provision`, `npm test`, `npm run test:stress`, `npm start` and `npm run typecheck`
+// (started by tools/bootstrap.mjs once Node >= 22 and node_modules are in place): provisions what the command
+// needs, then runs it with the toolchain's environment.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
@@ -27,6 +27,7 @@ const tsProjects = [repoRoot, join(repoRoot, "stacks", "demo-files"), join(repoR
 const vitest = join(repoRoot, "node_modules", "vitest", "vitest.mjs");
 const cli = join(repoRoot, "src", "cli", "main.ts");
 const benchDir = join(repoRoot, "bench");
+const stress = join(repoRoot, "test", "stress.ts");
 
 /** `npm run bench` runs every benchmark in bench/ in turn; `npm run bench -- <name>` only that one. */
 async function runBenchmarks(names: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
@@ -56,14 +57,14 @@ async function typecheck(env: NodeJS.ProcessEnv): Promise<number> {
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === "typecheck") return typecheck(process.env);
-  if (command !== "provision" && command !== "test" && command !== "start" && command !== "bench") {
-    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, start, bench or typecheck\n`);
+  if (command !== "provision" && command !== "test" && command !== "stress" && command !== "start" && command !== "bench") {
+    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, stress, start, bench or typecheck\n`);
     return 1;
   }
   const manifest = await provision({
     versions: loadPinnedVersions(),
     progress: streamProgress(),
-    withTestTools: command === "test" || command === "provision",
+    withTestTools: command === "test" || command === "stress" || command === "provision",
   });
   const env = { ...toolchainEnv(manifest), DRIFTWATCH_TOOLCHAIN: manifestPath(toolsDir()) };
   if (command === "provision") return 0;
@@ -72,6 +73,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return cliArgs.includes("serve") ? runNode(cli, cliArgs, serviceRuntimeEnv(env), SERVICE_NODE_FLAGS) : runNode(cli, cliArgs, env);
   }
   if (command === "bench") return runBenchmarks(args, env);
+  if (command === "stress") return runNode(stress, args, env);
   const typechecked = await typecheck(env);
   if (typechecked !== 0) return typechecked;
   return runNode(vitest, ["run", ...args], env);
