@@ -61,4 +61,16 @@ describe("driftwatch CLI", () => {
     expect(run.code).toBe(0);
     expect(JSON.parse(run.stdout)).toEqual({ results: [] });
   });
+
+  it("starts no stack once asked to stop (Ctrl-C), reporting each as interrupted", async () => {
+    const dir = tempDir();
+    const file = join(dir, "driftwatch.yaml");
+    writeFileSync(file, ["dataDir: data", "stacks:", "  - name: web", "    engine: terraform", `    source: { repo: ${join(dir, "no-repo")} }`, ""].join("\n"));
+    const stop = new AbortController();
+    stop.abort();
+    const run = await driftwatch(["--config", file, "check", "--json"], {}, stop.signal);
+    expect(run.code).toBe(1);
+    expect(JSON.parse(run.stdout)).toMatchObject({ results: [{ stack: "web", verdict: "error", error: { kind: "InterruptedError", message: "Driftwatch stopped before stack web started" } }] });
+    expect(existsSync(join(dir, "data", "git"))).toBe(false); // not even fetched
+  });
 });

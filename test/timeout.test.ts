@@ -1,13 +1,16 @@
-// A stack that never finishes: its timeout stops the engine (interrupt, then kill), the lock it took is gone
-// afterwards, nothing keeps running in its folder, and a second operation meanwhile is told the stack is locked.
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+// A Pulumi stack that never finishes. Two orderings, each forced rather than left to whichever timer fires first:
+// - while one operation holds the stack's lock (its timeout far away), a second is told the stack is locked;
+//   then Driftwatch is asked to stop (Ctrl-C), and the first is cancelled cleanly: lock released, nothing left;
+// - an operation that holds the lock when its stack's timeout expires is stopped (interrupt, then kill), its
+//   lock released, nothing left running in its folder.
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo } from "./support/git.ts";
 import { processesUnder, until } from "./support/processes.ts";
-import { tempDir } from "./support/tempdir.ts";
 
 const HANGING_PROGRAM = [
   'import * as path from "node:path";',
@@ -18,54 +21,92 @@ const HANGING_PROGRAM = [
   "",
 ].join("\n");
 
+/**
+ * The stack's timeout in the second ordering. From the start of the run to the engine holding its lock (git, the
+ * dependency link, Pulumi's start) took 1.6 s on a 2-core machine running the whole suite beside two CPU hogs,
+ * so 20 s leaves a wide margin; the test checks that the lock was held before the timeout expired.
+ */
+const TIMEOUT_SECONDS = 20;
+
 function lockFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".json"));
 }
 
-describe("per-stack timeout", () => {
-  it("stops a hanging engine, releases its lock, and reports a concurrent operation as locked", async () => {
-    const root = tempDir();
-    const repo = createProgramRepo(join(root, "repo"));
-    commitFiles(repo, { "stacks/app/index.ts": HANGING_PROGRAM }, "a program that never finishes");
-    const dataDir = join(root, "data");
-    const config = join(root, "driftwatch.yaml");
+const resultOf = (stdout: string) => (JSON.parse(stdout) as { results: StackResult[] }).results[0]!;
+
+describe("a Pulumi stack that never finishes", () => {
+  const root = mkdtempSync(join(tmpdir(), "driftwatch-timeout-"));
+  const dataDir = join(root, "data");
+  const locks = join(dataDir, "pulumi-backend", ".pulumi", "locks");
+  const world = join(root, "world");
+  /** A config for the stack `hang` of `repo` with this timeout. */
+  const configWith = (name: string, timeoutSeconds: number) => {
+    const file = join(root, `${name}.yaml`);
     writeFileSync(
-      config,
+      file,
       [
         `dataDir: ${dataDir}`,
         "stacks:",
         "  - name: hang",
         "    engine: pulumi",
-        `    source: { repo: ${repo}, ref: main, path: stacks/app }`,
+        `    source: { repo: ${join(root, "repo")}, ref: main, path: stacks/app }`,
         "    pulumi: { stack: hang }",
-        "    timeoutSeconds: 25",
+        `    timeoutSeconds: ${timeoutSeconds}`,
         "    env:",
         "      PULUMI_CONFIG_PASSPHRASE: timeout-test",
-        `      DEMO_FILES_DIR: ${join(root, "world")}`,
+        `      DEMO_FILES_DIR: ${world}`,
         "",
       ].join("\n"),
     );
-    const locks = join(dataDir, "pulumi-backend", ".pulumi", "locks");
-    const started = Date.now();
-    const first = driftwatch(["--config", config, "converge", "hang", "--json"]);
-    await until(() => lockFiles(locks).length > 0, 60_000);
+    return file;
+  };
+  const patient = configWith("patient", 3600);
+  const impatient = configWith("impatient", TIMEOUT_SECONDS);
 
-    const second = await driftwatch(["--config", config, "converge", "hang", "--json"]);
+  beforeAll(async () => {
+    // Deployed once with the demo program (dependencies installed, stack created), then Git's program hangs.
+    const repo = createProgramRepo(join(root, "repo"));
+    const deployed = await driftwatch(["--config", patient, "converge", "hang"]);
+    expect(deployed.code, deployed.stderr).toBe(0);
+    commitFiles(repo, { "stacks/app/index.ts": HANGING_PROGRAM }, "a program that never finishes");
+  }, 300_000);
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("tells a second operation the stack is locked, and cancels the first cleanly when asked to stop", async () => {
+    const stop = new AbortController();
+    const first = driftwatch(["--config", patient, "converge", "hang", "--json"], {}, stop.signal);
+    await until(() => lockFiles(locks).length > 0, 240_000);
+
+    // The first cannot end on its own (its timeout is an hour away): the lock is held for as long as this takes.
+    const second = await driftwatch(["--config", patient, "converge", "hang", "--json"]);
     expect(second.code).toBe(1);
-    const locked = (JSON.parse(second.stdout) as { results: StackResult[] }).results[0]!;
-    expect(locked.error?.kind).toBe("StackLockedError");
-    expect(locked.error?.message).toContain("stack hang is locked");
+    expect(resultOf(second.stdout).error).toMatchObject({ kind: "StackLockedError", message: expect.stringContaining("stack hang is locked") });
 
+    stop.abort(); // Ctrl-C
     const run = await first;
     expect(run.code).toBe(1);
-    const timedOut = (JSON.parse(run.stdout) as { results: StackResult[] }).results[0]!;
-    expect(timedOut.verdict).toBe("error");
-    expect(timedOut.error).toMatchObject({ kind: "TimeoutError" });
-    expect(timedOut.error!.message).toContain("did not finish within 25s");
-    expect(Date.now() - started).toBeLessThan(90_000);
+    expect(resultOf(run.stdout)).toMatchObject({ verdict: "error", error: { kind: "InterruptedError" } });
     expect(lockFiles(locks)).toEqual([]);
     expect(processesUnder(join(dataDir, "git", "worktrees"))).toEqual([]);
-    expect(existsSync(join(root, "world", "never.txt"))).toBe(false);
-  });
+    expect(existsSync(join(world, "never.txt"))).toBe(false);
+  }, 300_000);
+
+  it("stops an operation holding the lock when the stack's timeout expires, and releases the lock", async () => {
+    const started = Date.now();
+    let finished = false;
+    const run = driftwatch(["--config", impatient, "converge", "hang", "--json"]).finally(() => (finished = true));
+    await until(() => lockFiles(locks).length > 0 || finished, 240_000);
+    // The ordering under test: the engine held its lock before the timeout expired.
+    const tookMs = Date.now() - started;
+    expect(finished, "the run ended before the engine took its lock: raise TIMEOUT_SECONDS").toBe(false);
+    expect(tookMs, "the lock was taken only after the timeout: raise TIMEOUT_SECONDS").toBeLessThan(TIMEOUT_SECONDS * 1000);
+
+    const timedOut = await run;
+    expect(timedOut.code).toBe(1);
+    expect(resultOf(timedOut.stdout)).toMatchObject({ verdict: "error", error: { kind: "TimeoutError", message: expect.stringContaining(`did not finish within ${TIMEOUT_SECONDS}s`) } });
+    expect(lockFiles(locks)).toEqual([]);
+    expect(processesUnder(join(dataDir, "git", "worktrees"))).toEqual([]);
+    expect(existsSync(join(world, "never.txt"))).toBe(false);
+  }, 300_000);
 });

@@ -20,20 +20,32 @@ export interface CliIo {
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   env: NodeJS.ProcessEnv;
-  /** Resolves when the service should stop (SIGTERM/SIGINT for the real process). Default: those signals. */
-  untilStopped?: () => Promise<void>;
+  /**
+   * Aborted when Driftwatch is asked to stop (the first SIGTERM or SIGINT of the real process): `serve` stops
+   * gracefully; `check`, `converge` and `approve` cancel their engines cleanly (locks released) and record the
+   * runs as interrupted. Absent: never.
+   */
+  stop?: AbortSignal;
 }
 
-/** The first SIGTERM or SIGINT. */
-function untilSignal(): Promise<void> {
+/** Aborted by the first SIGTERM or SIGINT; a second one ends the process the usual way. */
+function stopOnSignal(): AbortSignal {
+  const controller = new AbortController();
+  const stop = () => {
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
+    controller.abort();
+  };
+  process.once("SIGTERM", stop);
+  process.once("SIGINT", stop);
+  return controller.signal;
+}
+
+/** Resolves when `signal` aborts (never when there is none). */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
-    const done = () => {
-      process.off("SIGTERM", done);
-      process.off("SIGINT", done);
-      resolve();
-    };
-    process.once("SIGTERM", done);
-    process.once("SIGINT", done);
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener("abort", () => resolve(), { once: true });
   });
 }
 
@@ -66,7 +78,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   /** check and converge: run the operation over the chosen stacks, print the results, set the exit code. */
   const runStacks = async (operation: typeof check, command: Command, only: string[], concurrency: number, json: boolean | undefined) => {
     const { config, logger } = context(command);
-    const results = await operation({ config, toolchain: toolchain(io.env), logger, only, concurrency, env: io.env });
+    const results = await operation({ config, toolchain: toolchain(io.env), logger, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
     io.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
     setExitCode(exitCodeFor(results));
   };
@@ -98,7 +110,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const { config, logger } = context(command);
       const runner = createRunner({ config, toolchain: toolchain(io.env), logger, env: io.env });
       try {
-        const result = await runner.approve(id, opts.as, { trigger: "approval" });
+        const result = await runner.approve(id, opts.as, { trigger: "approval", ...(io.stop ? { signal: io.stop } : {}) });
         io.stdout.write(opts.json ? `${JSON.stringify({ results: [result] }, null, 2)}\n` : renderResults([result]));
         setExitCode(result.remediation?.decision === "applied" ? exitCodeFor([result]) : 1);
       } finally {
@@ -120,7 +132,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const http = { ...config.service.http, ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) };
       const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: toolchain(io.env), logger, env: io.env });
       io.stdout.write(`driftwatch is watching ${config.stacks.length} stacks; dashboard: ${service.url}\n`);
-      await (io.untilStopped ?? untilSignal)();
+      await aborted(io.stop);
       const summary = await service.stop();
       setExitCode(summary.cancelled > 0 ? 1 : 0);
     });
@@ -178,5 +190,5 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 }
 
 if (import.meta.main) {
-  process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env });
+  process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stop: stopOnSignal() });
 }

@@ -21,6 +21,8 @@ export interface CheckOptions {
   concurrency?: number;
   /** The service's environment, base of every engine's (default process.env). */
   env?: NodeJS.ProcessEnv;
+  /** Aborted when Driftwatch is asked to stop: runs in flight are cancelled, the rest do not start (InterruptedError). */
+  signal?: AbortSignal;
 }
 
 export function selectStacks(config: DriftwatchConfig, only: readonly string[] = []): StackConfig[] {
@@ -39,7 +41,8 @@ async function runAll(options: CheckOptions, operation: StackOperation): Promise
   const runner = createRunner(options);
   const limit = pLimit(Math.max(1, options.concurrency ?? availableParallelism()));
   try {
-    return await Promise.all(stacks.map((stack) => limit(() => runner.run(stack, operation, { trigger: "cli" }))));
+    const runOptions = { trigger: "cli", ...(options.signal ? { signal: options.signal } : {}) };
+    return await Promise.all(stacks.map((stack) => limit(() => runner.run(stack, operation, runOptions))));
   } finally {
     await runner.close();
   }

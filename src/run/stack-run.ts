@@ -89,6 +89,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   let failure: RunError | undefined;
 
   try {
+    if (options.signal?.aborted) throw new InterruptedError(`Driftwatch stopped before stack ${stack.name} started`);
     const acquired = await deps.source.acquire(stack.source);
     commit = acquired.commit;
     staleSource = acquired.staleSource;
@@ -106,9 +107,10 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       await acquired.release();
     }
   } catch (error) {
-    failure = options.signal?.aborted
-      ? asRunError(new InterruptedError(`Driftwatch stopped before stack ${stack.name} finished; the engine was cancelled`))
-      : asRunError(error);
+    failure =
+      options.signal?.aborted && !(error instanceof InterruptedError)
+        ? asRunError(new InterruptedError(`Driftwatch stopped before stack ${stack.name} finished; the engine was cancelled`))
+        : asRunError(error);
   }
 
   const finished = new Date();

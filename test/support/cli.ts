@@ -14,8 +14,11 @@ function collect(stream: PassThrough): () => string {
   return () => Buffer.concat(chunks).toString("utf8");
 }
 
-/** Runs the driftwatch CLI in-process with captured output (logs are JSON lines on stderr). */
-export async function driftwatch(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+/**
+ * Runs the driftwatch CLI in-process with captured output (logs are JSON lines on stderr). Aborting `stop` is
+ * what SIGINT/SIGTERM are to the real process.
+ */
+export async function driftwatch(args: readonly string[], env: NodeJS.ProcessEnv = {}, stop?: AbortSignal): Promise<CliRun> {
   const stdout = new PassThrough();
   const stderr = new PassThrough();
   const out = collect(stdout);
@@ -24,6 +27,7 @@ export async function driftwatch(args: readonly string[], env: NodeJS.ProcessEnv
     stdout,
     stderr,
     env: { ...process.env, DRIFTWATCH_TOOLCHAIN: process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath(), ...env },
+    ...(stop ? { stop } : {}),
   });
   return { code, stdout: out(), stderr: err() };
 }
