@@ -16,6 +16,8 @@ import { tempDir } from "./support/tempdir.ts";
 
 const toolchain = readToolchainManifest(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
 const artifacts = join(repoRoot, "test-artifacts");
+/** Waits for what the page will show (after its own refresh, or a navigation), on a machine that may be busy. */
+const PATIENT = { timeout: 60_000, interval: 250 };
 
 let browser: Browser;
 beforeAll(async () => {
@@ -64,23 +66,22 @@ describe("the dashboard in a browser", () => {
     const page = await browser.newPage();
     await page.goto(service.url);
     const row = page.getByRole("row", { name: /web-files/ });
-    await expect.poll(() => row.textContent()).toContain("in-sync");
+    await expect.poll(() => row.textContent(), PATIENT).toContain("in-sync");
 
     appendFileSync(join(world, "motd.txt"), "edited by hand\n");
     service.scheduler.trigger("web-files", "api");
-    await until(() => service!.scheduler.phases()["web-files"] === "running", 10_000);
-    await until(() => service!.scheduler.phases()["web-files"] === "idle", 60_000);
+    await until(() => service!.runner.store.listRuns({ stack: "web-files" }).length === 2, 120_000, "the triggered check recorded");
     // No reload: the page fetches itself again every few seconds.
-    await expect.poll(() => row.textContent(), { timeout: 15_000 }).toContain("drifted");
+    await expect.poll(() => row.textContent(), PATIENT).toContain("drifted");
 
     await page.getByRole("link", { name: "web-files" }).click();
-    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent()).toContain("drifted");
+    await expect.poll(() => page.getByRole("heading", { level: 1 }).textContent(), PATIENT).toContain("drifted");
     const diff = page.getByRole("row", { name: /content/ });
-    await expect.poll(() => diff.textContent()).toContain("edited by hand");
+    await expect.poll(() => diff.textContent(), PATIENT).toContain("edited by hand");
     expect(await page.locator("svg[role=img] rect").count()).toBe(2); // the timeline: converge, then the drift
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: join(artifacts, "dashboard-stack.png"), fullPage: true });
     await page.goto(service.url);
     await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true });
-  }, 120_000);
+  }, 300_000);
 });

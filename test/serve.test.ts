@@ -77,8 +77,7 @@ async function serve(files: Record<string, string>, stacks: { name: string; path
 describe("driftwatch serve", () => {
   it("serves health, the API, metrics and the dashboard, and checks on API, webhook and new-commit triggers", async () => {
     const t = await serve({ "files/main.tf": MODULE(), "docs/README.md": "docs\n" }, [{ name: "files", path: "files" }]);
-    const firstRun = async () => (await t.runs("files")).length > 0;
-    for (let i = 0; i < 100 && !(await firstRun()); i += 1) await new Promise((r) => setTimeout(r, 200));
+    await expectRuns(t.runs, "files", 1); // the check at start
     expect((await t.get("/healthz")).body).toEqual({ status: "ok" });
     expect((await t.get("/readyz")).body).toEqual({ status: "ready" });
 
@@ -149,31 +148,33 @@ describe("driftwatch serve", () => {
     expect(page.runs.map((r) => r.runId)).toEqual(history.slice(1, 3).map((r) => r.runId));
 
     // A commit outside the stack's folder starts nothing; one inside starts a check of the new commit.
+    await until(() => t.service.scheduler.phases().files === "idle", 120_000, "the webhook's check over");
     commitFiles(t.repo, { "docs/README.md": "more docs\n" }, "docs only");
-    await new Promise((r) => setTimeout(r, 3000));
+    // A poll that starts now sees the new commit (one that started before the commit may be under way: wait it out).
+    await t.service.gitWatch.poll();
+    await t.service.gitWatch.poll();
+    expect(t.service.scheduler.phases().files).toBe("idle"); // a trigger would have queued the stack at once
     expect(await t.runs("files")).toHaveLength(4);
-    const started = Date.now();
     const sha = commitFiles(t.repo, { "files/main.tf": MODULE('resource "local_file" "b" {\n  filename = "${var.dir}/b.txt"\n  content = "b"\n}\n') }, "another file");
-    await expectRuns(t.runs, "files", 5);
+    await expectRuns(t.runs, "files", 5); // the periodic poll's trigger: the schedule is yearly
     const latest = (await t.runs("files"))[0]!;
     expect(latest.commit).toBe(sha);
     expect(latest.pendingCount).toBe(2);
-    expect(Date.now() - started).toBeLessThan(15_000);
-  }, 90_000);
+  }, 300_000);
 
   it("stops gracefully: a hanging run is cancelled after the grace period and recorded as interrupted", async () => {
     const t = await serve({ "hang/main.tf": HANGING }, [{ name: "hang", path: "hang", timeoutSeconds: 300 }]);
     execFileSync("mkfifo", [join(t.world, "hang", "fifo")]);
-    await until(() => t.service.scheduler.phases().hang === "running", 30_000);
-    await new Promise((r) => setTimeout(r, 2000)); // well into the plan
+    // Well into the plan: the provider is blocked reading the FIFO.
+    await until(() => processesUnder(join(t.config.dataDir, "git", "worktrees"), /terraform-provider-local/).length > 0, 120_000, "the provider hanging");
     const summary = await t.service.stop();
     expect(summary).toEqual({ finished: 0, cancelled: 1 });
     const store = openSqliteStore(databasePath(t.config));
     const [run] = store.listRuns({ stack: "hang" });
     store.close();
     expect(run).toMatchObject({ verdict: "error", error: { kind: "InterruptedError" } });
-    await until(() => processesUnder(join(t.config.dataDir, "git", "worktrees")).length === 0, 15_000);
-  }, 60_000);
+    await until(() => processesUnder(join(t.config.dataDir, "git", "worktrees")).length === 0, 60_000, "the engine gone");
+  }, 300_000);
 
   it("marks runs a crashed process left running as interrupted when it starts, and leaves a live process's alone", async () => {
     const root = tempDir();
@@ -198,10 +199,8 @@ describe("driftwatch serve", () => {
   });
 });
 
+/** Waits until `stack` has `count` recorded runs (never more). */
 async function expectRuns(runs: (stack: string) => Promise<RunSummary[]>, stack: string, count: number): Promise<void> {
-  for (let i = 0; i < 150; i += 1) {
-    if ((await runs(stack)).length >= count) return;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await until(async () => (await runs(stack)).length >= count, 120_000, `${count} runs of ${stack}`);
   expect(await runs(stack)).toHaveLength(count);
 }

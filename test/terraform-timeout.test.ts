@@ -37,6 +37,13 @@ const FILE = module(`resource "local_file" "a" {
 }
 `);
 
+/**
+ * The hanging stack's timeout. From the start of the run to the plan's provider hanging (git, init, the plan's
+ * start) took under 1 s on a 2-core machine running the suite beside two CPU hogs, so this leaves a wide margin;
+ * the test checks that the plan hung before the timeout expired.
+ */
+const TIMEOUT_SECONDS = 8;
+
 const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
 
 describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("terraform engine with %s: timeouts and locks", (flavor) => {
@@ -62,18 +69,26 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("terr
   }
 
   it("stops a hanging plan at the timeout, with the CLI and its providers, and leaves nothing behind", async () => {
-    const { world, dataDir, config } = setup({ "hang/main.tf": HANGING }, [{ name: "hang", path: "hang", timeoutSeconds: 3 }]);
+    const { world, dataDir, config } = setup({ "hang/main.tf": HANGING }, [{ name: "hang", path: "hang", timeoutSeconds: TIMEOUT_SECONDS }]);
     execFileSync("mkfifo", [join(world, "hang", "fifo")]);
+    const worktrees = join(dataDir, "git", "worktrees");
     const started = Date.now();
-    const run = await driftwatch(["--config", config, "check", "--json"]);
+    let finished = false;
+    const running = driftwatch(["--config", config, "check", "--json"]).finally(() => (finished = true));
+    // The ordering under test: the plan's provider hangs (blocked opening the FIFO) before the timeout expires.
+    await until(() => processesUnder(worktrees, /terraform-provider-local/).length > 0 || finished, 120_000, "the provider hanging");
+    expect(finished, "the run ended before its plan hung: raise TIMEOUT_SECONDS").toBe(false);
+    expect(Date.now() - started, "the plan hung only after the timeout: raise TIMEOUT_SECONDS").toBeLessThan(TIMEOUT_SECONDS * 1000);
+
+    // SIGINT first; a provider stuck in open() ignores it, so the group is killed after the grace period (else
+    // this would never finish).
+    const run = await running;
     expect(run.code).toBe(1);
-    expect(results(run.stdout).hang).toMatchObject({ verdict: "error", error: { kind: "TimeoutError", message: expect.stringContaining("did not finish within 3s") } });
-    // SIGINT first; a provider stuck in open() ignores it, so the group is killed after the grace period.
-    expect(Date.now() - started).toBeLessThan(40_000);
-    await until(() => processesUnder(join(dataDir, "git", "worktrees")).length === 0, 10_000);
+    expect(results(run.stdout).hang).toMatchObject({ verdict: "error", error: { kind: "TimeoutError", message: expect.stringContaining(`did not finish within ${TIMEOUT_SECONDS}s; plan (drift) was stopped`) } });
+    await until(() => processesUnder(worktrees).length === 0, 60_000, "every process of the plan gone");
     const plans = readdirSync(join(dataDir, "terraform"), { recursive: true, encoding: "utf8" }).filter((f) => /plans-|\.tfplan$/.test(f));
     expect(plans).toEqual([]);
-  }, 60_000);
+  }, 300_000);
 
   it("reports a stack whose state is locked by someone else as locked and applies nothing; check still reports", async () => {
     const { world, dataDir, config } = setup({ "files/main.tf": FILE }, [{ name: "files", path: "files" }]);

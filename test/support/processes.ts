@@ -1,13 +1,14 @@
 import { spawn, spawnSync } from "node:child_process";
-import { readdirSync, readlinkSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 
-/** Pids of the processes whose working directory is `dir` or below it. */
-export function processesUnder(dir: string): number[] {
+/** Pids of the processes whose working directory is `dir` or below it (and whose command line matches `command`). */
+export function processesUnder(dir: string, command?: RegExp): number[] {
   return readdirSync("/proc")
     .filter((p) => /^\d+$/.test(p))
     .filter((p) => {
       try {
-        return readlinkSync(`/proc/${p}/cwd`).startsWith(dir);
+        if (!readlinkSync(`/proc/${p}/cwd`).startsWith(dir)) return false;
+        return !command || command.test(readFileSync(`/proc/${p}/cmdline`, "utf8").replaceAll("\0", " "));
       } catch {
         return false;
       }
@@ -15,11 +16,14 @@ export function processesUnder(dir: string): number[] {
     .map(Number);
 }
 
-/** Polls `condition` every 200 ms until it holds; throws after `timeoutMs`. */
-export async function until(condition: () => boolean, timeoutMs: number): Promise<void> {
+/**
+ * Polls `condition` every 200 ms until it holds; throws after `timeoutMs`. The timeout only bounds a wait for
+ * something that should happen: size it for a busy machine, never as a statement about how fast it happens.
+ */
+export async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what = "condition"): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 200));
   }
 }
