@@ -44,7 +44,7 @@ for (let i = 0; i < RUNS; i++) checkTimes.push(await timeCheck());
 const source = new GitSource({ dataDir: config.dataDir, logger });
 const acquired = await source.acquire(stack.source);
 const env = { ...toolchainEnv(toolchain), ...stack.env, PULUMI_BACKEND_URL: stack.pulumi.backendUrl, PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
-await ensureDependencies({ dir: acquired.dir, cacheDir: join(config.dataDir, "cache"), env, logger });
+await ensureDependencies({ dir: acquired.dir, cacheDir: config.cacheDir, env, logger });
 function timeRaw(args: string[]): number[] {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {

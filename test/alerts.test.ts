@@ -8,7 +8,7 @@ import type { RunSummary } from "../src/store/api.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
 import { SlackServer } from "./support/slack-server.ts";
-import { tempDir } from "./support/tempdir.ts";
+import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
 
 const TOKEN = "xoxb-alerts-test-7f3a9c";
 const env = { SLACK_BOT_TOKEN: TOKEN };
@@ -255,6 +255,7 @@ describe("Slack alerts never carry secrets", () => {
       config,
       [
         `dataDir: ${join(root, "data")}`,
+        `cacheDir: ${sharedCacheDir}`,
         "alerts:",
         `  slack: { channel: "#secrets", apiUrl: "${server.url}" }`,
         "stacks:",

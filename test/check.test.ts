@@ -10,6 +10,7 @@ import { readToolchainManifest, toolchainEnv } from "../src/toolchain/manifest.t
 import { manifestPath } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
+import { engineTimeout } from "./support/timeouts.ts";
 
 const PASSPHRASE = "check-test-passphrase";
 const SECRET = "TOPSECRET-f00d-4d1e";
@@ -118,7 +119,7 @@ describe("driftwatch check on real Pulumi stacks from git", () => {
     rmSync(join(world, "deleted", "motd.txt"));
     rmSync(join(world, "both", "motd.txt"));
     writeFileSync(join(world, "secret", "credentials.txt"), "token=hand-edited\n");
-  });
+  }, engineTimeout(38)); // six Pulumi stacks deployed one after the other, npm install included
 
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 

@@ -20,6 +20,7 @@ import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
+import { engineTimeout } from "./support/timeouts.ts";
 
 const TEMPLATE = `Parameters:
   Secret: { Type: String, NoEcho: true }
@@ -131,5 +132,5 @@ describe("a CloudFormation stack next to a Terraform one", () => {
     expect(audit.entries[0]).toMatchObject({ decision: "approval-requested", planChanges: 1, mode: "approve" });
     const db = JSON.stringify(history) + JSON.stringify(audit);
     expect(db).not.toContain("sup3r-s3cret");
-  }, 120_000);
+  }, engineTimeout(3));
 });

@@ -12,7 +12,8 @@ import { readToolchainManifest } from "../src/toolchain/manifest.ts";
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { createProgramRepo } from "./support/git.ts";
 import { until } from "./support/processes.ts";
-import { tempDir } from "./support/tempdir.ts";
+import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
+import { engineTimeout } from "./support/timeouts.ts";
 
 const toolchain = readToolchainManifest(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
 const artifacts = join(repoRoot, "test-artifacts");
@@ -47,6 +48,7 @@ describe("the dashboard in a browser", () => {
       file,
       [
         `dataDir: ${join(root, "data")}`,
+        `cacheDir: ${sharedCacheDir}`,
         // Once a year: only the checks the test starts (a scheduled tick would race the converge below).
         'service: { runOnStart: false, schedule: "0 0 1 1 *", gitPollSeconds: 0, jitterSeconds: 0, http: { port: 0 } }',
         "stacks:",
@@ -83,5 +85,5 @@ describe("the dashboard in a browser", () => {
     await page.screenshot({ path: join(artifacts, "dashboard-stack.png"), fullPage: true });
     await page.goto(service.url);
     await page.screenshot({ path: join(artifacts, "dashboard.png"), fullPage: true });
-  }, 300_000);
+  }, engineTimeout(21));
 });

@@ -9,12 +9,13 @@ import type { StackResult } from "../src/core/types.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
 import { git } from "./support/git.ts";
-import { tempDir } from "./support/tempdir.ts";
+import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
 
 /** The demo config, pointed at a temporary data directory and at the commit this test runs on. */
 function demoCopy(dir: string, extraStacks: unknown[] = []): string {
   const doc = parseDocument(readFileSync(join(repoRoot, "driftwatch.yaml"), "utf8"));
   doc.set("dataDir", join(dir, "data"));
+  doc.set("cacheDir", sharedCacheDir);
   const commit = git(repoRoot, "rev-parse", "HEAD");
   for (const index of [0, 1, 2]) {
     doc.setIn(["stacks", index, "source", "repo"], repoRoot);

@@ -20,6 +20,7 @@ import { commitFiles, git } from "./support/git.ts";
 import { processesUnder, until } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { localFilesModule, terraformStackYaml } from "./support/terraform-modules.ts";
+import { engineTimeout } from "./support/timeouts.ts";
 
 const toolchain = readToolchainManifest(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
 const API_TOKEN = "api-token-for-tests";
@@ -160,7 +161,7 @@ describe("driftwatch serve", () => {
     const latest = (await t.runs("files"))[0]!;
     expect(latest.commit).toBe(sha);
     expect(latest.pendingCount).toBe(2);
-  }, 300_000);
+  }, engineTimeout(8));
 
   it("stops gracefully: a hanging run is cancelled after the grace period and recorded as interrupted", async () => {
     const t = await serve({ "hang/main.tf": HANGING }, [{ name: "hang", path: "hang", timeoutSeconds: 300 }]);
@@ -174,7 +175,7 @@ describe("driftwatch serve", () => {
     store.close();
     expect(run).toMatchObject({ verdict: "error", error: { kind: "InterruptedError" } });
     await until(() => processesUnder(join(t.config.dataDir, "git", "worktrees")).length === 0, 60_000, "the engine gone");
-  }, 300_000);
+  }, engineTimeout(14));
 
   it("marks runs a crashed process left running as interrupted when it starts, and leaves a live process's alone", async () => {
     const root = tempDir();

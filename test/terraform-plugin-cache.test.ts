@@ -13,6 +13,7 @@ import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { localFilesModule, terraformStackYaml } from "./support/terraform-modules.ts";
+import { engineTimeout } from "./support/timeouts.ts";
 
 const manifest = readToolchainManifest(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
 
@@ -51,5 +52,5 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("the 
       expect(failed, `round ${round}`).toEqual([]);
       expect(results.map((r) => r.verdict)).toEqual(names.map(() => "pending"));
     }
-  }, 600_000);
+  }, engineTimeout(18));
 });

@@ -14,6 +14,7 @@ import { commitFiles, git } from "./support/git.ts";
 import { holdLock, processesUnder, until } from "./support/processes.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { terraformStackYaml } from "./support/terraform-modules.ts";
+import { engineTimeout } from "./support/timeouts.ts";
 
 const manifest = readToolchainManifest(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
 
@@ -88,7 +89,7 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("terr
     await until(() => processesUnder(worktrees).length === 0, 60_000, "every process of the plan gone");
     const plans = readdirSync(join(dataDir, "terraform"), { recursive: true, encoding: "utf8" }).filter((f) => /plans-|\.tfplan$/.test(f));
     expect(plans).toEqual([]);
-  }, 300_000);
+  }, engineTimeout(20));
 
   it("reports a stack whose state is locked by someone else as locked and applies nothing; check still reports", async () => {
     const { world, dataDir, config } = setup({ "files/main.tf": FILE }, [{ name: "files", path: "files" }]);
@@ -107,5 +108,5 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("terr
     const checked = await driftwatch(["--config", config, "check", "--json"]);
     expect(results(checked.stdout).files!.changes.map((c) => [c.kind, c.action, c.address])).toEqual([["drift", "delete", "local_file.a"]]);
     expect(readFileSync(localStateFile(dataDir, "files"), "utf8")).toContain("local_file");
-  }, 60_000);
+  }, engineTimeout(3));
 });

@@ -11,6 +11,8 @@ import type { StackResult } from "../src/core/types.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo } from "./support/git.ts";
 import { processesUnder, until } from "./support/processes.ts";
+import { sharedCacheDir } from "./support/tempdir.ts";
+import { engineTimeout } from "./support/timeouts.ts";
 
 const HANGING_PROGRAM = [
   'import * as path from "node:path";',
@@ -47,6 +49,7 @@ describe("a Pulumi stack that never finishes", () => {
       file,
       [
         `dataDir: ${dataDir}`,
+        `cacheDir: ${sharedCacheDir}`,
         "stacks:",
         "  - name: hang",
         "    engine: pulumi",
@@ -70,7 +73,7 @@ describe("a Pulumi stack that never finishes", () => {
     const deployed = await driftwatch(["--config", patient, "converge", "hang"]);
     expect(deployed.code, deployed.stderr).toBe(0);
     commitFiles(repo, { "stacks/app/index.ts": HANGING_PROGRAM }, "a program that never finishes");
-  }, 300_000);
+  }, engineTimeout(10));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
   it("tells a second operation the stack is locked, and cancels the first cleanly when asked to stop", async () => {
@@ -90,7 +93,7 @@ describe("a Pulumi stack that never finishes", () => {
     expect(lockFiles(locks)).toEqual([]);
     expect(processesUnder(join(dataDir, "git", "worktrees"))).toEqual([]);
     expect(existsSync(join(world, "never.txt"))).toBe(false);
-  }, 300_000);
+  }, engineTimeout(5));
 
   it("stops an operation holding the lock when the stack's timeout expires, and releases the lock", async () => {
     const started = Date.now();
@@ -108,5 +111,5 @@ describe("a Pulumi stack that never finishes", () => {
     expect(lockFiles(locks)).toEqual([]);
     expect(processesUnder(join(dataDir, "git", "worktrees"))).toEqual([]);
     expect(existsSync(join(world, "never.txt"))).toBe(false);
-  }, 300_000);
+  }, engineTimeout(23));
 });

@@ -43,6 +43,7 @@ describe("parseConfig: defaults and paths", () => {
       file: FILE,
       skipped: [],
       dataDir: "/srv/watch/.driftwatch",
+      cacheDir: "/srv/watch/.driftwatch/cache",
       stacks: [
         {
           name: "demo-files",
@@ -67,6 +68,12 @@ describe("parseConfig: defaults and paths", () => {
         http: { host: "127.0.0.1", port: 8080, publicRead: true, apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
       },
     });
+  });
+
+  it("keeps the caches where cacheDir says, relative to the file's folder", () => {
+    const config = parseConfig(`cacheDir: ../shared-cache\nstacks:${minimalStack}`, FILE, { env: {} });
+    expect(config.cacheDir).toBe("/srv/shared-cache");
+    expect(config.dataDir).toBe("/srv/watch/.driftwatch");
   });
 
   it("reads the service section, per-stack schedules and the tokens from the environment", () => {
@@ -369,7 +376,7 @@ stack: []
 `);
     expect(error.issues).toEqual([
       "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
-      "stack: unknown key (allowed: dataDir, defaults, service, alerts, stacks) (line 9)",
+      "stack: unknown key (allowed: dataDir, cacheDir, defaults, service, alerts, stacks) (line 9)",
     ]);
   });
 

@@ -128,7 +128,8 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     return { ...common, engine: "terraform", terraform: terraformSettings(stack.terraform, values, baseDir) };
   });
   const watched = stacks.filter((stack) => !skipped.some((s) => s.name === stack.name));
-  return { file: path, dataDir, stacks: watched, skipped, alerts: alertsConfig(data.alerts, env), service: serviceConfig(data.service, env) };
+  const cacheDir = data.cacheDir === undefined ? join(dataDir, "cache") : resolve(baseDir, data.cacheDir);
+  return { file: path, dataDir, cacheDir, stacks: watched, skipped, alerts: alertsConfig(data.alerts, env), service: serviceConfig(data.service, env) };
 }
 
 function serviceConfig(raw: ConfigFile["service"], env: NodeJS.ProcessEnv): ServiceConfig {

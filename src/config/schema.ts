@@ -471,6 +471,14 @@ export const configFileSchema = z
       .min(1, unless("must not be empty"))
       .default(".driftwatch")
       .describe("Where Driftwatch keeps its database, Git mirrors, worktrees and caches; relative to this file's folder."),
+    cacheDir: z
+      .string()
+      .min(1, unless("must not be empty"))
+      .optional()
+      .describe(
+        "Where the caches of program dependencies (npm) and Terraform provider plugins live; relative to this file's folder. " +
+          "Default: <dataDir>/cache. Several Driftwatch processes (or configurations) may share one.",
+      ),
     defaults: z
       .strictObject({
         timeoutSeconds: timeoutSeconds.default(600).describe("The run timeout in seconds for stacks that set none."),

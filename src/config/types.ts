@@ -170,8 +170,10 @@ export type EngineId = StackConfig["engine"];
 export interface DriftwatchConfig {
   /** Absolute path of the file the configuration came from. */
   file: string;
-  /** Absolute data directory: database, git mirrors, worktrees, caches. */
+  /** Absolute data directory: database, git mirrors, worktrees. */
   dataDir: string;
+  /** Absolute cache directory (npm dependencies, provider plugins); <dataDir>/cache unless configured. */
+  cacheDir: string;
   stacks: StackConfig[];
   /** Stacks left out because none of their `requiresEnv` variables is set, with why. */
   skipped: { name: string; reason: string }[];

@@ -62,7 +62,7 @@ export function createRunner(options: RunnerOptions): Runner {
     engineFor: (stack: StackConfig) => {
       let engine = engines.get(stack.engine);
       if (!engine) {
-        engine = createEngine(stack.engine, { toolchain: options.toolchain, logger, cacheDir: join(config.dataDir, "cache"), dataDir: config.dataDir });
+        engine = createEngine(stack.engine, { toolchain: options.toolchain, logger, cacheDir: config.cacheDir, dataDir: config.dataDir });
         engines.set(stack.engine, engine);
       }
       return engine;

@@ -65,8 +65,19 @@ async function install(entry: string, options: DependencyOptions, lockfile: stri
     throw new ProgramError(`npm ${args[0]} failed in ${options.dir}:\n${result.output.trim()}`);
   }
   writeFileSync(join(staging, MARKER), new Date().toISOString());
-  rmSync(entry, { recursive: true, force: true });
-  renameSync(staging, entry);
+  // Another process sharing the cache may have finished the same entry meanwhile, and programs may be running
+  // from it: keep that one. Only an entry without the marker (an interrupted older layout) is replaced.
+  if (existsSync(join(entry, MARKER))) {
+    rmSync(staging, { recursive: true, force: true });
+  } else {
+    rmSync(entry, { recursive: true, force: true });
+    try {
+      renameSync(staging, entry);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      if (!existsSync(join(entry, MARKER))) throw error; // not a finished twin that won the race
+    }
+  }
   options.logger.info({ durationMs: Date.now() - started }, "program dependencies installed");
 }
 
