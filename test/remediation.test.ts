@@ -38,8 +38,10 @@ describe("remediation on OpenTofu stacks", () => {
   const world = join(root, "world");
   const config = join(root, "driftwatch.yaml");
   const keys = join(root, "keys");
-  const today = localTime(new Date(), "UTC").weekday;
-  const notToday = WEEKDAYS.find((d) => d !== today)!;
+  // A weekday that is neither today nor tomorrow (UTC): the window stays closed even if the suite runs past midnight.
+  const soon = [0, 1].map((days) => localTime(new Date(Date.now() + days * 86_400_000), "UTC").weekday);
+  const notToday = WEEKDAYS.find((d) => !soon.includes(d))!;
+  const [yesterday, tomorrow] = [isoDay(-1), isoDay(1)]; // the freeze, as written into the config (not recomputed later)
   const gpgKeys: GpgKey[] = [];
 
   // name → [module path, remediation policy as YAML flow]
@@ -49,7 +51,7 @@ describe("remediation on OpenTofu stacks", () => {
     "max-changes": ["stacks/files", "{ mode: auto, maxChanges: 1 }"],
     protect: ["stacks/files", "{ mode: auto, protect: [local_file] }"],
     window: ["stacks/files", `{ mode: auto, windows: [{ days: [${notToday}], from: "00:00", to: "23:59" }] }`],
-    freeze: ["stacks/files", `{ mode: auto, freeze: [{ from: ${isoDay(-1)}, to: ${isoDay(1)} }] }`],
+    freeze: ["stacks/files", `{ mode: auto, freeze: [{ from: ${yesterday}, to: ${tomorrow} }] }`],
     reshaped: ["stacks/reshaped", "{ mode: auto, on: pending }"],
     signed: ["stacks/files", `{ mode: auto, requireSignedCommit: true, trustedKeys: ${join(keys, "allowed_signers")} }`],
     approve: ["stacks/files", "{ mode: approve, approvalHours: 1 }"],
@@ -124,7 +126,7 @@ describe("remediation on OpenTofu stacks", () => {
     expect(refused("max-changes")).toBe("the plan would touch 2 resources; at most 1 may be changed automatically (maxChanges)");
     expect(refused("protect")).toBe("the plan would touch protected local_file: local_file.a");
     expect(refused("window")).toMatch(new RegExp(`^outside every remediation window \\(${notToday} 00:00-23:59 UTC\\)`));
-    expect(refused("freeze")).toBe(`inside the change freeze ${isoDay(-1)} to ${isoDay(1)} (UTC)`);
+    expect(refused("freeze")).toBe(`inside the change freeze ${yesterday} to ${tomorrow} (UTC)`);
     expect(refused("signed")).toMatch(/^commit [0-9a-f]{12} is not signed$/);
     expect(refused("reshaped")).toBe(
       "the plan would delete local_file.b; deletes are not allowed (allow.deletes: false); " +
