@@ -94,8 +94,13 @@ try {
         if (test.status !== "passed" && test.status !== "failed") continue;
         const key = `${where} › ${test.fullName}`;
         const tally = tallies.get(key) ?? { passed: 0, failed: 0, durations: [] };
-        if (test.status === "passed") (tally.passed += 1), (passed += 1);
-        else (tally.failed += 1), (failed += 1);
+        if (test.status === "passed") {
+          tally.passed += 1;
+          passed += 1;
+        } else {
+          tally.failed += 1;
+          failed += 1;
+        }
         tally.durations.push(test.duration ?? 0);
         tallies.set(key, tally);
       }

@@ -470,7 +470,7 @@ export const configFileSchema = z
       .string()
       .min(1, unless("must not be empty"))
       .default(".driftwatch")
-      .describe("Where Driftwatch keeps its database, Git mirrors, worktrees and caches; relative to this file's folder."),
+      .describe("Where Driftwatch keeps its database, Git mirrors, worktrees and (unless cacheDir says otherwise) caches; relative to this file's folder."),
     cacheDir: z
       .string()
       .min(1, unless("must not be empty"))

@@ -30,7 +30,8 @@ describe("the init lock of a plugin cache", () => {
 
   it("waits for a live holder of another process, and takes a dead holder's lock over at once", async () => {
     const dir = tempDir();
-    // A live holder (this test's own pid stands in for another driftwatch), released once the waiter has polled.
+    // A live holder (this test's own pid stands in for another driftwatch), released a little later: however busy
+    // the machine, the waiter must not get in before that.
     writeFileSync(join(dir, LOCK), `${hostname()}:${process.pid}`);
     let released = false;
     const waiter = withInitLock(dir, never(), async () => released);

@@ -1,6 +1,6 @@
 // Detaching a stack's providers from the shared plugin cache: what init linked (data dir → cache → mirror)
 // becomes the stack's own files, which survive another init replacing or removing the cache's entry.
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDir } from "../../../test/support/tempdir.ts";
@@ -19,6 +19,7 @@ function linkedLikeInit(root: string, mirrorRoot = join(root, "mirror")) {
   chmodSync(join(mirror, BINARY), 0o755);
   mkdirSync(join(mirror, "docs"));
   writeFileSync(join(mirror, "docs", "README"), "readme\n");
+  symlinkSync(".", join(mirror, "docs", "loop")); // a link inside a package is copied as a link, never followed
   mkdirSync(join(cache, ".."), { recursive: true });
   symlinkSync(mirror, cache);
   mkdirSync(join(providers, PACKAGE, ".."), { recursive: true });
@@ -37,6 +38,7 @@ describe("detachProviders", () => {
     expect(statSync(join(own, BINARY)).ino).toBe(statSync(join(mirror, BINARY)).ino);
     expect(statSync(join(own, BINARY)).mode & 0o777).toBe(0o755);
     expect(readFileSync(join(own, "docs", "README"), "utf8")).toBe("readme\n");
+    expect(readlinkSync(join(own, "docs", "loop"))).toBe(".");
     expect(existsSync(staging)).toBe(false);
 
     // Another stack's init removes the cache entry (and the mirror's files, for good measure): nothing changes here.

@@ -7,20 +7,18 @@
 // still under the init lock (nothing writes the cache meanwhile), each such link is replaced by a directory of the
 // stack's own holding hard links to the package's files (copies where the cache lives on another filesystem).
 // Whatever an init does to the cache's directory entries afterwards, the stack's plans run their own files.
-import { copyFile, link, mkdir, readdir, realpath, rename, rm, stat, unlink } from "node:fs/promises";
+import { copyFile, link, mkdir, readdir, readlink, realpath, rename, rm, stat, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
-/** Hard-links (else copies) the tree at `from` to `to`, which must not exist. */
+/** Hard-links (else copies) the regular files of the tree at `from` to `to`, which must not exist; links stay links. */
 async function cloneTree(from: string, to: string): Promise<void> {
   await mkdir(to, { mode: 0o755 });
-  for (const entry of await readdir(from)) {
-    const source = join(from, entry);
-    const target = join(to, entry);
-    if ((await stat(source)).isDirectory()) {
-      await cloneTree(source, target);
-    } else {
-      await link(source, target).catch(() => copyFile(source, target));
-    }
+  for (const entry of await readdir(from, { withFileTypes: true })) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory()) await cloneTree(source, target);
+    else if (entry.isSymbolicLink()) await symlink(await readlink(source), target);
+    else await link(source, target).catch(() => copyFile(source, target));
   }
 }
 
