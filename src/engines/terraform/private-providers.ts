@@ -36,22 +36,25 @@ async function detach(entry: string, staging: string): Promise<void> {
   await rename(clone, entry);
 }
 
+/** Packages sit at providers/<hostname>/<namespace>/<type>/<version>/<os_arch>. */
+const PACKAGE_DEPTH = 5;
+
 /**
- * Makes every provider under `providersDir` (TF_DATA_DIR/providers) the stack's own: each symlink found there
- * becomes a private directory (or file) with the same content. `staging` is a scratch directory on the same
- * filesystem as `providersDir`; it is removed afterwards. Returns how many links were replaced.
+ * Makes every provider package under `providersDir` (TF_DATA_DIR/providers) the stack's own: each package that is
+ * a symlink becomes a private directory with the same content. `staging` is a scratch directory on the same
+ * filesystem as `providersDir`; it is removed afterwards. Returns how many packages were detached.
  */
 export async function detachProviders(providersDir: string, staging: string): Promise<number> {
   await rm(staging, { recursive: true, force: true });
   await mkdir(staging, { recursive: true, mode: 0o700 });
   try {
-    return await walk(providersDir, staging);
+    return await walk(providersDir, 1, staging);
   } finally {
     await rm(staging, { recursive: true, force: true });
   }
 }
 
-async function walk(dir: string, staging: string): Promise<number> {
+async function walk(dir: string, depth: number, staging: string): Promise<number> {
   const entries = await readdir(dir, { withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === "ENOENT") return [];
     throw error;
@@ -59,11 +62,13 @@ async function walk(dir: string, staging: string): Promise<number> {
   let detached = 0;
   for (const entry of entries) {
     const path = join(dir, entry.name);
-    if (entry.isSymbolicLink()) {
-      await detach(path, staging);
-      detached += 1;
+    if (depth === PACKAGE_DEPTH) {
+      if (entry.isSymbolicLink()) {
+        await detach(path, staging);
+        detached += 1;
+      }
     } else if (entry.isDirectory()) {
-      detached += await walk(path, staging);
+      detached += await walk(path, depth + 1, staging);
     }
   }
   return detached;
