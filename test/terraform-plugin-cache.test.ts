@@ -3,7 +3,7 @@
 // link or unpack it anew), so many stacks checked at once, commit after commit, have inits rewriting the cache
 // while other stacks' plans start providers. None of those plans may fail: each stack runs its providers from
 // its own data directory, never through the cache entry another init is replacing.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { lstatSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
@@ -51,6 +51,13 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("the 
       const failed = results.filter((r) => r.verdict === "error").map((r) => `${r.stack}: ${r.error?.kind}: ${r.error?.message}`);
       expect(failed, `round ${round}`).toEqual([]);
       expect(results.map((r) => r.verdict)).toEqual(names.map(() => "pending"));
+    }
+    // What makes it so: every stack's provider packages are its own directories, not links into the cache.
+    for (const name of names) {
+      const providers = join(root, "data", "terraform", name, "data", "providers");
+      const packages = readdirSync(providers, { recursive: true, encoding: "utf8" }).filter((p) => p.split("/").length === 5);
+      expect(packages.map((p) => p.split("/").slice(2, 3)[0]).sort()).toEqual(["local", "random"]);
+      for (const p of packages) expect(lstatSync(join(providers, p)).isDirectory(), p).toBe(true);
     }
   }, engineTimeout(18));
 });
