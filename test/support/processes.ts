@@ -28,6 +28,20 @@ export async function until(condition: () => boolean | Promise<boolean>, timeout
   }
 }
 
+/**
+ * The ordering a timeout test forces: `condition` (the engine took its lock, its provider hung) holds while
+ * `running` is still under way and before `deadlineMs` after `startedAt` (when the timeout under test expires).
+ * Fails, saying so, when the run ended first or the condition came too late.
+ */
+export async function beforeDeadline(running: Promise<unknown>, condition: () => boolean, startedAt: number, deadlineMs: number, what: string): Promise<void> {
+  let finished = false;
+  void running.finally(() => (finished = true)).catch(() => undefined);
+  await until(() => condition() || finished, Math.max(240_000, deadlineMs), what);
+  if (finished) throw new Error(`the run ended before ${what}: give it a longer timeout`);
+  const took = Date.now() - startedAt;
+  if (took >= deadlineMs) throw new Error(`${what} only after ${took} ms, past the timeout of ${deadlineMs} ms: give it a longer timeout`);
+}
+
 /** Holds an fcntl write lock on `file` (the kind Terraform's local backend takes) until the returned function kills it. */
 export async function holdLock(file: string): Promise<() => void> {
   const script = "import fcntl, sys, time\nf = open(sys.argv[1], 'r+')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(600)\n";
