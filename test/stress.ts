@@ -12,7 +12,7 @@ import { parseArgs } from "node:util";
 import { repoRoot } from "../src/toolchain/paths.ts";
 
 interface VitestReport {
-  testResults: { name: string; status: string; message?: string; assertionResults: { fullName: string; status: string; duration?: number | null }[] }[];
+  testResults: { name: string; status: string; assertionResults: { fullName: string; status: string; duration?: number | null }[] }[];
 }
 
 interface TestTally {
@@ -61,6 +61,12 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => pr
 
 const scratch = mkdtempSync(join(tmpdir(), "driftwatch-stress-"));
 const tallies = new Map<string, TestTally>();
+/** The tally of one test (or of a file that failed outside its tests), made on first use. */
+const tallyOf = (key: string): TestTally => {
+  const tally = tallies.get(key) ?? { passed: 0, failed: 0, durations: [] };
+  tallies.set(key, tally);
+  return tally;
+};
 const summaries: string[] = [];
 const started = Date.now();
 let anyFailure = false;
@@ -85,15 +91,12 @@ try {
       const where = file.name.replace(`${repoRoot}/`, "");
       // A file that failed outside any test (a hook, an import) counts as one failed "test" of its own.
       if (file.status === "failed" && file.assertionResults.every((t) => t.status !== "failed")) {
-        const tally = tallies.get(`${where} (file)`) ?? { passed: 0, failed: 0, durations: [] };
-        tally.failed += 1;
-        tallies.set(`${where} (file)`, tally);
+        tallyOf(`${where} (file)`).failed += 1;
         failed += 1;
       }
       for (const test of file.assertionResults) {
         if (test.status !== "passed" && test.status !== "failed") continue;
-        const key = `${where} › ${test.fullName}`;
-        const tally = tallies.get(key) ?? { passed: 0, failed: 0, durations: [] };
+        const tally = tallyOf(`${where} › ${test.fullName}`);
         if (test.status === "passed") {
           tally.passed += 1;
           passed += 1;
@@ -102,7 +105,6 @@ try {
           failed += 1;
         }
         tally.durations.push(test.duration ?? 0);
-        tallies.set(key, tally);
       }
     }
     anyFailure ||= failed > 0 || code !== 0;
