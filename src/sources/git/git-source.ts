@@ -5,10 +5,8 @@
 //   <dataDir>/git/worktrees/<commit>            git worktree add --detach (made under a temporary name, then moved)
 //
 // Whatever reaches an error message or a log line went through redactUrls and the token's values.
-import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdir, mkdtemp, readdir, readFile, realpath, rename, rm, stat, utimes } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, readdir, realpath, rename, rm, stat, utimes } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
@@ -17,6 +15,7 @@ import { redactUrls, redactValues } from "../../core/redact.ts";
 import { gitClient, gitEnvironment, isHttpsUrl, tokenSecrets } from "./git-env.ts";
 import { mirrorDirName } from "./mirror-path.ts";
 import { resolveRef } from "./refs.ts";
+import { verifyCommitSignature, type SignatureCheck } from "./signatures.ts";
 
 export interface AcquiredSource {
   /** Absolute path of the project folder inside the worktree (worktree root + spec.path). */
@@ -246,32 +245,11 @@ export class GitSource {
   }
 
   /**
-   * Whether `commit` (checked out in `worktree`) carries a signature by one of the trusted keys (`git
-   * verify-commit`). `trustedKeys` is an SSH allowed-signers file (verified by `ssh-keygen -Y verify`), or a file
-   * of ASCII-armored OpenPGP public keys, imported into a private, throwaway GnuPG home that holds nothing else,
-   * so only a signature by one of those keys verifies. Never throws for a bad or missing signature.
+   * Whether `commit` (checked out in `worktree`) carries a good signature, in the format of `trustedKeys`, by one
+   * of its keys (signatures.ts). Never throws for a bad, foreign or missing signature.
    */
-  async verifyCommit(worktree: string, commit: string, trustedKeys: string): Promise<{ verified: boolean; detail: string }> {
-    const short = commit.slice(0, 12);
-    const openpgp = await readFile(trustedKeys, "utf8").then((text) => text.includes("-----BEGIN PGP PUBLIC KEY BLOCK-----"), () => false);
-    const home = openpgp ? await mkdtemp(join(tmpdir(), "driftwatch-gpg-")) : undefined;
-    try {
-      if (home) {
-        const imported = await run("gpg", ["--batch", "--quiet", "--homedir", home, "--import", "--", trustedKeys], { cwd: worktree, env: this.localEnv() });
-        if (imported.code !== 0) return { verified: false, detail: `cannot read the OpenPGP keys in ${trustedKeys}: ${this.redact(imported.output.trim())}` };
-      }
-      // Not through simple-git: it reports success for a failing command that prints nothing (an unsigned commit),
-      // and here the exit code is the whole answer.
-      const config = home ? ["-c", "gpg.program=gpg"] : ["-c", `gpg.ssh.allowedSignersFile=${trustedKeys}`];
-      const env = home ? { ...this.localEnv(), GNUPGHOME: home } : this.localEnv();
-      const { code, output } = await run("git", [...config, "verify-commit", "--", commit], { cwd: worktree, env });
-      if (code === 0) return { verified: true, detail: `commit ${short} carries a signature by a key of ${trustedKeys}` };
-      if (!/signature/i.test(output)) return { verified: false, detail: `commit ${short} is not signed` };
-      const reason = /No principal matched|No public key|Could not verify|Bad signature|ERROR[^\n]*/i.exec(output)?.[0] ?? "the signature did not verify";
-      return { verified: false, detail: `commit ${short}'s signature is not trusted (${this.redact(reason)}; keys: ${trustedKeys})` };
-    } finally {
-      if (home) await rm(home, { recursive: true, force: true });
-    }
+  verifyCommit(worktree: string, commit: string, trustedKeys: string, signal?: AbortSignal): Promise<SignatureCheck> {
+    return verifyCommitSignature({ worktree, commit, trustedKeys, env: this.localEnv(), redact: (text) => this.redact(text), ...(signal ? { signal } : {}) });
   }
 
   /**
@@ -428,13 +406,4 @@ export class GitSource {
     const text = (error instanceof Error ? error.message : String(error)).trim();
     return this.redact(text) || "git failed without a message";
   }
-}
-
-/** Runs a command (argument array, no shell) with a 30 s limit; its exit code (null when killed) and all it printed. */
-function run(command: string, args: readonly string[], options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolvePromise) => {
-    execFile(command, args, { ...options, timeout: 30_000 }, (error, stdout, stderr) =>
-      resolvePromise({ code: error ? (typeof error.code === "number" ? error.code : null) : 0, output: `${stdout}${stderr}` }),
-    );
-  });
 }
