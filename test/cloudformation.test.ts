@@ -8,6 +8,7 @@ import { CreateStackCommand } from "@aws-sdk/client-cloudformation";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudFormationSettings, CloudFormationStackConfig } from "../src/config/types.ts";
+import { worktreeFolder } from "../src/core/worktree-file.ts";
 import { cloudFormationClient } from "../src/engines/cloudformation/client.ts";
 import { deployedMatchesGit } from "../src/engines/cloudformation/deployed.ts";
 import { createCloudFormationEngine } from "../src/engines/cloudformation/index.ts";
@@ -52,7 +53,7 @@ describe("CloudFormation against moto's server", () => {
   const matches = async (overrides: Partial<CloudFormationSettings> = {}) => {
     const client = cloudFormationClient({ ...settings, ...overrides }, env);
     try {
-      return await deployedMatchesGit(client, settings.stackName, await loadTemplate({ ...settings, ...overrides }, dir), AbortSignal.timeout(30_000));
+      return await deployedMatchesGit(client, settings.stackName, await loadTemplate({ ...settings, ...overrides }, worktreeFolder(dir, "."), "moto"), AbortSignal.timeout(30_000));
     } finally {
       client.destroy();
     }

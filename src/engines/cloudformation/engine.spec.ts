@@ -1,7 +1,7 @@
 // The CloudFormation engine against the drift-detection and change-set API sequences, mocked with
 // aws-sdk-client-mock (no offline emulator implements DetectStackDrift): verdict inputs, pagination, masking,
 // throttling, failures, and the drift-aware (REVERT_DRIFT) remediation flow.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   CloudFormationClient,
@@ -21,6 +21,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { tempDir } from "../../../test/support/tempdir.ts";
 import type { CloudFormationStackConfig } from "../../config/types.ts";
 import { EngineError, RemediationUnavailableError, StackLockedError } from "../../core/errors.ts";
+import { UnsafePathError } from "../../core/worktree-file.ts";
 import type { EngineContext, RemediationPlan } from "../api.ts";
 import { createCloudFormationEngine } from "./index.ts";
 
@@ -257,6 +258,19 @@ describe("cloudformation detect", () => {
     writeFileSync(join(dir, "template.yaml"), TEMPLATE);
     const unknown = await engine.detect(context(dir, { parameters: { Nope: "x" } })).catch((e: unknown) => e);
     expect((unknown as Error).message).toBe("template template.yaml declares no parameter Nope (it declares: DbPassword, Env)");
+  });
+
+  it("refuses a parameters file linked out of the project's worktree, and a template linked to /dev/zero, before any AWS call", async () => {
+    const outside = join(tempDir(), "credentials");
+    writeFileSync(outside, '{"DbPassword": "from-outside-the-worktree"}');
+    symlinkSync(outside, join(dir, "params.json"));
+    symlinkSync("/dev/zero", join(dir, "zero.yaml"));
+    const linked = await engine.detect(context(dir, { parameters: undefined, parametersFile: "params.json" })).catch((e: unknown) => e);
+    expect(linked).toBeInstanceOf(UnsafePathError);
+    expect((linked as Error).message).toBe("stack web: cloudformation.parametersFile 'params.json' is a symbolic link to a place outside the repository's worktree; refused");
+    const zero = await engine.detect(context(dir, { template: "zero.yaml" })).catch((e: unknown) => e);
+    expect((zero as Error).message).toBe("stack web: cloudformation.template 'zero.yaml' is a symbolic link to a place outside the repository's worktree; refused");
+    expect(cfn.calls()).toHaveLength(0);
   });
 });
 

@@ -10,6 +10,7 @@ import type { CloudFormationStackConfig } from "../../config/types.ts";
 import { DriftwatchError, EngineError, errorMessage, RemediationUnavailableError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
+import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, PlanDecision, RemediationPlan } from "../api.ts";
 import { changeSetChangeOf, masked } from "./changes.ts";
 import { createChangeSet, deleteChangeSet, executeChangeSet } from "./change-set.ts";
@@ -63,7 +64,7 @@ export function createCloudFormationEngine(_deps: EngineDependencies, options: C
   /** Runs `fn` with a client and the template, and turns AWS's errors into Driftwatch's. */
   async function withSession<T>(ctx: EngineContext, fn: (session: Session) => Promise<T>): Promise<T> {
     const stack = asCloudFormationStack(ctx);
-    const template = await loadTemplate(stack.cloudformation, ctx.dir);
+    const template = await loadTemplate(stack.cloudformation, worktreeFolder(ctx.dir, stack.source.path), stack.name);
     const client = cloudFormationClient(stack.cloudformation, ctx.env);
     try {
       return await fn({ stack, client, template, signal: ctx.signal });

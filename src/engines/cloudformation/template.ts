@@ -1,12 +1,11 @@
 // A CloudFormation template and its parameters as Git holds them, and what in them is secret: NoEcho parameters
 // (their values, wherever they show up) and the resource properties that take a NoEcho parameter or a dynamic
 // reference ({{resolve:ssm-secure:…}}, {{resolve:secretsmanager:…}}, {{resolve:ssm:…}}), whose values are never shown.
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { parseDocument, type Tags } from "yaml";
 import type { CloudFormationSettings } from "../../config/types.ts";
 import { ProgramError } from "../../core/errors.ts";
 import { joinPath } from "../../core/property-diff.ts";
+import { readWorktreeFile, type WorktreeFolder } from "../../core/worktree-file.ts";
 
 /** CloudFormation's limit for a template sent inline (TemplateBody); larger ones need S3. */
 export const TEMPLATE_BODY_LIMIT = 51_200;
@@ -49,14 +48,6 @@ export function parseTemplate(body: string, file: string): Record<string, unknow
   const parsed: unknown = doc.toJS();
   if (!isRecord(parsed) || !isRecord(parsed.Resources)) throw new ProgramError(`template ${file} has no Resources section`);
   return parsed;
-}
-
-async function readInRepo(dir: string, file: string, what: string): Promise<string> {
-  try {
-    return await readFile(join(dir, file), "utf8");
-  } catch (error) {
-    throw new ProgramError(`${what} ${file} cannot be read in the project folder: ${(error as Error).message}`);
-  }
 }
 
 /** A parameters file: {"Name": "value"} or [{"ParameterKey": …, "ParameterValue": …}] (the CLI's format). */
@@ -106,14 +97,18 @@ function secretPathsOf(properties: unknown, noEcho: ReadonlySet<string>, base = 
   return [];
 }
 
-/** Reads the stack's template and parameters from the checked-out project folder. */
-export async function loadTemplate(settings: CloudFormationSettings, dir: string): Promise<CfnTemplate> {
-  const body = await readInRepo(dir, settings.template, "template");
-  if (Buffer.byteLength(body) > TEMPLATE_BODY_LIMIT) {
-    throw new ProgramError(`template ${settings.template} is ${Buffer.byteLength(body)} bytes; CloudFormation takes at most ${TEMPLATE_BODY_LIMIT} inline (larger templates need S3, which Driftwatch does not upload to)`);
-  }
+/**
+ * Reads stack `stack`'s template and parameters from the checked-out project folder: regular files inside the
+ * worktree only, the template no larger than CloudFormation takes inline, a parameters file at most REPO_FILE_LIMIT.
+ */
+export async function loadTemplate(settings: CloudFormationSettings, folder: WorktreeFolder, stack: string): Promise<CfnTemplate> {
+  const body = await readWorktreeFile(folder, { stack, key: "cloudformation.template", path: settings.template }, {
+    maxBytes: TEMPLATE_BODY_LIMIT,
+    why: "CloudFormation takes a template of at most that size inline; larger ones need S3, which Driftwatch does not upload to",
+  });
   const template = parseTemplate(body, settings.template);
-  const values = settings.parametersFile ? parseParametersFile(await readInRepo(dir, settings.parametersFile, "parameters file"), settings.parametersFile) : (settings.parameters ?? {});
+  const parametersFile = settings.parametersFile;
+  const values = parametersFile ? parseParametersFile(await readWorktreeFile(folder, { stack, key: "cloudformation.parametersFile", path: parametersFile }), parametersFile) : (settings.parameters ?? {});
   const declared = isRecord(template.Parameters) ? template.Parameters : {};
   const unknown = Object.keys(values).filter((name) => !(name in declared));
   if (unknown.length > 0) throw new ProgramError(`template ${settings.template} declares no parameter ${unknown.join(", ")} (it declares: ${Object.keys(declared).join(", ") || "none"})`);

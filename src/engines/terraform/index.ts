@@ -9,6 +9,7 @@ import type { TerraformStackConfig } from "../../config/types.ts";
 import { DriftwatchError, EngineError, errorMessage, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection } from "../../core/types.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
+import { resolveWorktreeFile, worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
 import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
 import { runTool, type ToolRun } from "../process.ts";
@@ -39,6 +40,8 @@ interface Session {
   env: NodeJS.ProcessEnv;
   /** `-state=<file>` when the module has no backend of its own; empty otherwise. */
   stateArgs: string[];
+  /** `-var-file=<real path>` per var file, each checked to be a regular file inside the worktree. */
+  varFileArgs: string[];
   planDir: string;
 }
 
@@ -93,6 +96,9 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     if (!readdirSync(ctx.dir).some((file) => CONFIG_FILE.test(file))) {
       throw new ProgramError(`stack ${stack.name}: no Terraform configuration (*.tf, *.tf.json, *.tofu) in ${stack.source.path}`);
     }
+    // Terraform reads the var files itself: it gets the real paths, once they are known to be safe to read.
+    const folder = worktreeFolder(ctx.dir, stack.source.path);
+    const varFiles = await Promise.all(stack.terraform.varFiles.map((path, i) => resolveWorktreeFile(folder, { stack: stack.name, key: `terraform.varFiles[${i}]`, path })));
     const home = join(deps.dataDir, "terraform", stack.name);
     const dataDir = join(home, "data");
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
@@ -111,7 +117,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       ...Object.fromEntries(Object.entries(stack.terraform.vars).map(([name, value]) => [`TF_VAR_${name}`, value])),
       ...(stack.terraform.workspace ? { TF_WORKSPACE: stack.terraform.workspace } : {}),
     };
-    const session: Session = { ctx, stack, bin: binaryFor(stack), env, stateArgs: [], planDir };
+    const session: Session = { ctx, stack, bin: binaryFor(stack), env, stateArgs: [], varFileArgs: varFiles.map((file) => `-var-file=${file}`), planDir };
     // -reconfigure: the backend is whatever the commit declares now; Driftwatch never migrates anybody's state.
     const initArgs = ["init", "-input=false", "-no-color", "-reconfigure"];
     if (existsSync(join(ctx.dir, ".terraform.lock.hcl"))) initArgs.push("-lockfile=readonly");
@@ -143,10 +149,6 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     return session;
   }
 
-  function varFileArgs(stack: TerraformStackConfig): string[] {
-    return stack.terraform.varFiles.map((file) => `-var-file=${file}`);
-  }
-
   /**
    * drift: `plan -refresh-only` (what refresh would change in the state). pending: `plan -refresh=false` (what
    * the configuration in Git changes against the recorded state, without counting drift twice). converge: a
@@ -155,7 +157,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
   async function plan(session: Session, mode: "drift" | "pending" | "converge"): Promise<{ file: string; json: PlanJson }> {
     const file = join(session.planDir, `${mode}.tfplan`);
     const modeArgs = { drift: ["-refresh-only", "-lock=false"], pending: ["-refresh=false", "-lock=false"], converge: [] }[mode];
-    const args = ["plan", ...modeArgs, "-input=false", "-no-color", `-out=${file}`, ...session.stateArgs, ...varFileArgs(session.stack)];
+    const args = ["plan", ...modeArgs, "-input=false", "-no-color", `-out=${file}`, ...session.stateArgs, ...session.varFileArgs];
     await run(session, args, `plan (${mode})`).catch((error: unknown) => explainFailure(session, error));
     const shown = await run(session, ["show", "-json", "-no-color", file], "show -json");
     return { file, json: JSON.parse(shown.stdout) as PlanJson };
