@@ -65,7 +65,7 @@ describe("parseConfig: defaults and paths", () => {
         runOnStart: true,
         gitPollMs: 60_000,
         stopGraceMs: 30_000,
-        http: { host: "127.0.0.1", port: 8080, publicRead: true, apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
+        http: { host: "127.0.0.1", port: 8080, publicRead: true, allowedHosts: [], apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
       },
     });
   });
@@ -83,7 +83,7 @@ describe("parseConfig: defaults and paths", () => {
   timezone: Europe/Berlin
   jitterSeconds: 5
   gitPollSeconds: 0
-  http: { port: 0, publicRead: false }
+  http: { port: 0, publicRead: false, allowedHosts: [Driftwatch.Example.com, .corp.example] }
 stacks:
   - { name: a, engine: terraform, source: { repo: . }, schedule: "*/5 * * * *", timezone: UTC }
   - { name: b, engine: terraform, source: { repo: . } }
@@ -91,7 +91,7 @@ stacks:
       FILE,
       { env: { DRIFTWATCH_API_TOKEN: "api-token", DRIFTWATCH_WEBHOOK_SECRET: "hook-secret" } },
     );
-    expect(config.service).toMatchObject({ jitterMs: 5000, gitPollMs: 0, http: { port: 0, publicRead: false, apiToken: "api-token", webhookSecret: "hook-secret" } });
+    expect(config.service).toMatchObject({ jitterMs: 5000, gitPollMs: 0, http: { port: 0, publicRead: false, allowedHosts: ["driftwatch.example.com", ".corp.example"], apiToken: "api-token", webhookSecret: "hook-secret" } });
     expect(config.stacks.map((s) => s.schedule)).toEqual([
       { expression: "*/5 * * * *", timezone: "UTC" },
       { expression: "0 * * * *", timezone: "Europe/Berlin" },
@@ -107,6 +107,14 @@ stacks:
       expect.stringMatching(/^service\.schedule: must be a cron expression with five fields .*minimum interval is one minute \(line 1\)$/),
       "service.timezone: must be an IANA time zone such as UTC or Europe/Berlin (line 1)",
       "stacks[0] (a).schedule: is not a valid cron expression (line 3)",
+    ]);
+  });
+
+  it("refuses allowed hosts that are not bare host names", () => {
+    const error = configError(`service: { http: { allowedHosts: ["https://driftwatch.example.com", "driftwatch.example.com:8080"] } }\nstacks: []\n`);
+    expect(error.issues).toEqual([
+      "service.http.allowedHosts[0]: must be a host name such as driftwatch.example.com, or .example.com for it and its subdomains (no scheme, no port) (line 1)",
+      "service.http.allowedHosts[1]: must be a host name such as driftwatch.example.com, or .example.com for it and its subdomains (no scheme, no port) (line 1)",
     ]);
   });
 

@@ -145,6 +145,7 @@ function serviceConfig(raw: ConfigFile["service"], env: NodeJS.ProcessEnv): Serv
       host: raw.http.host,
       port: raw.http.port,
       publicRead: raw.http.publicRead,
+      allowedHosts: raw.http.allowedHosts.map((name) => name.toLowerCase()),
       apiTokenEnv: raw.http.apiTokenEnv,
       webhookSecretEnv: raw.http.webhookSecretEnv,
       ...(apiToken ? { apiToken } : {}),

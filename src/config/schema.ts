@@ -290,11 +290,21 @@ const cronExpression = z.string().superRefine((value, ctx) => {
 
 const timeZone = z.string().refine(isTimeZone, { error: "must be an IANA time zone such as UTC or Europe/Berlin" });
 
+/** A host name for service.http.allowedHosts, optionally with a leading dot (the name and its subdomains). */
+const ALLOWED_HOST_PATTERN = /^\.?[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$/;
+
 const httpSchema = z
   .strictObject({
     host: z.string().min(1).default("127.0.0.1").describe("The address to listen on (0.0.0.0 for every interface)."),
     port: z.number().int().min(0).max(65535).default(8080).describe("The port (0: any free port)."),
     publicRead: z.boolean().default(true).describe("Read-only endpoints (dashboard, /api GETs, /metrics) without a token; false requires the API token."),
+    allowedHosts: z
+      .array(z.string().regex(ALLOWED_HOST_PATTERN, unless("must be a host name such as driftwatch.example.com, or .example.com for it and its subdomains (no scheme, no port)")))
+      .default([])
+      .describe(
+        "The host names the server answers to (the Host header), besides IP addresses, localhost, the name it listens on and the host of alerts.dashboardUrl; " +
+          "a leading dot allows every subdomain. Other names get 421: a defence against DNS rebinding.",
+      ),
     apiTokenEnv: z
       .string()
       .regex(ENV_NAME_PATTERN)
@@ -317,7 +327,7 @@ const serviceSchema = z
     concurrency: z.number().int().min(1).max(256).optional().describe("Stacks checked at once (default: the number of CPU cores)."),
     gitPollSeconds: z.number().int().min(0).max(86_400).default(60).describe("How often each repository's ref is polled (git ls-remote); 0 turns polling off."),
     stopGraceSeconds: z.number().min(0).max(3600).default(30).describe("On SIGTERM/SIGINT, how long runs in flight may finish before they are cancelled."),
-    http: httpSchema.default({ host: "127.0.0.1", port: 8080, publicRead: true, apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" }),
+    http: httpSchema.default({ host: "127.0.0.1", port: 8080, publicRead: true, allowedHosts: [], apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" }),
   })
   .describe("driftwatch serve: schedules, Git-change triggers, HTTP.");
 
@@ -495,7 +505,7 @@ export const configFileSchema = z
       runOnStart: true,
       gitPollSeconds: 60,
       stopGraceSeconds: 30,
-      http: { host: "127.0.0.1", port: 8080, publicRead: true, apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
+      http: { host: "127.0.0.1", port: 8080, publicRead: true, allowedHosts: [], apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
     }),
     alerts: alertsSchema.default({ log: true, failureRepeatMinutes: 60, deliveryTimeoutSeconds: 30, redact: { patterns: [] } }),
     stacks: z.array(stackSchema).default([]).describe("The stacks to watch."),

@@ -115,6 +115,8 @@ export interface ServiceConfig {
     host: string;
     port: number;
     publicRead: boolean;
+    /** Host names (lower case; ".example.com": it and its subdomains) the server answers to besides IPs and localhost. */
+    allowedHosts: string[];
     /** From the environment variable the config names; undefined: triggering through the API is off. */
     apiToken?: string;
     apiTokenEnv: string;

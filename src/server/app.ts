@@ -10,6 +10,7 @@ import type { ApprovalState, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
 import { bearerMatches, webhookVerified } from "./auth.ts";
 import { runPage, stackPage, stacksPage, type StackRow } from "./dashboard.ts";
+import { allowedHostNames, hostAllowed } from "./host-check.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 
 export interface ServerDependencies {
@@ -40,6 +41,15 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     bodyLimit: 1024 * 1024,
   });
   const stacks = new Map(config.stacks.map((s) => [s.name, s]));
+
+  // Every route, health and webhook included: a Host naming something else is a DNS rebinding attempt or a
+  // misconfiguration, and either way this server does not answer for that name (see host-check.ts).
+  const hostNames = allowedHostNames(http, config.alerts);
+  app.addHook("onRequest", async (request, reply) => {
+    if (hostAllowed(request.headers.host, hostNames)) return;
+    request.log.warn({ host: request.headers.host?.slice(0, 200) }, "refused a request for a host name this server does not answer to (add it to service.http.allowedHosts if it is yours)");
+    return reply.code(421).send({ error: "this server does not answer to the host name in the request; its operator can add it to service.http.allowedHosts" });
+  });
 
   // The webhook needs the exact bytes for its signature.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
