@@ -88,12 +88,14 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", async (request, reply) => {
     const problems: string[] = [];
     try {
       store.listRuns({ limit: 0 });
     } catch (error) {
-      problems.push(`store: ${error instanceof Error ? error.message : String(error)}`);
+      // The details (a file path, an SQLite message) are for the operator's log, not for whoever asks.
+      request.log.error({ err: error }, "readiness: the run history store cannot be read");
+      problems.push("store: cannot be read");
     }
     if (!deps.scheduler.running) problems.push("scheduler: not running");
     return problems.length ? reply.code(503).send({ status: "not ready", problems }) : { status: "ready" };
