@@ -8,10 +8,11 @@ import { ApprovalError } from "../core/errors.ts";
 import type { StackResult } from "../core/types.ts";
 import type { ApprovalState, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
-import { bearerMatches, webhookVerified } from "./auth.ts";
+import { bearerMatches, webhookAuthentication } from "./auth.ts";
 import { runPage, stackPage, stacksPage, type StackRow } from "./dashboard.ts";
 import { allowedHostNames, hostAllowed } from "./host-check.ts";
 import type { ServiceMetrics } from "./metrics.ts";
+import { deliveryKeys, WebhookDeliveries } from "./webhook-deliveries.ts";
 
 export interface ServerDependencies {
   config: DriftwatchConfig;
@@ -176,18 +177,28 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     return reply.code(202).send({ stack: request.params.name, outcome });
   });
 
+  const deliveries = new WebhookDeliveries();
   app.post("/api/hooks/git", async (request, reply) => {
     if (!http.webhookSecret) return reply.code(403).send({ error: `the webhook is off: set ${http.webhookSecretEnv} to enable it` });
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.from(typeof request.body === "string" ? request.body : "");
-    if (!webhookVerified(request.headers, body, http.webhookSecret)) return unauthorized(reply, "bad or missing webhook signature");
+    const authentication = webhookAuthentication(request.headers, body, http.webhookSecret);
+    if (!authentication) return unauthorized(reply, "bad or missing webhook signature");
     let payload: unknown;
     try {
       payload = JSON.parse(body.toString("utf8"));
     } catch {
       return reply.code(400).send({ error: "the body is not JSON" });
     }
-    const matched = await deps.onPush(payload);
-    return reply.code(202).send({ stacks: matched });
+    // A delivery already taken (a replay, or a redelivery of one that was handled) is answered as delivered, so
+    // the sender does not count it as a failure, and starts nothing.
+    const keys = deliveryKeys(request.headers, body, authentication === "signature");
+    if (!deliveries.claim(keys)) return reply.code(200).send({ stacks: [], duplicate: true });
+    try {
+      return reply.code(202).send({ stacks: await deps.onPush(payload) });
+    } catch (error) {
+      deliveries.release(keys);
+      throw error;
+    }
   });
 
   // --- dashboard ---

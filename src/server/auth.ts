@@ -14,10 +14,11 @@ export function bearerMatches(header: string | undefined, expected: string): boo
 }
 
 /**
- * Whether a webhook body is signed with `secret`: GitHub's `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the
- * body>` (also accepted as `X-Driftwatch-Signature`), or GitLab's `X-Gitlab-Token: <secret>`.
+ * How a webhook delivery proves it knows `secret`, or undefined when it does not: "signature" for GitHub's
+ * `X-Hub-Signature-256: sha256=<hex HMAC-SHA256 of the body>` (also accepted as `X-Driftwatch-Signature`; Gitea and
+ * Forgejo send it too), which authenticates the body; "token" for GitLab's `X-Gitlab-Token: <secret>`, which does not.
  */
-export function webhookVerified(headers: Record<string, string | string[] | undefined>, body: Buffer, secret: string): boolean {
+export function webhookAuthentication(headers: Record<string, string | string[] | undefined>, body: Buffer, secret: string): "signature" | "token" | undefined {
   const header = (name: string) => {
     const value = headers[name];
     return Array.isArray(value) ? value[0] : value;
@@ -25,8 +26,8 @@ export function webhookVerified(headers: Record<string, string | string[] | unde
   const signature = header("x-hub-signature-256") ?? header("x-driftwatch-signature");
   if (signature) {
     const expected = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-    return sameText(signature.toLowerCase(), expected);
+    return sameText(signature.toLowerCase(), expected) ? "signature" : undefined;
   }
   const gitlab = header("x-gitlab-token");
-  return gitlab !== undefined && sameText(gitlab, secret);
+  return gitlab !== undefined && sameText(gitlab, secret) ? "token" : undefined;
 }
