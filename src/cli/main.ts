@@ -4,6 +4,7 @@
 import { availableParallelism } from "node:os";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { loadConfig } from "../config/load.ts";
+import { secretMaskerFor } from "../config/secrets.ts";
 import { ApprovalError, ConfigError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { check, converge, databasePath } from "../run/check.ts";
@@ -70,7 +71,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   const context = (command: Command) => {
     const opts = command.optsWithGlobals<{ config: string; logLevel: string }>();
     const config = loadConfig(opts.config, { env: io.env });
-    const logger = createLogger({ level: opts.logLevel, destination: io.stderr });
+    const logger = createLogger({ level: opts.logLevel, destination: io.stderr, masker: secretMaskerFor(config, io.env) });
     for (const skipped of config.skipped) logger.info({ stack: skipped.name }, skipped.reason);
     return { config, logger };
   };

@@ -42,6 +42,7 @@ describe("parseConfig: defaults and paths", () => {
     expect(config).toEqual({
       file: FILE,
       skipped: [],
+      environmentValues: [],
       dataDir: "/srv/watch/.driftwatch",
       cacheDir: "/srv/watch/.driftwatch/cache",
       stacks: [
@@ -325,6 +326,8 @@ describe("parseConfig: env interpolation", () => {
       LITERAL: "${env:NOT_EXPANDED} and $5 and here",
       PLAIN: "just text",
     });
+    // What came from the environment is masked like a secret, whatever its name; fallbacks are the file's own text.
+    expect([...config.environmentValues].sort()).toEqual(["here", "s3cret"]);
   });
 
   it("uses process.env when no env is given", () => {

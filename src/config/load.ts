@@ -77,7 +77,8 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   const dataDir = resolve(baseDir, rawDataDir);
   const rawStacks = isPlainObject(raw) && Array.isArray(raw.stacks) ? (raw.stacks as unknown[]) : [];
   problems.push(...duplicateNames(rawStacks));
-  const context: InterpolationContext = { env, dataDir };
+  const environmentValues = new Set<string>();
+  const context: InterpolationContext = { env, dataDir, fromEnvironment: environmentValues };
   const interpolated = rawStacks.map((stack, index) => ({
     env: interpolateRecord(stack, ["stacks", index, "env"], context, problems),
     vars: interpolateRecord(stack, ["stacks", index, "terraform", "vars"], context, problems),
@@ -129,7 +130,16 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   });
   const watched = stacks.filter((stack) => !skipped.some((s) => s.name === stack.name));
   const cacheDir = data.cacheDir === undefined ? join(dataDir, "cache") : resolve(baseDir, data.cacheDir);
-  return { file: path, dataDir, cacheDir, stacks: watched, skipped, alerts: alertsConfig(data.alerts, env), service: serviceConfig(data.service, env) };
+  return {
+    file: path,
+    dataDir,
+    cacheDir,
+    stacks: watched,
+    skipped,
+    alerts: alertsConfig(data.alerts, env),
+    service: serviceConfig(data.service, env),
+    environmentValues: [...environmentValues],
+  };
 }
 
 function serviceConfig(raw: ConfigFile["service"], env: NodeJS.ProcessEnv): ServiceConfig {
@@ -369,6 +379,8 @@ export interface InterpolationContext {
   env: NodeJS.ProcessEnv;
   /** The absolute data directory, for `${dataDir}`. */
   dataDir: string;
+  /** Collects every value `${env:NAME}` put in (not fallbacks): Driftwatch masks them like secrets. */
+  fromEnvironment?: Set<string>;
 }
 
 /**
@@ -432,14 +444,20 @@ export function interpolate(template: string, context: InterpolationContext): { 
     const found = context.env[name];
     if (fallback !== undefined) {
       if (fallback.includes("${")) errors.push(NESTED);
-      value += found === undefined || found === "" ? fallback : found;
+      if (found === undefined || found === "") value += fallback;
+      else value += fromEnvironment(found, context);
     } else if (found === undefined) {
       errors.push(`environment variable ${name} is not set (set it, or give a fallback: \${env:${name}:-fallback})`);
     } else {
-      value += found;
+      value += fromEnvironment(found, context);
     }
   }
   return errors.length > 0 ? { errors } : { value };
+}
+
+function fromEnvironment(value: string, context: InterpolationContext): string {
+  if (value !== "") context.fromEnvironment?.add(value);
+  return value;
 }
 
 // --- normalization ----------------------------------------------------------------------------------------------

@@ -181,4 +181,9 @@ export interface DriftwatchConfig {
   skipped: { name: string; reason: string }[];
   alerts: AlertsConfig;
   service: ServiceConfig;
+  /**
+   * Every value `${env:NAME}` put into the stacks' settings (env, vars, backendConfig, parameters), whatever the
+   * name: masked wherever Driftwatch writes, like the service's own tokens.
+   */
+  environmentValues: string[];
 }

@@ -1,6 +1,7 @@
 import { createRequire } from "node:module";
-import { pino, type Logger } from "pino";
+import { pino, type Logger, type LoggerOptions as LoggerOptions_ } from "pino";
 import type PinoPretty from "pino-pretty";
+import type { SecretMasker } from "./redact.ts";
 
 export interface LoggerOptions {
   level?: string;
@@ -8,6 +9,21 @@ export interface LoggerOptions {
   pretty?: boolean;
   /** Where log lines go; stderr by default so stdout stays the command's output. */
   destination?: NodeJS.WritableStream;
+  /** Masks every secret in every line (its message and its fields); see core/redact.ts. */
+  masker?: SecretMasker;
+}
+
+/** Pino options that pass each line's fields and message through the masker. */
+function maskingOptions(masker: SecretMasker | undefined): Pick<LoggerOptions_, "formatters" | "hooks"> {
+  if (!masker) return {};
+  return {
+    formatters: { log: (fields) => masker.value(fields) },
+    hooks: {
+      logMethod(args, method) {
+        method.apply(this, args.map((arg) => (typeof arg === "string" ? masker.text(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
+  };
 }
 
 /** The root logger. Everything below takes a child of it carrying stack name and run id. */
@@ -17,7 +33,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   if (usePretty) {
     // Loaded only for a terminal: a service logging JSON lines never carries it.
     const pretty = createRequire(import.meta.url)("pino-pretty") as typeof PinoPretty;
-    return pino({ level }, pretty({ destination: options.destination ?? 2, sync: true, ignore: "pid,hostname", translateTime: "HH:MM:ss" }));
+    return pino({ level, ...maskingOptions(options.masker) }, pretty({ destination: options.destination ?? 2, sync: true, ignore: "pid,hostname", translateTime: "HH:MM:ss" }));
   }
-  return pino({ level, base: undefined }, options.destination ?? pino.destination({ dest: 2, sync: true }));
+  return pino({ level, base: undefined, ...maskingOptions(options.masker) }, options.destination ?? pino.destination({ dest: 2, sync: true }));
 }

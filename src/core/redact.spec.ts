@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactUrls, redactValues, sensitiveValues } from "./redact.ts";
+import { redactUrls, redactValues, SecretMasker, sensitiveValues } from "./redact.ts";
 
 describe("redaction", () => {
   it("keeps credentials and lets ordinary settings through", () => {
@@ -9,5 +9,44 @@ describe("redaction", () => {
   it("removes credentials from URLs and known values from text", () => {
     expect(redactUrls("fatal: unable to access 'https://bob:hunter22@git.example/repo.git/'")).toBe("fatal: unable to access 'https://***@git.example/repo.git/'");
     expect(redactValues("passphrase was hunter22!", ["hunter22"])).toBe("passphrase was [secret]!");
+  });
+});
+
+describe("SecretMasker", () => {
+  const pem = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIBkeymaterial\n-----END EC PRIVATE KEY-----";
+  const json = '{"private_key":"a\\nb","quote":"\\"","slash":"\\\\"}';
+
+  it("masks values with quotes, backslashes and newlines, and where they sit inside JSON text", () => {
+    const masker = new SecretMasker([json, "hunter2-long"]);
+    const inJson = JSON.stringify({ credentials: json });
+    expect(masker.value({ a: `x ${json} y`, b: inJson, c: ["hunter2-long"] })).toEqual({ a: "x [secret] y", b: '{"credentials":"[secret]"}', c: ["[secret]"] });
+  });
+
+  it("masks a secret that is a number or a boolean as a whole value, and inside text", () => {
+    const masker = new SecretMasker(["true", "1234"]);
+    expect(masker.value({ flag: true, off: false, port: 1234, other: 12, text: "FEATURE=true PIN=1234" })).toEqual({ flag: "[secret]", off: false, port: "[secret]", other: 12, text: "FEATURE=[secret] PIN=[secret]" });
+  });
+
+  it("masks the built-in credential shapes, object keys and URL credentials, whatever it was told", () => {
+    const masker = new SecretMasker([]);
+    expect(masker.text(`key ${pem} end`)).toBe("key [secret] end");
+    expect(masker.text("id AKIAABCDEFGHIJKLMNOP and xoxb-1234567890-abcdef")).toBe("id [secret] and [secret]");
+    expect(masker.text("https://bob:pw@git.example/r.git")).toBe("https://***@git.example/r.git");
+    expect(new SecretMasker(["s3cr3t-key"]).value({ "s3cr3t-key": 1 })).toEqual({ "[secret]": 1 });
+  });
+
+  it("keeps the paths it is told to keep, ignores too-short values, and turns errors into plain data", () => {
+    const masker = new SecretMasker(["prod", "ab"]);
+    expect(masker.value({ stack: "prod", changes: [{ kind: "prod", address: "bucket.prod-ab" }] }, (path) => path[0] === "stack" || path.at(-1) === "kind")).toEqual({
+      stack: "prod",
+      changes: [{ kind: "prod", address: "bucket.[secret]-ab" }],
+    });
+    expect(masker.value({ err: new Error("prod is down") })).toEqual({ err: { type: "Error", message: "[secret] is down" } });
+  });
+
+  it("learns more secrets later", () => {
+    const masker = new SecretMasker([]);
+    expect(masker.text("late-secret")).toBe("late-secret");
+    expect(masker.add(["late-secret"]).text("late-secret")).toBe("[secret]");
   });
 });

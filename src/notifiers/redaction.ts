@@ -1,6 +1,6 @@
-// Masking for alerts, on top of what every result already has (engine secrets, credential-like env values):
-// patterns for credentials that may sit in any value or message, and an optional allow-list of the property
-// paths whose values may be shown at all. Applied once, before an alert is written to the outbox.
+// Masking for alerts, on top of what every result already has (every secret value Driftwatch knows and the
+// built-in credential patterns, core/redact.ts): the configured patterns, and an optional allow-list of the
+// property paths whose values may be shown at all. Applied once, before an alert is written to the outbox.
 //
 // `showValuesOf` globs are matched against a property diff's whole path, segment by segment:
 //   - segments are separated by "." or written as `[n]` (an array index) or `["odd key"]` (a quoted key);
@@ -12,23 +12,13 @@
 // A diff whose path matches no glob shows HIDDEN_VALUE for its values (an absent side stays absent: that a value
 // appeared or disappeared is no secret); its path stays visible. `showValuesOf: []` hides every value.
 import { parseGlob, pathMatches } from "../core/path-glob.ts";
-import { SECRET_MASK } from "../core/redact.ts";
+import { BUILT_IN_PATTERNS, SECRET_MASK } from "../core/redact.ts";
 import type { PropertyDiff, ResourceChange } from "../core/types.ts";
 import type { AlertEvent } from "./api.ts";
 
 /** Shown instead of a value whose path is not in `showValuesOf`. */
 export const HIDDEN_VALUE = "[hidden]";
 
-/** Credentials recognisable by their shape, masked in every alert whatever the configuration says. */
-export const BUILT_IN_PATTERNS: readonly string[] = [
-  String.raw`\b(?:AKIA|ASIA)[0-9A-Z]{16}\b`, // AWS access key ids
-  String.raw`\bxox[abposr]-[0-9A-Za-z-]{10,}`, // Slack tokens
-  String.raw`https://hooks\.slack\.com/(?:services|workflows|triggers)/[A-Za-z0-9/_-]+`, // Slack webhook URLs
-  String.raw`\bgh[pousr]_[A-Za-z0-9]{36,}\b`, // GitHub tokens
-  String.raw`\bgithub_pat_[A-Za-z0-9_]{22,}`, // GitHub fine-grained tokens
-  // PEM private keys, up to their END line, or to the end of the text when a value was cut before it.
-  String.raw`-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z0-9 ]*PRIVATE KEY-----|[\s\S]*)`,
-];
 
 export interface AlertRedaction {
   /** Global regular expressions; every match in every string of an alert becomes SECRET_MASK. */

@@ -86,7 +86,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
         ...(after ? { outcome: after.verdict } : {}),
         durationMs: Date.now() - started,
       },
-      stack,
+      deps,
     );
 
   // Automatic attempts respect the backoff of earlier failures; a person's approval does not wait for it.
@@ -134,7 +134,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
               runId: check.runId,
               commit: acquired.commit,
               planFingerprint: planned.fingerprint,
-              plan: maskedFor(planned.changes, stack),
+              plan: maskedFor(planned.changes, deps),
               requestedAt: new Date().toISOString(),
               expiresAt: new Date(Date.now() + policy.approvalTtlMs).toISOString(),
             });

@@ -9,8 +9,11 @@ import { createNotifiers } from "../notifiers/api.ts";
 import { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
-import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
+import { secretMaskerFor } from "../config/secrets.ts";
+import type { SecretMasker } from "../core/redact.ts";
+import type { ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting } from "./alerting.ts";
+import { baseEngineEnv } from "./engine-env.ts";
 import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
 
@@ -18,8 +21,10 @@ export interface RunnerOptions {
   config: DriftwatchConfig;
   toolchain: ToolchainManifest;
   logger: Logger;
-  /** The service's environment, base of every engine's (default process.env). */
+  /** The service's environment (default process.env): engines get only its allow-listed part (see engine-env.ts). */
   env?: NodeJS.ProcessEnv;
+  /** Masks what runs record and report; default: every secret of `config` and `env` (config/secrets.ts). */
+  masker?: SecretMasker;
   /** How long a repository fetch is reused (default: for the runner's life, right for one `check` pass). */
   fetchMaxAgeMs?: number;
 }
@@ -43,13 +48,14 @@ export function databasePath(config: DriftwatchConfig): string {
 
 export function createRunner(options: RunnerOptions): Runner {
   const { config, logger } = options;
+  const env = options.env ?? process.env;
   const store = openSqliteStore(databasePath(config));
   const notifiers = createNotifiers({ alerts: config.alerts, stacks: config.stacks, logger });
   const alerting = createAlerting(config, store, notifiers, logger);
   const source = new GitSource({
     dataDir: config.dataDir,
     logger,
-    env: options.env ?? process.env,
+    env,
     ...(options.fetchMaxAgeMs === undefined ? {} : { fetchMaxAgeMs: options.fetchMaxAgeMs }),
   });
   const engines = new Map<string, Engine>();
@@ -57,7 +63,9 @@ export function createRunner(options: RunnerOptions): Runner {
     source,
     store,
     logger,
-    engineEnv: toolchainEnv(options.toolchain, options.env ?? process.env),
+    engineEnv: baseEngineEnv(options.toolchain, env),
+    dataDir: config.dataDir,
+    masker: options.masker ?? secretMaskerFor(config, env),
     alerting,
     engineFor: (stack: StackConfig) => {
       let engine = engines.get(stack.engine);

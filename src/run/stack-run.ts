@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError, errorMessage, InterruptedError } from "../core/errors.ts";
 import { flappingResources, windowStart } from "../core/flapping.ts";
-import { redactUrls, redactValues, sensitiveValues } from "../core/redact.ts";
+import type { SecretMasker } from "../core/redact.ts";
 import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
 import type { Engine, EngineContext } from "../engines/api.ts";
@@ -13,14 +13,19 @@ import { applyIgnoreRules } from "../remediation/ignore.ts";
 import type { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
 import type { Alerting } from "./alerting.ts";
+import { privateDirs, stackEngineEnv } from "./engine-env.ts";
 
 export interface RunDependencies {
   source: GitSource;
   engineFor(stack: StackConfig): Engine;
   store: Store;
   logger: Logger;
-  /** The engine processes' base environment (the toolchain's); the stack's `env` goes on top. */
-  engineEnv: NodeJS.ProcessEnv;
+  /** The engine processes' allow-listed base environment (see engine-env.ts); HOME, TMPDIR and the stack's `env` go on top. */
+  engineEnv: Record<string, string>;
+  /** Driftwatch's data directory: each stack's private HOME and TMPDIR live under it. */
+  dataDir: string;
+  /** Masks every secret Driftwatch knows in what a run records and reports. */
+  masker: SecretMasker;
   /** Turns recorded runs into alerts (episodes, outbox); absent: no alerts. */
   alerting?: Alerting;
 }
@@ -32,12 +37,21 @@ export function asRunError(error: unknown): RunError {
   return { kind: "InternalError", message: errorMessage(error) };
 }
 
-/** No credential from the stack's env or Terraform settings (passphrases, tokens, keys) and no URL credentials survive into `value`. */
-export function maskedFor<T>(value: T, stack: StackConfig): T {
-  const secrets = sensitiveValues(stack.env);
-  if (stack.engine === "terraform") secrets.push(...sensitiveValues(stack.terraform.vars), ...sensitiveValues(stack.terraform.backendConfig));
-  if (stack.engine === "cloudformation") secrets.push(...sensitiveValues(stack.cloudformation.parameters ?? {}));
-  return JSON.parse(redactUrls(redactValues(JSON.stringify(value), secrets))) as T;
+/**
+ * Fields that identify a record rather than carry what an engine or a repository said (names, ids, verdicts,
+ * times, change kinds): left as they are, so a secret that happens to equal a stack name cannot unlink a run.
+ */
+const IDENTITY = new Set(["runId", "stack", "engine", "verdict", "commit", "startedAt", "finishedAt", "durationMs", "at", "mode", "decision", "outcome", "planFingerprint", "planChanges"]);
+
+function isIdentity(path: readonly string[]): boolean {
+  if (path.length === 1) return IDENTITY.has(path[0]!);
+  const last = path.at(-1)!;
+  return (last === "kind" || last === "action") && /^\d+$/.test(path.at(-2)!);
+}
+
+/** `value` with every secret Driftwatch knows masked (see core/redact.ts), its identifying fields kept. */
+export function maskedFor<T>(value: T, deps: Pick<RunDependencies, "masker">): T {
+  return deps.masker.value(value, isIdentity);
 }
 
 /**
@@ -55,10 +69,12 @@ export interface RunStackOptions {
 
 /**
  * What an engine gets for one run: the stack, its checked-out folder, a signal for the run's timeout (started
- * now unless given) and Driftwatch stopping, and the environment (the toolchain's, then the stack's `env`).
+ * now unless given) and Driftwatch stopping, and the environment (allow-listed, a private HOME and TMPDIR, then
+ * the stack's `env`).
  */
 export function engineContext(stack: StackConfig, dir: string, deps: RunDependencies, logger: Logger, stop: AbortSignal | undefined, timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000)): EngineContext {
-  return { stack, dir, logger, signal: stop ? AbortSignal.any([timeout, stop]) : timeout, env: { ...deps.engineEnv, ...stack.env } };
+  const env = stackEngineEnv(deps.engineEnv, privateDirs(deps.dataDir, stack.name), stack);
+  return { stack, dir, logger, signal: stop ? AbortSignal.any([timeout, stop]) : timeout, env };
 }
 
 /** The drifted resources of this run that flap; none when the history cannot be read (logged: it only informs). */
@@ -131,7 +147,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       ...(detection?.unchecked?.length ? { unchecked: detection.unchecked } : {}),
       ...(flapping.length > 0 ? { flapping } : {}),
     },
-    stack,
+    deps,
   );
   if (result.error) logger.error({ kind: result.error.kind, err: result.error.message }, "run failed");
   else logger.info({ verdict: result.verdict, changes: result.changes.length, durationMs: result.durationMs }, "run finished");

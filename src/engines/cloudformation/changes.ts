@@ -2,7 +2,7 @@
 // a change set's resource change (DescribeChangeSet with property values), secrets masked on the way.
 import type { Change, StackResourceDrift } from "@aws-sdk/client-cloudformation";
 import { joinPath } from "../../core/property-diff.ts";
-import { redactValues, SECRET_MASK } from "../../core/redact.ts";
+import { SECRET_MASK, SecretMasker } from "../../core/redact.ts";
 import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange } from "../../core/types.ts";
 import type { CfnTemplate } from "./template.ts";
 
@@ -41,8 +41,7 @@ export function masked(change: ResourceChange, template: Pick<CfnTemplate, "secr
   const properties = change.properties.map((p) =>
     isSecretPath(secret, p.path) ? { path: p.path, desired: SECRET_MASK, actual: SECRET_MASK } : p,
   );
-  const json = redactValues(JSON.stringify({ ...change, properties }), template.secretValues);
-  return JSON.parse(json) as ResourceChange;
+  return { ...change, properties: new SecretMasker(template.secretValues, []).value(properties) };
 }
 
 /** A drifted resource; undefined for one in sync or not checked. */

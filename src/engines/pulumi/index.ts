@@ -7,6 +7,7 @@ import { EngineError, PlanChangedError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
 import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
+import { isolatedCommand } from "./command.ts";
 import { ensureDependencies } from "./dependencies.ts";
 import { classifyPulumiError } from "./errors.ts";
 import { changesFromEvents } from "./events.ts";
@@ -23,7 +24,7 @@ function settingsOf(ctx: EngineContext) {
 
 export function createPulumiEngine(deps: EngineDependencies): Engine {
   let command: Promise<PulumiCommand> | undefined;
-  const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }));
+  const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }).then(isolatedCommand));
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
     await ensureDependencies({ dir: ctx.dir, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger });

@@ -1,0 +1,29 @@
+// Every secret value Driftwatch holds, for the masker: the service's own tokens, every value the configuration
+// took from the environment, the credential-like settings of every stack, and the credential-like variables of
+// the service's own environment.
+import { SecretMasker, sensitiveValues } from "../core/redact.ts";
+import type { DriftwatchConfig, StackConfig } from "./types.ts";
+
+function stackSecrets(stack: StackConfig): string[] {
+  const secrets = sensitiveValues(stack.env);
+  if (stack.engine === "terraform") secrets.push(...sensitiveValues(stack.terraform.vars), ...sensitiveValues(stack.terraform.backendConfig));
+  if (stack.engine === "cloudformation") secrets.push(...sensitiveValues(stack.cloudformation.parameters ?? {}));
+  return secrets;
+}
+
+export function knownSecrets(config: DriftwatchConfig, serviceEnv: NodeJS.ProcessEnv): string[] {
+  const { http } = config.service;
+  return [
+    ...(http.apiToken ? [http.apiToken] : []),
+    ...(http.webhookSecret ? [http.webhookSecret] : []),
+    ...(config.alerts.slack?.token ? [config.alerts.slack.token] : []),
+    ...config.environmentValues,
+    ...config.stacks.flatMap(stackSecrets),
+    ...sensitiveValues(serviceEnv),
+  ];
+}
+
+/** The masker for everything this configuration's service writes (see core/redact.ts). */
+export function secretMaskerFor(config: DriftwatchConfig, serviceEnv: NodeJS.ProcessEnv): SecretMasker {
+  return new SecretMasker(knownSecrets(config, serviceEnv));
+}

@@ -1,0 +1,66 @@
+// The environment an engine process gets. Engines run code from the watched repository (a Pulumi program, a
+// Terraform expression reading files or the environment), so they get an allow-list, never the service's whole
+// environment: the toolchain's PATH and settings, locale, proxies and CA bundles, a private HOME and TMPDIR per
+// stack, and then the stack's own `env`. The service's tokens and other stacks' credentials are not in it.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { StackConfig } from "../config/types.ts";
+import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
+
+/** Variables passed from the service's environment as they are (besides PATH, which the toolchain extends). */
+const PASSED: readonly string[] = [
+  // locale and time zone
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  // proxies and the CA bundles that go with them
+  "HTTP_PROXY",
+  "HTTPS_PROXY",
+  "NO_PROXY",
+  "ALL_PROXY",
+  "http_proxy",
+  "https_proxy",
+  "no_proxy",
+  "all_proxy",
+  "SSL_CERT_FILE",
+  "SSL_CERT_DIR",
+  "NODE_EXTRA_CA_CERTS",
+  // Driftwatch's own toolchain settings for program dependencies
+  "DRIFTWATCH_NPM",
+  "DRIFTWATCH_NODE_VERSION",
+];
+
+/** The toolchain's own settings: what toolchainEnv adds on top of the service's environment. */
+const TOOLCHAIN: readonly string[] = ["PATH", "TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "PULUMI_SKIP_UPDATE_CHECK"];
+
+function passes(name: string): boolean {
+  return PASSED.includes(name) || name.startsWith("LC_");
+}
+
+/** The allow-listed environment every engine process starts from; HOME, TMPDIR and the stack's env come on top. */
+export function baseEngineEnv(toolchain: ToolchainManifest, serviceEnv: NodeJS.ProcessEnv): Record<string, string> {
+  const withToolchain = toolchainEnv(toolchain, serviceEnv);
+  const env: Record<string, string> = {};
+  for (const [name, value] of Object.entries(withToolchain)) {
+    if (value !== undefined && (passes(name) || TOOLCHAIN.includes(name))) env[name] = value;
+  }
+  return env;
+}
+
+export interface PrivateDirs {
+  home: string;
+  tmp: string;
+}
+
+/** `<dataDir>/stacks/<stack>/{home,tmp}`, created private (0700) if missing. */
+export function privateDirs(dataDir: string, stack: string): PrivateDirs {
+  const root = join(dataDir, "stacks", stack);
+  const dirs = { home: join(root, "home"), tmp: join(root, "tmp") };
+  for (const dir of [root, dirs.home, dirs.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dirs;
+}
+
+/** One stack's engine environment: the base, its private HOME and TMPDIR, then its own `env` (which may override them). */
+export function stackEngineEnv(base: Record<string, string>, dirs: PrivateDirs, stack: StackConfig): Record<string, string> {
+  return { ...base, HOME: dirs.home, TMPDIR: dirs.tmp, TMP: dirs.tmp, TEMP: dirs.tmp, ...stack.env };
+}
