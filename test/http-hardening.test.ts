@@ -102,7 +102,7 @@ describe("HTTP hardening", () => {
     // Break the store for real: its runs table becomes a view of a table that does not exist, named after the
     // database file, so SQLite's own error message carries the path.
     const file = databasePath(t.config);
-    const db = new DatabaseSync(file);
+    const db = new DatabaseSync(file, { timeout: 30_000 }); // waits out a write of the service's, if any
     db.exec(`ALTER TABLE runs RENAME TO runs_gone; CREATE VIEW runs AS SELECT * FROM "${file}"`);
     db.close();
 
