@@ -588,10 +588,34 @@ stacks:${minimalStack}    remediation:
       protect: ["aws_db_instance"],
       windows: [{ days: ["mon", "fri"], from: "22:00", to: "06:00", tz: "Europe/Berlin" }],
       freeze: [{ from: "2026-12-20", to: "2027-01-04", tz: "UTC" }],
-      requireSignedCommit: true,
+      requireSignedCommit: { before: "remediate" },
       trustedKeys: join(dir, "keys", "allowed_signers"),
       on: "both",
     });
+  });
+
+  it("reads when a commit's signature is verified: true is before remediating (as ever), the object form before the check", () => {
+    const keys = join(tempDir(), "allowed_signers");
+    writeFileSync(keys, "dev@example.com ssh-ed25519 AAAA\n");
+    const requirement = (value: string, defaults = "") =>
+      parseConfig(`${defaults}stacks:${minimalStack}    remediation: { requireSignedCommit: ${value}, trustedKeys: ${keys} }\n`, FILE, { env: {} }).stacks[0]?.remediation.requireSignedCommit;
+    expect(requirement("true")).toEqual({ before: "remediate" });
+    expect(requirement("false")).toBe(false);
+    expect(requirement("{}")).toEqual({ before: "check" });
+    expect(requirement("{ before: check }")).toEqual({ before: "check" });
+    expect(requirement("{ before: remediate }")).toEqual({ before: "remediate" });
+    // The stack's own replaces the defaults' as a whole.
+    expect(requirement("{ before: remediate }", "defaults:\n  remediation: { requireSignedCommit: { before: check } }\n")).toEqual({ before: "remediate" });
+    expect(parseConfig(`defaults:\n  remediation: { requireSignedCommit: {}, trustedKeys: ${keys} }\nstacks:${minimalStack}`, FILE, { env: {} }).stacks[0]?.remediation).toMatchObject({
+      mode: "off",
+      requireSignedCommit: { before: "check" },
+    });
+    expect(configError(`stacks:${minimalStack}    remediation: { requireSignedCommit: { before: apply }, trustedKeys: ${keys} }\n`).issues).toEqual([
+      "stacks[0] (demo-files).remediation.requireSignedCommit: must be true, false, { before: check } or { before: remediate } (line 8)",
+    ]);
+    expect(configError(`stacks:${minimalStack}    remediation: { requireSignedCommit: { before: check } }\n`).issues).toEqual([
+      "stacks[0] (demo-files).remediation.requireSignedCommit: requires trustedKeys: an SSH allowed-signers file or OpenPGP public keys to verify commits with (line 8)",
+    ]);
   });
 
   it("reads ignore rules: the defaults' first, then the stack's; a bad glob is an error", () => {

@@ -21,12 +21,23 @@ export const DEFAULT_REMEDIATION: RemediationPolicy = {
   on: "drift",
 };
 
+/**
+ * `requireSignedCommit` as written → when the signature is verified. `true` keeps its original meaning (before
+ * remediating only); the object form defaults to `check`, so no engine ever runs an unverified commit's code.
+ */
+function signatureRequirement(raw: NonNullable<RawRemediation["requireSignedCommit"]>): RemediationPolicy["requireSignedCommit"] {
+  if (raw === false) return false;
+  if (raw === true) return { before: "remediate" };
+  return { before: raw.before ?? "check" };
+}
+
 /** The merged policy; `trustedKeys` resolved against the config file's folder. */
 export function remediationPolicy(defaults: RawRemediation | undefined, own: RawRemediation | undefined, baseDir: string): RemediationPolicy {
   const layers = [defaults ?? {}, own ?? {}];
   const policy: RemediationPolicy = { ...DEFAULT_REMEDIATION, allow: { ...DEFAULT_REMEDIATION.allow }, backoff: { ...DEFAULT_REMEDIATION.backoff } };
   for (const layer of layers) {
-    const { allow, trustedKeys, approvalHours, backoff, ...rest } = layer;
+    const { allow, trustedKeys, approvalHours, backoff, requireSignedCommit, ...rest } = layer;
+    if (requireSignedCommit !== undefined) policy.requireSignedCommit = signatureRequirement(requireSignedCommit);
     if (backoff?.initialMinutes !== undefined) policy.backoff.initialMs = backoff.initialMinutes * 60_000;
     if (backoff?.maxMinutes !== undefined) policy.backoff.maxMs = backoff.maxMinutes * 60_000;
     if (backoff?.attempts !== undefined) policy.backoff.attempts = backoff.attempts;

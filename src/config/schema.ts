@@ -388,7 +388,18 @@ export const remediationSchema = z
     protect: z.array(z.string().min(1)).optional().describe("Resource types never touched automatically, e.g. aws:rds/instance:Instance or aws_db_instance."),
     windows: z.array(remediationWindowSchema).optional().describe("When remediation may run; none: any time."),
     freeze: z.array(freezeSchema).optional().describe("Change freezes: no remediation on these days."),
-    requireSignedCommit: z.boolean().optional().describe("Remediate only from commits whose signature `trustedKeys` verifies (default false)."),
+    requireSignedCommit: z
+      .union([
+        z.boolean(),
+        z.strictObject({
+          before: z
+            .enum(["check", "remediate"])
+            .optional()
+            .describe("check (default): verify before any engine runs the commit's code, an unverified commit is the run's error; remediate: verify only before remediating from it."),
+        }),
+      ], unless("must be true, false, { before: check } or { before: remediate }"))
+      .optional()
+      .describe("Require commits signed by a key of `trustedKeys`: { before: check } (no unverified code runs at all) or { before: remediate }; true means { before: remediate } (default false)."),
     trustedKeys: z.string().min(1).optional().describe("An SSH allowed-signers file, or a file of ASCII-armored OpenPGP public keys (relative to this file), for git verify-commit."),
     on: z.enum(["drift", "pending", "both"]).optional().describe("Which divergence is remediated: drift (default), pending (Git ahead), or both."),
   })

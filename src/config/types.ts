@@ -78,7 +78,11 @@ export interface RemediationPolicy {
   windows: { days: Weekday[]; from: string; to: string; tz: string }[];
   /** Inclusive YYYY-MM-DD ranges in `tz`. */
   freeze: { from: string; to: string; tz: string }[];
-  requireSignedCommit: boolean;
+  /**
+   * Commits must carry a signature by a key of `trustedKeys`, verified before any engine runs their code (`check`)
+   * or only before remediating from them (`remediate`); false: not required.
+   */
+  requireSignedCommit: false | { before: "check" | "remediate" };
   /** Absolute path of an SSH allowed-signers file or of ASCII-armored OpenPGP public keys. */
   trustedKeys?: string;
   on: "drift" | "pending" | "both";

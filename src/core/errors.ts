@@ -27,6 +27,11 @@ export class SourceNotFoundError extends DriftwatchError {
   override name = "SourceNotFoundError";
 }
 
+/** The commit has no good signature by a key the stack trusts (`requireSignedCommit: { before: check }`): no engine ran. */
+export class UnverifiedCommitError extends DriftwatchError {
+  override name = "UnverifiedCommitError";
+}
+
 /** The stack's program failed (threw, did not compile, or a dependency install failed). */
 export class ProgramError extends DriftwatchError {
   override name = "ProgramError";

@@ -73,7 +73,7 @@ describe("evaluateGuards", () => {
   });
 
   it("requires a verified signature when the policy says so", () => {
-    const signed = policy({ requireSignedCommit: true, trustedKeys: "/keys" });
+    const signed = policy({ requireSignedCommit: { before: "remediate" }, trustedKeys: "/keys" });
     expect(refusals(evaluateGuards(signed, [], { now: monday10utc, found: drift, signature: { verified: false, detail: "commit abc is not signed" } }))).toEqual([
       "commit abc is not signed",
     ]);

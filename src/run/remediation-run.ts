@@ -108,7 +108,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
       const acquired = await deps.source.acquire(pinned.source);
       try {
         const signature =
-          policy.requireSignedCommit && policy.trustedKeys ? await deps.source.verifyCommit(acquired.worktree, acquired.commit, policy.trustedKeys) : undefined;
+          policy.requireSignedCommit && policy.trustedKeys ? await deps.source.verifyCommit(acquired.worktree, acquired.commit, policy.trustedKeys, options.signal) : undefined;
         const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal);
         logger.info({ commit: acquired.commit }, "planning remediation");
         const outcome = await deps.engineFor(stack).remediate(ctx, async (planned) => {

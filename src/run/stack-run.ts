@@ -13,6 +13,7 @@ import { applyIgnoreRules } from "../remediation/ignore.ts";
 import type { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
 import type { Alerting } from "./alerting.ts";
+import { requireVerifiedCommit } from "./commit-verification.ts";
 import { privateDirs, stackEngineEnv } from "./engine-env.ts";
 
 export interface RunDependencies {
@@ -99,6 +100,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
     logger.warn({ err: errorMessage(error) }, "could not note the run's start");
   }
   const timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000);
+  const runSignal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   let commit: string | undefined;
   let staleSource: StackResult["staleSource"];
   let detection: Detection | undefined;
@@ -111,6 +113,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
     staleSource = acquired.staleSource;
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");
     try {
+      await requireVerifiedCommit(stack, acquired, deps.source, runSignal, logger);
       const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal, timeout);
       const engine = deps.engineFor(stack);
       if (operation === "converge") {
