@@ -9,6 +9,7 @@ import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { loadConfig } from "../src/config/load.ts";
 import { createLogger } from "../src/core/logger.ts";
+import { worktreeFolder } from "../src/core/worktree-file.ts";
 import { ensureDependencies } from "../src/engines/pulumi/dependencies.ts";
 import { check } from "../src/run/check.ts";
 import { GitSource } from "../src/sources/git/index.ts";
@@ -44,7 +45,7 @@ for (let i = 0; i < RUNS; i++) checkTimes.push(await timeCheck());
 const source = new GitSource({ dataDir: config.dataDir, logger });
 const acquired = await source.acquire(stack.source);
 const env = { ...toolchainEnv(toolchain), ...stack.env, PULUMI_BACKEND_URL: stack.pulumi.backendUrl, PULUMI_SKIP_UPDATE_CHECK: "true", PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
-await ensureDependencies({ dir: acquired.dir, cacheDir: config.cacheDir, env, logger });
+await ensureDependencies({ folder: worktreeFolder(acquired.dir, stack.source.path), stack: stack.name, cacheDir: config.cacheDir, env, logger });
 function timeRaw(args: string[]): number[] {
   const times: number[] = [];
   for (let i = 0; i < RUNS; i++) {

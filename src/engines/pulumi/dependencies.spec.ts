@@ -1,10 +1,12 @@
 // The program dependency cache, with a stand-in npm (DRIFTWATCH_NPM): installed once per package.json, linked
-// into each worktree, and never replaced under the programs of another process that shares the cache.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+// into each worktree, never replaced under the programs of another process that shares the cache, and installed
+// again when a program changed it.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { tempDir } from "../../../test/support/tempdir.ts";
+import { UnsafePathError } from "../../core/worktree-file.ts";
 import { ensureDependencies } from "./dependencies.ts";
 
 const logger = pino({ level: "silent" });
@@ -24,14 +26,19 @@ function program(dir: string): string {
   return project;
 }
 
+/** The options for the program folder `project` of the worktree `root`. */
+function options(root: string, project: string, env: NodeJS.ProcessEnv) {
+  return { folder: { dir: project, root }, stack: "app", cacheDir: join(root, "cache"), env, logger };
+}
+
 describe("ensureDependencies", () => {
   it("installs once per package.json and links each program folder to the cache entry", async () => {
     const root = tempDir();
     const cacheDir = join(root, "cache");
     const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) };
     const project = program(root);
-    expect(await ensureDependencies({ dir: project, cacheDir, env, logger })).toBe("installed");
-    expect(await ensureDependencies({ dir: project, cacheDir, env, logger })).toBe("cached");
+    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    expect(await ensureDependencies(options(root, project, env))).toBe("cached");
     const [entry] = readdirSync(join(cacheDir, "npm"));
     expect(readlinkSync(join(project, "node_modules"))).toBe(join(cacheDir, "npm", entry!, "node_modules"));
   });
@@ -43,10 +50,55 @@ describe("ensureDependencies", () => {
     // While "our" npm runs, another process finishes the same entry (its files differ: a sentinel says whose).
     const other = `entry=$(dirname "$PWD")/$(basename "$PWD" | sed 's/\\.partial-.*//'); mkdir -p "$entry/node_modules/dep" && echo other > "$entry/node_modules/dep/by" && echo done > "$entry/.driftwatch-installed"`;
     const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root, other) };
-    expect(await ensureDependencies({ dir: project, cacheDir, env, logger })).toBe("installed");
+    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
     const entries = readdirSync(join(cacheDir, "npm"));
     expect(entries).toHaveLength(1); // no staging folder left behind
     expect(readFileSync(join(cacheDir, "npm", entries[0]!, "node_modules", "dep", "by"), "utf8")).toBe("other\n");
     expect(existsSync(join(project, "node_modules", "dep", "by"))).toBe(true);
+  });
+
+  it.each([
+    ["rewrites a file", (tree: string) => writeFileSync(join(tree, "dep", "by"), "evil\n")],
+    ["adds a file", (tree: string) => writeFileSync(join(tree, "dep", "extra.js"), "evil\n")],
+    ["makes a file executable", (tree: string) => chmodSync(join(tree, "dep", "by"), 0o755)],
+    ["removes a file", (tree: string) => rmSync(join(tree, "dep", "by"))],
+  ])("installs again when a program %s in the shared entry, before the next program runs from it", async (_what, tamper) => {
+    const root = tempDir();
+    const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) };
+    const project = program(root);
+    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    tamper(join(project, "node_modules")); // through the link, as the program would
+    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    expect(readFileSync(join(project, "node_modules", "dep", "by"), "utf8")).not.toBe("evil\n");
+    expect(existsSync(join(project, "node_modules", "dep", "extra.js"))).toBe(false);
+    expect(await ensureDependencies(options(root, project, env))).toBe("cached");
+  });
+
+  it("checks the content of an entry the first time a process uses it, and trusts no marker without a fingerprint", async () => {
+    const root = tempDir();
+    const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) };
+    const project = program(root);
+    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    /** ensureDependencies as a new process has it: nothing verified yet. */
+    const freshProcess = async () => {
+      vi.resetModules();
+      return (await import("./dependencies.ts")).ensureDependencies;
+    };
+    expect(await (await freshProcess())(options(root, project, env))).toBe("cached");
+    writeFileSync(join(project, "node_modules", "dep", "by"), "evil\n");
+    expect(await (await freshProcess())(options(root, project, env))).toBe("installed");
+    const [entry] = readdirSync(join(root, "cache", "npm"));
+    writeFileSync(join(root, "cache", "npm", entry!, ".driftwatch-installed"), "2026-01-01T00:00:00.000Z"); // an older Driftwatch's
+    expect(await (await freshProcess())(options(root, project, env))).toBe("installed");
+  });
+
+  it("refuses a package.json linked to a file outside the worktree", async () => {
+    const root = tempDir();
+    const outside = tempDir();
+    writeFileSync(join(outside, "package.json"), '{ "name": "outside" }\n');
+    const project = join(root, "program");
+    mkdirSync(project, { recursive: true });
+    symlinkSync(join(outside, "package.json"), join(project, "package.json"));
+    await expect(ensureDependencies(options(root, project, { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) }))).rejects.toBeInstanceOf(UnsafePathError);
   });
 });

@@ -1,16 +1,23 @@
-// A Pulumi Node.js program's npm dependencies, installed once per lockfile and shared by every worktree.
+// A Pulumi Node.js program's npm dependencies, installed once per lockfile and shared by every worktree. The
+// entry a program runs from is verified before every use (dependency-integrity.ts): a program that changed it
+// cannot change what the next stack's program executes; the entry is installed again instead.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { ProgramError } from "../../core/errors.ts";
+import { readWorktreeFile, type WorktreeFolder } from "../../core/worktree-file.ts";
 import { exec } from "../../toolchain/exec.ts";
+import { contentFingerprint, stateFingerprint } from "./dependency-integrity.ts";
 
+/** Written last into a finished entry: when, and the content fingerprint of its node_modules. */
 const MARKER = ".driftwatch-installed";
 
 export interface DependencyOptions {
-  /** The project folder holding package.json. */
-  dir: string;
+  /** The project folder holding package.json, inside its worktree. */
+  folder: WorktreeFolder;
+  /** The stack, for errors about its files. */
+  stack: string;
   cacheDir: string;
   env: NodeJS.ProcessEnv;
   logger: Logger;
@@ -18,13 +25,68 @@ export interface DependencyOptions {
 
 export type DependencyOutcome = "none" | "cached" | "installed";
 
-function lockfileKey(dir: string, env: NodeJS.ProcessEnv): { key: string; lockfile: string | undefined } {
-  const lockfile = existsSync(join(dir, "package-lock.json")) ? "package-lock.json" : undefined;
+interface Manifest {
+  /** File name → content, as read from the worktree (size-capped, never through a link out). */
+  files: Map<string, string>;
+  key: string;
+}
+
+function present(dir: string, name: string): boolean {
+  try {
+    lstatSync(join(dir, name));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function readManifest(options: DependencyOptions): Promise<Manifest> {
+  const names = ["package.json", ...(present(options.folder.dir, "package-lock.json") ? ["package-lock.json"] : [])];
+  const files = new Map<string, string>();
   const hash = createHash("sha256");
-  hash.update(readFileSync(join(dir, "package.json")));
-  if (lockfile) hash.update(readFileSync(join(dir, lockfile)));
-  hash.update(env.DRIFTWATCH_NODE_VERSION ?? process.version);
-  return { key: hash.digest("hex").slice(0, 16), lockfile };
+  for (const name of names) {
+    const content = await readWorktreeFile(options.folder, { stack: options.stack, key: name, path: name });
+    files.set(name, content);
+    hash.update(content);
+  }
+  hash.update(options.env.DRIFTWATCH_NODE_VERSION ?? process.version);
+  return { files, key: hash.digest("hex").slice(0, 16) };
+}
+
+/** The state fingerprint each entry had when this process last found it intact. */
+const verified = new Map<string, string>();
+
+function markedContent(entry: string): string | undefined {
+  try {
+    return (JSON.parse(readFileSync(join(entry, MARKER), "utf8")) as { content?: unknown }).content as string | undefined;
+  } catch {
+    return undefined; // an entry from an older Driftwatch, or a marker someone changed: not to be trusted
+  }
+}
+
+/** Whether the entry is exactly what was installed (see dependency-integrity.ts); remembers its state when so. */
+async function intact(entry: string): Promise<boolean> {
+  const tree = join(entry, "node_modules");
+  const known = verified.get(entry);
+  if (known !== undefined) return (await stateFingerprint(tree)) === known;
+  const expected = markedContent(entry);
+  if (expected === undefined || !existsSync(tree)) return false;
+  const state = await stateFingerprint(tree);
+  if ((await contentFingerprint(tree)) !== expected) return false;
+  verified.set(entry, state);
+  return true;
+}
+
+/** Moves a changed entry out of the way (programs may still run from it) and deletes it. */
+function discard(entry: string): void {
+  const aside = `${entry}.changed-${process.pid}-${Date.now()}`;
+  verified.delete(entry);
+  try {
+    renameSync(entry, aside);
+  } catch {
+    return; // another process moved it first
+  }
+  rmSync(aside, { recursive: true, force: true });
 }
 
 function linksTo(path: string, target: string): boolean {
@@ -49,22 +111,24 @@ function link(dir: string, target: string): void {
 
 const inFlight = new Map<string, Promise<void>>();
 
-async function install(entry: string, options: DependencyOptions, lockfile: string | undefined): Promise<void> {
+async function install(entry: string, options: DependencyOptions, manifest: Manifest): Promise<void> {
   const staging = `${entry}.partial-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
-  copyFileSync(join(options.dir, "package.json"), join(staging, "package.json"));
-  if (lockfile) copyFileSync(join(options.dir, lockfile), join(staging, lockfile));
+  for (const [name, content] of manifest.files) writeFileSync(join(staging, name), content);
+  const lockfile = manifest.files.has("package-lock.json");
   const npm = options.env.DRIFTWATCH_NPM ?? "npm";
   const args = lockfile ? ["ci", "--no-audit", "--no-fund"] : ["install", "--no-audit", "--no-fund", "--no-package-lock"];
   const started = Date.now();
-  options.logger.info({ npm: args[0], dir: options.dir }, "installing program dependencies");
+  options.logger.info({ npm: args[0], dir: options.folder.dir }, "installing program dependencies");
   const result = await exec(npm, args, { cwd: staging, env: options.env });
   if (result.code !== 0) {
     rmSync(staging, { recursive: true, force: true });
-    throw new ProgramError(`npm ${args[0]} failed in ${options.dir}:\n${result.output.trim()}`);
+    throw new ProgramError(`npm ${args[0]} failed in ${options.folder.dir}:\n${result.output.trim()}`);
   }
-  writeFileSync(join(staging, MARKER), new Date().toISOString());
+  mkdirSync(join(staging, "node_modules"), { recursive: true }); // a package without dependencies gets none
+  const content = await contentFingerprint(join(staging, "node_modules"));
+  writeFileSync(join(staging, MARKER), JSON.stringify({ installedAt: new Date().toISOString(), content }));
   // Another process sharing the cache may have finished the same entry meanwhile, and programs may be running
   // from it: keep that one. Only an entry without the marker (an interrupted older layout) is replaced.
   if (existsSync(join(entry, MARKER))) {
@@ -77,30 +141,37 @@ async function install(entry: string, options: DependencyOptions, lockfile: stri
       rmSync(staging, { recursive: true, force: true });
       if (!existsSync(join(entry, MARKER))) throw error; // not a finished twin that won the race
     }
+    verified.set(entry, await stateFingerprint(join(entry, "node_modules")));
   }
   options.logger.info({ durationMs: Date.now() - started }, "program dependencies installed");
 }
 
 /**
  * Makes `<dir>/node_modules` a link to the cache entry for this package.json + lockfile, running `npm ci`
- * (or `npm install` without a lockfile) only when no entry exists yet. An unchanged lockfile never runs npm.
+ * (or `npm install` without a lockfile) only when no intact entry exists. An unchanged lockfile never runs npm,
+ * unless something changed the entry since it was installed.
  */
 export async function ensureDependencies(options: DependencyOptions): Promise<DependencyOutcome> {
-  if (!existsSync(join(options.dir, "package.json"))) return "none";
-  const { key, lockfile } = lockfileKey(options.dir, options.env);
-  const entry = join(options.cacheDir, "npm", key);
+  if (!present(options.folder.dir, "package.json")) return "none";
+  const manifest = await readManifest(options);
+  const entry = join(options.cacheDir, "npm", manifest.key);
   let outcome: DependencyOutcome = "cached";
-  if (!existsSync(join(entry, MARKER))) {
-    let pending = inFlight.get(entry);
+  let pending = inFlight.get(entry);
+  if (!pending && existsSync(join(entry, MARKER)) && !(await intact(entry))) {
+    options.logger.warn({ key: manifest.key, entry }, "program dependencies changed since they were installed (by a program that ran from them?); installing them again");
+    discard(entry);
+  }
+  pending = inFlight.get(entry);
+  if (pending || !existsSync(join(entry, MARKER))) {
     if (!pending) {
       outcome = "installed";
-      pending = install(entry, options, lockfile).finally(() => inFlight.delete(entry));
+      pending = install(entry, options, manifest).finally(() => inFlight.delete(entry));
       inFlight.set(entry, pending);
     }
     await pending;
   } else {
-    options.logger.debug({ key }, "program dependencies cached");
+    options.logger.debug({ key: manifest.key }, "program dependencies cached");
   }
-  link(options.dir, join(entry, "node_modules"));
+  link(options.folder.dir, join(entry, "node_modules"));
   return outcome;
 }

@@ -27,7 +27,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
   const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }).then(isolatedCommand));
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
-    await ensureDependencies({ dir: ctx.dir, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger });
+    await ensureDependencies({ folder: worktreeFolder(ctx.dir, ctx.stack.source.path), stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger });
     const settings = settingsOf(ctx);
     const backend = settings.backendUrl;
     if (backend.startsWith("file://")) mkdirSync(fileURLToPath(backend), { recursive: true });
