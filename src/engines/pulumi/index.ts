@@ -6,6 +6,7 @@ import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pu
 import { EngineError, PlanChangedError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
+import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
 import { isolatedCommand } from "./command.ts";
 import { ensureDependencies } from "./dependencies.ts";
