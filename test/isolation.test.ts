@@ -119,10 +119,16 @@ describe("engine isolation", () => {
     expect(environ).toContain("[secret]");
   });
 
-  it("makes each stack's home and temp directory private", () => {
+  it("keeps the data directory, the database, the Pulumi backend and each stack's home and temp directory private", () => {
+    const mode = (path: string) => statSync(path).mode & 0o777;
     for (const stack of ["tf-probe", "pulumi-probe"]) {
-      for (const dir of ["home", "tmp"]) expect(statSync(join(dataDir, "stacks", stack, dir)).mode & 0o777).toBe(0o700);
+      for (const dir of ["home", "tmp"]) expect(mode(join(dataDir, "stacks", stack, dir))).toBe(0o700);
     }
+    expect(mode(dataDir)).toBe(0o700);
+    expect(mode(join(dataDir, "pulumi-backend"))).toBe(0o700);
+    const database = readdirSync(dataDir).filter((file) => file.startsWith("driftwatch.db"));
+    expect(database).toContain("driftwatch.db");
+    for (const file of database) expect(mode(join(dataDir, file)), file).toBe(0o600);
   });
 
   it("never shows a secret value in the output, the logs, the database or Slack", () => {

@@ -218,5 +218,7 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor, cli] as const))(
     // init's own words say what is missing and where it looked.
     expect(r.unmirrored).toMatchObject({ verdict: "error", error: { kind: "EngineError" } });
     expect(r.unmirrored!.error!.message).toMatch(/^init failed for stack unmirrored:[\s\S]*hashicorp\/aws[\s\S]*not found/);
+    // A failed init leaves no private plan folder behind (it would hold the backend settings file).
+    for (const stack of ["unmirrored", "stale-lock"]) expect(readdirSync(join(dataDir, "terraform", stack)).filter((f) => f.startsWith("plans-")), stack).toEqual([]);
   });
 });

@@ -12,6 +12,7 @@ import { openSqliteStore } from "../store/sqlite/index.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import { preparePrivateDir } from "../core/private-dir.ts";
 import { createAlerting } from "./alerting.ts";
 import { baseEngineEnv } from "./engine-env.ts";
 import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
@@ -49,6 +50,7 @@ export function databasePath(config: DriftwatchConfig): string {
 export function createRunner(options: RunnerOptions): Runner {
   const { config, logger } = options;
   const env = options.env ?? process.env;
+  preparePrivateDir(config.dataDir);
   const store = openSqliteStore(databasePath(config));
   const notifiers = createNotifiers({ alerts: config.alerts, stacks: config.stacks, logger });
   const alerting = createAlerting(config, store, notifiers, logger);

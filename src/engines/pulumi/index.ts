@@ -1,11 +1,11 @@
 // The Pulumi engine: Automation API on the provisioned CLI, a LocalWorkspace on the stack's worktree folder.
-import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { EngineError, PlanChangedError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
+import { preparePrivateDir } from "../../core/private-dir.ts";
 import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
 import { isolatedCommand } from "./command.ts";
@@ -31,7 +31,8 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
     await ensureDependencies({ folder: worktreeFolder(ctx.dir, ctx.stack.source.path), stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger });
     const settings = settingsOf(ctx);
     const backend = settings.backendUrl;
-    if (backend.startsWith("file://")) mkdirSync(fileURLToPath(backend), { recursive: true });
+    // Stack state (secrets encrypted, everything else in clear): the service's user only.
+    if (backend.startsWith("file://")) preparePrivateDir(fileURLToPath(backend));
     const envVars: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined) envVars[key] = value;
     envVars.PULUMI_BACKEND_URL = settings.backendUrl;

@@ -102,51 +102,57 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     const home = join(deps.dataDir, "terraform", stack.name);
     const dataDir = join(home, "data");
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    // Private (0700), and removed whatever happens: it holds the backend settings file, which may carry credentials.
     const planDir = mkdtempSync(join(home, "plans-"));
-    const pluginCacheDir = join(deps.cacheDir, "terraform-plugins");
-    mkdirSync(pluginCacheDir, { recursive: true });
-    const env: NodeJS.ProcessEnv = {
-      ...ctx.env,
-      TF_DATA_DIR: dataDir,
-      // One provider cache for every stack, so a provider is unpacked once, not once per stack and commit.
-      TF_PLUGIN_CACHE_DIR: ctx.env.TF_PLUGIN_CACHE_DIR ?? pluginCacheDir,
-      TF_IN_AUTOMATION: "1",
-      TF_INPUT: "0",
-      CHECKPOINT_DISABLE: "1",
-      // Variables travel as TF_VAR_* in the environment, never on a command line others can read.
-      ...Object.fromEntries(Object.entries(stack.terraform.vars).map(([name, value]) => [`TF_VAR_${name}`, value])),
-      ...(stack.terraform.workspace ? { TF_WORKSPACE: stack.terraform.workspace } : {}),
-    };
-    const session: Session = { ctx, stack, bin: binaryFor(stack), env, stateArgs: [], varFileArgs: varFiles.map((file) => `-var-file=${file}`), planDir };
-    // -reconfigure: the backend is whatever the commit declares now; Driftwatch never migrates anybody's state.
-    const initArgs = ["init", "-input=false", "-no-color", "-reconfigure"];
-    if (existsSync(join(ctx.dir, ".terraform.lock.hcl"))) initArgs.push("-lockfile=readonly");
-    // Backend settings may be credentials: they go to init in a private file, not on its command line.
-    if (Object.keys(stack.terraform.backendConfig).length > 0) {
-      const file = join(planDir, "backend.tfbackend");
-      writeFileSync(file, backendConfigFile(stack.terraform.backendConfig), { mode: 0o600 });
-      initArgs.push(`-backend-config=${file}`);
-    }
-    ctx.logger.debug({ binary: session.bin }, "terraform init");
-    // One init at a time per plugin cache, across processes: the cache is not safe for concurrent inits. Before the
-    // lock is let go, the providers the init linked from the cache become the stack's own (see private-providers.ts),
-    // so no later init can take them from under this stack's plans.
     try {
-      await withInitLock(env.TF_PLUGIN_CACHE_DIR!, ctx.signal, async () => {
-        await run(session, initArgs, "init");
-        await detachProviders(join(dataDir, "providers"), join(home, "providers-staging")).catch((error: unknown) => {
-          throw new EngineError(`stack ${stack.name}: could not give the stack its own copy of the providers init installed: ${errorMessage(error)}`);
-        });
-      });
-    } catch (error) {
-      if (ctx.signal.aborted && !(error instanceof DriftwatchError)) {
-        throw new TimeoutError(`stack ${stack.name} did not finish within ${stack.timeoutSeconds}s; it was waiting for another init of the provider cache`);
+      const pluginCacheDir = join(deps.cacheDir, "terraform-plugins");
+      mkdirSync(pluginCacheDir, { recursive: true });
+      const env: NodeJS.ProcessEnv = {
+        ...ctx.env,
+        TF_DATA_DIR: dataDir,
+        // One provider cache for every stack, so a provider is unpacked once, not once per stack and commit.
+        TF_PLUGIN_CACHE_DIR: ctx.env.TF_PLUGIN_CACHE_DIR ?? pluginCacheDir,
+        TF_IN_AUTOMATION: "1",
+        TF_INPUT: "0",
+        CHECKPOINT_DISABLE: "1",
+        // Variables travel as TF_VAR_* in the environment, never on a command line others can read.
+        ...Object.fromEntries(Object.entries(stack.terraform.vars).map(([name, value]) => [`TF_VAR_${name}`, value])),
+        ...(stack.terraform.workspace ? { TF_WORKSPACE: stack.terraform.workspace } : {}),
+      };
+      const session: Session = { ctx, stack, bin: binaryFor(stack), env, stateArgs: [], varFileArgs: varFiles.map((file) => `-var-file=${file}`), planDir };
+      // -reconfigure: the backend is whatever the commit declares now; Driftwatch never migrates anybody's state.
+      const initArgs = ["init", "-input=false", "-no-color", "-reconfigure"];
+      if (existsSync(join(ctx.dir, ".terraform.lock.hcl"))) initArgs.push("-lockfile=readonly");
+      // Backend settings may be credentials: they go to init in a private file, not on its command line.
+      if (Object.keys(stack.terraform.backendConfig).length > 0) {
+        const file = join(planDir, "backend.tfbackend");
+        writeFileSync(file, backendConfigFile(stack.terraform.backendConfig), { mode: 0o600 });
+        initArgs.push(`-backend-config=${file}`);
       }
-      await explainFailure(session, error);
+      ctx.logger.debug({ binary: session.bin }, "terraform init");
+      // One init at a time per plugin cache, across processes: the cache is not safe for concurrent inits. Before the
+      // lock is let go, the providers the init linked from the cache become the stack's own (see private-providers.ts),
+      // so no later init can take them from under this stack's plans.
+      try {
+        await withInitLock(env.TF_PLUGIN_CACHE_DIR!, ctx.signal, async () => {
+          await run(session, initArgs, "init");
+          await detachProviders(join(dataDir, "providers"), join(home, "providers-staging")).catch((error: unknown) => {
+            throw new EngineError(`stack ${stack.name}: could not give the stack its own copy of the providers init installed: ${errorMessage(error)}`);
+          });
+        });
+      } catch (error) {
+        if (ctx.signal.aborted && !(error instanceof DriftwatchError)) {
+          throw new TimeoutError(`stack ${stack.name} did not finish within ${stack.timeoutSeconds}s; it was waiting for another init of the provider cache`);
+        }
+        await explainFailure(session, error);
+      }
+      // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
+      if (!existsSync(join(dataDir, "terraform.tfstate"))) session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
+      return session;
+    } catch (error) {
+      rmSync(planDir, { recursive: true, force: true });
+      throw error;
     }
-    // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
-    if (!existsSync(join(dataDir, "terraform.tfstate"))) session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
-    return session;
   }
 
   /**

@@ -1,5 +1,5 @@
 // The run history store on SQLite (node:sqlite, built into Node ≥ 22.5): one file, WAL, migrations applied on open.
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
@@ -196,6 +196,16 @@ function prepare(db: DatabaseSync): Statements {
 }
 
 /**
+ * The database file and its folder, readable by the service's user only (0600, 0700): runs and alerts describe the
+ * infrastructure. SQLite gives its -wal and -shm files the database file's mode. An existing file is tightened.
+ */
+function createPrivately(file: string): void {
+  mkdirSync(dirname(resolve(file)), { recursive: true, mode: 0o700 });
+  closeSync(openSync(file, constants.O_CREAT | constants.O_RDWR, 0o600));
+  if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
+}
+
+/**
  * Opens (creating it and its parent directory if needed) the run history database at `file` and brings its schema up
  * to date. A database whose schema is newer than this code knows is refused with StoreSchemaError before anything
  * is written to it. Other failures to open are StoreError.
@@ -204,7 +214,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
   const migrations = options.migrations ?? MIGRATIONS;
   let db: DatabaseSync;
   try {
-    if (file !== ":memory:") mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (file !== ":memory:") createPrivately(file);
     db = new DatabaseSync(file);
   } catch (error) {
     throw new StoreError(file, `cannot open database at ${file}: ${errorMessage(error)}`, { cause: error });
