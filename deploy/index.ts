@@ -22,7 +22,14 @@ const serviceConfig = new LocalFile("service-config", {
 });
 
 // The service as a systemd unit, with the runtime settings it is measured with (src/service/runtime.ts: keep the
-// flags and environment the same; test/smoke/pulumi-project.test.ts checks that they are).
+// flags and environment the same; test/smoke/pulumi-project.test.ts checks that they are), run as a dedicated
+// unprivileged user (create it first: useradd --system --home-dir /nonexistent --shell /usr/sbin/nologin driftwatch)
+// with the usual sandboxing: the whole file system read-only but the data directory, no home directories, a
+// private /tmp, no new privileges. The engines Driftwatch starts inherit all of it.
+const serviceUser = config.get("serviceUser") ?? "driftwatch";
+const dataDirPath = path.join(installDir, ".driftwatch"); // the config's dataDir
+// The provisioned engines, read-only at run time (`DRIFTWATCH_TOOLS_DIR=<this> npm run provision` fills it).
+const toolsDir = config.get("toolsDir") ?? path.join(installDir, ".tools");
 const unit = new LocalFile("systemd-unit", {
   path: path.join(installDir, "driftwatch.service"),
   content: [
@@ -31,12 +38,36 @@ const unit = new LocalFile("systemd-unit", {
     "After=network-online.target",
     "",
     "[Service]",
+    `User=${serviceUser}`,
+    `Group=${serviceUser}`,
     `WorkingDirectory=${installDir}`,
     "Environment=MALLOC_ARENA_MAX=2",
+    `Environment=DRIFTWATCH_TOOLS_DIR=${toolsDir}`,
+    // Tokens (DRIFTWATCH_API_TOKEN, SLACK_BOT_TOKEN, ...) and stack credentials: a root-owned 0600 file.
+    "EnvironmentFile=-/etc/driftwatch/env",
     `ExecStart=${node} --max-semi-space-size=2 --optimize-for-size ${path.join(installDir, "src", "cli", "main.ts")} serve --config ${path.join(installDir, "driftwatch.yaml")}`,
     "KillSignal=SIGTERM",
     "TimeoutStopSec=120",
     "Restart=on-failure",
+    "UMask=0077",
+    "NoNewPrivileges=true",
+    "ProtectSystem=strict",
+    `ReadWritePaths=${dataDirPath}`,
+    "ProtectHome=true",
+    "PrivateTmp=true",
+    "PrivateDevices=true",
+    "ProtectKernelTunables=true",
+    "ProtectKernelModules=true",
+    "ProtectKernelLogs=true",
+    "ProtectControlGroups=true",
+    "ProtectClock=true",
+    "ProtectHostname=true",
+    "RestrictSUIDSGID=true",
+    "RestrictRealtime=true",
+    "LockPersonality=true",
+    "RestrictNamespaces=true",
+    "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+    "CapabilityBoundingSet=",
     "",
     "[Install]",
     "WantedBy=multi-user.target",
@@ -45,7 +76,7 @@ const unit = new LocalFile("systemd-unit", {
 });
 
 const dataDirMarker = new LocalFile("data-dir", {
-  path: path.join(installDir, ".driftwatch", "README"),
+  path: path.join(dataDirPath, "README"),
   content: "Driftwatch data directory: SQLite database, git mirrors, worktrees and caches.\n",
 });
 

@@ -1,4 +1,5 @@
 // The repository's own Pulumi.yaml (Driftwatch deploying itself on one host) deploys a config Driftwatch accepts.
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -28,5 +29,14 @@ describe("the repository's Pulumi project", () => {
     const main = join(installDir, "src", "cli", "main.ts");
     expect(unit).toContain(`ExecStart=/usr/bin/node ${SERVICE_NODE_FLAGS.join(" ")} ${main} serve --config ${join(installDir, "driftwatch.yaml")}\n`);
     for (const [name, value] of Object.entries(SERVICE_ENV)) expect(unit).toContain(`Environment=${name}=${value}\n`);
+    // A dedicated unprivileged user, sandboxed: only the data directory is writable, no home, a private /tmp.
+    for (const line of ["User=driftwatch", "NoNewPrivileges=true", "ProtectSystem=strict", "ProtectHome=true", "PrivateTmp=true", "UMask=0077", "CapabilityBoundingSet="]) {
+      expect(unit).toContain(`${line}\n`);
+    }
+    expect(unit).toContain(`ReadWritePaths=${up.outputs["dataDir"]!.value as string}\n`);
+    expect(unit).toContain(`Environment=DRIFTWATCH_TOOLS_DIR=${join(installDir, ".tools")}\n`);
+    // systemd's own reading of the unit, where systemd is installed: no unknown key, no invalid setting.
+    const analyze = spawnSync("systemd-analyze", ["verify", up.outputs["systemdUnit"]!.value as string], { encoding: "utf8" });
+    if (analyze.error === undefined) expect(`${analyze.stdout}${analyze.stderr}`).not.toMatch(/unknown|invalid|failed to parse|ignoring/i);
   });
 });
