@@ -13,11 +13,14 @@ export interface LoggerOptions {
   masker?: SecretMasker;
 }
 
+/** Fields that say which stack and run a line is about: kept as they are, even should a secret equal a stack name. */
+const LOG_IDENTITY = new Set(["stack", "runId", "trigger", "component", "engine", "verdict", "step"]);
+
 /** Pino options that pass each line's fields and message through the masker. */
 function maskingOptions(masker: SecretMasker | undefined): Pick<LoggerOptions_, "formatters" | "hooks"> {
   if (!masker) return {};
   return {
-    formatters: { log: (fields) => masker.value(fields) },
+    formatters: { log: (fields) => masker.value(fields, (path) => path.length === 1 && LOG_IDENTITY.has(path[0]!)) },
     hooks: {
       logMethod(args, method) {
         method.apply(this, args.map((arg) => (typeof arg === "string" ? masker.text(arg) : arg)) as Parameters<typeof method>);
