@@ -2,7 +2,7 @@
 // judged plan and re-checked; every guard that says no (deletes, replaces, maxChanges, protected types, windows,
 // freezes, unsigned commits) leaves the world untouched with its reason recorded; the audit log shows it all.
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,7 +12,7 @@ import { localTime } from "../src/remediation/guards.ts";
 import type { ApprovalRecord, AuditEntry } from "../src/store/api.ts";
 import { driftwatch, type CliRun } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
-import { manifestPath } from "../src/toolchain/paths.ts";
+import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { gpgKey, type GpgKey } from "./support/gpg.ts";
 import { holdLock, processesUnder, until } from "./support/processes.ts";
 import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
@@ -367,6 +367,35 @@ describe("remediation on a Pulumi stack", () => {
     expect(readFileSync(join(dir, "motd.txt"), "utf8")).toBe("edited by hand\n");
     expect(existsSync(join(dir, "settings.ini"))).toBe(false);
   }, engineTimeout(19));
+
+  it("holds `up` to the judged preview's update plan: a program that declares something else on up is refused by Pulumi", async () => {
+    const { root, config, dir } = await convergedWeb(tempDir(), []);
+    const dataDir = join(root, "data");
+    const program = readFileSync(join(repoRoot, "test", "fixtures", "pulumi-deviating-program", "index.ts"), "utf8");
+    commitFiles(join(root, "repo"), { "stacks/app/index.ts": program }, "motd: other content, but only when not a dry run");
+    writeFileSync(join(dir, "motd.txt"), "edited by hand\n");
+
+    const run = await driftwatch(["--config", config, "check", "--json"]);
+    const web = results(run.stdout).web!;
+    const motd = "urn:pulumi:dev::demo-files::pulumi-nodejs:dynamic:Resource::motd";
+    expect(web.remediation, run.stderr).toMatchObject({ decision: "failed", reason: expect.stringMatching(/^PlanViolationError: pulumi refused the apply of stack web: it went outside the judged plan/) });
+    expect(web.remediation!.reason).toContain(`${motd}: it violates the plan: properties changed`);
+    // Nothing outside the judged plan (put motd's content back) was applied: the file still holds the hand edit.
+    expect(readFileSync(join(dir, "motd.txt"), "utf8")).toBe("edited by hand\n");
+    const audit = await driftwatch(["--config", config, "audit", "web", "--json"]);
+    const [entry] = (JSON.parse(audit.stdout) as { entries: AuditEntry[] }).entries;
+    expect(entry).toMatchObject({ decision: "failed", reason: web.remediation!.reason, planChanges: 1 });
+
+    // Pulumi's own refusal shows the declared value, a secret, in plain text: none of it is kept anywhere, and the
+    // private directory that held the update plan is gone.
+    const secret = "taken-over-on-up";
+    expect(run.stdout + run.stderr).not.toContain(secret);
+    const kept = readdirSync(dataDir, { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+    expect(kept.filter((e) => readFileSync(join(e.parentPath, e.name)).includes(secret)).map((e) => join(e.parentPath, e.name))).toEqual([]);
+    const home = join(dataDir, "pulumi", "web");
+    expect(statSync(home).mode & 0o777).toBe(0o700);
+    expect(readdirSync(home).filter((name) => name.startsWith("plans-"))).toEqual([]);
+  }, engineTimeout(20));
 
   describe("a resource something besides Git keeps rewriting", () => {
     // One converged stack for both tests: the first edit is put right through a re-previewed plan, and so are the

@@ -67,6 +67,15 @@ export class PlanChangedError extends DriftwatchError {
   override name = "PlanChangedError";
 }
 
+/**
+ * The engine refused to go outside the judged plan during the apply (a Pulumi update plan: the program declared
+ * something else on `up` than in the judged preview, or the world moved since). No operation outside the plan ran;
+ * operations of the plan that ran before the refusal stand.
+ */
+export class PlanViolationError extends DriftwatchError {
+  override name = "PlanViolationError";
+}
+
 /** A remediation approval that cannot be used: unknown, decided already, expired, or its stack no longer asks for approvals. */
 export class ApprovalError extends DriftwatchError {
   override name = "ApprovalError";

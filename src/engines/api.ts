@@ -34,8 +34,7 @@ export interface Engine {
   converge(ctx: EngineContext): Promise<void>;
   /**
    * Plans convergence, hands the plan to `decide`, and applies exactly that plan if it says yes (Terraform: the
-   * saved plan file; Pulumi: a fresh preview must have the same fingerprint right before `up`, else
-   * PlanChangedError and nothing is applied).
+   * saved plan file; Pulumi: `up` held to the update plan the judged preview saved, else PlanViolationError).
    */
   remediate(ctx: EngineContext, decide: PlanDecision): Promise<{ plan: RemediationPlan; applied: boolean }>;
 }

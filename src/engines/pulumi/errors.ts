@@ -1,5 +1,5 @@
 import { CommandError, ConcurrentUpdateError } from "@pulumi/pulumi/automation/index.js";
-import { DriftwatchError, EngineError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
+import { DriftwatchError, EngineError, PlanViolationError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 
 /** The useful part of a Pulumi CLI failure: its diagnostics, without the command line and banner noise. */
 function essence(error: CommandError): string {
@@ -7,6 +7,18 @@ function essence(error: CommandError): string {
   const diagnostics = /(?:^|\n)Diagnostics:\n([\s\S]*?)(?:\n\n[A-Z][a-z]+:|$)/.exec(text)?.[1];
   const stderr = /\nstderr: ([\s\S]*?)(?:\nerr\?: |$)/.exec(text)?.[1];
   return (diagnostics ?? stderr ?? text).trim();
+}
+
+/**
+ * Pulumi held an apply to the judged update plan and refused what went outside it. `refusals` (planRefusals) name
+ * the resources; Pulumi's own text is never passed on, since it shows property values, secrets in plain text.
+ */
+export function planViolation(stack: string, refusals: readonly string[]): PlanViolationError {
+  const which = refusals.length > 0 ? `:\n${refusals.map((r) => `  - ${r}`).join("\n")}` : " (which resources is not known)";
+  return new PlanViolationError(
+    `pulumi refused the apply of stack ${stack}: it went outside the judged plan (the program declared something else on up than in its preview, or the world changed since)${which}\n` +
+      "nothing outside the plan was applied; operations of the plan that ran before the refusal stand, and the re-check shows where the stack is",
+  );
 }
 
 /** Classifies whatever the Automation API threw into Driftwatch's typed errors. */

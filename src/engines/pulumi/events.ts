@@ -75,3 +75,35 @@ export function changesFromEvents(kind: ChangeKind, events: readonly EngineEvent
   }
   return [...byUrn.values()];
 }
+
+
+/**
+ * The engine's refusals of operations outside the update plan it was held to (`up --plan`), one per resource:
+ * "<urn>: <what>". Pulumi's own message shows the planned and the declared property values, secrets in plain
+ * text, so only the kind of departure is kept.
+ */
+export function planRefusals(events: readonly EngineEvent[]): string[] {
+  const refusals = new Set<string>();
+  for (const event of events) {
+    const diagnostic = event.diagnosticEvent;
+    if (diagnostic?.severity !== "error") continue;
+    const what = refusalOf(diagnostic.message);
+    if (what) refusals.add(`${diagnostic.urn ?? "the stack"}: ${what}`);
+  }
+  return [...refusals];
+}
+
+/** Whether a Pulumi error message is a refusal of an operation outside the update plan. */
+export function isPlanRefusal(message: string): boolean {
+  return refusalOf(message) !== undefined;
+}
+
+function refusalOf(message: string): string | undefined {
+  // "create is not allowed by the plan: no steps were expected for this resource": fixed words only.
+  const step = /\b([a-z-]+) is not allowed by the plan: ([a-z -]+)/.exec(message);
+  if (step) return `${step[1]} is not allowed by the plan: ${step[2]!.trim()}`;
+  // "resource <urn> violates plan: properties changed: ~~content[{planned}!={declared}]": the first words only.
+  const goal = /violates plan: ([A-Za-z ]+)/.exec(message);
+  if (goal) return `it violates the plan: ${goal[1]!.trim()}`;
+  return undefined;
+}

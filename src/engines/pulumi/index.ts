@@ -1,8 +1,8 @@
 // The Pulumi engine: Automation API on the provisioned CLI, a LocalWorkspace on the stack's worktree folder.
-import { dirname } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { EngineError, PlanChangedError } from "../../core/errors.ts";
+import { EngineError, errorMessage } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import type { Detection } from "../../core/types.ts";
 import { preparePrivateDir } from "../../core/private-dir.ts";
@@ -10,8 +10,9 @@ import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
 import { isolatedCommand } from "./command.ts";
 import { ensureDependencies } from "./dependencies.ts";
-import { classifyPulumiError } from "./errors.ts";
-import { changesFromEvents } from "./events.ts";
+import { classifyPulumiError, planViolation } from "./errors.ts";
+import { changesFromEvents, isPlanRefusal, planRefusals } from "./events.ts";
+import { withPlanFile } from "./plan-file.ts";
 import { killProcessesIn, releaseStaleLocks } from "./processes.ts";
 
 /** How long the CLI gets to cancel cleanly (and release its lock) after an interrupt, before it is killed. */
@@ -100,21 +101,25 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
 
     async remediate(ctx, decide) {
       const stack = await guarded(ctx, () => openStack(ctx));
-      const previewUp = async (): Promise<RemediationPlan> => {
-        const events: EngineEvent[] = [];
-        await guarded(ctx, (signal) => stack.preview({ refresh: true, onEvent: (e) => events.push(e), signal, color: "never" }));
-        const changes = changesFromEvents("pending", events);
-        return { changes, fingerprint: fingerprintChanges(changes) };
-      };
-      const planned = await previewUp();
-      if (!(await decide(planned))) return { plan: planned, applied: false };
-      // Pulumi has no saved plan to apply: preview again right before `up`, and apply only the same plan.
-      const again = await previewUp();
-      if (again.fingerprint !== planned.fingerprint) {
-        throw new PlanChangedError(`the plan for stack ${ctx.stack.name} changed between the decision and the apply (${planned.changes.length} → ${again.changes.length} resources); nothing applied`);
-      }
-      await guarded(ctx, (signal) => stack.up({ refresh: true, signal, color: "never" }));
-      return { plan: planned, applied: true };
+      // The preview saves its update plan; the plan judged is built from that same preview's events, and `up`
+      // is held to that plan: Pulumi itself refuses any resource operation the preview did not show, even from a
+      // program that declares something else when it is not a dry run.
+      return withPlanFile(join(deps.dataDir, "pulumi", ctx.stack.name), async (planFile) => {
+        const previewEvents: EngineEvent[] = [];
+        await guarded(ctx, (signal) => stack.preview({ refresh: true, plan: planFile, onEvent: (e) => previewEvents.push(e), signal, color: "never" }));
+        const changes = changesFromEvents("pending", previewEvents);
+        const planned: RemediationPlan = { changes, fingerprint: fingerprintChanges(changes) };
+        if (!(await decide(planned))) return { plan: planned, applied: false };
+        const upEvents: EngineEvent[] = [];
+        try {
+          await guarded(ctx, (signal) => stack.up({ refresh: true, plan: planFile, onEvent: (e) => upEvents.push(e), signal, color: "never" }));
+        } catch (error) {
+          const refusals = planRefusals(upEvents);
+          if (refusals.length > 0 || isPlanRefusal(errorMessage(error))) throw planViolation(ctx.stack.name, refusals);
+          throw error;
+        }
+        return { plan: planned, applied: true };
+      });
     },
 
     async converge(ctx): Promise<void> {
@@ -123,4 +128,3 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
     },
   };
 }
-
