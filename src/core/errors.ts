@@ -62,11 +62,6 @@ export class RemediationUnavailableError extends DriftwatchError {
   override name = "RemediationUnavailableError";
 }
 
-/** The remediation plan changed between the decision and the apply (the world or the program moved): nothing applied. */
-export class PlanChangedError extends DriftwatchError {
-  override name = "PlanChangedError";
-}
-
 /**
  * The engine refused to go outside the judged plan during the apply (a Pulumi update plan: the program declared
  * something else on `up` than in the judged preview, or the world moved since). No operation outside the plan ran;
