@@ -68,6 +68,7 @@ describe("parseConfig: defaults and paths", () => {
         stopGraceMs: 30_000,
         http: { host: "127.0.0.1", port: 8080, publicRead: true, allowedHosts: [], apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
       },
+      git: { tokenHosts: [], timeoutMs: 300_000 },
     });
   });
 
@@ -276,6 +277,36 @@ stacks:
     expect(config.stacks.map((s) => s.source.repo)).toEqual(repos.map(([, expected]) => expected));
   });
 
+  it("refuses git's transport::address form (ext::, fd::), which runs commands, naming the stack and key", () => {
+    const repos = ["ext::/tmp/run-me", "fd::3", "ext::sh -c touch% /tmp/pwned", "Custom+helper::https://example.com/x"];
+    const stacks = repos.map((repo, i) => `  - { name: s${i}, engine: pulumi, source: { repo: "${repo}" }, pulumi: { stack: dev } }\n`).join("");
+    expect(configError(`stacks:\n${stacks}`).issues).toEqual(
+      repos.map((_, i) => `stacks[${i}] (s${i}).source.repo: must not use git's <transport>::<address> form (ext::, fd::, …): it runs a command; use a local path, a file:// or https:// URL, or an ssh URL (line ${i + 2})`),
+    );
+  });
+
+  it("sends the git token only to the hosts of the https repositories unless git.tokenHosts names them", () => {
+    const stacks = [
+      "https://github.com/acme/infra.git",
+      "https://GitLab.example.com:8443/team/app.git",
+      "https://github.com/acme/other.git",
+      "git@bitbucket.org:acme/x.git",
+      "/srv/local",
+    ]
+      .map((repo, i) => `  - { name: s${i}, engine: pulumi, source: { repo: "${repo}" }, pulumi: { stack: dev } }\n`)
+      .join("");
+    const derived = parseConfig(`stacks:\n${stacks}`, FILE, { env: {} });
+    expect(derived.git).toEqual({ tokenHosts: ["github.com", "gitlab.example.com:8443"], timeoutMs: 300_000 });
+    const explicit = parseConfig(`git: { tokenHosts: [GitHub.com, "*.corp.example", "[::1]:8443"], timeoutSeconds: 20 }\nstacks:\n${stacks}`, FILE, { env: {} });
+    expect(explicit.git).toEqual({ tokenHosts: ["github.com", "*.corp.example", "[::1]:8443"], timeoutMs: 20_000 });
+    expect(parseConfig(`git: { tokenHosts: [] }\nstacks:\n${stacks}`, FILE, { env: {} }).git.tokenHosts).toEqual([]);
+    expect(configError(`git: { tokenHosts: ["https://github.com/", "github.com/acme"], timeoutSeconds: 0 }\n`).issues).toEqual([
+      "git.tokenHosts[0]: must be a host name, optionally with a port (github.com, git.example.com:8443) or a leading *. for its subdomains; no scheme or path (line 1)",
+      "git.tokenHosts[1]: must be a host name, optionally with a port (github.com, git.example.com:8443) or a leading *. for its subdomains; no scheme or path (line 1)",
+      "git.timeoutSeconds: must be a positive whole number of seconds (line 1)",
+    ]);
+  });
+
   it("resolves a relative file:// backend against the file's folder and keeps other backends", () => {
     const backends = [
       ["file://./state", "file:///srv/watch/state"],
@@ -387,7 +418,7 @@ stack: []
 `);
     expect(error.issues).toEqual([
       "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
-      "stack: unknown key (allowed: dataDir, cacheDir, defaults, service, alerts, stacks) (line 9)",
+      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, service, alerts, stacks) (line 9)",
     ]);
   });
 

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
 import { joinPath } from "../core/property-diff.ts";
 import { remediationPolicy, remediationProblems } from "./remediation.ts";
+import { gitConfig } from "./git.ts";
 import { classifyRepo, configFileSchema, ENGINES, STACK_NAME_PATTERN } from "./schema.ts";
 import type { ConfigFile } from "./schema.ts";
 import type { AlertsConfig, DriftwatchConfig, ServiceConfig, StackConfig } from "./types.ts";
@@ -138,6 +139,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     skipped,
     alerts: alertsConfig(data.alerts, env),
     service: serviceConfig(data.service, env),
+    git: gitConfig(data.git, watched.map((stack) => stack.source.repo)),
     environmentValues: [...environmentValues],
   };
 }

@@ -4,6 +4,7 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { parseGlob } from "../core/path-glob.ts";
+import { gitSchema, isRemoteHelperUrl } from "./git.ts";
 
 /** Stack names end up in file names, database rows and Slack messages. */
 export const STACK_NAME_PATTERN = /^[a-z0-9][a-z0-9._-]*$/;
@@ -38,6 +39,7 @@ const timeoutSeconds = z
 
 /** What kind of thing `source.repo` names; undefined when it is none of the accepted forms. */
 export function classifyRepo(repo: string): "local" | "file-url" | "https" | "ssh" | "scp" | undefined {
+  if (isRemoteHelperUrl(repo)) return undefined;
   const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(repo)?.[1]?.toLowerCase();
   if (scheme === "file") return "file-url";
   if (scheme === "https") return URL.canParse(repo) && new URL(repo).hostname !== "" ? "https" : undefined;
@@ -56,8 +58,10 @@ const sourceSchema = z
       .string()
       .min(1, unless("must not be empty"))
       .refine((repo) => classifyRepo(repo) !== undefined, {
-        error:
-          "must be a local path, a file:// or https:// URL, or an ssh URL (ssh://host/org/repo.git or git@host:org/repo.git)",
+        error: (issue) =>
+          typeof issue.input === "string" && isRemoteHelperUrl(issue.input)
+            ? "must not use git's <transport>::<address> form (ext::, fd::, …): it runs a command; use a local path, a file:// or https:// URL, or an ssh URL"
+            : "must be a local path, a file:// or https:// URL, or an ssh URL (ssh://host/org/repo.git or git@host:org/repo.git)",
       })
       .describe(
         "The Git repository: a local path (relative to this file's folder), a file:// or https:// URL, or an ssh URL " +
@@ -509,6 +513,7 @@ export const configFileSchema = z
       })
       .default({ timeoutSeconds: 600 })
       .describe("Settings every stack inherits unless it sets its own."),
+    git: gitSchema.default({ timeoutSeconds: 300 }),
     service: serviceSchema.default({
       schedule: "*/15 * * * *",
       timezone: "UTC",

@@ -173,6 +173,13 @@ export type StackConfig = PulumiStackConfig | TerraformStackConfig | CloudFormat
 
 export type EngineId = StackConfig["engine"];
 
+export interface GitConfig {
+  /** Lower-case hosts (`host`, `host:port`, `*.domain`) DRIFTWATCH_GIT_TOKEN is sent to over https. */
+  tokenHosts: string[];
+  /** The most one git command may take. */
+  timeoutMs: number;
+}
+
 export interface DriftwatchConfig {
   /** Absolute path of the file the configuration came from. */
   file: string;
@@ -181,13 +188,14 @@ export interface DriftwatchConfig {
   /** Absolute cache directory (npm dependencies, provider plugins); <dataDir>/cache unless configured. */
   cacheDir: string;
   stacks: StackConfig[];
-  /** Stacks left out because none of their `requiresEnv` variables is set, with why. */
-  skipped: { name: string; reason: string }[];
-  alerts: AlertsConfig;
-  service: ServiceConfig;
   /**
    * Every value `${env:NAME}` put into the stacks' settings (env, vars, backendConfig, parameters), whatever the
    * name: masked wherever Driftwatch writes, like the service's own tokens.
    */
   environmentValues: string[];
+  /** Stacks left out because none of their `requiresEnv` variables is set, with why. */
+  skipped: { name: string; reason: string }[];
+  alerts: AlertsConfig;
+  service: ServiceConfig;
+  git: GitConfig;
 }
