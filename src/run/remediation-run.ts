@@ -105,7 +105,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     reason = `an earlier remediation's apply was interrupted, so what it changed is unknown; automatic remediation is paused until the stack is in sync again: look at the stack, then driftwatch converge ${stack.name}`;
   } else {
     try {
-      const acquired = await deps.source.acquire(pinned.source);
+      const acquired = await deps.source.acquire(pinned.source, options.signal ? { signal: options.signal } : {});
       try {
         const signature =
           policy.requireSignedCommit && policy.trustedKeys ? await deps.source.verifyCommit(acquired.worktree, acquired.commit, policy.trustedKeys, options.signal) : undefined;

@@ -12,8 +12,8 @@ import { openSqliteStore } from "../store/sqlite/index.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
-import { preparePrivateDir } from "../core/private-dir.ts";
 import { createAlerting } from "./alerting.ts";
+import { preparePrivateDir } from "../core/private-dir.ts";
 import { baseEngineEnv } from "./engine-env.ts";
 import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
@@ -58,6 +58,8 @@ export function createRunner(options: RunnerOptions): Runner {
     dataDir: config.dataDir,
     logger,
     env,
+    tokenHosts: config.git.tokenHosts,
+    timeoutMs: config.git.timeoutMs,
     ...(options.fetchMaxAgeMs === undefined ? {} : { fetchMaxAgeMs: options.fetchMaxAgeMs }),
   });
   const engines = new Map<string, Engine>();

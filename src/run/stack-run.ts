@@ -108,7 +108,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
 
   try {
     if (options.signal?.aborted) throw new InterruptedError(`Driftwatch stopped before stack ${stack.name} started`);
-    const acquired = await deps.source.acquire(stack.source);
+    const acquired = await deps.source.acquire(stack.source, { signal: runSignal });
     commit = acquired.commit;
     staleSource = acquired.staleSource;
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");

@@ -1,6 +1,7 @@
 // The Git-change trigger: polls each watched repository's ref with `git ls-remote` (cheap: nothing is fetched),
 // and when it moved, checks right away the stacks whose folder the new commits touch. A push webhook polls the
-// pushed repository at once instead of waiting for the interval.
+// pushed repository at once instead of waiting for the interval. Each ref is polled on its own: a remote that
+// stalls (until git's time limit ends the call) delays only its own ref, never the others' polls or webhooks.
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import type { GitSource } from "../sources/git/index.ts";
@@ -37,13 +38,16 @@ interface Watched {
   ref: string;
   stacks: StackConfig[];
   last?: string;
+  /** The poll of this ref under way, if any. */
+  polling?: Promise<void>;
 }
 
 export class GitWatch {
   readonly #options: GitWatchOptions;
   readonly #watched = new Map<string, Watched>();
+  /** Aborted by stop(): ends the git commands of polls under way. */
+  readonly #stopping = new AbortController();
   #timer: NodeJS.Timeout | undefined;
-  #polling: Promise<void> | undefined;
 
   constructor(options: GitWatchOptions) {
     this.#options = options;
@@ -63,18 +67,25 @@ export class GitWatch {
     }
   }
 
+  /** No more polls; the git commands of polls under way are stopped. */
   stop(): void {
     clearInterval(this.#timer);
     this.#timer = undefined;
+    this.#stopping.abort();
   }
 
-  /** Polls the refs (all, or those of the given repositories); one poll at a time. */
+  /** Polls the refs (all, or those of the given repositories); a ref whose poll is under way is not polled twice. */
   poll(only?: (w: Watched) => boolean, reason: "git" | "webhook" = "git"): Promise<void> {
-    if (this.#polling) return this.#polling;
-    this.#polling = this.#pollNow(only, reason).finally(() => {
-      this.#polling = undefined;
+    const targets = [...this.#watched.values()].filter((w) => !only || only(w));
+    return Promise.all(targets.map((w) => this.#pollOnce(w, reason))).then(() => undefined);
+  }
+
+  #pollOnce(watched: Watched, reason: "git" | "webhook"): Promise<void> {
+    if (this.#stopping.signal.aborted) return Promise.resolve();
+    watched.polling ??= this.#pollOne(watched, reason).finally(() => {
+      watched.polling = undefined;
     });
-    return this.#polling;
+    return watched.polling;
   }
 
   /**
@@ -88,33 +99,31 @@ export class GitWatch {
     const matches = (w: Watched) => identities.has(repoIdentity(w.repo)) && (ref === undefined || w.ref === ref);
     const matched = [...this.#watched.values()].filter(matches);
     if (matched.length === 0) return [];
-    await this.#polling?.catch(() => undefined);
+    // A poll of these refs that started before the push may have missed it: wait it out, then poll again.
+    await Promise.all(matched.map((w) => w.polling?.catch(() => undefined)));
     await this.poll(matches, "webhook");
     return matched.flatMap((w) => w.stacks.map((s) => s.name));
   }
 
-  async #pollNow(only: ((w: Watched) => boolean) | undefined, reason: "git" | "webhook"): Promise<void> {
-    const targets = [...this.#watched.values()].filter((w) => !only || only(w));
-    await Promise.all(targets.map((w) => this.#pollOne(w, reason)));
-  }
-
   async #pollOne(watched: Watched, reason: "git" | "webhook"): Promise<void> {
     const log = this.#options.logger.child({ ref: watched.ref });
+    const signal = this.#stopping.signal;
     let commit: string | undefined;
+    let changed: string[] | undefined;
+    const previous = watched.last;
     try {
-      commit = await this.#options.source.remoteCommit(watched.repo, watched.ref);
+      commit = await this.#options.source.remoteCommit(watched.repo, watched.ref, { signal });
+      if (commit && previous && previous !== commit) changed = await this.#options.source.changedPaths(watched.repo, previous, commit, { signal });
     } catch (error) {
-      log.warn({ err: error instanceof Error ? error.message : String(error) }, "cannot poll the repository");
+      if (!signal.aborted) log.warn({ err: error instanceof Error ? error.message : String(error) }, "cannot poll the repository");
       return;
     }
-    const previous = watched.last;
     if (commit) watched.last = commit;
     if (!commit || !previous || previous === commit) {
       // First sight of the ref (the start-up check covers it) or nothing new. A webhook still checks its stacks.
       if (reason === "webhook" && commit) for (const s of watched.stacks) this.#options.trigger(s.name, reason);
       return;
     }
-    const changed = await this.#options.source.changedPaths(watched.repo, previous, commit);
     const stacks = watched.stacks.filter((s) => changed === undefined || touches(s.source.path, changed));
     log.info({ from: previous.slice(0, 12), to: commit.slice(0, 12), files: changed?.length, stacks: stacks.map((s) => s.name) }, "new commit");
     for (const s of stacks) this.#options.trigger(s.name, reason);

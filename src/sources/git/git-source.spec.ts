@@ -1,19 +1,17 @@
-import { execFileSync } from "node:child_process";
-import { once } from "node:events";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { createServer } from "node:https";
-import type { AddressInfo } from "node:net";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Writable } from "node:stream";
 import { pino, type Logger } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { SourceNotFoundError, SourceUnreachableError } from "../../core/errors.ts";
+import { InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
 import { gitEnvironment } from "./git-env.ts";
 import { GitSource, type AcquiredSource } from "./index.ts";
 import { mirrorDirName } from "./mirror-path.ts";
 import { commitFiles, git } from "../../../test/support/git.ts";
+import { loopbackCertificate, recordingHttpsServer, silentRemote, uploadPackAdvertisement } from "../../../test/support/git-remotes.ts";
+import { exitedPid, processesUnder, until } from "../../../test/support/processes.ts";
 
 const temps: string[] = [];
 afterEach(() => {
@@ -71,7 +69,7 @@ describe("GitSource", () => {
     const source = new GitSource({ dataDir, logger: logs.logger });
     const acquired = await source.acquire({ repo: remote, ref: "main", path: "stacks/app" });
     expect(acquired.commit).toBe(first);
-    expect(acquired.worktree).toBe(join(dataDir, "git", "worktrees", first));
+    expect(acquired.worktree).toMatch(new RegExp(`^${join(dataDir, "git", "worktrees", first)}-\\d+-[0-9a-f]{8}$`));
     expect(acquired.dir).toBe(join(acquired.worktree, "stacks", "app"));
     expect(readFileSync(join(acquired.dir, "Pulumi.yaml"), "utf8")).toBe("name: app\n");
     expect(acquired.staleSource).toBeUndefined();
@@ -127,7 +125,7 @@ describe("GitSource", () => {
     const messages = logs.lines.map((l) => l.msg);
     expect(messages.filter((m) => m === "fetching mirror")).toHaveLength(1);
     expect(messages.filter((m) => m === "cloning mirror")).toHaveLength(0);
-    expect(messages.filter((m) => m === "created worktree" || m === "reusing worktree")).toHaveLength(1);
+    expect(messages.filter((m) => m === "created worktree")).toHaveLength(1);
     await Promise.all([app.release(), db.release(), later.release()]);
   });
 
@@ -138,13 +136,16 @@ describe("GitSource", () => {
     const second = commitFiles(remote, { "stacks/app/Pulumi.yaml": "name: app\nv: 2\n" }, "second");
     const source = new GitSource({ dataDir });
     const results: Record<string, string> = {};
+    const contents: Record<string, string> = {};
     for (const ref of ["v1", "light", first, first.slice(0, 10), "main"]) {
       const acquired = await source.acquire({ repo: remote, ref, path: "stacks/app" });
       results[ref] = acquired.commit;
+      contents[ref] = readFileSync(join(acquired.dir, "Pulumi.yaml"), "utf8");
       await acquired.release();
     }
     expect(results).toEqual({ v1: first, light: first, [first]: first, [first.slice(0, 10)]: first, main: second });
-    expect(readFileSync(join(dataDir, "git", "worktrees", first, "stacks", "app", "Pulumi.yaml"), "utf8")).toBe("name: app\n");
+    expect(contents.v1).toBe("name: app\n");
+    expect(contents.main).toBe("name: app\nv: 2\n");
   });
 
   it("reports an unknown ref as SourceNotFoundError naming repo and ref", async () => {
@@ -205,88 +206,210 @@ describe("GitSource", () => {
     expect(readdirSync(join(dataDir, "git", "mirrors")).join(" ")).not.toContain("secret123");
   });
 
-  it("sends DRIFTWATCH_GIT_TOKEN as an http header to https remotes and never shows it", async () => {
-    const { root, dataDir } = setup();
+  it("sends DRIFTWATCH_GIT_TOKEN as an http header to the token hosts only, and never shows it", async () => {
+    const { dataDir } = setup();
     const token = "tok-very-secret-4711";
     const basic = Buffer.from(`x-access-token:${token}`).toString("base64");
-    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", join(root, "key.pem"), "-out", join(root, "cert.pem")], { stdio: "ignore" });
-    const seen: (string | undefined)[] = [];
-    const server = createServer({ key: readFileSync(join(root, "key.pem")), cert: readFileSync(join(root, "cert.pem")) }, (request, response) => {
-      seen.push(request.headers.authorization);
-      response.writeHead(403).end(`denied ${token}`);
-    });
-    server.listen(0, "127.0.0.1");
-    await once(server, "listening");
-    try {
-      const { port } = server.address() as AddressInfo;
-      const logs = captureLogs();
-      const env = {
-        ...process.env,
-        DRIFTWATCH_GIT_TOKEN: token,
-        GIT_SSL_CAINFO: join(root, "cert.pem"),
-        // Make git print every header it sends, unredacted: the token must still not get through.
-        GIT_TRACE_CURL: "1",
-        GIT_TRACE_REDACT: "0",
-      };
-      const source = new GitSource({ dataDir, logger: logs.logger, env });
-      const error = await source.acquire({ repo: `https://127.0.0.1:${port}/org/repo.git`, ref: "main", path: "." }).catch((e: unknown) => e);
-      expect(seen.length).toBeGreaterThan(0);
-      expect(seen[0]).toBe(`Basic ${basic}`);
-      expect(error).toBeInstanceOf(SourceUnreachableError);
-      const message = (error as Error).message;
-      expect(message).toContain("403");
-      for (const secret of [token, basic]) {
-        expect(message).not.toContain(secret);
-        expect(logs.raw.join("")).not.toContain(secret);
-      }
-    } finally {
-      server.close();
+    const tls = loopbackCertificate();
+    const listed = await recordingHttpsServer(tls, "127.0.0.1", () => ({ status: 403, body: `denied ${token}` }));
+    const unlisted = await recordingHttpsServer(tls, "127.0.0.1", () => ({ status: 403 }));
+    const logs = captureLogs();
+    const env = {
+      ...process.env,
+      DRIFTWATCH_GIT_TOKEN: token,
+      GIT_SSL_CAINFO: tls.caFile,
+      // Make git print every header it sends, unredacted: the token must still not get through.
+      GIT_TRACE_CURL: "1",
+      GIT_TRACE_REDACT: "0",
+    };
+    const source = new GitSource({ dataDir, logger: logs.logger, env, tokenHosts: [new URL(listed.origin).host] });
+    const error = await source.acquire({ repo: `${listed.origin}/org/repo.git`, ref: "main", path: "." }).catch((e: unknown) => e);
+    expect(listed.requests.length).toBeGreaterThan(0);
+    expect(listed.requests[0]?.authorization).toBe(`Basic ${basic}`);
+    expect(error).toBeInstanceOf(SourceUnreachableError);
+    const message = (error as Error).message;
+    expect(message).toContain("403");
+    for (const secret of [token, basic]) {
+      expect(message).not.toContain(secret);
+      expect(logs.raw.join("")).not.toContain(secret);
     }
+
+    // Another host (here: another port of the same address) never gets it, whether cloned or polled.
+    await source.acquire({ repo: `${unlisted.origin}/org/repo.git`, ref: "main", path: "." }).catch(() => undefined);
+    await source.remoteCommit(`${unlisted.origin}/org/repo.git`, "main").catch(() => undefined);
+    expect(unlisted.requests.length).toBeGreaterThanOrEqual(2);
+    expect(unlisted.requests.filter((r) => r.authorization !== undefined)).toEqual([]);
   });
 
-  it("builds git's environment: no prompts, the token only for https and only through GIT_CONFIG_*", () => {
-    const base = { PATH: "/bin", DRIFTWATCH_GIT_TOKEN: "tok-1234", GIT_SSH_COMMAND: "ssh -i key", GIT_DIR: "/elsewhere", GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.proxy", GIT_CONFIG_VALUE_0: "http://proxy:3128" };
-    const https = gitEnvironment(base, true);
-    expect(https).toMatchObject({
+  it("follows no redirect from a token host, so the token never reaches the host it redirects to", async () => {
+    const { dataDir } = setup();
+    const token = "tok-very-secret-4711";
+    const tls = loopbackCertificate();
+    // The host redirected to answers like a git server, so git would go on and POST there, header and all.
+    const elsewhere = await recordingHttpsServer(tls, "127.0.0.2", (request) => (request.method === "GET" ? uploadPackAdvertisement() : { status: 500 }));
+    const listed = await recordingHttpsServer(tls, "127.0.0.1", (request) => ({ status: 301, headers: { location: `${elsewhere.origin}${request.url}` } }));
+    const env = { ...process.env, DRIFTWATCH_GIT_TOKEN: token, GIT_SSL_CAINFO: tls.caFile };
+    const source = new GitSource({ dataDir, env, tokenHosts: [new URL(listed.origin).host] });
+    const error = await source.acquire({ repo: `${listed.origin}/org/repo.git`, ref: "main", path: "." }).catch((e: unknown) => e);
+    expect(listed.requests[0]?.authorization).toBeDefined();
+    expect(elsewhere.requests.filter((r) => r.authorization !== undefined)).toEqual([]);
+    expect(error).toBeInstanceOf(SourceUnreachableError);
+    expect((error as Error).message).toContain("301");
+  });
+
+  it("builds git's environment: no prompts, the protocol allow-list, no hooks, the token only for its hosts", () => {
+    const base = { PATH: "/bin", DRIFTWATCH_GIT_TOKEN: "tok-1234", GIT_SSH_COMMAND: "ssh -i key", GIT_DIR: "/elsewhere", GIT_ALLOW_PROTOCOL: "ext", GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.proxy", GIT_CONFIG_VALUE_0: "http://proxy:3128" };
+    const remote = gitEnvironment(base, ["github.com", "git.example.com:8443"]);
+    expect(remote).toMatchObject({
       PATH: "/bin",
       GIT_TERMINAL_PROMPT: "0",
+      GIT_ALLOW_PROTOCOL: "https:ssh:git:file",
       GIT_SSH_COMMAND: "ssh -i key",
-      GIT_CONFIG_COUNT: "2",
+      GIT_CONFIG_COUNT: "6",
       GIT_CONFIG_KEY_0: "http.proxy",
-      GIT_CONFIG_KEY_1: "http.extraHeader",
-      GIT_CONFIG_VALUE_1: `Authorization: Basic ${Buffer.from("x-access-token:tok-1234").toString("base64")}`,
+      GIT_CONFIG_KEY_1: "core.hooksPath",
+      GIT_CONFIG_VALUE_1: "/dev/null",
+      GIT_CONFIG_KEY_2: "http.https://github.com/.extraHeader",
+      GIT_CONFIG_VALUE_2: `Authorization: Basic ${Buffer.from("x-access-token:tok-1234").toString("base64")}`,
+      GIT_CONFIG_KEY_3: "http.https://github.com/.followRedirects",
+      GIT_CONFIG_VALUE_3: "false",
+      GIT_CONFIG_KEY_4: "http.https://git.example.com:8443/.extraHeader",
+      GIT_CONFIG_KEY_5: "http.https://git.example.com:8443/.followRedirects",
     });
-    expect(https.DRIFTWATCH_GIT_TOKEN).toBeUndefined();
-    expect(https.GIT_DIR).toBeUndefined();
-    const local = gitEnvironment(base, false);
-    expect(local.GIT_CONFIG_COUNT).toBe("1");
-    expect(Object.values(local).join(" ")).not.toContain("tok-1234");
+    expect(remote.DRIFTWATCH_GIT_TOKEN).toBeUndefined();
+    expect(remote.GIT_DIR).toBeUndefined();
+    const local = gitEnvironment(base);
+    expect(local.GIT_CONFIG_COUNT).toBe("2");
+    expect(Object.values(local).join(" ")).not.toContain(Buffer.from("x-access-token:tok-1234").toString("base64"));
   });
 
-  it("prune removes worktrees nobody held since the run began and keeps held ones", async () => {
+  it("never lets git run an ext:: or fd:: URL, even when the operator's git config allows every protocol", async () => {
+    const { root, dataDir } = setup();
+    const marker = join(root, "ext-ran");
+    const env = { ...process.env, GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "protocol.allow", GIT_CONFIG_VALUE_0: "always" };
+    const source = new GitSource({ dataDir, env });
+    for (const repo of [`ext::sh -c touch% ${marker}`, "fd::0"]) {
+      const error = await source.acquire({ repo, ref: "main", path: "." }).catch((e: unknown) => e);
+      expect(error, repo).toBeInstanceOf(SourceUnreachableError);
+      expect((error as Error).message).toMatch(/transport '(ext|fd)' not allowed/);
+      await expect(source.remoteCommit(repo, "main")).rejects.toThrow(/transport '(ext|fd)' not allowed/);
+    }
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it("ends a clone of a stalled remote at git's time limit, with its helpers, and asks again next time", async () => {
     const { remote, dataDir, first } = setup();
-    const second = commitFiles(remote, { "stacks/app/Pulumi.yaml": "name: app\nv: 2\n" }, "second");
-    const earlier = new GitSource({ dataDir });
-    for (const ref of [first, second]) await (await earlier.acquire({ repo: remote, ref, path: "stacks/app" })).release();
-    const worktrees = join(dataDir, "git", "worktrees");
-    expect(readdirSync(worktrees).sort()).toEqual([first, second].sort());
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    const silent = await silentRemote();
+    const stalledRepo = silent.url("org/repo.git");
+    const source = new GitSource({ dataDir, timeoutMs: 5_000, fetchMaxAgeMs: 0 });
+    const stalled = source.acquire({ repo: stalledRepo, ref: "main", path: "." }).catch((e: unknown) => e);
+    await until(() => silent.connections() === 1, 60_000, "git connected to the stalled remote");
+    // Another repository is not held up by it.
+    const other = await source.acquire({ repo: remote, ref: "main", path: "." });
+    expect(other.commit).toBe(first);
+    await other.release();
 
+    const error = await stalled;
+    expect(error).toBeInstanceOf(SourceUnreachableError);
+    expect((error as Error).message).toBe(`cannot clone ${stalledRepo}: git clone did not finish within 5 s (git.timeoutSeconds)`);
+    expect(processesUnder(dataDir)).toEqual([]);
+    // The failure is not kept: the next acquisition asks the remote again (and is bounded again).
+    const again = await source.acquire({ repo: stalledRepo, ref: "main", path: "." }).catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(SourceUnreachableError);
+    expect(silent.connections()).toBe(2);
+    expect(processesUnder(dataDir)).toEqual([]);
+  });
+
+  it("stops waiting when a run's signal ends, and stops a shared fetch once its last waiter has gone", async () => {
+    const { dataDir } = setup();
+    const silent = await silentRemote();
+    const repo = silent.url("org/repo.git");
+    const source = new GitSource({ dataDir, timeoutMs: 600_000 });
+    const stop = new AbortController();
+    const timingOut = source.acquire({ repo, ref: "main", path: "." }, { signal: AbortSignal.timeout(1_000) }).catch((e: unknown) => e);
+    const stopping = source.acquire({ repo, ref: "main", path: "." }, { signal: stop.signal }).catch((e: unknown) => e);
+
+    const timedOut = await timingOut;
+    expect(timedOut).toBeInstanceOf(TimeoutError);
+    expect((timedOut as Error).message).toBe(`the run's timeout expired while fetching ${repo}`);
+    // The other waiter still waits for the one shared clone, so it goes on...
+    await until(() => silent.connections() === 1 && processesUnder(dataDir).length > 0, 60_000, "the shared clone under way");
+    stop.abort();
+    const stopped = await stopping;
+    expect(stopped).toBeInstanceOf(InterruptedError);
+    expect((stopped as Error).message).toBe(`Driftwatch stopped while fetching ${repo}`);
+    // ...until nobody waits: then git and its helpers are stopped, and the next caller starts afresh.
+    await until(() => processesUnder(dataDir).length === 0, 30_000, "the abandoned clone stopped");
+    const next = source.acquire({ repo, ref: "main", path: "." }, { signal: AbortSignal.timeout(1_000) }).catch((e: unknown) => e);
+    expect(await next).toBeInstanceOf(TimeoutError);
+    await until(() => silent.connections() === 2, 30_000, "a new clone");
+    await until(() => processesUnder(dataDir).length === 0, 30_000, "the second clone stopped");
+  });
+
+  it("gives each run a checkout of exactly the commit: what an earlier run wrote into its worktree is gone", async () => {
+    const { remote, dataDir, first } = setup();
     const source = new GitSource({ dataDir });
-    const held: AcquiredSource = await source.acquire({ repo: remote, ref: "main", path: "stacks/app" });
-    expect(held.commit).toBe(second);
+    const earlier = await source.acquire({ repo: remote, ref: "main", path: "stacks/app" });
+    // A program changes a tracked file and hides the change from `git status`, adds a file where another stack
+    // of the commit would run it, and links node_modules elsewhere.
+    writeFileSync(join(earlier.dir, "Pulumi.yaml"), "name: app\nruntime: evil\n");
+    git(earlier.worktree, "update-index", "--skip-worktree", "stacks/app/Pulumi.yaml");
+    writeFileSync(join(earlier.worktree, "stacks", "db", "main.tf"), 'resource "null_resource" "x" {}\n');
+    symlinkSync(tmpdir(), join(earlier.worktree, "stacks", "db", "node_modules"));
+    await earlier.release();
+    expect(existsSync(earlier.worktree)).toBe(false);
+
+    const later = await source.acquire({ repo: remote, ref: "main", path: "stacks/db" });
+    expect(later.commit).toBe(first);
+    expect(later.worktree).not.toBe(earlier.worktree);
+    expect(readFileSync(join(later.worktree, "stacks", "app", "Pulumi.yaml"), "utf8")).toBe("name: app\n");
+    expect(readdirSync(later.dir)).toEqual(["Pulumi.yaml"]);
+    expect(git(later.worktree, "status", "--porcelain", "--ignored", "--untracked-files=all")).toBe("");
+    expect(git(later.worktree, "ls-files", "-v").split("\n").filter((line) => !line.startsWith("H "))).toEqual([]);
+    await later.release();
+  });
+
+  it("runs no hook a program may have written into a mirror", async () => {
+    const { root, remote, dataDir } = setup();
+    const source = new GitSource({ dataDir, fetchMaxAgeMs: 0 });
+    await (await source.acquire({ repo: remote, ref: "main", path: "." })).release();
+    const marker = join(root, "hook-ran");
+    const hooks = join(mirrorPath(dataDir, remote), "hooks");
+    mkdirSync(hooks, { recursive: true });
+    for (const hook of ["post-checkout", "reference-transaction"]) writeFileSync(join(hooks, hook), `#!/bin/sh\necho ${hook} >> ${marker}\n`, { mode: 0o755 });
+    commitFiles(remote, { "stacks/app/Pulumi.yaml": "name: app\nv: 2\n" }, "second"); // a fetch, then a checkout
+    const again = await source.acquire({ repo: remote, ref: "main", path: "stacks/app" });
+    expect(readFileSync(join(again.dir, "Pulumi.yaml"), "utf8")).toContain("v: 2");
+    await again.release();
+    expect(existsSync(marker) ? readFileSync(marker, "utf8") : "").toBe("");
+  });
+
+  it("removes a worktree when its last holder releases it; prune removes only what dead processes left", async () => {
+    const { remote, dataDir, first } = setup();
+    const worktrees = join(dataDir, "git", "worktrees");
+    const mirrors = join(dataDir, "git", "mirrors");
+    const source = new GitSource({ dataDir });
+    const app = await source.acquire({ repo: remote, ref: "main", path: "stacks/app" });
+    const db = await source.acquire({ repo: remote, ref: "main", path: "stacks/db" });
+    expect(db.worktree).toBe(app.worktree);
+    await app.release();
     await source.prune();
-    expect(readdirSync(worktrees)).toEqual([second]);
-    expect(git(mirrorPath(dataDir, remote), "worktree", "list")).not.toContain(first);
-
-    // Held worktrees survive even a prune that considers everything unused.
-    await source.prune(new Date(Date.now() + 60_000));
-    expect(readdirSync(worktrees)).toEqual([second]);
-    await held.release();
-    await source.prune(new Date(Date.now() + 60_000));
+    expect(existsSync(db.dir)).toBe(true); // still held
+    await db.release();
     expect(readdirSync(worktrees)).toEqual([]);
+    expect(git(mirrorPath(dataDir, remote), "worktree", "list")).not.toContain(worktrees);
 
-    // And the next acquisition rebuilds what prune removed.
+    // Left by a process that is gone, and by an earlier version (named by commit alone): removed. A live
+    // process's worktree and unfinished clone: kept.
+    const dead = exitedPid();
+    const live = process.ppid;
+    for (const name of [`${first}-${dead}-0123abcd`, first, `${first}-${live}-0123abcd`]) mkdirSync(join(worktrees, name));
+    for (const name of [`${mirrorDirName(remote)}.tmp-${dead}-0123abcd`, `${mirrorDirName(remote)}.tmp-${live}-0123abcd`]) mkdirSync(join(mirrors, name));
+    await source.prune();
+    expect(readdirSync(worktrees)).toEqual([`${first}-${live}-0123abcd`]);
+    expect(readdirSync(mirrors).sort()).toEqual([mirrorDirName(remote), `${mirrorDirName(remote)}.tmp-${live}-0123abcd`].sort());
+
+    // And the next acquisition checks out anew.
     const again = await source.acquire({ repo: remote, ref: first, path: "stacks/app" });
     expect(existsSync(join(again.dir, "Pulumi.yaml"))).toBe(true);
     await again.release();

@@ -1,20 +1,31 @@
-// The Git source: one bare mirror per repository URL, fetched at most once per GitSource (one per `check` run),
-// and one detached worktree per commit, shared by every stack at that commit and pruned when nobody used it.
+// The Git source: one bare mirror per repository URL, fetched at most once per GitSource (one per `check` run, or
+// every few seconds in the service), and a fresh detached worktree per commit for the runs that use it together.
 //
-//   <dataDir>/git/mirrors/<slug>-<hash>.git     git clone --mirror, then git fetch --prune
-//   <dataDir>/git/worktrees/<commit>            git worktree add --detach (made under a temporary name, then moved)
+//   <dataDir>/git/mirrors/<slug>-<hash>.git             git clone --mirror, then git fetch --prune <url>
+//   <dataDir>/git/worktrees/<commit>-<pid>-<random>     git worktree add --detach; removed when its last run ends
 //
-// Whatever reaches an error message or a log line went through redactUrls and the token's values.
+// A run's engine executes the repository's code, which can write into its worktree. So a worktree is never kept
+// for a later run: it is checked out for the first run that needs the commit, shared by the runs at that commit
+// that overlap it, and removed when the last of them releases it. Nothing a finished run wrote reaches a later run.
+//
+// Every git command is a process group bounded by `timeoutMs` and by the caller's signal (its run's timeout,
+// Driftwatch stopping). A fetch or checkout several callers wait for stops when the last of them gives up, and
+// the next caller starts it anew. Whatever reaches an error message or a log line went through redactUrls and the
+// token's values.
 import { randomBytes } from "node:crypto";
-import { mkdir, readdir, realpath, rename, rm, stat, utimes } from "node:fs/promises";
+import { hostname } from "node:os";
+import { mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
-import { DriftwatchError, SourceNotFoundError, SourceUnreachableError } from "../../core/errors.ts";
+import { DriftwatchError, InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
+import { processIsGone } from "../../core/liveness.ts";
 import { redactUrls, redactValues } from "../../core/redact.ts";
-import { gitClient, gitEnvironment, isHttpsUrl, tokenSecrets } from "./git-env.ts";
+import { abortedByTimeout, GitStopped, runGit } from "./git-command.ts";
+import { gitEnvironment, tokenSecrets } from "./git-env.ts";
 import { mirrorDirName } from "./mirror-path.ts";
 import { resolveRef } from "./refs.ts";
+import { SharedWork, unlessAborted } from "./shared-work.ts";
 import { verifyCommitSignature, type SignatureCheck } from "./signatures.ts";
 
 export interface AcquiredSource {
@@ -26,7 +37,7 @@ export interface AcquiredSource {
   commit: string;
   /** Set when the remote could not be fetched and an earlier fetch was used. */
   staleSource?: { error: string };
-  /** The caller is done with the worktree (idempotent). */
+  /** The caller is done with the worktree (idempotent); the last user's release removes it. */
   release(): Promise<void>;
 }
 
@@ -34,8 +45,15 @@ export interface GitSourceOptions {
   /** Driftwatch's data directory; mirrors and worktrees live under `<dataDir>/git`. */
   dataDir: string;
   logger?: Logger;
-  /** The environment git runs with (default process.env); DRIFTWATCH_GIT_TOKEN authenticates https remotes. */
+  /** The environment git runs with (default process.env); DRIFTWATCH_GIT_TOKEN authenticates to `tokenHosts`. */
   env?: NodeJS.ProcessEnv;
+  /**
+   * The hosts (`host`, `host:port`, `*.domain`) DRIFTWATCH_GIT_TOKEN is sent to, over https only; git itself
+   * scopes the header to them and follows no redirect from them. Default none.
+   */
+  tokenHosts?: readonly string[];
+  /** The most one git command may take (fetch, clone, ls-remote, worktree add, rev-parse, diff). Default 300 s. */
+  timeoutMs?: number;
   /**
    * How long a finished fetch of a repository is reused by later acquisitions. Default: for the life of the
    * instance (one `check` pass fetches each repository once). A long-running service sets a few seconds, so
@@ -44,17 +62,41 @@ export interface GitSourceOptions {
   fetchMaxAgeMs?: number;
 }
 
+export interface GitCallOptions {
+  /** Stops waiting (and the git commands only this caller needs): a run's timeout, Driftwatch stopping. */
+  signal?: AbortSignal;
+}
+
 interface Mirror {
   dir: string;
   /** The (redacted) reason the fetch failed, when an earlier fetch is used instead. */
   staleError?: string;
 }
 
-/** Marks a directory being built under a temporary name (`<final>.tmp-<pid>-<random>`). */
-const TEMP_MARK = ".tmp-";
+interface MirrorUpdate {
+  work: SharedWork<Mirror>;
+  settledAt?: number;
+}
 
-function tempName(finalPath: string): string {
-  return `${finalPath}${TEMP_MARK}${process.pid}-${randomBytes(4).toString("hex")}`;
+/** The worktree the runs at one commit share while at least one of them holds it. */
+interface Checkout {
+  commit: string;
+  dir: string;
+  mirrorDir: string;
+  work: SharedWork<void>;
+}
+
+const DEFAULT_TIMEOUT_MS = 300_000;
+
+/** `<base>-<pid>-<random>`: a directory only this process builds, recognisable as a dead process's leftover. */
+function ownName(base: string): string {
+  return `${base}-${process.pid}-${randomBytes(4).toString("hex")}`;
+}
+
+/** The process that named a directory with ownName; undefined for any other name. */
+function namingPid(name: string): number | undefined {
+  const match = /-(\d+)-[0-9a-f]{8}$/.exec(name);
+  return match ? Number(match[1]) : undefined;
 }
 
 async function isDirectory(path: string): Promise<boolean> {
@@ -74,24 +116,26 @@ async function listDir(path: string): Promise<string[]> {
   }
 }
 
+/** The error for a caller whose own signal ended its wait: its run's timeout, or Driftwatch stopping. */
+function callerStopped(signal: AbortSignal, doing: string): DriftwatchError {
+  return abortedByTimeout(signal) ? new TimeoutError(`the run's timeout expired while ${doing}`) : new InterruptedError(`Driftwatch stopped while ${doing}`);
+}
+
 export class GitSource {
   private readonly mirrorsDir: string;
   private readonly worktreesDir: string;
   private readonly logger: Logger | undefined;
   private readonly env: NodeJS.ProcessEnv;
   private readonly secrets: string[];
-  private readonly createdAt = new Date();
-  /** One mirror update (clone or fetch) per URL for this instance's lifetime, failures included. */
-  private readonly mirrors = new Map<string, { pending: Promise<Mirror>; settledAt?: number }>();
+  private readonly tokenHosts: readonly string[];
+  private readonly timeoutMs: number;
   private readonly fetchMaxAgeMs: number;
-  /** One worktree preparation per commit; forgotten when it fails or prune removes the worktree. */
-  private readonly worktrees = new Map<string, Promise<string>>();
-  /** Commit → number of unreleased acquisitions. */
-  private readonly holders = new Map<string, number>();
-  /** Temporary directories this instance is building right now (prune leaves them alone). */
-  private readonly inFlight = new Set<string>();
-  /** The latest prune; acquisitions wait for it so a worktree is never removed under a new holder. */
-  private pruning: Promise<void> = Promise.resolve();
+  /** One mirror update (clone or fetch) per URL at a time, reused for fetchMaxAgeMs, failures included. */
+  private readonly mirrors = new Map<string, MirrorUpdate>();
+  /** Commit → the worktree its current runs share. */
+  private readonly checkouts = new Map<string, Checkout>();
+  /** Worktrees of this instance whose removal failed; prune tries again. */
+  private readonly unremoved = new Set<string>();
 
   constructor(options: GitSourceOptions) {
     const gitDir = join(resolve(options.dataDir), "git");
@@ -100,71 +144,77 @@ export class GitSource {
     this.logger = options.logger;
     this.env = { ...(options.env ?? process.env) };
     this.secrets = tokenSecrets(this.env);
+    this.tokenHosts = [...(options.tokenHosts ?? [])];
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchMaxAgeMs = options.fetchMaxAgeMs ?? Number.POSITIVE_INFINITY;
   }
 
-  /** Fetches (once per instance) the spec's repository, resolves its ref and checks that commit out. */
-  async acquire(spec: SourceSpec): Promise<AcquiredSource> {
+  /**
+   * Fetches (once per instance, or per fetchMaxAgeMs) the spec's repository, resolves its ref and checks that
+   * commit out. When `signal` aborts first, throws TimeoutError (its reason was a timeout) or InterruptedError.
+   */
+  async acquire(spec: SourceSpec, options: GitCallOptions = {}): Promise<AcquiredSource> {
+    const { signal } = options;
     const repo = this.redact(spec.repo);
-    const mirror = await this.mirror(spec.repo);
-    const commit = await resolveRef(gitClient(mirror.dir, this.localEnv()), spec.ref);
+    const mirror = await this.mirror(spec.repo, signal);
+    let commit: string | undefined;
+    try {
+      commit = await resolveRef((args) => runGit(args, { cwd: mirror.dir, env: this.localEnv(), signal: this.bounded(signal) }), spec.ref);
+    } catch (error) {
+      throw this.failure(error, signal, `resolving '${spec.ref}' in ${repo}`, (message) => new DriftwatchError(`cannot resolve '${spec.ref}' in ${repo}: ${message}`));
+    }
     if (!commit) {
       const stale = mirror.staleError ? ` (the remote could not be fetched, so the mirror may be out of date: ${mirror.staleError})` : "";
       throw new SourceNotFoundError(`ref '${spec.ref}' not found in ${repo}: no branch, tag or commit by that name${stale}`);
     }
     this.logger?.debug({ repo, ref: spec.ref, commit }, "resolved ref");
 
-    await this.prunesSettled();
-    this.hold(commit);
-    let worktree: string;
+    const checkout = this.checkoutFor(mirror.dir, commit, repo);
+    const leave = checkout.work.enter();
+    let released = false;
+    const release = async (): Promise<void> => {
+      if (released) return;
+      released = true;
+      leave();
+      await this.retire(checkout);
+    };
     let dir: string;
     try {
-      worktree = await this.worktree(mirror.dir, commit, repo);
-      dir = await this.projectDir(worktree, spec.path, commit, repo);
-      const now = new Date();
-      await utimes(worktree, now, now); // "last acquired", for prune (across instances and processes)
+      await unlessAborted(checkout.work.result, signal, (s) => callerStopped(s, `checking out ${commit} of ${repo}`));
+      dir = await this.projectDir(checkout.dir, spec.path, commit, repo);
     } catch (error) {
-      this.unhold(commit);
+      await release();
       throw error;
     }
-
-    let released = false;
     return {
       dir,
-      worktree,
+      worktree: checkout.dir,
       commit,
       ...(mirror.staleError !== undefined ? { staleSource: { error: mirror.staleError } } : {}),
-      release: async () => {
-        if (released) return;
-        released = true;
-        this.unhold(commit);
-      },
+      release,
     };
   }
 
   /**
-   * Removes worktrees not acquired since `since` (default: when this GitSource was created, i.e. those no stack
-   * of this run used) and not currently held, leftovers of interrupted clones and checkouts, and the mirrors'
-   * records of removed worktrees (`git worktree prune`). Failures are logged and reported together at the end.
+   * Removes what no live process uses: worktrees and unfinished clones of processes that are gone (and of
+   * earlier versions, which named worktrees by commit alone), worktrees of this instance whose removal failed,
+   * and the mirrors' records of removed worktrees (`git worktree prune`). Failures are logged and reported
+   * together at the end.
    */
-  prune(since: Date = this.createdAt): Promise<void> {
-    const run = this.pruning.then(() => this.pruneNow(since.getTime()));
-    this.pruning = run.catch(() => undefined);
-    return run;
-  }
-
-  private async pruneNow(since: number): Promise<void> {
+  async prune(): Promise<void> {
     const failures: string[] = [];
-    const removeIfUnused = async (path: string, what: string, commit?: string): Promise<void> => {
+    const current = new Set([...this.checkouts.values()].map((c) => c.dir));
+    const leftover = (path: string, name: string): boolean => {
+      if (this.unremoved.has(path)) return true;
+      const pid = namingPid(name);
+      if (pid === undefined) return true;
+      return pid !== process.pid && processIsGone(`${hostname()}:${pid}`);
+    };
+    const remove = async (path: string, what: string): Promise<void> => {
       try {
-        if (this.inFlight.has(path)) return;
-        if (commit !== undefined && (this.holders.get(commit) ?? 0) > 0) return;
-        const stats = await stat(path).catch(() => undefined);
-        if (!stats || stats.mtimeMs >= since) return;
-        if (commit !== undefined && (this.holders.get(commit) ?? 0) > 0) return;
-        if (commit !== undefined) this.worktrees.delete(commit);
         await rm(path, { recursive: true, force: true });
-        this.logger?.info({ path, ...(commit !== undefined ? { commit } : {}) }, `removed ${what}`);
+        this.unremoved.delete(path);
+        this.logger?.info({ path }, `removed ${what}`);
       } catch (error) {
         failures.push(`${path}: ${this.message(error)}`);
       }
@@ -172,16 +222,15 @@ export class GitSource {
 
     for (const name of await listDir(this.worktreesDir)) {
       const path = join(this.worktreesDir, name);
-      if (name.includes(TEMP_MARK)) await removeIfUnused(path, "unfinished worktree");
-      else await removeIfUnused(path, "unused worktree", name);
+      if (!current.has(path) && leftover(path, name)) await remove(path, "leftover worktree");
     }
     for (const name of await listDir(this.mirrorsDir)) {
       const path = join(this.mirrorsDir, name);
-      if (name.includes(TEMP_MARK)) {
-        await removeIfUnused(path, "unfinished clone");
-      } else if (name.endsWith(".git") && (await isDirectory(path))) {
+      if (!name.endsWith(".git")) {
+        if (leftover(path, name)) await remove(path, "unfinished clone");
+      } else if (await isDirectory(path)) {
         try {
-          await gitClient(path, this.localEnv()).raw(["worktree", "prune"]);
+          await runGit(["worktree", "prune"], { cwd: path, env: this.localEnv(), signal: this.bounded(undefined) });
         } catch (error) {
           failures.push(`${path}: ${this.message(error)}`);
         }
@@ -194,50 +243,49 @@ export class GitSource {
     }
   }
 
-  /** Waits until no prune is running (including prunes started while waiting). */
-  private async prunesSettled(): Promise<void> {
-    for (;;) {
-      const current = this.pruning;
-      await current;
-      if (current === this.pruning) return;
+  /**
+   * The repository's mirror: a fetch is started unless one is running or finished less than fetchMaxAgeMs ago
+   * (a failure is shared the same way: stacks of one pass get the same answer; a service asks again later).
+   * A fetch abandoned by every caller is not reused.
+   */
+  private async mirror(url: string, signal: AbortSignal | undefined): Promise<Mirror> {
+    let update = this.mirrors.get(url);
+    const reusable = update && !update.work.abandoned && (update.settledAt === undefined || Date.now() - update.settledAt < this.fetchMaxAgeMs);
+    if (!update || !reusable) {
+      const previous = update?.work.result;
+      const created: MirrorUpdate = {
+        // After the previous update of this mirror is over (an abandoned one is being stopped), so two never overlap.
+        work: new SharedWork(async (workSignal) => {
+          await previous?.catch(() => undefined);
+          return this.updateMirror(url, workSignal);
+        }),
+      };
+      const settled = () => (created.settledAt = Date.now());
+      created.work.result.then(settled, settled);
+      this.mirrors.set(url, created);
+      update = created;
     }
-  }
-
-  private hold(commit: string): void {
-    this.holders.set(commit, (this.holders.get(commit) ?? 0) + 1);
-  }
-
-  private unhold(commit: string): void {
-    const count = (this.holders.get(commit) ?? 0) - 1;
-    if (count > 0) this.holders.set(commit, count);
-    else this.holders.delete(commit);
-  }
-
-  /** The repository's mirror, fetched unless a fetch is running or finished less than fetchMaxAgeMs ago. */
-  private mirror(url: string): Promise<Mirror> {
-    const cached = this.mirrors.get(url);
-    if (cached && (cached.settledAt === undefined || Date.now() - cached.settledAt < this.fetchMaxAgeMs)) return cached.pending;
-    const entry: { pending: Promise<Mirror>; settledAt?: number } = { pending: this.updateMirror(url) };
-    // A failure is shared the same way (stacks of one pass get the same answer); a service asks again later.
-    const settled = () => (entry.settledAt = Date.now());
-    entry.pending.then(settled, settled);
-    this.mirrors.set(url, entry);
-    return entry.pending;
+    const leave = update.work.enter();
+    try {
+      return await unlessAborted(update.work.result, signal, (s) => callerStopped(s, `fetching ${this.redact(url)}`));
+    } finally {
+      leave();
+    }
   }
 
   /**
    * The commit `ref` names on the remote right now (`git ls-remote`, nothing fetched); undefined when the remote
-   * has no such branch or tag. Throws SourceUnreachableError when the remote cannot be asked.
+   * has no such branch or tag. Throws SourceUnreachableError when the remote cannot be asked in time.
    */
-  async remoteCommit(repo: string, ref: string): Promise<string | undefined> {
+  async remoteCommit(repo: string, ref: string, options: GitCallOptions = {}): Promise<string | undefined> {
     if (/^[0-9a-f]{40}$/i.test(ref)) return ref.toLowerCase();
-    const env = gitEnvironment(this.env, isHttpsUrl(repo));
     await mkdir(this.mirrorsDir, { recursive: true });
     let out: string;
     try {
-      out = await gitClient(this.mirrorsDir, env).raw(["ls-remote", "--", repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`]);
+      const args = ["ls-remote", "--", repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`];
+      out = await runGit(args, { cwd: this.mirrorsDir, env: this.remoteEnv(), signal: this.bounded(options.signal) });
     } catch (error) {
-      throw new SourceUnreachableError(`cannot reach ${this.redact(repo)}: ${this.message(error)}`);
+      throw this.failure(error, options.signal, `asking ${this.redact(repo)} for '${ref}'`, (message) => new SourceUnreachableError(`cannot reach ${this.redact(repo)}: ${message}`));
     }
     const lines = out.trim().split("\n").filter(Boolean).map((line) => line.split(/\s+/) as [string, string]);
     const pick = (name: string) => lines.find(([, r]) => r === name)?.[0];
@@ -254,37 +302,42 @@ export class GitSource {
 
   /**
    * The files that differ between two commits of a repository (fetching it if needed); undefined when either
-   * commit is unknown to the mirror.
+   * commit is unknown to the mirror or the repository cannot be fetched. Throws when `signal` stopped it.
    */
-  async changedPaths(repo: string, from: string, to: string): Promise<string[] | undefined> {
+  async changedPaths(repo: string, from: string, to: string, options: GitCallOptions = {}): Promise<string[] | undefined> {
+    const { signal } = options;
     const diff = async (): Promise<string[] | undefined> => {
-      const mirror = await this.mirror(repo);
       try {
-        const out = await gitClient(mirror.dir, this.localEnv()).raw(["diff", "--name-only", "--no-renames", `${from}^{commit}`, `${to}^{commit}`, "--"]);
-        return out.split("\n").filter(Boolean);
-      } catch {
+        const mirror = await this.mirror(repo, signal);
+        const args = ["diff", "--name-only", "--no-renames", "--no-ext-diff", `${from}^{commit}`, `${to}^{commit}`, "--"];
+        return (await runGit(args, { cwd: mirror.dir, env: this.localEnv(), signal: this.bounded(signal) })).split("\n").filter(Boolean);
+      } catch (error) {
+        if (signal?.aborted) throw callerStopped(signal, `comparing commits of ${this.redact(repo)}`);
+        this.logger?.debug({ repo: this.redact(repo), err: this.message(error) }, "cannot compare commits");
         return undefined;
       }
     };
-    const first = await diff().catch(() => undefined);
+    const first = await diff();
     if (first) return first;
     // The mirror's last fetch predates the new commit: fetch now and ask again.
     const cached = this.mirrors.get(repo);
     if (cached?.settledAt !== undefined) this.mirrors.delete(repo);
-    return diff().catch(() => undefined);
+    return diff();
   }
 
-  /** Fetches into the existing mirror (falling back to it when the remote fails), or clones a new one. */
-  private async updateMirror(url: string): Promise<Mirror> {
+  /**
+   * Fetches into the existing mirror (falling back to it when the remote fails or takes too long), or clones a
+   * new one. The URL is always the configured one, never what the mirror's own config says.
+   */
+  private async updateMirror(url: string, signal: AbortSignal): Promise<Mirror> {
     const repo = this.redact(url);
     const dir = join(this.mirrorsDir, mirrorDirName(url));
-    const env = gitEnvironment(this.env, isHttpsUrl(url));
     const started = Date.now();
 
     if (await isDirectory(dir)) {
       this.logger?.info({ repo, mirror: dir }, "fetching mirror");
       try {
-        await gitClient(dir, env).raw(["fetch", "--prune", "--quiet"]);
+        await runGit(["fetch", "--prune", "--quiet", "--", url, "+refs/*:refs/*"], { cwd: dir, env: this.remoteEnv(), signal: this.bounded(signal) });
       } catch (error) {
         const message = this.message(error);
         this.logger?.warn({ repo, err: message }, "fetch failed; using the previous fetch");
@@ -295,12 +348,11 @@ export class GitSource {
     }
 
     await mkdir(this.mirrorsDir, { recursive: true });
-    const temp = tempName(dir);
-    this.inFlight.add(temp);
+    const temp = join(this.mirrorsDir, ownName(`${mirrorDirName(url)}.tmp`));
     try {
       this.logger?.info({ repo, mirror: dir }, "cloning mirror");
       try {
-        await gitClient(this.mirrorsDir, env).raw(["clone", "--mirror", "--quiet", "--", url, temp]);
+        await runGit(["clone", "--mirror", "--quiet", "--", url, temp], { cwd: this.mirrorsDir, env: this.remoteEnv(), signal: this.bounded(signal) });
       } catch (error) {
         const message = this.message(error);
         this.logger?.warn({ repo, err: message }, "clone failed");
@@ -314,65 +366,43 @@ export class GitSource {
       }
     } finally {
       await rm(temp, { recursive: true, force: true });
-      this.inFlight.delete(temp);
     }
     this.logger?.info({ repo, durationMs: Date.now() - started }, "cloned mirror");
     return { dir };
   }
 
-  private worktree(mirrorDir: string, commit: string, repo: string): Promise<string> {
-    let pending = this.worktrees.get(commit);
-    if (!pending) {
-      const created = this.prepareWorktree(mirrorDir, commit, repo);
-      created.catch(() => {
-        if (this.worktrees.get(commit) === created) this.worktrees.delete(commit);
-      });
-      this.worktrees.set(commit, created);
-      pending = created;
-    }
-    return pending;
+  /** The worktree the current runs at `commit` share, or a new one (checked out by its SharedWork). */
+  private checkoutFor(mirrorDir: string, commit: string, repo: string): Checkout {
+    const current = this.checkouts.get(commit);
+    if (current) return current;
+    const dir = join(this.worktreesDir, ownName(commit));
+    const checkout: Checkout = { commit, dir, mirrorDir, work: new SharedWork((signal) => this.checkOut(mirrorDir, commit, dir, repo, signal)) };
+    this.checkouts.set(commit, checkout);
+    return checkout;
   }
 
-  /** Reuses `<worktrees>/<commit>` when it is a valid checkout of the commit; else builds it anew. */
-  private async prepareWorktree(mirrorDir: string, commit: string, repo: string): Promise<string> {
-    const dir = join(this.worktreesDir, commit);
-    if (await this.isWorktreeAt(dir, commit)) {
-      this.logger?.debug({ repo, commit, worktree: dir }, "reusing worktree");
-      return dir;
-    }
-    await rm(dir, { recursive: true, force: true });
+  private async checkOut(mirrorDir: string, commit: string, dir: string, repo: string, signal: AbortSignal): Promise<void> {
     await mkdir(this.worktreesDir, { recursive: true });
-    const git = gitClient(mirrorDir, this.localEnv());
-    const temp = tempName(dir);
-    this.inFlight.add(temp);
     try {
-      // Forget registrations whose folders are gone (such as the invalid one just removed), then check out under a
-      // temporary name and move into place, so an interrupted checkout never looks complete.
-      await git.raw(["worktree", "prune"]);
-      await git.raw(["worktree", "add", "--detach", "--quiet", temp, commit]);
-      try {
-        await git.raw(["worktree", "move", temp, dir]);
-      } catch (error) {
-        if (!(await this.isWorktreeAt(dir, commit))) throw error; // else another process built it first
-      }
+      await runGit(["worktree", "add", "--detach", "--quiet", dir, commit], { cwd: mirrorDir, env: this.localEnv(), signal: this.bounded(signal) });
     } catch (error) {
       throw new DriftwatchError(`cannot check out ${commit} of ${repo}: ${this.message(error)}`);
-    } finally {
-      await rm(temp, { recursive: true, force: true }); // only left when something failed; `worktree prune` forgets it
-      this.inFlight.delete(temp);
     }
     this.logger?.info({ repo, commit, worktree: dir }, "created worktree");
-    return dir;
   }
 
-  private async isWorktreeAt(dir: string, commit: string): Promise<boolean> {
+  /** Once nobody holds `checkout`: forgets it (the next run at its commit gets a fresh one) and removes it. */
+  private async retire(checkout: Checkout): Promise<void> {
+    if (checkout.work.users > 0) return;
+    if (this.checkouts.get(checkout.commit) === checkout) this.checkouts.delete(checkout.commit);
+    await checkout.work.result.catch(() => undefined); // a checkout nobody waits for any more is being stopped
     try {
-      // A .git file first: without it, git would walk up and answer for whatever repository holds the data dir.
-      if (!(await stat(join(dir, ".git"))).isFile()) return false;
-      const [top, head] = (await gitClient(dir, this.localEnv()).raw(["rev-parse", "--show-toplevel", "HEAD"])).trim().split("\n");
-      return head === commit && top !== undefined && (await realpath(top)) === (await realpath(dir));
-    } catch {
-      return false;
+      await rm(checkout.dir, { recursive: true, force: true });
+      await runGit(["worktree", "prune"], { cwd: checkout.mirrorDir, env: this.localEnv(), signal: this.bounded(undefined) });
+      this.logger?.debug({ commit: checkout.commit, worktree: checkout.dir }, "removed worktree");
+    } catch (error) {
+      this.unremoved.add(checkout.dir);
+      this.logger?.warn({ worktree: checkout.dir, err: this.message(error) }, "cannot remove a worktree; prune tries again");
     }
   }
 
@@ -393,9 +423,26 @@ export class GitSource {
     return dir;
   }
 
+  /** `signal` (if any) and this instance's limit for one git command. */
+  private bounded(signal: AbortSignal | undefined): AbortSignal {
+    const limit = AbortSignal.timeout(this.timeoutMs);
+    return signal ? AbortSignal.any([signal, limit]) : limit;
+  }
+
+  /** What a failed git call means to its caller: its own signal ended it, or `wrap` of git's (redacted) message. */
+  private failure(error: unknown, signal: AbortSignal | undefined, doing: string, wrap: (message: string) => DriftwatchError): DriftwatchError {
+    if (signal?.aborted) return callerStopped(signal, doing);
+    return wrap(this.message(error));
+  }
+
   /** The environment for git commands that never talk to a remote. */
   private localEnv(): Record<string, string> {
-    return gitEnvironment(this.env, false);
+    return gitEnvironment(this.env);
+  }
+
+  /** The environment for fetch, clone and ls-remote: the token, scoped to tokenHosts. */
+  private remoteEnv(): Record<string, string> {
+    return gitEnvironment(this.env, this.tokenHosts);
   }
 
   private redact(text: string): string {
@@ -403,6 +450,9 @@ export class GitSource {
   }
 
   private message(error: unknown): string {
+    if (error instanceof GitStopped) {
+      return error.timedOut ? `git ${error.command} did not finish within ${this.timeoutMs / 1000} s (git.timeoutSeconds)` : `git ${error.command} was cancelled`;
+    }
     const text = (error instanceof Error ? error.message : String(error)).trim();
     return this.redact(text) || "git failed without a message";
   }

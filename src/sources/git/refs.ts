@@ -1,5 +1,5 @@
 // Turning a configured ref (branch, tag, full or abbreviated SHA) into the commit it names in a mirror.
-import type { SimpleGit } from "simple-git";
+import { GitFailure } from "./git-command.ts";
 
 const COMMIT_ID = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/; // SHA-1, or SHA-256 repositories
 const ABBREVIATED_ID = /^[0-9a-f]{4,64}$/i;
@@ -27,15 +27,19 @@ function candidates(ref: string): string[] {
   return names;
 }
 
-/** The full commit id `ref` resolves to in the repository `git` runs in (tags peeled), or undefined. */
-export async function resolveRef(git: SimpleGit, ref: string): Promise<string | undefined> {
+/**
+ * The full commit id `ref` resolves to (tags peeled), or undefined; `git` runs a git command in the repository
+ * and resolves with its stdout (it throws when git fails; a stop or timeout is rethrown).
+ */
+export async function resolveRef(git: (args: string[]) => Promise<string>, ref: string): Promise<string | undefined> {
   if (!isPlainRefName(ref)) return undefined;
   for (const name of candidates(ref)) {
     let out: string;
     try {
-      out = (await git.raw(["rev-parse", "--verify", "--quiet", `${name}^{commit}`])).trim();
-    } catch {
-      continue; // absent (exit 1), or ambiguous abbreviation
+      out = (await git(["rev-parse", "--verify", "--quiet", `${name}^{commit}`])).trim();
+    } catch (error) {
+      if (error instanceof GitFailure) continue; // absent (exit 1), or ambiguous abbreviation
+      throw error;
     }
     if (COMMIT_ID.test(out)) return out;
   }
