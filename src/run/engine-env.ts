@@ -5,46 +5,24 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { StackConfig } from "../config/types.ts";
+import { LOCALE, pickEnv, PROXIES, type EnvAllowList } from "../core/env-allow-list.ts";
 import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
 
-/** Variables passed from the service's environment as they are (besides PATH, which the toolchain extends). */
-const PASSED: readonly string[] = [
-  // locale and time zone
-  "LANG",
-  "LANGUAGE",
-  "TZ",
-  // proxies and the CA bundles that go with them
-  "HTTP_PROXY",
-  "HTTPS_PROXY",
-  "NO_PROXY",
-  "ALL_PROXY",
-  "http_proxy",
-  "https_proxy",
-  "no_proxy",
-  "all_proxy",
-  "SSL_CERT_FILE",
-  "SSL_CERT_DIR",
-  "NODE_EXTRA_CA_CERTS",
+/** What an engine gets of the service's environment (PATH as the toolchain extends it, the rest as they are). */
+const PASSED: readonly EnvAllowList[] = [
+  LOCALE,
+  PROXIES,
+  // the CA bundles that go with the proxies
+  { names: ["SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS"] },
   // Driftwatch's own toolchain settings for program dependencies
-  "DRIFTWATCH_NPM",
-  "DRIFTWATCH_NODE_VERSION",
+  { names: ["DRIFTWATCH_NPM", "DRIFTWATCH_NODE_VERSION"] },
+  // the toolchain's own settings: what toolchainEnv adds on top of the service's environment
+  { names: ["PATH", "TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "PULUMI_SKIP_UPDATE_CHECK"] },
 ];
-
-/** The toolchain's own settings: what toolchainEnv adds on top of the service's environment. */
-const TOOLCHAIN: readonly string[] = ["PATH", "TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "PULUMI_SKIP_UPDATE_CHECK"];
-
-function passes(name: string): boolean {
-  return PASSED.includes(name) || name.startsWith("LC_");
-}
 
 /** The allow-listed environment every engine process starts from; HOME, TMPDIR and the stack's env come on top. */
 export function baseEngineEnv(toolchain: ToolchainManifest, serviceEnv: NodeJS.ProcessEnv): Record<string, string> {
-  const withToolchain = toolchainEnv(toolchain, serviceEnv);
-  const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(withToolchain)) {
-    if (value !== undefined && (passes(name) || TOOLCHAIN.includes(name))) env[name] = value;
-  }
-  return env;
+  return pickEnv(toolchainEnv(toolchain, serviceEnv), ...PASSED);
 }
 
 export interface PrivateDirs {
