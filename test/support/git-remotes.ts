@@ -1,8 +1,9 @@
 // Remotes git talks to over the network, for tests of what Driftwatch sends and how it copes: a remote that
-// accepts connections and never answers, and https servers that record each request's Authorization header.
+// accepts connections and never answers, https servers that record each request's Authorization header, and an
+// "ssh" that serves local repositories.
 import { execFileSync } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer } from "node:https";
 import { createServer as createTcpServer, type Socket } from "node:net";
 import type { AddressInfo } from "node:net";
@@ -90,4 +91,17 @@ export function uploadPackAdvertisement(): { status: number; headers: Record<str
     pktLine(`${commit} refs/heads/main\n`) +
     "0000";
   return { status: 200, headers: { "content-type": "application/x-git-upload-pack-advertisement" }, body };
+}
+
+/**
+ * A stand-in for ssh (GIT_SSH, with GIT_SSH_VARIANT=simple) that runs the remote command git asks for
+ * (`git-upload-pack '/path'`) on this machine, so `ssh://localhost/<absolute path>` serves a local repository.
+ * With `dumpEnvTo`, it first writes the environment it got (what git gives the programs it starts) to that file.
+ */
+export function localSsh(options: { dumpEnvTo?: string } = {}): string {
+  const script = join(tempDir("driftwatch-ssh-"), "ssh");
+  const dump = options.dumpEnvTo ? `env > '${options.dumpEnvTo}'\n` : "";
+  // git calls it as `ssh <host> <command>`: run the last argument.
+  writeFileSync(script, `#!/bin/sh\n${dump}for last; do :; done\nexec sh -c "$last"\n`, { mode: 0o755 });
+  return script;
 }

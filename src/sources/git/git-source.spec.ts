@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { appendFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -8,9 +9,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
 import { gitEnvironment } from "./git-env.ts";
 import { GitSource, type AcquiredSource } from "./index.ts";
+import { canonicalConfig } from "./mirror-config.ts";
 import { mirrorDirName } from "./mirror-path.ts";
 import { commitFiles, git } from "../../../test/support/git.ts";
-import { loopbackCertificate, recordingHttpsServer, silentRemote, uploadPackAdvertisement } from "../../../test/support/git-remotes.ts";
+import { localSsh, loopbackCertificate, recordingHttpsServer, silentRemote, uploadPackAdvertisement } from "../../../test/support/git-remotes.ts";
 import { exitedPid, processesUnder, until } from "../../../test/support/processes.ts";
 
 const temps: string[] = [];
@@ -257,30 +259,51 @@ describe("GitSource", () => {
     expect((error as Error).message).toContain("301");
   });
 
-  it("builds git's environment: no prompts, the protocol allow-list, no hooks, the token only for its hosts", () => {
-    const base = { PATH: "/bin", DRIFTWATCH_GIT_TOKEN: "tok-1234", GIT_SSH_COMMAND: "ssh -i key", GIT_DIR: "/elsewhere", GIT_ALLOW_PROTOCOL: "ext", GIT_CONFIG_COUNT: "1", GIT_CONFIG_KEY_0: "http.proxy", GIT_CONFIG_VALUE_0: "http://proxy:3128" };
+  it("builds git's environment: an allow-list, no prompts, the protocol allow-list, no hooks, the token only for its hosts", () => {
+    // What git needs, passed as it is.
+    const passed = { PATH: "/bin", HOME: "/home/svc", LC_ALL: "C.UTF-8", https_proxy: "http://proxy:3128", GIT_SSL_CAINFO: "/etc/ca.pem", GIT_TRACE_PACKET: "1", GIT_SSH_COMMAND: "ssh -i key" };
+    const base = {
+      ...passed,
+      DRIFTWATCH_GIT_TOKEN: "tok-1234",
+      DRIFTWATCH_API_TOKEN: "api-5678",
+      SLACK_BOT_TOKEN: "xoxb-1",
+      AWS_SECRET_ACCESS_KEY: "aws-secret",
+      GIT_DIR: "/elsewhere",
+      GIT_CONFIG_PARAMETERS: "'core.pager'='evil'",
+      GIT_ASKPASS: "/usr/bin/ask",
+      GIT_ALLOW_PROTOCOL: "ext",
+      GIT_CONFIG_COUNT: "1",
+      GIT_CONFIG_KEY_0: "http.proxy",
+      GIT_CONFIG_VALUE_0: "http://proxy:3128",
+      GIT_CONFIG_KEY_7: "credential.helper",
+      GIT_CONFIG_VALUE_7: "stale",
+    };
     const remote = gitEnvironment(base, ["github.com", "git.example.com:8443"]);
-    expect(remote).toMatchObject({
-      PATH: "/bin",
+    const basic = Buffer.from("x-access-token:tok-1234").toString("base64");
+    expect(remote).toEqual({
+      ...passed,
       GIT_TERMINAL_PROMPT: "0",
       GIT_ALLOW_PROTOCOL: "https:ssh:git:file",
-      GIT_SSH_COMMAND: "ssh -i key",
-      GIT_CONFIG_COUNT: "6",
+      GIT_NO_REPLACE_OBJECTS: "1",
+      GIT_CONFIG_COUNT: "7",
       GIT_CONFIG_KEY_0: "http.proxy",
+      GIT_CONFIG_VALUE_0: "http://proxy:3128",
       GIT_CONFIG_KEY_1: "core.hooksPath",
       GIT_CONFIG_VALUE_1: "/dev/null",
-      GIT_CONFIG_KEY_2: "http.https://github.com/.extraHeader",
-      GIT_CONFIG_VALUE_2: `Authorization: Basic ${Buffer.from("x-access-token:tok-1234").toString("base64")}`,
-      GIT_CONFIG_KEY_3: "http.https://github.com/.followRedirects",
-      GIT_CONFIG_VALUE_3: "false",
-      GIT_CONFIG_KEY_4: "http.https://git.example.com:8443/.extraHeader",
-      GIT_CONFIG_KEY_5: "http.https://git.example.com:8443/.followRedirects",
+      GIT_CONFIG_KEY_2: "core.fsmonitor",
+      GIT_CONFIG_VALUE_2: "false",
+      GIT_CONFIG_KEY_3: "http.https://github.com/.extraHeader",
+      GIT_CONFIG_VALUE_3: `Authorization: Basic ${basic}`,
+      GIT_CONFIG_KEY_4: "http.https://github.com/.followRedirects",
+      GIT_CONFIG_VALUE_4: "false",
+      GIT_CONFIG_KEY_5: "http.https://git.example.com:8443/.extraHeader",
+      GIT_CONFIG_VALUE_5: `Authorization: Basic ${basic}`,
+      GIT_CONFIG_KEY_6: "http.https://git.example.com:8443/.followRedirects",
+      GIT_CONFIG_VALUE_6: "false",
     });
-    expect(remote.DRIFTWATCH_GIT_TOKEN).toBeUndefined();
-    expect(remote.GIT_DIR).toBeUndefined();
     const local = gitEnvironment(base);
-    expect(local.GIT_CONFIG_COUNT).toBe("2");
-    expect(Object.values(local).join(" ")).not.toContain(Buffer.from("x-access-token:tok-1234").toString("base64"));
+    expect(local.GIT_CONFIG_COUNT).toBe("3");
+    expect(Object.values(local).join(" ")).not.toContain(basic);
   });
 
   it("never lets git run an ext:: or fd:: URL, even when the operator's git config allows every protocol", async () => {
@@ -382,6 +405,130 @@ describe("GitSource", () => {
     expect(readFileSync(join(again.dir, "Pulumi.yaml"), "utf8")).toContain("v: 2");
     await again.release();
     expect(existsSync(marker) ? readFileSync(marker, "utf8") : "").toBe("");
+  });
+
+  it("gives git and whatever git starts none of the service's tokens or other stacks' credentials", async () => {
+    const { root, remote, dataDir, first } = setup();
+    const dump = join(root, "ssh-env");
+    const secrets = {
+      DRIFTWATCH_API_TOKEN: "api-token-5f1c9e0d7b",
+      SLACK_BOT_TOKEN: "xoxb-git-env-test-0123456789",
+      DRIFTWATCH_WEBHOOK_SECRET: "webhook-secret-9b7d5f3a1c",
+      DRIFTWATCH_GIT_TOKEN: "git-token-a8d2c4e6f0",
+      OTHER_STACK_SECRET: "other-stack-credential-77e1",
+    };
+    // The operator's ssh program (as GIT_SSH_COMMAND or core.sshCommand would name it) sees what git gives it.
+    const env = { ...process.env, ...secrets, GIT_SSH: localSsh({ dumpEnvTo: dump }), GIT_SSH_VARIANT: "simple", SSH_AUTH_SOCK: join(root, "agent.sock") };
+    const source = new GitSource({ dataDir, env, tokenHosts: ["localhost"] });
+    const acquired = await source.acquire({ repo: `ssh://localhost${remote}`, ref: "main", path: "stacks/app" });
+    expect(acquired.commit).toBe(first);
+    await acquired.release();
+
+    const seen = readFileSync(dump, "utf8");
+    for (const [name, value] of Object.entries(secrets)) {
+      expect(seen, name).not.toContain(value);
+      expect(seen, name).not.toContain(`${name}=`);
+    }
+    expect(seen).not.toContain(Buffer.from(`x-access-token:${secrets.DRIFTWATCH_GIT_TOKEN}`).toString("base64"));
+    // What git and ssh need is there.
+    const path = seen.split("\n").find((line) => line.startsWith("PATH="));
+    expect(path?.endsWith(process.env.PATH!), path).toBe(true); // git puts its own exec path first
+    expect(seen).toContain(`SSH_AUTH_SOCK=${join(root, "agent.sock")}\n`);
+    expect(seen).toContain("GIT_ALLOW_PROTOCOL=https:ssh:git:file\n");
+  });
+
+  it("runs no command a program wrote into a mirror's configuration and restores it before the next checkout", async () => {
+    const { root, remote, dataDir, first } = setup();
+    // The repository assigns a filter driver to its files; only the service's config could define one.
+    const second = commitFiles(remote, { ".gitattributes": "*.yaml filter=evil\n" }, "attributes");
+    const logs = captureLogs();
+    const source = new GitSource({ dataDir, logger: logs.logger }); // fetches once, like one `check` pass
+    const earlier = await source.acquire({ repo: remote, ref: "main", path: "stacks/app" });
+    expect(earlier.commit).toBe(second);
+
+    // The earlier run's program finds its mirror through the worktree's .git and makes it run its commands.
+    const mirror = mirrorPath(dataDir, remote);
+    const marker = join(root, "ran");
+    const evil = join(root, "evil.sh");
+    writeFileSync(evil, `#!/bin/sh\necho "$1" >> ${marker}\nexec cat\n`, { mode: 0o755 });
+    appendFileSync(join(mirror, "config"), `[filter "evil"]\n\tsmudge = ${evil} smudge\n[filter "any"]\n\tsmudge = ${evil} any\n[core]\n\tfsmonitor = ${evil} fsmonitor\n`);
+    writeFileSync(join(mirror, "info", "attributes"), "README.md filter=any\n");
+    mkdirSync(join(root, "elsewhere"));
+    writeFileSync(join(mirror, "objects", "info", "alternates"), `${join(root, "elsewhere")}\n`);
+    writeFileSync(join(mirror, "config.worktree"), `[filter "evil"]\n\tsmudge = ${evil} worktree\n`);
+    await earlier.release();
+
+    // The next run at the same commit (no fetch in between) and one at another commit check out clean.
+    for (const [ref, commit] of [["main", second], [first, first]] as const) {
+      const later = await source.acquire({ repo: remote, ref, path: "stacks/app" });
+      expect(later.commit).toBe(commit);
+      expect(readFileSync(join(later.dir, "Pulumi.yaml"), "utf8")).toBe("name: app\n");
+      await later.release();
+    }
+    expect(existsSync(marker) ? readFileSync(marker, "utf8") : "").toBe("");
+    expect(readFileSync(join(mirror, "config"), "utf8")).toBe(canonicalConfig("sha1"));
+    for (const path of ["info/attributes", "objects/info/alternates", "config.worktree"]) expect(existsSync(join(mirror, path)), path).toBe(false);
+    const warnings = logs.lines.filter((l) => l.msg.startsWith("a mirror's repository configuration was not the one Driftwatch wrote"));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ level: 40, repo: remote, mirror, restored: ["config", "config.worktree", "info/attributes", "objects/info/alternates"] });
+  });
+
+  it("restores a mirror whose config names another ssh command before fetching, and fetches with the operator's", async () => {
+    const { root, remote, dataDir, first } = setup();
+    const env = { ...process.env, GIT_SSH: localSsh(), GIT_SSH_VARIANT: "simple" };
+    const repo = `ssh://localhost${remote}`;
+    const source = new GitSource({ dataDir, env, fetchMaxAgeMs: 0 });
+    const earlier = await source.acquire({ repo, ref: "main", path: "stacks/app" });
+    expect(earlier.commit).toBe(first);
+    // The mirror's core.sshCommand would win over the operator's GIT_SSH.
+    const marker = join(root, "ran");
+    appendFileSync(join(mirrorPath(dataDir, repo), "config"), `[core]\n\tsshCommand = "echo ssh >> ${marker}; false"\n`);
+    await earlier.release();
+
+    const second = commitFiles(remote, { "stacks/app/Pulumi.yaml": "name: app\nv: 2\n" }, "second");
+    const later = await source.acquire({ repo, ref: "main", path: "stacks/app" });
+    expect(existsSync(marker) ? readFileSync(marker, "utf8") : "").toBe("");
+    expect(later.staleSource).toBeUndefined();
+    expect(later.commit).toBe(second);
+    await later.release();
+  });
+
+  it("clones a mirror again when a link or a file took its place", async () => {
+    const { root, remote, dataDir, first } = setup();
+    await (await new GitSource({ dataDir }).acquire({ repo: remote, ref: "main", path: "." })).release();
+    const mirror = mirrorPath(dataDir, remote);
+    renameSync(mirror, join(root, "elsewhere.git"));
+    symlinkSync(join(root, "elsewhere.git"), mirror);
+    const logs = captureLogs();
+    const acquired = await new GitSource({ dataDir, logger: logs.logger }).acquire({ repo: remote, ref: "main", path: "." });
+    expect(acquired.commit).toBe(first);
+    expect(lstatSync(mirror).isDirectory()).toBe(true);
+    expect(logs.lines.map((l) => l.msg)).toContain("cloned mirror");
+    await acquired.release();
+  });
+
+  it("checks out what the commit holds, whatever refs/replace/ the remote carries", async () => {
+    const { remote, dataDir, first } = setup();
+    // Anyone who can push any ref could push a replacement for a blob of a branch they cannot push to.
+    const blob = git(remote, "rev-parse", `${first}:stacks/app/Pulumi.yaml`);
+    const evil = execFileSync("git", ["hash-object", "-w", "--stdin"], { cwd: remote, input: "name: replaced\n", encoding: "utf8" }).trim();
+    git(remote, "replace", blob, evil);
+    const acquired = await new GitSource({ dataDir }).acquire({ repo: remote, ref: "main", path: "stacks/app" });
+    expect(git(mirrorPath(dataDir, remote), "for-each-ref", "--format=%(refname)", "refs/replace/")).toBe(`refs/replace/${blob}`);
+    expect(readFileSync(join(acquired.dir, "Pulumi.yaml"), "utf8")).toBe("name: app\n");
+    await acquired.release();
+  });
+
+  it("verifies a commit's signature from the mirror, whatever a run did to its worktree's .git", async () => {
+    const { root, remote, dataDir, first } = setup();
+    const source = new GitSource({ dataDir });
+    const acquired = await source.acquire({ repo: remote, ref: "main", path: "." });
+    const keys = join(root, "allowed_signers");
+    writeFileSync(keys, "");
+    writeFileSync(join(acquired.worktree, ".git"), `gitdir: ${join(root, "nowhere")}\n`);
+    const check = await source.verifyCommit(acquired.worktree, first, keys);
+    expect(check).toEqual({ verified: false, detail: `commit ${first.slice(0, 12)} is not signed` });
+    await acquired.release();
   });
 
   it("removes a worktree when its last holder releases it; prune removes only what dead processes left", async () => {

@@ -8,13 +8,19 @@
 // for a later run: it is checked out for the first run that needs the commit, shared by the runs at that commit
 // that overlap it, and removed when the last of them releases it. Nothing a finished run wrote reaches a later run.
 //
+// A mirror's repository configuration is Driftwatch's (mirror-config.ts): before every git command on a mirror,
+// what git would read there is compared with what Driftwatch wrote, and restored (with a warning) when a program
+// changed it. Git runs in a mirror with GIT_DIR set to it, and never in a worktree once a run has it: a program
+// can rewrite its worktree's `.git` file and admin directory (`<mirror>/worktrees/<id>`), so the signature check
+// reads the commit from the mirror, and the worktree and its admin directory are removed with the last run.
+//
 // Every git command is a process group bounded by `timeoutMs` and by the caller's signal (its run's timeout,
 // Driftwatch stopping). A fetch or checkout several callers wait for stops when the last of them gives up, and
 // the next caller starts it anew. Whatever reaches an error message or a log line went through redactUrls and the
 // token's values.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { isAbsolute, join, relative, resolve, sep } from "node:path";
 import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
@@ -23,6 +29,7 @@ import { processIsGone } from "../../core/liveness.ts";
 import { redactUrls, redactValues } from "../../core/redact.ts";
 import { abortedByTimeout, GitStopped, runGit } from "./git-command.ts";
 import { gitEnvironment, tokenSecrets } from "./git-env.ts";
+import { restoreMirrorConfig } from "./mirror-config.ts";
 import { mirrorDirName } from "./mirror-path.ts";
 import { resolveRef } from "./refs.ts";
 import { SharedWork, unlessAborted } from "./shared-work.ts";
@@ -83,6 +90,8 @@ interface Checkout {
   commit: string;
   dir: string;
   mirrorDir: string;
+  /** The repository, redacted. */
+  repo: string;
   work: SharedWork<void>;
 }
 
@@ -104,6 +113,16 @@ async function isDirectory(path: string): Promise<boolean> {
     return (await stat(path)).isDirectory();
   } catch {
     return false;
+  }
+}
+
+/** What is at a mirror's path: a directory of its own, nothing, or something else (a link, a file). */
+async function mirrorState(path: string): Promise<"directory" | "absent" | "other"> {
+  try {
+    return (await lstat(path)).isDirectory() ? "directory" : "other";
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return "absent";
+    throw error;
   }
 }
 
@@ -159,7 +178,7 @@ export class GitSource {
     const mirror = await this.mirror(spec.repo, signal);
     let commit: string | undefined;
     try {
-      commit = await resolveRef((args) => runGit(args, { cwd: mirror.dir, env: this.localEnv(), signal: this.bounded(signal) }), spec.ref);
+      commit = await resolveRef((args) => this.inMirror(mirror.dir, repo, args, this.localEnv(), this.bounded(signal)), spec.ref);
     } catch (error) {
       throw this.failure(error, signal, `resolving '${spec.ref}' in ${repo}`, (message) => new DriftwatchError(`cannot resolve '${spec.ref}' in ${repo}: ${message}`));
     }
@@ -228,9 +247,9 @@ export class GitSource {
       const path = join(this.mirrorsDir, name);
       if (!name.endsWith(".git")) {
         if (leftover(path, name)) await remove(path, "unfinished clone");
-      } else if (await isDirectory(path)) {
+      } else if ((await mirrorState(path)) === "directory") {
         try {
-          await runGit(["worktree", "prune"], { cwd: path, env: this.localEnv(), signal: this.bounded(undefined) });
+          await this.inMirror(path, path, ["worktree", "prune"], this.localEnv(), this.bounded(undefined));
         } catch (error) {
           failures.push(`${path}: ${this.message(error)}`);
         }
@@ -283,7 +302,7 @@ export class GitSource {
     let out: string;
     try {
       const args = ["ls-remote", "--", repo, `refs/heads/${ref}`, `refs/tags/${ref}`, `refs/tags/${ref}^{}`];
-      out = await runGit(args, { cwd: this.mirrorsDir, env: this.remoteEnv(), signal: this.bounded(options.signal) });
+      out = await runGit(args, { cwd: this.mirrorsDir, env: this.remoteEnv(repo), signal: this.bounded(options.signal) });
     } catch (error) {
       throw this.failure(error, options.signal, `asking ${this.redact(repo)} for '${ref}'`, (message) => new SourceUnreachableError(`cannot reach ${this.redact(repo)}: ${message}`));
     }
@@ -293,11 +312,17 @@ export class GitSource {
   }
 
   /**
-   * Whether `commit` (checked out in `worktree`) carries a good signature, in the format of `trustedKeys`, by one
-   * of its keys (signatures.ts). Never throws for a bad, foreign or missing signature.
+   * Whether `commit` (checked out in `worktree`, an acquired worktree still held) carries a good signature, in the
+   * format of `trustedKeys`, by one of its keys (signatures.ts). The commit is read from the worktree's mirror,
+   * never through the worktree's `.git`, which the runs holding it can rewrite. Never throws for a bad, foreign or
+   * missing signature.
    */
-  verifyCommit(worktree: string, commit: string, trustedKeys: string, signal?: AbortSignal): Promise<SignatureCheck> {
-    return verifyCommitSignature({ worktree, commit, trustedKeys, env: this.localEnv(), redact: (text) => this.redact(text), ...(signal ? { signal } : {}) });
+  async verifyCommit(worktree: string, commit: string, trustedKeys: string, signal?: AbortSignal): Promise<SignatureCheck> {
+    const checkout = [...this.checkouts.values()].find((c) => c.dir === worktree);
+    if (!checkout) throw new DriftwatchError(`cannot verify commit ${commit}: ${worktree} is not a worktree this source holds`);
+    await this.ownMirror(checkout.mirrorDir, checkout.repo);
+    const env = { ...this.localEnv(), GIT_DIR: checkout.mirrorDir };
+    return verifyCommitSignature({ repository: checkout.mirrorDir, commit, trustedKeys, env, redact: (text) => this.redact(text), ...(signal ? { signal } : {}) });
   }
 
   /**
@@ -310,7 +335,7 @@ export class GitSource {
       try {
         const mirror = await this.mirror(repo, signal);
         const args = ["diff", "--name-only", "--no-renames", "--no-ext-diff", `${from}^{commit}`, `${to}^{commit}`, "--"];
-        return (await runGit(args, { cwd: mirror.dir, env: this.localEnv(), signal: this.bounded(signal) })).split("\n").filter(Boolean);
+        return (await this.inMirror(mirror.dir, this.redact(repo), args, this.localEnv(), this.bounded(signal))).split("\n").filter(Boolean);
       } catch (error) {
         if (signal?.aborted) throw callerStopped(signal, `comparing commits of ${this.redact(repo)}`);
         this.logger?.debug({ repo: this.redact(repo), err: this.message(error) }, "cannot compare commits");
@@ -334,10 +359,15 @@ export class GitSource {
     const dir = join(this.mirrorsDir, mirrorDirName(url));
     const started = Date.now();
 
-    if (await isDirectory(dir)) {
+    const state = await mirrorState(dir);
+    if (state === "other") {
+      this.logger?.warn({ repo, mirror: dir }, "the mirror's path holds something else than a directory (a link, a file): cloning it again");
+      await rm(dir, { recursive: true, force: true });
+    }
+    if (state === "directory") {
       this.logger?.info({ repo, mirror: dir }, "fetching mirror");
       try {
-        await runGit(["fetch", "--prune", "--quiet", "--", url, "+refs/*:refs/*"], { cwd: dir, env: this.remoteEnv(), signal: this.bounded(signal) });
+        await this.inMirror(dir, repo, ["fetch", "--prune", "--quiet", "--", url, "+refs/*:refs/*"], this.remoteEnv(url), this.bounded(signal));
       } catch (error) {
         const message = this.message(error);
         this.logger?.warn({ repo, err: message }, "fetch failed; using the previous fetch");
@@ -352,12 +382,13 @@ export class GitSource {
     try {
       this.logger?.info({ repo, mirror: dir }, "cloning mirror");
       try {
-        await runGit(["clone", "--mirror", "--quiet", "--", url, temp], { cwd: this.mirrorsDir, env: this.remoteEnv(), signal: this.bounded(signal) });
+        await runGit(["clone", "--mirror", "--quiet", "--", url, temp], { cwd: this.mirrorsDir, env: this.remoteEnv(url), signal: this.bounded(signal) });
       } catch (error) {
         const message = this.message(error);
         this.logger?.warn({ repo, err: message }, "clone failed");
         throw new SourceUnreachableError(`cannot clone ${repo}: ${message}`);
       }
+      await restoreMirrorConfig(temp); // the clone's config (remote "origin") becomes Driftwatch's own
       try {
         await rename(temp, dir);
       } catch (error) {
@@ -376,7 +407,7 @@ export class GitSource {
     const current = this.checkouts.get(commit);
     if (current) return current;
     const dir = join(this.worktreesDir, ownName(commit));
-    const checkout: Checkout = { commit, dir, mirrorDir, work: new SharedWork((signal) => this.checkOut(mirrorDir, commit, dir, repo, signal)) };
+    const checkout: Checkout = { commit, dir, mirrorDir, repo, work: new SharedWork((signal) => this.checkOut(mirrorDir, commit, dir, repo, signal)) };
     this.checkouts.set(commit, checkout);
     return checkout;
   }
@@ -384,7 +415,7 @@ export class GitSource {
   private async checkOut(mirrorDir: string, commit: string, dir: string, repo: string, signal: AbortSignal): Promise<void> {
     await mkdir(this.worktreesDir, { recursive: true });
     try {
-      await runGit(["worktree", "add", "--detach", "--quiet", dir, commit], { cwd: mirrorDir, env: this.localEnv(), signal: this.bounded(signal) });
+      await this.inMirror(mirrorDir, repo, ["worktree", "add", "--detach", "--quiet", dir, commit], this.localEnv(), this.bounded(signal));
     } catch (error) {
       throw new DriftwatchError(`cannot check out ${commit} of ${repo}: ${this.message(error)}`);
     }
@@ -398,7 +429,7 @@ export class GitSource {
     await checkout.work.result.catch(() => undefined); // a checkout nobody waits for any more is being stopped
     try {
       await rm(checkout.dir, { recursive: true, force: true });
-      await runGit(["worktree", "prune"], { cwd: checkout.mirrorDir, env: this.localEnv(), signal: this.bounded(undefined) });
+      await this.inMirror(checkout.mirrorDir, checkout.repo, ["worktree", "prune"], this.localEnv(), this.bounded(undefined));
       this.logger?.debug({ commit: checkout.commit, worktree: checkout.dir }, "removed worktree");
     } catch (error) {
       this.unremoved.add(checkout.dir);
@@ -440,9 +471,26 @@ export class GitSource {
     return gitEnvironment(this.env);
   }
 
-  /** The environment for fetch, clone and ls-remote: the token, scoped to tokenHosts. */
-  private remoteEnv(): Record<string, string> {
-    return gitEnvironment(this.env, this.tokenHosts);
+  /** The environment for fetch, clone and ls-remote of `url`: the token, scoped to tokenHosts, when it is https. */
+  private remoteEnv(url: string): Record<string, string> {
+    return gitEnvironment(this.env, /^https:\/\//i.test(url) ? this.tokenHosts : []);
+  }
+
+  /**
+   * Runs `git <args>` in the mirror at `dir` (GIT_DIR, so nothing but the mirror is looked at) once the mirror
+   * holds exactly the configuration Driftwatch wrote (see ownMirror).
+   */
+  private async inMirror(dir: string, repo: string, args: readonly string[], env: Record<string, string>, signal: AbortSignal): Promise<string> {
+    await this.ownMirror(dir, repo);
+    return runGit(args, { cwd: dir, env: { ...env, GIT_DIR: dir }, signal });
+  }
+
+  /** Restores what a program changed of a mirror's configuration (mirror-config.ts), with a warning naming the repository. */
+  private async ownMirror(dir: string, repo: string): Promise<void> {
+    const restored = await restoreMirrorConfig(dir);
+    if (restored.length > 0) {
+      this.logger?.warn({ repo, mirror: dir, restored }, "a mirror's repository configuration was not the one Driftwatch wrote (changed by a program, or made by an earlier version): restored it");
+    }
   }
 
   private redact(text: string): string {

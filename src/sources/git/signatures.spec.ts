@@ -53,7 +53,7 @@ describe("verifyCommitSignature", () => {
     writeFileSync(userConfig, `[gpg "ssh"]\n\tallowedSignersFile = ${userSigners}\n`);
     // The service user's environment: their keyring holds the intruder's OpenPGP key (ultimately trusted, as one's own).
     const env = { ...process.env, GNUPGHOME: intruder.home, GIT_CONFIG_GLOBAL: userConfig } as Record<string, string>;
-    const verify = (commit: string, trustedKeys: string) => verifyCommitSignature({ worktree: repo, commit, trustedKeys, env });
+    const verify = (commit: string, trustedKeys: string) => verifyCommitSignature({ repository: repo, commit, trustedKeys, env });
     return { root, repo, releaseSsh, intruderSsh, allowedSigners, armored, env, verify };
   }
 

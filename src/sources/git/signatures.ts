@@ -24,8 +24,8 @@ export interface SignatureCheck {
 }
 
 export interface VerifyCommitOptions {
-  /** A checkout of the repository holding `commit`. */
-  worktree: string;
+  /** A repository holding `commit` (GitSource passes the mirror, never a worktree a run could have changed). */
+  repository: string;
   commit: string;
   /** Absolute path of an SSH allowed-signers file or of ASCII-armored OpenPGP public keys. */
   trustedKeys: string;
@@ -120,7 +120,7 @@ function primaryFingerprints(colons: string): string[] {
  * this file). Never throws for a bad, missing or foreign signature; throws TimeoutError when `signal` stops it.
  */
 export async function verifyCommitSignature(options: VerifyCommitOptions): Promise<SignatureCheck> {
-  const { worktree, commit, trustedKeys } = options;
+  const { repository, commit, trustedKeys } = options;
   const redact = options.redact ?? ((text: string) => text);
   const short = commit.slice(0, 12);
   const signal = options.signal ? AbortSignal.any([options.signal, AbortSignal.timeout(CALL_LIMIT_MS)]) : AbortSignal.timeout(CALL_LIMIT_MS);
@@ -137,7 +137,7 @@ export async function verifyCommitSignature(options: VerifyCommitOptions): Promi
   // A private GnuPG home for every verification: for SSH it stays empty, so no OpenPGP key of anyone verifies.
   const home = await mkdtemp(join(tmpdir(), "driftwatch-gpg-"));
   const call = async (command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ToolRun> => {
-    const result = await runTool(command, args, { cwd: worktree, env, signal, graceMs: 1_000 });
+    const result = await runTool(command, args, { cwd: repository, env, signal, graceMs: 1_000 });
     if (result.aborted) throw new TimeoutError(`verifying the signature of commit ${short} was stopped before it finished (timeout or shutdown)`);
     return result;
   };
