@@ -2,18 +2,18 @@
 // make one for a single pass over their stacks; `serve` keeps one for its whole life.
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { secretMaskerFor } from "../config/secrets.ts";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
+import { preparePrivateDir } from "../core/private-dir.ts";
+import type { SecretMasker } from "../core/redact.ts";
 import type { StackResult } from "../core/types.ts";
 import { createEngine, type Engine } from "../engines/api.ts";
 import { createNotifiers } from "../notifiers/api.ts";
 import { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
-import { secretMaskerFor } from "../config/secrets.ts";
-import type { SecretMasker } from "../core/redact.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting } from "./alerting.ts";
-import { preparePrivateDir } from "../core/private-dir.ts";
 import { baseEngineEnv } from "./engine-env.ts";
 import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
