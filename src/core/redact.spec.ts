@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redactUrls, redactValues, SecretMasker, sensitiveValues } from "./redact.ts";
+import { redactUrls, SecretMasker, sensitiveValues } from "./redact.ts";
 
 describe("redaction", () => {
   it("keeps credentials and lets ordinary settings through", () => {
@@ -8,7 +8,7 @@ describe("redaction", () => {
 
   it("removes credentials from URLs and known values from text", () => {
     expect(redactUrls("fatal: unable to access 'https://bob:hunter22@git.example/repo.git/'")).toBe("fatal: unable to access 'https://***@git.example/repo.git/'");
-    expect(redactValues("passphrase was hunter22!", ["hunter22"])).toBe("passphrase was [secret]!");
+    expect(new SecretMasker(["hunter22"]).text("passphrase was hunter22!")).toBe("passphrase was [secret]!");
   });
 });
 

@@ -30,15 +30,6 @@ export function redactUrls(text: string): string {
   return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^/\s:@]+(:[^/\s@]*)?@/gi, "$1***@");
 }
 
-/** Replaces every occurrence of each known secret value with the mask. */
-export function redactValues(text: string, secrets: Iterable<string>): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= MIN_SECRET_LENGTH) out = out.split(secret).join(SECRET_MASK);
-  }
-  return out;
-}
-
 const SENSITIVE_NAME = /PASS|SECRET|TOKEN|KEY|CREDENTIAL|PRIVATE|AUTH|SESSION|COOKIE|CERT/i;
 
 /** Whether an environment variable's name says its value is a credential (PULUMI_CONFIG_PASSPHRASE, AWS_SECRET_ACCESS_KEY, ...). */

@@ -67,7 +67,7 @@ export function authorizationHeader(token: string): string {
   return `Authorization: Basic ${Buffer.from(`x-access-token:${token}`).toString("base64")}`;
 }
 
-/** Every form in which the token could show up in git's output; for redactValues. */
+/** Every form in which the token could show up in git's output; for the masker. */
 export function tokenSecrets(env: NodeJS.ProcessEnv): string[] {
   const token = env[TOKEN_VARIABLE];
   if (!token) return [];

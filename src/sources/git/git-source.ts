@@ -16,8 +16,8 @@
 //
 // Every git command is a process group bounded by `timeoutMs` and by the caller's signal (its run's timeout,
 // Driftwatch stopping). A fetch or checkout several callers wait for stops when the last of them gives up, and
-// the next caller starts it anew. Whatever reaches an error message or a log line went through redactUrls and the
-// token's values.
+// the next caller starts it anew. Whatever reaches an error message or a log line went through the masker (URL
+// credentials and the token's values).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
@@ -26,7 +26,7 @@ import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
 import { DriftwatchError, InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
 import { processIsGone } from "../../core/liveness.ts";
-import { redactUrls, redactValues } from "../../core/redact.ts";
+import { SecretMasker } from "../../core/redact.ts";
 import { abortedByTimeout, GitStopped, runGit } from "./git-command.ts";
 import { gitEnvironment, tokenSecrets } from "./git-env.ts";
 import { restoreMirrorConfig } from "./mirror-config.ts";
@@ -145,7 +145,7 @@ export class GitSource {
   private readonly worktreesDir: string;
   private readonly logger: Logger | undefined;
   private readonly env: NodeJS.ProcessEnv;
-  private readonly secrets: string[];
+  private readonly masker: SecretMasker;
   private readonly tokenHosts: readonly string[];
   private readonly timeoutMs: number;
   private readonly fetchMaxAgeMs: number;
@@ -162,7 +162,7 @@ export class GitSource {
     this.worktreesDir = join(gitDir, "worktrees");
     this.logger = options.logger;
     this.env = { ...(options.env ?? process.env) };
-    this.secrets = tokenSecrets(this.env);
+    this.masker = new SecretMasker(tokenSecrets(this.env), []);
     this.tokenHosts = [...(options.tokenHosts ?? [])];
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.fetchMaxAgeMs = options.fetchMaxAgeMs ?? Number.POSITIVE_INFINITY;
@@ -494,7 +494,7 @@ export class GitSource {
   }
 
   private redact(text: string): string {
-    return redactValues(redactUrls(text), this.secrets);
+    return this.masker.text(text);
   }
 
   private message(error: unknown): string {
