@@ -71,15 +71,16 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   const context = (command: Command) => {
     const opts = command.optsWithGlobals<{ config: string; logLevel: string }>();
     const config = loadConfig(opts.config, { env: io.env });
-    const logger = createLogger({ level: opts.logLevel, destination: io.stderr, masker: secretMaskerFor(config, io.env) });
+    const masker = secretMaskerFor(config, io.env);
+    const logger = createLogger({ level: opts.logLevel, destination: io.stderr, masker });
     for (const skipped of config.skipped) logger.info({ stack: skipped.name }, skipped.reason);
-    return { config, logger };
+    return { config, logger, masker };
   };
 
   /** check and converge: run the operation over the chosen stacks, print the results, set the exit code. */
   const runStacks = async (operation: typeof check, command: Command, only: string[], concurrency: number, json: boolean | undefined) => {
-    const { config, logger } = context(command);
-    const results = await operation({ config, toolchain: toolchain(io.env), logger, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
+    const { config, logger, masker } = context(command);
+    const results = await operation({ config, toolchain: toolchain(io.env), logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
     io.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
     setExitCode(exitCodeFor(results));
   };
@@ -108,8 +109,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option("--as <name>", "who approves, for the audit log", io.env.USER ?? "cli")
     .option("--json", "print one JSON document instead of a table")
     .action(async (id: string, opts: { as: string; json?: boolean }, command: Command) => {
-      const { config, logger } = context(command);
-      const runner = createRunner({ config, toolchain: toolchain(io.env), logger, env: io.env });
+      const { config, logger, masker } = context(command);
+      const runner = createRunner({ config, toolchain: toolchain(io.env), logger, masker, env: io.env });
       try {
         const result = await runner.approve(id, opts.as, { trigger: "approval", ...(io.stop ? { signal: io.stop } : {}) });
         io.stdout.write(opts.json ? `${JSON.stringify({ results: [result] }, null, 2)}\n` : renderResults([result]));
@@ -129,9 +130,9 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       return n;
     })
     .action(async (opts: { host?: string; port?: number }, command: Command) => {
-      const { config, logger } = context(command);
+      const { config, logger, masker } = context(command);
       const http = { ...config.service.http, ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) };
-      const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: toolchain(io.env), logger, env: io.env });
+      const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: toolchain(io.env), logger, masker, env: io.env });
       io.stdout.write(`driftwatch is watching ${config.stacks.length} stacks; dashboard: ${service.url}\n`);
       await aborted(io.stop);
       const summary = await service.stop();

@@ -5,6 +5,7 @@ import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import { ConfigError } from "../core/errors.ts";
+import type { SecretMasker } from "../core/redact.ts";
 import type { StackResult } from "../core/types.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 import { createRunner, databasePath } from "./runner.ts";
@@ -19,8 +20,10 @@ export interface CheckOptions {
   /** Stack names to run; all when empty. Unknown names are a ConfigError. */
   only?: readonly string[];
   concurrency?: number;
-  /** The service's environment, base of every engine's (default process.env). */
+  /** The service's environment (default process.env): engines get only its allow-listed part. */
   env?: NodeJS.ProcessEnv;
+  /** Masks what runs record and report; default: every secret of `config` and `env`. */
+  masker?: SecretMasker;
   /** Aborted when Driftwatch is asked to stop: runs in flight are cancelled, the rest do not start (InterruptedError). */
   signal?: AbortSignal;
 }

@@ -8,6 +8,7 @@ import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import type { DriftwatchConfig } from "../config/types.ts";
 import { processIsGone } from "../core/liveness.ts";
+import type { SecretMasker } from "../core/redact.ts";
 import { createRunner, type Runner } from "../run/runner.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
 import { Scheduler, type StopSummary } from "../scheduler/scheduler.ts";
@@ -20,6 +21,8 @@ export interface ServeOptions {
   toolchain: ToolchainManifest;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
+  /** Masks what runs record and report; default: every secret of `config` and `env`. */
+  masker?: SecretMasker;
 }
 
 export interface Service {
