@@ -1,7 +1,7 @@
 // One git command, run as a process group of its own (argument array, no shell), so a timeout or a stop ends it
 // with whatever it started: git-remote-https, ssh, upload-pack. Killing only git (as simple-git's abort does)
 // leaves a transport helper blocked on a stalled remote behind.
-import { runTool } from "../../engines/process.ts";
+import { runTool } from "../../core/process.ts";
 
 export interface GitCall {
   /** The directory git runs in (the repository, or where a clone goes). */

@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TimeoutError } from "../../core/errors.ts";
-import { runTool, type ToolRun } from "../../engines/process.ts";
+import { runTool, type ToolRun } from "../../core/process.ts";
 
 export interface SignatureCheck {
   verified: boolean;
