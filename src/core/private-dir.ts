@@ -1,5 +1,5 @@
-// The data directory holds the database, git mirrors, worktrees, engine state and each stack's private home:
-// the service's user only may enter it. Created 0700; one left more open by an older Driftwatch is tightened.
+// A directory only the service's user may enter (the data directory, the database's, a stack's home, a Pulumi
+// backend): created 0700; one left more open (by an older Driftwatch, or by hand) is tightened.
 import { chmodSync, mkdirSync, statSync } from "node:fs";
 
 export function preparePrivateDir(dir: string): void {

@@ -61,7 +61,8 @@ export function worktreeFolder(dir: string, sourcePath: string): WorktreeFolder 
   return { dir, root: resolve(dir, ...segments.map(() => "..")) };
 }
 
-function inside(root: string, path: string): boolean {
+/** Whether `path` is `root` or below it (both absolute, already resolved as the caller needs). */
+export function isInside(root: string, path: string): boolean {
   const rel = relative(root, path);
   return rel === "" || (rel !== ".." && !rel.startsWith(`..${sep}`) && !isAbsolute(rel));
 }
@@ -85,7 +86,7 @@ function refusal(stats: Stats, limit: WorktreeFileLimit): string | undefined {
 async function checked(folder: WorktreeFolder, ref: WorktreeFileRef, limit: WorktreeFileLimit): Promise<{ real: string; stats: Stats }> {
   if (isAbsolute(ref.path)) throw new UnsafePathError(ref, "is an absolute path; it must be relative to the project folder");
   const wanted = resolve(folder.dir, ref.path);
-  if (!inside(folder.root, wanted)) throw new UnsafePathError(ref, "leaves the repository's worktree");
+  if (!isInside(folder.root, wanted)) throw new UnsafePathError(ref, "leaves the repository's worktree");
   let real: string;
   let stats: Stats;
   try {
@@ -97,7 +98,7 @@ async function checked(folder: WorktreeFolder, ref: WorktreeFileRef, limit: Work
     if (code === "ELOOP") throw new UnsafePathError(ref, "is a loop of symbolic links");
     throw new UnsafePathError(ref, `cannot be resolved (${code ?? "unknown error"})`);
   }
-  if (!inside(await realpath(folder.root), real)) throw new UnsafePathError(ref, "is a symbolic link to a place outside the repository's worktree");
+  if (!isInside(await realpath(folder.root), real)) throw new UnsafePathError(ref, "is a symbolic link to a place outside the repository's worktree");
   const why = refusal(stats, limit);
   if (why) throw new UnsafePathError(ref, why);
   return { real, stats };

@@ -2,10 +2,10 @@
 // Terraform expression reading files or the environment), so they get an allow-list, never the service's whole
 // environment: the toolchain's PATH and settings, locale, proxies and CA bundles, a private HOME and TMPDIR per
 // stack, and then the stack's own `env`. The service's tokens and other stacks' credentials are not in it.
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { StackConfig } from "../config/types.ts";
 import { LOCALE, pickEnv, PROXIES, type EnvAllowList } from "../core/env-allow-list.ts";
+import { preparePrivateDir } from "../core/private-dir.ts";
 import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
 
 /** What an engine gets of the service's environment (PATH as the toolchain extends it, the rest as they are). */
@@ -30,11 +30,11 @@ export interface PrivateDirs {
   tmp: string;
 }
 
-/** `<dataDir>/stacks/<stack>/{home,tmp}`, created private (0700) if missing. */
+/** `<dataDir>/stacks/<stack>/{home,tmp}`, private (0700). */
 export function privateDirs(dataDir: string, stack: string): PrivateDirs {
   const root = join(dataDir, "stacks", stack);
   const dirs = { home: join(root, "home"), tmp: join(root, "tmp") };
-  for (const dir of [root, dirs.home, dirs.tmp]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const dir of [root, dirs.home, dirs.tmp]) preparePrivateDir(dir);
   return dirs;
 }
 

@@ -21,12 +21,13 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
-import { isAbsolute, join, relative, resolve, sep } from "node:path";
+import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
 import { DriftwatchError, InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
 import { processIsGone } from "../../core/liveness.ts";
 import { SecretMasker } from "../../core/redact.ts";
+import { isInside } from "../../core/worktree-file.ts";
 import { abortedByTimeout, GitStopped, runGit } from "./git-command.ts";
 import { gitEnvironment, tokenSecrets } from "./git-env.ts";
 import { restoreMirrorConfig } from "./mirror-config.ts";
@@ -441,12 +442,11 @@ export class GitSource {
   private async projectDir(worktree: string, path: string, commit: string, repo: string): Promise<string> {
     const notFound = () => new SourceNotFoundError(`path '${path}' is not a directory at commit ${commit} of ${repo}`);
     const dir = resolve(worktree, path);
-    const rel = relative(worktree, dir);
-    if (rel === ".." || rel.startsWith(`..${sep}`) || isAbsolute(rel)) throw notFound();
+    if (!isInside(worktree, dir)) throw notFound();
     let inside = false;
     try {
       const [real, root] = await Promise.all([realpath(dir), realpath(worktree)]);
-      inside = (real === root || real.startsWith(root + sep)) && (await stat(real)).isDirectory();
+      inside = isInside(root, real) && (await stat(real)).isDirectory();
     } catch {
       inside = false;
     }

@@ -1,5 +1,5 @@
 // The run history store on SQLite (node:sqlite, built into Node ≥ 22.5): one file, WAL, migrations applied on open.
-import { chmodSync, closeSync, constants, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import type { SQLOutputValue, StatementSync } from "node:sqlite";
@@ -7,6 +7,7 @@ import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, RunDrift
 import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { processId } from "../../core/liveness.ts";
+import { preparePrivateDir } from "../../core/private-dir.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
 import { sqliteAlertStore } from "./alerts.ts";
 import { sqliteApprovalStore } from "./approvals.ts";
@@ -200,7 +201,7 @@ function prepare(db: DatabaseSync): Statements {
  * infrastructure. SQLite gives its -wal and -shm files the database file's mode. An existing file is tightened.
  */
 function createPrivately(file: string): void {
-  mkdirSync(dirname(resolve(file)), { recursive: true, mode: 0o700 });
+  preparePrivateDir(dirname(resolve(file)));
   closeSync(openSync(file, constants.O_CREAT | constants.O_RDWR, 0o600));
   if ((statSync(file).mode & 0o077) !== 0) chmodSync(file, 0o600);
 }
