@@ -6,6 +6,7 @@ import { ProvisionError } from "../src/toolchain/errors.ts";
 import { exec } from "../src/toolchain/exec.ts";
 import { silentProgress } from "../src/toolchain/progress.ts";
 import { terraformCli, terraformClis } from "../src/toolchain/manifest.ts";
+import { provisionKubernetes } from "../src/toolchain/kubernetes.ts";
 import { provisionPulumi } from "../src/toolchain/pulumi.ts";
 import { provisionTerraform } from "../src/toolchain/terraform.ts";
 import { loadPinnedVersions } from "../src/toolchain/versions.ts";
@@ -43,6 +44,23 @@ describe("the provisioned toolchain", () => {
     for (const registry of ["registry.opentofu.org", "registry.terraform.io"]) {
       expect(readdirSync(join(manifest.terraform.providerMirror, registry, "hashicorp")).sort()).toEqual(["local", "random"]);
     }
+  });
+
+  it("has kustomize, etcd and kube-apiserver that report the versions the manifest records", async () => {
+    const { kustomize, etcd, kubeApiserver } = testToolchain().manifest.kubernetes;
+    expect(etcd && kubeApiserver, "npm test provisions the local API server's binaries").toBeTruthy();
+    const checks: [typeof etcd, string[], string][] = [
+      [kustomize, ["version"], `v${kustomize.version}`],
+      [etcd, ["--version"], `etcd Version: ${etcd?.version}`],
+      [kubeApiserver, ["--version"], `Kubernetes v${kubeApiserver?.version}`],
+    ];
+    for (const [tool, args, banner] of checks) {
+      const result = await exec(tool!.bin, args);
+      expect(result.code, result.output).toBe(0);
+      expect(result.stdout).toContain(banner);
+    }
+    if (kustomize.origin === "built") expect(kustomize.version).toBe(versions.kustomize.version);
+    if (kubeApiserver?.origin === "built") expect(kubeApiserver.version).toBe(versions.kubeApiserver.version);
   });
 });
 
@@ -88,5 +106,22 @@ describe("pointing Driftwatch at installed engines", () => {
     const env = { ...process.env, DRIFTWATCH_TOFU: tofu?.bin ?? "", DRIFTWATCH_TERRAFORM: impostor };
     const attempt = provisionTerraform({ tools, versions, progress: silentProgress, env });
     await expect(attempt).rejects.toThrow(`DRIFTWATCH_TERRAFORM=${impostor} is tofu, not terraform`);
+  });
+
+  it("refuses a DRIFTWATCH_KUSTOMIZE older than the pinned version, and takes a recent enough one", async () => {
+    const dir = tempDir();
+    const fake = (name: string, version: string) => {
+      const file = join(dir, name);
+      writeFileSync(file, `#!/bin/sh\necho v${version}\n`);
+      chmodSync(file, 0o755);
+      return file;
+    };
+    const old = fake("kustomize-old", "5.0.0");
+    const search = (bin: string) => ({ tools: dir, versions, progress: silentProgress, env: { ...process.env, DRIFTWATCH_KUSTOMIZE: bin } });
+    const attempt = provisionKubernetes(search(old), { servers: false });
+    await expect(attempt).rejects.toBeInstanceOf(ProvisionError);
+    await expect(attempt).rejects.toThrow(`DRIFTWATCH_KUSTOMIZE=${old} reports version 5.0.0, need >= ${versions.kustomize.version}`);
+    const recent = fake("kustomize-new", "9.1.0");
+    expect(await provisionKubernetes(search(recent), { servers: false })).toEqual({ kustomize: { bin: recent, version: "9.1.0", origin: "env" } });
   });
 });

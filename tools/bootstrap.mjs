@@ -3,11 +3,11 @@
 // make sure a Node >= 22 and the npm dependencies are in place, and then hand over to the TypeScript
 // toolchain entry point (src/toolchain/main.ts), which Node >= 22 runs directly by stripping types.
 //
-//   node tools/bootstrap.mjs <provision|test|stress|start|bench|typecheck> [args...]
+//   node tools/bootstrap.mjs <provision|test|stress|start|bench|cluster|typecheck> [args...]
 //
 // Everything lands in the tool cache (DRIFTWATCH_TOOLS_DIR, default ~/.cache/driftwatch/tools), keyed by the
 // versions pinned in toolchain/versions.json. Nothing is downloaded when the cache already holds it.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -93,7 +93,7 @@ function ensureDependencies(nodeBinary) {
 
 function main() {
   const [command, ...rest] = process.argv.slice(2);
-  if (!command) fail("usage: node tools/bootstrap.mjs <provision|test|stress|start|bench|typecheck> [args...]");
+  if (!command) fail("usage: node tools/bootstrap.mjs <provision|test|stress|start|bench|cluster|typecheck> [args...]");
   const tools = toolsDir();
   mkdirSync(tools, { recursive: true });
   const nodeBinary = ensureNode(tools);
@@ -105,9 +105,14 @@ function main() {
     PATH: `${dirname(nodeBinary)}${delimiter}${process.env.PATH ?? ""}`,
   };
   const entry = join(repoRoot, "src", "toolchain", "main.ts");
-  const child = spawnSync(nodeBinary, [entry, command, ...rest], { cwd: process.cwd(), env, stdio: "inherit" });
-  if (child.error) fail(`could not start ${nodeBinary}: ${child.error.message}`);
-  process.exit(child.status ?? 1);
+  const child = spawn(nodeBinary, [entry, command, ...rest], { cwd: process.cwd(), env, stdio: "inherit" });
+  // This process waits for the child whatever signal comes, so the child (a server, the local cluster) can stop
+  // cleanly: SIGTERM and SIGHUP sent to this process alone are passed on; a terminal's Ctrl-C reaches the child
+  // by itself (same process group), and a second SIGINT would tell the service to stop at once.
+  process.on("SIGINT", () => {});
+  for (const signal of ["SIGTERM", "SIGHUP"]) process.on(signal, () => child.kill(signal));
+  child.on("error", (error) => fail(`could not start ${nodeBinary}: ${error.message}`));
+  child.on("close", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));
 }
 
 main();

@@ -42,6 +42,17 @@ export async function goBuild(options: GoBuildOptions): Promise<void> {
   if (result.code !== 0) throw classify(options.tool, `go build ${options.pkg}`, result.output, ctx.proxy);
 }
 
+/**
+ * Runs another go subcommand (`mod download`, `mod edit`, `mod tidy`) in `cwd` and returns its stdout; a failure
+ * is reported like a build's (a download problem names the module proxy).
+ */
+export async function goCommand(tool: string, args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const ctx = await goContext(tool, options.env);
+  const result = await exec(ctx.go, args, { cwd: options.cwd, env: ctx.env });
+  if (result.code !== 0) throw classify(tool, `go ${args.join(" ")}`, result.output, ctx.proxy);
+  return result.stdout;
+}
+
 /** `go install module@version` into `binDir` (for modules whose go.mod has no replace directives). */
 export async function goInstall(tool: string, moduleAtVersion: string, binDir: string, env?: NodeJS.ProcessEnv): Promise<void> {
   const ctx = await goContext(tool, env);

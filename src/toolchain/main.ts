@@ -1,11 +1,14 @@
 #!/usr/bin/env node
-// Entry point behind `npm run provision`, `npm test`, `npm run test:stress`, `npm start` and `npm run typecheck`
+// Entry point behind `npm run provision`, `npm test`, `npm run test:stress`, `npm start`, `npm run bench`,
+// `npm run cluster` and `npm run typecheck`
 // (started by tools/bootstrap.mjs once Node >= 22 and node_modules are in place): provisions what the command
 // needs, then runs it with the toolchain's environment.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { runClusterCommand } from "./cluster-command.ts";
 import { ProvisionError } from "./errors.ts";
+import { LocalClusterError } from "./local-cluster.ts";
 import { toolchainEnv } from "./manifest.ts";
 import { manifestPath, repoRoot, toolsDir } from "./paths.ts";
 import { streamProgress } from "./progress.ts";
@@ -57,17 +60,19 @@ async function typecheck(env: NodeJS.ProcessEnv): Promise<number> {
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === "typecheck") return typecheck(process.env);
-  if (command !== "provision" && command !== "test" && command !== "stress" && command !== "start" && command !== "bench") {
-    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, stress, start, bench or typecheck\n`);
+  if (command !== "provision" && command !== "test" && command !== "stress" && command !== "start" && command !== "bench" && command !== "cluster") {
+    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, stress, start, bench, cluster or typecheck\n`);
     return 1;
   }
   const manifest = await provision({
     versions: loadPinnedVersions(),
     progress: streamProgress(),
     withTestTools: command === "test" || command === "stress" || command === "provision",
+    withKubernetesServers: command === "cluster",
   });
   const env = { ...toolchainEnv(manifest), DRIFTWATCH_TOOLCHAIN: manifestPath(toolsDir()) };
   if (command === "provision") return 0;
+  if (command === "cluster") return runClusterCommand({ manifest, tools: toolsDir(), args });
   if (command === "start") {
     const cliArgs = args.length > 0 ? args : ["serve"];
     return cliArgs.includes("serve") ? runNode(cli, cliArgs, serviceRuntimeEnv(env), SERVICE_NODE_FLAGS) : runNode(cli, cliArgs, env);
@@ -84,6 +89,8 @@ main(process.argv.slice(2)).then(
   (error: unknown) => {
     if (error instanceof ProvisionError) {
       process.stderr.write(`[provision] error: ${error.message}\n`);
+    } else if (error instanceof LocalClusterError) {
+      process.stderr.write(`[cluster] error: ${error.message}\n`);
     } else {
       process.stderr.write(`[provision] unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     }

@@ -36,10 +36,19 @@ export const toolchainManifestSchema = z.strictObject({
   moto: z.strictObject({ python: z.string(), version: z.string() }).optional(),
   /** For the dashboard's browser test. */
   chromium: tool.optional(),
+  kubernetes: z.strictObject({
+    /** Renders kustomizations for the Kubernetes engine (`render: auto` with a kustomization.yaml). */
+    kustomize: tool,
+    /** The local API server (test/support/kube-cluster.ts, `npm run cluster`): with the test tools or for the cluster. */
+    etcd: tool.optional(),
+    kubeApiserver: tool.optional(),
+  }),
 });
 
 export type ToolchainManifest = z.infer<typeof toolchainManifestSchema>;
 export type ToolOrigin = z.infer<typeof origin>;
+export type Tool = z.infer<typeof tool>;
+export type KubernetesTools = ToolchainManifest["kubernetes"];
 export type TerraformCli = z.infer<typeof terraformCliSchema>;
 export type TerraformFlavor = TerraformCli["flavor"];
 

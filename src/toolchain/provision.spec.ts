@@ -13,7 +13,7 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function manifestWith(dir: string, tools: Pick<ToolchainManifest, "moto" | "chromium">): string {
+function manifestWith(dir: string, tools: Pick<ToolchainManifest, "moto" | "chromium"> & Partial<Pick<ToolchainManifest, "kubernetes">>): string {
   const tool = { bin: join(dir, "bin"), version: "1.0.0", origin: "path" as const };
   const file = join(dir, "toolchain.json");
   writeToolchainManifest(
@@ -21,6 +21,7 @@ function manifestWith(dir: string, tools: Pick<ToolchainManifest, "moto" | "chro
       node: tool,
       pulumi: { ...tool, binDir: dir, languageNodejs: tool },
       terraform: { clis: [{ ...tool, flavor: "tofu" }], cliConfigFile: dir, providerMirror: dir, providers: [] },
+      kubernetes: { kustomize: tool },
       ...tools,
     },
     file,
@@ -43,5 +44,26 @@ describe("provisionedTestTools", () => {
     rmSync(chromium);
     expect(provisionedTestTools(manifestWith(dir, present), versions)).toEqual({ moto: present.moto });
     expect(provisionedTestTools(join(dir, "missing.json"), versions)).toEqual({});
+  });
+});
+
+describe("provisionedTestTools and the local API server", () => {
+  it("keeps etcd and kube-apiserver that are still there, the built ones only at the pinned version", () => {
+    const dir = mkdtempSync(join(tmpdir(), "driftwatch-provision-"));
+    dirs.push(dir);
+    const kustomize = { bin: join(dir, "kustomize"), version: versions.kustomize.version, origin: "built" as const };
+    const etcd = { bin: join(dir, "etcd"), version: versions.etcd.version, origin: "built" as const };
+    const kubeApiserver = { bin: join(dir, "kube-apiserver"), version: versions.kubeApiserver.version, origin: "built" as const };
+    for (const tool of [etcd, kubeApiserver]) writeFileSync(tool.bin, "");
+
+    const kept = (kubernetes: ToolchainManifest["kubernetes"]) => provisionedTestTools(manifestWith(dir, { kubernetes }), versions);
+    expect(kept({ kustomize, etcd, kubeApiserver })).toEqual({ kubernetesServers: { etcd, kubeApiserver } });
+    expect(kept({ kustomize, etcd, kubeApiserver: { ...kubeApiserver, version: "1.0.0" } })).toEqual({ kubernetesServers: { etcd } });
+    // One named by DRIFTWATCH_KUBE_APISERVER is the user's choice, whatever its version.
+    const named = { ...kubeApiserver, version: "1.0.0", origin: "env" as const };
+    expect(kept({ kustomize, etcd, kubeApiserver: named })).toEqual({ kubernetesServers: { etcd, kubeApiserver: named } });
+    rmSync(etcd.bin);
+    expect(kept({ kustomize, etcd, kubeApiserver })).toEqual({ kubernetesServers: { kubeApiserver } });
+    expect(kept({ kustomize })).toEqual({});
   });
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import type { ToolchainManifest } from "./manifest.ts";
 import { readToolchainManifest, writeToolchainManifest } from "./manifest.ts";
 import { provisionChromium } from "./chromium.ts";
+import { keptKubernetesServers, type KubernetesServers, provisionKubernetes } from "./kubernetes.ts";
 import { provisionMoto } from "./moto.ts";
 import { manifestPath, toolsDir } from "./paths.ts";
 import type { Progress } from "./progress.ts";
@@ -18,8 +19,10 @@ export interface ProvisionOptions {
   env?: NodeJS.ProcessEnv;
   /** The Node that runs engines and tests (the bootstrap passes the provisioned one as DRIFTWATCH_NODE). */
   nodeBinary?: string;
-  /** moto and chromium are only needed by the tests. */
+  /** moto, chromium, etcd and kube-apiserver are only needed by the tests. */
   withTestTools: boolean;
+  /** etcd and kube-apiserver without the other test tools (`npm run cluster`). */
+  withKubernetesServers?: boolean;
 }
 
 /**
@@ -49,14 +52,21 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   chromium.catch(() => {});
   const pulumi = await provisionPulumi(search);
   const terraform = await provisionTerraform(search);
-  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium };
+  const servers = options.withTestTools || options.withKubernetesServers === true;
+  const kubernetes = await provisionKubernetes(search, { servers, kept: kept.kubernetesServers });
+  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium, kubernetes };
   writeToolchainManifest(manifest, manifestPath(tools));
   options.progress.info(`toolchain ready in ${formatDuration(Date.now() - started)} (${manifestPath(tools)})`);
   return manifest;
 }
 
-/** moto and chromium from an existing manifest, where they are still there (and moto still the pinned version). */
-export function provisionedTestTools(file: string, versions: PinnedVersions): Pick<ToolchainManifest, "moto" | "chromium"> {
+export type KeptTestTools = Pick<ToolchainManifest, "moto" | "chromium"> & { kubernetesServers?: KubernetesServers };
+
+/**
+ * moto, chromium, etcd and kube-apiserver from an existing manifest, where they are still there (and moto, and
+ * the servers Driftwatch built, still the pinned version).
+ */
+export function provisionedTestTools(file: string, versions: PinnedVersions): KeptTestTools {
   let previous: ToolchainManifest;
   try {
     previous = readToolchainManifest(file);
@@ -65,5 +75,10 @@ export function provisionedTestTools(file: string, versions: PinnedVersions): Pi
   }
   const moto = previous.moto && previous.moto.version === versions.moto.version && existsSync(previous.moto.python) ? previous.moto : undefined;
   const chromium = previous.chromium && existsSync(previous.chromium.bin) ? previous.chromium : undefined;
-  return { ...(moto ? { moto } : {}), ...(chromium ? { chromium } : {}) };
+  const kubernetesServers = keptKubernetesServers(previous.kubernetes, versions);
+  return {
+    ...(moto ? { moto } : {}),
+    ...(chromium ? { chromium } : {}),
+    ...(Object.keys(kubernetesServers).length > 0 ? { kubernetesServers } : {}),
+  };
 }

@@ -31,6 +31,16 @@ describe("toolchain/versions.json", () => {
     expect(tofuMod).toMatch(/replace github\.com\/hashicorp\/hcl\/v2 => github\.com\/opentofu\/hcl\/v2 /);
   });
 
+  it("pins the etcd and kube-apiserver wrapper modules to the versions it names", () => {
+    const etcdMod = read(join(pins.etcd.goModule, "go.mod"));
+    expect(goRequire(etcdMod, "go.etcd.io/etcd/server/v3")).toBe(pins.etcd.version);
+    // `etcd --version` reports the api module's version.
+    expect(goRequire(etcdMod, "go.etcd.io/etcd/api/v3")).toBe(pins.etcd.version);
+    const kubeMod = read(join(pins.kubeApiserver.goModule, "go.mod"));
+    expect(goRequire(kubeMod, "k8s.io/kubernetes")).toBe(pins.kubeApiserver.version);
+    expect(pins.kubeApiserver.package.startsWith("k8s.io/kubernetes/")).toBe(true);
+  });
+
   it("requires the Node major that package.json's engines field promises", () => {
     expect(JSON.parse(read("package.json")).engines.node).toBe(`>=${pins.node.minimumMajor}`);
     expect(Number(pins.node.version.split(".")[0])).toBeGreaterThanOrEqual(pins.node.minimumMajor);

@@ -16,6 +16,12 @@ const terraformProvider = z.strictObject({
   moduleVersion: z.string().startsWith("v"),
 });
 
+/** A command `go install module@vVERSION` can build as it is (its go.mod has no replace directives). */
+const goInstalledTool = z.strictObject({
+  version: z.string().regex(/^\d+\.\d+\.\d+$/),
+  module: z.string(),
+});
+
 export const pinnedVersionsSchema = z.strictObject({
   $comment: z.string().optional(),
   node: z.strictObject({ version: z.string(), minimumMajor: z.number().int() }),
@@ -24,10 +30,16 @@ export const pinnedVersionsSchema = z.strictObject({
   tofu: goBuiltTool,
   terraformProviders: z.array(terraformProvider).min(1),
   moto: z.strictObject({ version: z.string() }),
+  /** The Kubernetes engine renders kustomizations with it. */
+  kustomize: goInstalledTool,
+  /** The local API server of the Kubernetes tests and `npm run cluster`. */
+  etcd: goBuiltTool,
+  kubeApiserver: goBuiltTool,
 });
 
 export type PinnedVersions = z.infer<typeof pinnedVersionsSchema>;
 export type GoBuiltTool = z.infer<typeof goBuiltTool>;
+export type GoInstalledTool = z.infer<typeof goInstalledTool>;
 export type TerraformProviderPin = z.infer<typeof terraformProvider>;
 
 export const versionsFile = join(repoRoot, "toolchain", "versions.json");
