@@ -1,5 +1,5 @@
 // What `check`, `converge`, `history` and `audit` print: a table for people, one JSON document for machines.
-import { formatValue as value, shortAddress } from "../core/present.ts";
+import { formatChanger, formatValue as value, shortAddress } from "../core/present.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { FlappingResource, StackResult } from "../core/types.ts";
 import type { ApprovalRecord, AuditEntry, RunSummary } from "../store/api.ts";
@@ -39,12 +39,13 @@ export function renderResults(results: readonly StackResult[]): string {
     if (r.staleSource) lines.push("", `${r.stack}: stale source (remote unreachable): ${r.staleSource.error}`);
     if (r.remediation) lines.push("", `${r.stack}: remediation ${r.remediation.decision}: ${r.remediation.reason} (audit #${r.remediation.auditId})`);
     if (r.flapping?.length) lines.push("", ...flappingLines(r.stack, r.flapping));
+    for (const note of r.notes ?? []) lines.push("", `${r.stack}: note: ${note}`);
     if (r.unchecked?.length) lines.push("", `${r.stack}: not checked for drift (the engine cannot): ${r.unchecked.map((u) => `${u.address} (${u.type})`).join(", ")}`);
     if (r.changes.length === 0) continue;
     lines.push("", `${r.stack}:`);
     for (const change of r.changes) {
       lines.push(`  ${change.kind.padEnd(7)} ${change.action.padEnd(7)} ${shortAddress(change.address)}`);
-      for (const p of change.properties) lines.push(`      ${p.path}: ${value(p.desired)} -> ${value(p.actual)}`);
+      for (const p of change.properties) lines.push(`      ${p.path}: ${value(p.desired)} -> ${value(p.actual)}${p.changedBy ? `   (changed by ${formatChanger(p.changedBy)})` : ""}`);
     }
   }
   return `${lines.join("\n")}\n`;

@@ -29,7 +29,7 @@ describe("driftwatch.schema.json", () => {
     expect(schema.additionalProperties).toBe(false);
     const stacks = schema.properties.stacks.items.oneOf;
     // One strict shape per engine, told apart by `engine`, so editors complete the right block.
-    expect(stacks.map((stack) => stack.properties.engine?.const)).toEqual(["pulumi", "terraform", "cloudformation"]);
+    expect(stacks.map((stack) => stack.properties.engine?.const)).toEqual(["pulumi", "terraform", "cloudformation", "kubernetes"]);
     for (const stack of stacks) {
       const engine = String(stack.properties.engine?.const);
       expect(stack.additionalProperties).toBe(false);

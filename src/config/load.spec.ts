@@ -481,7 +481,7 @@ stacks:
 
   it("rejects bad stack names, engines, refs, timeouts and env names", () => {
     expect(configError(`stacks:\n  - { name: a, engine: cdk, source: { repo: . } }\n`).issues).toEqual([
-      'stacks[0] (a).engine: must be one of "pulumi", "terraform", "cloudformation" (got "cdk") (line 2)',
+      'stacks[0] (a).engine: must be one of "pulumi", "terraform", "cloudformation", "kubernetes" (got "cdk") (line 2)',
     ]);
     const error = configError(`stacks:
   - name: Demo Files

@@ -80,12 +80,17 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   problems.push(...duplicateNames(rawStacks));
   const environmentValues = new Set<string>();
   const context: InterpolationContext = { env, dataDir, fromEnvironment: environmentValues };
-  const interpolated = rawStacks.map((stack, index) => ({
-    env: interpolateRecord(stack, ["stacks", index, "env"], context, problems),
-    vars: interpolateRecord(stack, ["stacks", index, "terraform", "vars"], context, problems),
-    backendConfig: interpolateRecord(stack, ["stacks", index, "terraform", "backendConfig"], context, problems),
-    parameters: interpolateRecord(stack, ["stacks", index, "cloudformation", "parameters"], context, problems),
-  }));
+  const interpolated = rawStacks.map((stack, index) => {
+    // A stack skipped for want of its requiresEnv variables is not held to the variables it would read.
+    const found = isSkipped(stack, env) ? [] : problems;
+    return {
+      env: interpolateRecord(stack, ["stacks", index, "env"], context, found),
+      vars: interpolateRecord(stack, ["stacks", index, "terraform", "vars"], context, found),
+      backendConfig: interpolateRecord(stack, ["stacks", index, "terraform", "backendConfig"], context, found),
+      parameters: interpolateRecord(stack, ["stacks", index, "cloudformation", "parameters"], context, found),
+      kubernetes: interpolateRecord(stack, ["stacks", index, "kubernetes"], context, found),
+    };
+  });
 
   problems.push(...slackTokenProblems(raw, env), ...patternProblems(raw));
   if (result.success) problems.push(...policyProblems(result.data, baseDir));
@@ -104,7 +109,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     .filter((stack) => stack.requiresEnv && !stack.requiresEnv.some((name) => env[name]))
     .map((stack) => ({ name: stack.name, reason: `stack ${stack.name} is skipped: none of ${stack.requiresEnv!.join(", ")} is set (requiresEnv)` }));
   const stacks = data.stacks.map((stack, index): StackConfig => {
-    const values = interpolated[index] ?? { env: {}, vars: {}, backendConfig: {}, parameters: {} };
+    const values = interpolated[index] ?? { env: {}, vars: {}, backendConfig: {}, parameters: {}, kubernetes: {} };
     const common = {
       name: stack.name,
       source: { repo: normalizeRepo(stack.source.repo, baseDir), ref: stack.source.ref, path: normalizeSourcePath(stack.source.path) },
@@ -126,6 +131,11 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     if (stack.engine === "cloudformation") {
       const { parameters, ...rest } = stack.cloudformation;
       return { ...common, engine: "cloudformation", cloudformation: { ...rest, ...(parameters === undefined ? {} : { parameters: values.parameters }) } };
+    }
+    if (stack.engine === "kubernetes") {
+      const { kubeconfig: _template, ...rest } = stack.kubernetes;
+      const kubeconfig = values.kubernetes.kubeconfig;
+      return { ...common, engine: "kubernetes", kubernetes: { ...rest, ...(kubeconfig ? { kubeconfig: resolve(baseDir, kubeconfig) } : {}) } };
     }
     return { ...common, engine: "terraform", terraform: terraformSettings(stack.terraform, values, baseDir) };
   });
@@ -389,6 +399,11 @@ export interface InterpolationContext {
  * Interpolates every value of the raw mapping at `path` (a stack's `env`, `terraform.vars`, ...); numbers and
  * booleans become strings. Problems go to `problems`; values the schema rejects are left to it.
  */
+function isSkipped(rawStack: unknown, env: NodeJS.ProcessEnv): boolean {
+  const required = isPlainObject(rawStack) ? rawStack.requiresEnv : undefined;
+  return Array.isArray(required) && required.length > 0 && !required.some((name) => typeof name === "string" && env[name]);
+}
+
 function interpolateRecord(rawStack: unknown, path: readonly [string, number, ...string[]], context: InterpolationContext, problems: Problem[]): Record<string, string> {
   const record = valueAt(rawStack, path.slice(2));
   if (!isPlainObject(record)) return {};

@@ -189,6 +189,51 @@ const cloudformationSchema = z
   .refine((c) => c.parameters === undefined || c.parametersFile === undefined, { error: "give parameters or parametersFile, not both", path: ["parametersFile"] })
   .describe("Settings for engine: cloudformation. Credentials come from the standard AWS chain in the stack's environment.");
 
+/** A Kubernetes name (an RFC 1123 label, as namespaces are). */
+const KUBE_NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A field manager name: what managedFields records (kubectl-edit, kube-controller-manager, …). */
+const FIELD_MANAGER_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:/-]{0,127}$/;
+
+const kubernetesSchema = z
+  .strictObject({
+    kubeconfig: z
+      .string()
+      .min(1, unless("must not be empty"))
+      .optional()
+      .describe(
+        "The kubeconfig file (relative to this file's folder), e.g. ${env:KUBECONFIG}. Absent: the in-cluster service " +
+          "account Driftwatch runs as. Driftwatch itself uses its credentials; no process the repository controls gets them.",
+      ),
+    context: z.string().min(1, unless("must not be empty")).optional().describe("The kubeconfig context to use; default its current context."),
+    namespace: z
+      .string()
+      .regex(KUBE_NAME_PATTERN, unless("must be a namespace name (lower-case letters, digits and '-')"))
+      .default("default")
+      .describe("The namespace of namespaced objects whose manifests name none; the ApplySet parent Secret lives here too."),
+    render: z
+      .enum(["auto", "kustomize", "plain"])
+      .default("auto")
+      .describe(
+        "How the folder becomes objects. auto: `kustomize build` when it holds a kustomization.yaml, else plain. " +
+          "plain: every *.yaml, *.yml and *.json below it (recursive, in path order; multi-document YAML and `kind: List` allowed).",
+      ),
+    fieldManager: z
+      .string()
+      .regex(FIELD_MANAGER_PATTERN, unless("must be a field manager name (letters, digits, '.', '_', ':', '/', '-')"))
+      .default("driftwatch")
+      .describe("The field manager Driftwatch applies as (server-side apply); the fields it owns are what drift is judged on."),
+    trustedManagers: z
+      .array(z.string().regex(FIELD_MANAGER_PATTERN, unless("must be a field manager name")))
+      .default(["kube-controller-manager", "horizontal-pod-autoscaler"])
+      .describe("Field managers whose fields are never drift and never applied over (an autoscaler owning spec.replicas, a controller adding a label)."),
+    prune: z
+      .boolean()
+      .default(true)
+      .describe("Objects that left Git are pending deletes (judged by the remediation guards like any delete). false: they are left alone."),
+  })
+  .describe("Settings for engine: kubernetes (a folder of manifests applied with server-side apply).");
+
 /** A Slack channel: a name (#drift or drift) or an id (C0123ABC). */
 const SLACK_CHANNEL_PATTERN = /^#?[a-z0-9][a-z0-9._-]{0,79}$|^[CGD][A-Z0-9]{6,}$/;
 
@@ -460,7 +505,7 @@ const stackFields = {
 };
 
 /** The engines a stack may name. */
-export const ENGINES = ["pulumi", "terraform", "cloudformation"] as const;
+export const ENGINES = ["pulumi", "terraform", "cloudformation", "kubernetes"] as const;
 
 const pulumiStackSchema = z
   .strictObject({
@@ -486,7 +531,15 @@ const cloudformationStackSchema = z
   })
   .describe("A CloudFormation stack to watch, its template in Git.");
 
-export const stackSchema = z.discriminatedUnion("engine", [pulumiStackSchema, terraformStackSchema, cloudformationStackSchema]).describe("One stack to watch.");
+const kubernetesStackSchema = z
+  .strictObject({
+    ...stackFields,
+    engine: z.literal("kubernetes").describe("The engine: kubernetes (manifests in Git against a cluster), pulumi, terraform or cloudformation."),
+    kubernetes: kubernetesSchema.default({ namespace: "default", render: "auto", fieldManager: "driftwatch", trustedManagers: ["kube-controller-manager", "horizontal-pod-autoscaler"], prune: true }),
+  })
+  .describe("A folder of Kubernetes manifests (or a Kustomize overlay) to watch against a cluster.");
+
+export const stackSchema = z.discriminatedUnion("engine", [pulumiStackSchema, terraformStackSchema, cloudformationStackSchema, kubernetesStackSchema]).describe("One stack to watch.");
 
 /** The raw driftwatch.yaml. */
 export const configFileSchema = z

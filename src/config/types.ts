@@ -169,7 +169,26 @@ export interface CloudFormationStackConfig extends StackConfigBase {
   cloudformation: CloudFormationSettings;
 }
 
-export type StackConfig = PulumiStackConfig | TerraformStackConfig | CloudFormationStackConfig;
+export interface KubernetesSettings {
+  /** Absolute path of the kubeconfig; undefined: the in-cluster service account. */
+  kubeconfig?: string;
+  context?: string;
+  /** The namespace of namespaced objects whose manifests name none. */
+  namespace: string;
+  render: "auto" | "kustomize" | "plain";
+  fieldManager: string;
+  /** Managers whose fields are never drift. */
+  trustedManagers: string[];
+  /** Objects that left Git are pending deletes. */
+  prune: boolean;
+}
+
+export interface KubernetesStackConfig extends StackConfigBase {
+  engine: "kubernetes";
+  kubernetes: KubernetesSettings;
+}
+
+export type StackConfig = PulumiStackConfig | TerraformStackConfig | CloudFormationStackConfig | KubernetesStackConfig;
 
 export type EngineId = StackConfig["engine"];
 

@@ -63,6 +63,14 @@ export class RemediationUnavailableError extends DriftwatchError {
 }
 
 /**
+ * Something the judged plan was made against moved before the apply reached it (Kubernetes: an object's
+ * resourceVersion changed): that object and everything after it were not applied; what was applied before stands.
+ */
+export class PlanChangedError extends DriftwatchError {
+  override name = "PlanChangedError";
+}
+
+/**
  * The engine refused to go outside the judged plan during the apply (a Pulumi update plan: the program declared
  * something else on `up` than in the judged preview, or the world moved since). No operation outside the plan ran;
  * operations of the plan that ran before the refusal stand.

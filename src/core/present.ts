@@ -1,4 +1,5 @@
 // How resources and values are shown to people, the same way in the CLI table and in alerts.
+import type { FieldChanger } from "./types.ts";
 
 /** `urn:pulumi:<stack>::<project>::<type>::<name>` → `<type>::<name>`; other addresses as they are. */
 export function shortAddress(address: string): string {
@@ -10,4 +11,10 @@ export function shortAddress(address: string): string {
 export function formatValue(v: unknown, max = 100): string {
   const text = v === null || v === undefined ? "(none)" : (JSON.stringify(v) ?? String(v));
   return text.length > max ? `${text.slice(0, max - 3)}...` : text;
+}
+
+/** "kubectl-edit (Update, 2026-11-27T14:02:11Z)": who set a field, as the engine knows it. */
+export function formatChanger(changer: FieldChanger): string {
+  const details = [changer.operation, changer.time].filter((d) => d !== undefined);
+  return details.length ? `${changer.manager} (${details.join(", ")})` : changer.manager;
 }

@@ -13,6 +13,16 @@ export interface PropertyDiff {
   path: string;
   desired: unknown;
   actual: unknown;
+  /** Who set the actual value, where the engine knows (Kubernetes: the managedFields entry that owns the field now). */
+  changedBy?: FieldChanger;
+}
+
+/** A tool (a field manager such as kubectl-edit or a controller), not a person, and when its entry was last written. */
+export interface FieldChanger {
+  manager: string;
+  /** Apply or Update. */
+  operation?: string;
+  time?: string;
 }
 
 export interface ResourceChange {
@@ -32,6 +42,8 @@ export interface Detection {
   pending: ResourceChange[];
   /** Resources the engine could not check for drift (CloudFormation: NOT_CHECKED): not drift, not in sync. */
   unchecked?: UncheckedResource[];
+  /** What a reader must know to read the result right (e.g. what drift was judged against). */
+  notes?: string[];
 }
 
 export interface UncheckedResource {
@@ -80,6 +92,8 @@ export interface StackResult {
   durationMs: number;
   /** Resources the engine could not check for drift; absent when none. */
   unchecked?: UncheckedResource[];
+  /** The engine's notes on how to read the result; absent when none. */
+  notes?: string[];
   /** Drifted resources of this run that keep drifting again (see src/run/flapping.ts); absent when none. */
   flapping?: FlappingResource[];
   /** When the check was followed by automatic remediation: what was decided (the audit log has the rest). */

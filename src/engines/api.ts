@@ -13,6 +13,17 @@ export interface EngineContext {
   signal: AbortSignal;
   /** The environment engine processes get: toolchain PATH and settings plus the stack's `env`. */
   env: NodeJS.ProcessEnv;
+  /** The commit checked out in `dir`. */
+  commit?: string;
+  /** What this engine recorded for the stack after its last successful apply (engines whose backend keeps no state). */
+  state: EngineState;
+}
+
+/** An engine's own record of a stack, kept in Driftwatch's database. Never holds secrets. */
+export interface EngineState {
+  read(): { commit?: string; value: string; updatedAt: string } | undefined;
+  /** Replaces the record; `commit` is the one that was applied. */
+  write(value: string, commit: string | undefined): void;
 }
 
 /** What converging would do, as the engine planned it, secrets masked. */
@@ -58,6 +69,7 @@ export const engineModules = {
   pulumi: async (): Promise<EngineFactory> => (await import("./pulumi/index.ts")).createPulumiEngine,
   terraform: async (): Promise<EngineFactory> => (await import("./terraform/index.ts")).createTerraformEngine,
   cloudformation: async (): Promise<EngineFactory> => (await import("./cloudformation/index.ts")).createCloudFormationEngine,
+  kubernetes: async (): Promise<EngineFactory> => (await import("./kubernetes/index.ts")).createKubernetesEngine,
 } satisfies Record<StackConfig["engine"], () => Promise<EngineFactory>>;
 
 export function createEngine(id: StackConfig["engine"], deps: EngineDependencies): Engine {

@@ -100,7 +100,7 @@ function hideValue(value: unknown): unknown {
 }
 
 function hideValues(changes: readonly ResourceChange[], globs: readonly string[]): ResourceChange[] {
-  const hide = (p: PropertyDiff): PropertyDiff => (pathMatches(globs, p.path) ? p : { path: p.path, desired: hideValue(p.desired), actual: hideValue(p.actual) });
+  const hide = (p: PropertyDiff): PropertyDiff => (pathMatches(globs, p.path) ? p : { ...p, desired: hideValue(p.desired), actual: hideValue(p.actual) });
   return changes.map((c) => ({ ...c, properties: c.properties.map(hide) }));
 }
 

@@ -8,7 +8,7 @@ import { flappingResources, windowStart } from "../core/flapping.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
-import type { Engine, EngineContext } from "../engines/api.ts";
+import type { Engine, EngineContext, EngineState } from "../engines/api.ts";
 import { applyIgnoreRules } from "../remediation/ignore.ts";
 import type { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
@@ -73,9 +73,17 @@ export interface RunStackOptions {
  * now unless given) and Driftwatch stopping, and the environment (allow-listed, a private HOME and TMPDIR, then
  * the stack's `env`).
  */
-export function engineContext(stack: StackConfig, dir: string, deps: RunDependencies, logger: Logger, stop: AbortSignal | undefined, timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000)): EngineContext {
+export function engineContext(stack: StackConfig, dir: string, deps: RunDependencies, logger: Logger, stop: AbortSignal | undefined, timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000), commit?: string): EngineContext {
   const env = stackEngineEnv(deps.engineEnv, privateDirs(deps.dataDir, stack.name), stack);
-  return { stack, dir, logger, signal: stop ? AbortSignal.any([timeout, stop]) : timeout, env };
+  return { stack, dir, logger, signal: stop ? AbortSignal.any([timeout, stop]) : timeout, env, ...(commit ? { commit } : {}), state: engineState(stack, deps.store) };
+}
+
+/** The engine's record of the stack in the store. */
+export function engineState(stack: StackConfig, store: Store): EngineState {
+  return {
+    read: () => store.engineState(stack.name, stack.engine),
+    write: (value, commit) => store.saveEngineState({ stack: stack.name, engine: stack.engine, ...(commit ? { commit } : {}), value, updatedAt: new Date().toISOString() }),
+  };
 }
 
 /** The drifted resources of this run that flap; none when the history cannot be read (logged: it only informs). */
@@ -114,7 +122,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");
     try {
       await requireVerifiedCommit(stack, acquired, deps.source, runSignal, logger);
-      const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal, timeout);
+      const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal, timeout, acquired.commit);
       const engine = deps.engineFor(stack);
       if (operation === "converge") {
         logger.info({ commit }, "converging");
@@ -148,6 +156,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       finishedAt: finished.toISOString(),
       durationMs: finished.getTime() - started.getTime(),
       ...(detection?.unchecked?.length ? { unchecked: detection.unchecked } : {}),
+      ...(detection?.notes?.length ? { notes: detection.notes } : {}),
       ...(flapping.length > 0 ? { flapping } : {}),
     },
     deps,

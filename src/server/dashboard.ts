@@ -1,6 +1,6 @@
 // The dashboard: small server-rendered HTML pages (no build step), refreshed by a tiny script that re-fetches the
 // page and swaps its <main> every few seconds. Values are the recorded ones, secrets already masked.
-import { formatValue, shortAddress } from "../core/present.ts";
+import { formatChanger, formatValue, shortAddress } from "../core/present.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { FlappingResource, StackResult, Verdict } from "../core/types.ts";
 import type { EpisodeRecord, RunSummary } from "../store/api.ts";
@@ -146,12 +146,15 @@ function changesTable(result: StackResult): string {
     .map((c) => {
       const props = c.properties.length
         ? c.properties
-            .map((p) => `<tr><td><code>${h(p.path)}</code></td><td><pre>${h(formatValue(p.desired, 2000))}</pre></td><td><pre>${h(formatValue(p.actual, 2000))}</pre></td></tr>`)
+            .map(
+              (p) =>
+                `<tr><td><code>${h(p.path)}</code></td><td><pre>${h(formatValue(p.desired, 2000))}</pre></td><td><pre>${h(formatValue(p.actual, 2000))}</pre></td><td>${p.changedBy ? h(formatChanger(p.changedBy)) : ""}</td></tr>`,
+            )
             .join("")
-        : `<tr><td colspan="3">${c.action === "delete" ? "the resource is gone" : "no property details"}</td></tr>`;
+        : `<tr><td colspan="4">${c.action === "delete" ? "the resource is gone" : "no property details"}</td></tr>`;
       return `<section>
 <h3>${badge(c.kind === "drift" ? "drifted" : "pending")} ${h(c.action)} <code>${h(shortAddress(c.address))}</code></h3>
-<table><thead><tr><th scope="col">Property</th><th scope="col">Desired</th><th scope="col">Actual</th></tr></thead><tbody>${props}</tbody></table>
+<table><thead><tr><th scope="col">Property</th><th scope="col">Desired</th><th scope="col">Actual</th><th scope="col">Changed by</th></tr></thead><tbody>${props}</tbody></table>
 </section>`;
     })
     .join("\n");

@@ -230,7 +230,24 @@ export interface BackoffStore {
   clearRemediationBackoff(stack: string): void;
 }
 
-export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore {
+/** What an engine recorded after its last successful apply of a stack (the Kubernetes engine's applied object set). */
+export interface EngineStateRecord {
+  stack: string;
+  engine: string;
+  /** The commit that was applied. */
+  commit?: string;
+  /** The engine's own JSON; secrets never in it. */
+  value: string;
+  updatedAt: string;
+}
+
+export interface EngineStateStore {
+  engineState(stack: string, engine: string): EngineStateRecord | undefined;
+  /** Replaces the stack's record for the engine. */
+  saveEngineState(record: EngineStateRecord): void;
+}
+
+export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
   /**

@@ -4,7 +4,7 @@
 // elements, a `text` fallback of at most 4,000. Every piece of input text has a budget counted after escaping, so
 // nothing is ever cut inside an escape (`&amp;`) or a character; what does not fit becomes "…and N more".
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
-import { formatValue, shortAddress } from "../../core/present.ts";
+import { formatChanger, formatValue, shortAddress } from "../../core/present.ts";
 import type { FlappingResource, PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../../core/flapping.ts";
 import type { AlertEvent, AlertSubject, ChangeRef } from "../api.ts";
@@ -267,7 +267,8 @@ function replaceLine(change: ResourceChange): string {
 
 /** `path: desired → actual`, values as the CLI shows them (JSON, "(none)" when absent). */
 function propertyLine(p: PropertyDiff): string {
-  return `${codeText(oneLine(p.path), MAX.path)}: ${codeText(formatValue(p.desired, Number.POSITIVE_INFINITY), MAX.value)} → ${codeText(formatValue(p.actual, Number.POSITIVE_INFINITY), MAX.value)}`;
+  const by = p.changedBy ? `  (by ${codeText(oneLine(formatChanger(p.changedBy)), MAX.path)})` : "";
+  return `${codeText(oneLine(p.path), MAX.path)}: ${codeText(formatValue(p.desired, Number.POSITIVE_INFINITY), MAX.value)} → ${codeText(formatValue(p.actual, Number.POSITIVE_INFINITY), MAX.value)}${by}`;
 }
 
 /** One resource: its title, and its property diffs in a code block as far as they fit in one section. */

@@ -1,7 +1,7 @@
 // The remediation audit log (append-only: the schema refuses UPDATE and DELETE), leases, and the backoff state of
 // failed remediations, on SQLite.
 import type { DatabaseSync, SQLOutputValue } from "node:sqlite";
-import type { ApplyInFlight, AuditEntry, AuditStore, BackoffStore, ListAuditOptions } from "../api.ts";
+import type { ApplyInFlight, AuditEntry, AuditStore, BackoffStore, EngineStateStore, ListAuditOptions } from "../api.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -130,6 +130,25 @@ export function sqliteApplyMarkers(db: DatabaseSync) {
     },
     appliesInFlight(): ApplyInFlight[] {
       return all.all().map(applyOf);
+    },
+  };
+}
+
+export function sqliteEngineStateStore(db: DatabaseSync): EngineStateStore {
+  const get = db.prepare("SELECT * FROM engine_state WHERE stack = ? AND engine = ?");
+  const save = db.prepare(
+    `INSERT INTO engine_state (stack, engine, commit_sha, state_json, updated_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (stack, engine) DO UPDATE SET commit_sha = excluded.commit_sha, state_json = excluded.state_json, updated_at = excluded.updated_at`,
+  );
+  return {
+    engineState(stack, engine) {
+      const row = get.get(stack, engine);
+      if (!row) return undefined;
+      const commit = row.commit_sha;
+      return { stack, engine, ...(typeof commit === "string" ? { commit } : {}), value: String(row.state_json), updatedAt: String(row.updated_at) };
+    },
+    saveEngineState(record) {
+      save.run(record.stack, record.engine, record.commit ?? null, record.value, record.updatedAt);
     },
   };
 }

@@ -11,7 +11,7 @@ import { preparePrivateDir } from "../../core/private-dir.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
 import { sqliteAlertStore } from "./alerts.ts";
 import { sqliteApprovalStore } from "./approvals.ts";
-import { sqliteApplyMarkers, sqliteAuditStore, sqliteBackoffStore } from "./audit.ts";
+import { sqliteApplyMarkers, sqliteAuditStore, sqliteBackoffStore, sqliteEngineStateStore } from "./audit.ts";
 import { latestVersion, MIGRATIONS } from "./migrations.ts";
 import type { Migration } from "./migrations.ts";
 
@@ -78,7 +78,7 @@ function migrate(db: DatabaseSync, migrations: readonly Migration[]): void {
  * cannot represent faithfully (bigint, function, symbol, NaN, ±Infinity) is an error rather than silently altered.
  */
 function propertiesJson(properties: readonly PropertyDiff[]): string {
-  const plain = properties.map((p) => ({ path: p.path, desired: p.desired ?? null, actual: p.actual ?? null }));
+  const plain = properties.map((p) => ({ path: p.path, desired: p.desired ?? null, actual: p.actual ?? null, ...(p.changedBy ? { changedBy: p.changedBy } : {}) }));
   return JSON.stringify(plain, (key, value: unknown) => {
     const kind = typeof value;
     if (kind === "bigint" || kind === "function" || kind === "symbol" || (kind === "number" && !Number.isFinite(value))) {
@@ -89,8 +89,8 @@ function propertiesJson(properties: readonly PropertyDiff[]): string {
 }
 
 function parseProperties(json: string): PropertyDiff[] {
-  const parsed = JSON.parse(json) as { path: string; desired: unknown; actual: unknown }[];
-  return parsed.map((p) => ({ path: p.path, desired: p.desired, actual: p.actual }));
+  const parsed = JSON.parse(json) as PropertyDiff[];
+  return parsed.map((p) => ({ path: p.path, desired: p.desired, actual: p.actual, ...(p.changedBy ? { changedBy: p.changedBy } : {}) }));
 }
 
 function text(row: Row, column: string): string {
@@ -245,6 +245,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     ...sqliteAlertStore(db, (fn) => transaction(db, fn)),
     ...sqliteAuditStore(db),
     ...sqliteBackoffStore(db),
+    ...sqliteEngineStateStore(db),
     ...sqliteApprovalStore(db, (fn) => transaction(db, fn)),
 
     recordRun(result: StackResult): void {

@@ -198,6 +198,22 @@ export const MIGRATIONS: readonly Migration[] = [
     // host:pid: at start, only runs whose process is gone are marked interrupted (not a concurrent check's).
     sql: "ALTER TABLE runs ADD COLUMN process TEXT;",
   },
+  {
+    version: 10,
+    name: "what an engine applied last (the Kubernetes baseline)",
+    // One row per stack and engine, replaced after each successful apply. Secret values are never in it: the
+    // Kubernetes engine stores keyed digests of them.
+    sql: `
+      CREATE TABLE engine_state (
+        stack       TEXT NOT NULL,
+        engine      TEXT NOT NULL,
+        commit_sha  TEXT,
+        state_json  TEXT NOT NULL,
+        updated_at  TEXT NOT NULL,
+        PRIMARY KEY (stack, engine)
+      );
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
