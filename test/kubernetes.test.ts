@@ -23,7 +23,8 @@ const SECRET_VALUE = "k8s-plaintext-7f3a91";
 const TAMPERED_VALUE = "k8s-tampered-55c2e0";
 
 /** A namespace, a ConfigMap, a Deployment (no replicas, a quantity written as 1000m), a Service (no protocol), a Secret. */
-function webManifests(ns: string, options: { greeting?: string; extra?: boolean; withoutSettings?: boolean } = {}): string {
+function webManifests(ns: string, options: { greeting?: string; extra?: boolean; withoutSettings?: boolean; apiSelector?: string } = {}): string {
+  const api = options.apiSelector ?? "api";
   const docs = [
     `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns}\n`,
     options.withoutSettings ? "" : `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: ${ns}\ndata:\n  greeting: ${options.greeting ?? "hello"}\n  mode: prod\n`,
@@ -51,9 +52,9 @@ metadata:
   namespace: ${ns}
 spec:
   replicas: 2
-  selector: { matchLabels: { app: api } }
+  selector: { matchLabels: { app: ${api} } }
   template:
-    metadata: { labels: { app: api } }
+    metadata: { labels: { app: ${api} } }
     spec:
       containers: [{ name: api, image: "busybox:1.36" }]
 `,
@@ -130,23 +131,39 @@ describe("kubernetes engine on a real API server", () => {
     env = { TEST_KUBECONFIG: cluster.kubeconfig };
     mkdirSync(repo);
     git(repo, "init", "-q", "-b", "main");
-    const names = ["insync", "edited", "deleted", "pending", "pruned", "secret", "fresh", "moved"];
+    const names = ["insync", "edited", "deleted", "pending", "pruned", "secret", "fresh", "moved", "replaced"];
     cpSync(join(repoRoot, "stacks", "demo-k8s"), join(repo, "stacks", "demo-k8s"), { recursive: true });
-    commitFiles(repo, {
-      "clusters/broken/good.yaml": webManifests("dw-broken"),
-      "clusters/broken/nested/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  key: [never closed\n",
-      "clusters/unknown/gadget.yaml": "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n",
-      ...Object.fromEntries(names.map((n) => [`clusters/${n}/all.yaml`, webManifests(`dw-${n}`)])), "clusters/crd/crd.yaml": CRD, "clusters/crd/widget.yaml": `apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: blue\n  namespace: default\nspec:\n  size: 3\n  color: blue\n` }, "manifests");
+    commitFiles(
+      repo,
+      {
+        ...Object.fromEntries(names.map((n) => [`clusters/${n}/all.yaml`, webManifests(`dw-${n}`)])),
+        "clusters/crd/crd.yaml": CRD,
+        "clusters/crd/widget.yaml": "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: blue\n  namespace: default\nspec:\n  size: 3\n  color: blue\n",
+        "clusters/broken/good.yaml": webManifests("dw-broken"),
+        "clusters/broken/nested/bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad\ndata:\n  key: [never closed\n",
+        "clusters/unknown/gadget.yaml": "apiVersion: example.com/v1\nkind: Gadget\nmetadata:\n  name: g\n",
+      },
+      "manifests",
+    );
     git(repo, "checkout", "-q", "-b", "next");
-    commitFiles(repo, { "clusters/pending/all.yaml": webManifests("dw-pending", { greeting: "hi there", extra: true }), "clusters/pruned/all.yaml": webManifests("dw-pruned", { withoutSettings: true }) }, "a new ConfigMap, a changed greeting; settings leaves Git");
+    commitFiles(
+      repo,
+      {
+        "clusters/pending/all.yaml": webManifests("dw-pending", { greeting: "hi there", extra: true }),
+        "clusters/pruned/all.yaml": webManifests("dw-pruned", { withoutSettings: true }),
+        "clusters/replaced/all.yaml": webManifests("dw-replaced", { apiSelector: "api-v2" }),
+      },
+      "a new ConfigMap, a changed greeting; settings leaves Git; a Deployment's immutable selector changes",
+    );
     git(repo, "checkout", "-q", "main");
     writeConfig([
       ...["insync", "edited", "deleted", "secret", "fresh", "crd"].map((n) => stack(n, `clusters/${n}`)),
       stack("demo", "stacks/demo-k8s/overlays/local", ["      namespace: demo"]),
       stack("pending", "clusters/pending"),
       stack("pruned", "clusters/pruned"),
+      stack("replaced", "clusters/replaced"),
     ]);
-    for (const name of ["insync", "edited", "deleted", "pending", "pruned", "secret", "crd", "demo"]) {
+    for (const name of ["insync", "edited", "deleted", "pending", "pruned", "secret", "crd", "demo", "replaced"]) {
       const run = await driftwatch(["--config", config, "converge", name, "--json"], env);
       expect(run.code, run.stdout + run.stderr).toBe(0);
       expect(results(run.stdout)[name]!.verdict, run.stdout).toBe("in-sync");
@@ -223,6 +240,21 @@ describe("kubernetes engine on a real API server", () => {
       ["pending", "create", "ConfigMap/dw-pending/extra"],
     ]);
     expect(r.changes[0]!.properties).toEqual([{ path: "data.greeting", desired: "hi there", actual: "hello" }]);
+  }, 300_000);
+
+  it("plans a change of an immutable field as a replace, and converges it by deleting and creating the object", async () => {
+    const next = join(root, "replaced.yaml");
+    writeConfig([stack("replaced", "clusters/replaced", [], "next")], next);
+    const run = await driftwatch(["--config", next, "check", "--json", "replaced"], env);
+    const r = results(run.stdout).replaced!;
+    expect(summary(r), run.stdout).toEqual([["pending", "replace", "Deployment.apps/dw-replaced/api"]]);
+    expect(r.changes[0]!.replacePaths).toEqual(["spec.selector"]);
+    const before = JSON.parse((await get("/apis/apps/v1/namespaces/dw-replaced/deployments/api")).body) as { metadata: { uid: string } };
+    const converged = await driftwatch(["--config", next, "converge", "--json", "replaced"], env);
+    expect(results(converged.stdout).replaced!.verdict, converged.stdout).toBe("in-sync");
+    const after = JSON.parse((await get("/apis/apps/v1/namespaces/dw-replaced/deployments/api")).body) as { metadata: { uid: string }; spec: { selector: unknown } };
+    expect(after.metadata.uid).not.toBe(before.metadata.uid);
+    expect(after.spec.selector).toEqual({ matchLabels: { app: "api-v2" } });
   }, 300_000);
 
   it("plans an object removed from Git as a pending delete: refused by the default guards, applied when deletes are allowed", async () => {

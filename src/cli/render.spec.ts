@@ -27,6 +27,24 @@ describe("renderResults", () => {
     );
   });
 
+  it("names who changed a drifted field, and prints the engine's notes", () => {
+    const out = renderResults([
+      {
+        runId: "r3",
+        stack: "web",
+        engine: "kubernetes",
+        verdict: "drifted",
+        changes: [{ kind: "drift", address: "ConfigMap/web/settings", type: "ConfigMap", action: "update", properties: [{ path: "data.greeting", desired: "hello", actual: "hi", changedBy: { manager: "kubectl-edit", operation: "Update", time: "2026-11-27T14:02:11Z" } }] }],
+        notes: ["no apply by Driftwatch is recorded for stack web yet"],
+        startedAt: "2026-11-23T11:00:00.000Z",
+        finishedAt: "2026-11-23T11:00:03.000Z",
+        durationMs: 3000,
+      },
+    ]);
+    expect(out).toContain('      data.greeting: "hello" -> "hi"   (changed by kubectl-edit (Update, 2026-11-27T14:02:11Z))');
+    expect(out).toContain("web: note: no apply by Driftwatch is recorded for stack web yet");
+  });
+
   it("lists the resources the engine could not check for drift", () => {
     const out = renderResults([
       { runId: "r2", stack: "web", engine: "cloudformation", verdict: "in-sync", changes: [], unchecked: [{ address: "Hook", type: "Custom::Hook" }], startedAt: "2026-11-23T11:00:00.000Z", finishedAt: "2026-11-23T11:00:03.000Z", durationMs: 3000 },

@@ -158,6 +158,18 @@ describe("root message", () => {
     expect(texts[0]).toContain('password: "[secret]" → "[secret]"\nuser_data: "[hidden]" → (none)');
   });
 
+  it("names who changed a drifted field when the engine knows (a Kubernetes field manager)", () => {
+    const edited: ResourceChange = {
+      kind: "drift",
+      address: "Deployment.apps/web/frontend",
+      type: "Deployment.apps",
+      action: "update",
+      properties: [{ path: "spec.template.spec.containers[0].image", desired: "nginx:1.27", actual: "nginx:1.28", changedBy: { manager: "kubectl-edit", operation: "Update", time: "2026-11-27T14:02:11Z" } }],
+    };
+    const texts = sectionTexts(renderRoot({ type: "episode-unchanged", subject, episode, changes: [edited] }));
+    expect(texts[0]).toContain('spec.template.spec.containers[0].image: "nginx:1.27" → "nginx:1.28"  (by kubectl-edit (Update, 2026-11-27T14:02:11Z))');
+  });
+
   it("links the dashboard run without a double slash, its id encoded", () => {
     const message = renderRoot({ type: "episode-unchanged", subject: { ...subject, runId: "r/1 2" }, episode, changes: [] }, { dashboardUrl: "https://dw.example.com/base//" });
     expect(message.blocks.at(-1)).toEqual({ type: "section", text: mrkdwn("<https://dw.example.com/base/runs/r%2F1%202|View this run in the dashboard>") });
