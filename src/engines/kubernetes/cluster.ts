@@ -41,6 +41,12 @@ function normalized(object: KubeObject): KubeObject {
   return { ...rest, metadata } as KubeObject;
 }
 
+/** A core (v1) object Driftwatch itself manages or looks at (the ApplySet parent, a namespace), as a target. */
+export function coreTarget(object: KubeObject, resource: string, origin: string): Target {
+  const id = idOf(object);
+  return { id, key: keyOf(id), address: addressOf(id), object, info: { resource, namespaced: id.namespace !== undefined }, origin };
+}
+
 export class Cluster {
   readonly discovery: Discovery;
   readonly #client: KubeClient;

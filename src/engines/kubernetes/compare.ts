@@ -14,8 +14,9 @@ export interface CompareOptions {
   ignoreMembership?: boolean;
 }
 
-function changerOf(live: KubeObject | undefined, difference: FieldDifference, fieldManager: string): FieldChanger | undefined {
-  const owner = ownersOf(live, difference.keys).find((e) => e.manager && e.manager !== fieldManager);
+/** Who owns the field at `keys` in the live object now, besides us: the newest such managedFields entry. */
+function changerOf(live: KubeObject | undefined, keys: readonly string[], fieldManager: string): FieldChanger | undefined {
+  const owner = ownersOf(live, keys).find((e) => e.manager && e.manager !== fieldManager);
   if (!owner?.manager) return undefined;
   return { manager: owner.manager, ...(owner.operation ? { operation: owner.operation } : {}), ...(owner.time ? { time: owner.time } : {}) };
 }
@@ -39,7 +40,7 @@ export function compareOwned(id: ObjectId, desired: KubeObject, actual: KubeObje
   const unique = new Map<string, PropertyDiff>();
   for (const d of differences) {
     if (unique.has(d.path)) continue;
-    const changedBy = changerOf(live, d, options.fieldManager);
+    const changedBy = changerOf(live, d.keys, options.fieldManager);
     unique.set(d.path, maskedProperty(id, { path: d.path, desired: d.desired ?? null, actual: d.actual ?? null, ...(changedBy ? { changedBy } : {}) }));
   }
   return [...unique.values()];
@@ -50,12 +51,11 @@ export function compareSecretData(id: ObjectId, desired: KubeObject, actual: Kub
   if (!isSecret(id)) return [];
   const want = digester.digests(desired, id);
   const have = actual ? digester.digests(actual, id) : {};
-  const keys = [...new Set([...Object.keys(want)])].sort();
+  const keys = Object.keys(want).sort();
   return keys
     .filter((k) => want[k] !== have[k])
     .map((k) => {
-      const owner = ownersOf(live, ["f:data", `f:${k}`]).find((e) => e.manager && e.manager !== fieldManager);
-      const changedBy = owner?.manager ? { manager: owner.manager, ...(owner.operation ? { operation: owner.operation } : {}), ...(owner.time ? { time: owner.time } : {}) } : undefined;
+      const changedBy = changerOf(live, ["f:data", `f:${k}`], fieldManager);
       return maskedProperty(id, { path: `data.${k}`, desired: want[k], actual: have[k] ?? null, ...(changedBy ? { changedBy } : {}) });
     });
 }

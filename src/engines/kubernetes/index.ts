@@ -15,7 +15,7 @@ import type { Engine, EngineContext, EngineDependencies, PlanDecision, Remediati
 import { applySetOf, asMember, parentObject, type ApplySet } from "./applyset.ts";
 import { digestKey, readBaseline, writeBaseline, type Baseline } from "./baseline.ts";
 import { KubeClient } from "./client.ts";
-import { Cluster, type Target } from "./cluster.ts";
+import { Cluster, coreTarget, type Target } from "./cluster.ts";
 import { compareManifests, compareOwned, compareSecretData, createProperties } from "./compare.ts";
 import { KubernetesApiError } from "./errors.ts";
 import { mergeFieldSets, withoutFields } from "./fields.ts";
@@ -47,7 +47,8 @@ interface Step {
 interface Plan {
   steps: Step[];
   members: Target[];
-  baseline: Baseline | undefined;
+  /** A, resolved: what the parent lists until the prunes are done. */
+  applied: Target[] | undefined;
 }
 
 function asKubernetesStack(ctx: EngineContext): KubernetesStackConfig {
@@ -203,7 +204,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
   async function plan(session: Session): Promise<Plan> {
     const { cluster, stack, digester } = session;
     const settings = stack.kubernetes;
-    const { git, baseline, applied } = await load(session);
+    const { git, applied } = await load(session);
     const members = git.map((t) => ({ ...t, object: asMember(t.object, session.set) }));
     const stepOf = async (member: Target): Promise<Step | undefined> => {
       const live = await cluster.live(member);
@@ -243,15 +244,14 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
       steps.push(...prunes.filter((s) => s !== undefined));
     }
     steps.sort((a, b) => rank(a) - rank(b));
-    return { steps, members, baseline };
+    return { steps, members, applied };
   }
 
   /** The parent Secret's namespace exists, or the plan creates it: checked before anything is applied. */
   async function requireParentNamespace(session: Session, planned: Plan): Promise<void> {
     const namespace = session.set.parent.namespace;
     if (planned.steps.some((s) => s.action !== "delete" && isNamespace(s.target.id) && s.target.id.name === namespace)) return;
-    const target: Target = { id: { group: "", kind: "Namespace", name: namespace }, key: "", address: `Namespace/${namespace}`, object: { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }, info: { resource: "namespaces", namespaced: false }, origin: "kubernetes.namespace" };
-    if (await session.cluster.live(target)) return;
+    if (await session.cluster.live(coreTarget({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }, "namespaces", "kubernetes.namespace"))) return;
     throw new EngineError(
       `stack ${session.stack.name}: namespace ${namespace} (kubernetes.namespace, where the ApplySet parent Secret driftwatch-${session.stack.name} lives) does not exist and the stack does not declare it; nothing was applied`,
     );
@@ -260,15 +260,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
   /** Applies the parent Secret listing what the set holds (kubectl's view of it). */
   async function applyParent(session: Session, members: readonly Target[]): Promise<void> {
     const parent = parentObject(session.set, members.map((m) => m.id));
-    const target: Target = {
-      id: { group: "", kind: "Secret", namespace: session.set.parent.namespace, name: session.set.parent.name },
-      key: "",
-      address: `Secret/${session.set.parent.namespace}/${session.set.parent.name}`,
-      object: parent,
-      info: { resource: "secrets", namespaced: true },
-      origin: "the ApplySet parent",
-    };
-    await session.cluster.apply(target, parent);
+    await session.cluster.apply(coreTarget(parent, "secrets", "the ApplySet parent"), parent);
   }
 
   function moved(session: Session, step: Step, remaining: number, error: unknown): Error {
@@ -281,9 +273,14 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
     return error instanceof Error ? error : new EngineError(String(error));
   }
 
+  /** A := the members as applied (Secret values as digests), with the commit they came from. */
+  function recordApplied(session: Session, members: readonly Target[]): void {
+    writeBaseline(session.ctx.state, members.map((m) => session.digester.storable(m.object, m.id)), session.ctx.commit);
+  }
+
   /** Applies the judged steps in order, each held to the resourceVersion the plan saw; records A after the last. */
   async function execute(session: Session, planned: Plan): Promise<void> {
-    const { cluster, ctx } = session;
+    const { ctx } = session;
     await requireParentNamespace(session, planned);
     const namespacesAndCrds = planned.steps.filter((s) => s.action !== "delete" && rank(s) < 2);
     const rest = planned.steps.filter((s) => !namespacesAndCrds.includes(s));
@@ -298,11 +295,10 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
     };
     for (const step of namespacesAndCrds) await run(step);
     // The parent lists every kind of A and G until the prunes are done, then only G's.
-    const everything = [...planned.members, ...(planned.baseline ? (await cluster.targets(planned.baseline.objects.map((object) => ({ object, origin: "the last apply" })), [], { unknownKinds: "absent" })) : [])];
-    await applyParent(session, everything);
+    await applyParent(session, [...planned.members, ...(planned.applied ?? [])]);
     for (const step of rest) await run(step);
     await applyParent(session, planned.members);
-    writeBaseline(ctx.state, planned.members.map((m) => session.digester.storable(m.object, m.id)), ctx.commit);
+    recordApplied(session, planned.members);
     ctx.logger.info({ applied: planned.steps.length, commit: ctx.commit }, "applied; recorded as the stack's last apply");
   }
 
@@ -339,7 +335,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
       const judged = remediationPlan(planned);
       if (planned.steps.length === 0) {
         // The cluster is what Git says: that is the stack's last apply now, whoever made it so.
-        writeBaseline(ctx.state, planned.members.map((m) => session.digester.storable(m.object, m.id)), ctx.commit);
+        recordApplied(session, planned.members);
         return { plan: judged, applied: false };
       }
       if (!(await decide(judged))) return { plan: judged, applied: false };

@@ -6,7 +6,7 @@
 import { createHmac } from "node:crypto";
 import { SECRET_MASK } from "../../core/redact.ts";
 import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
-import { clone, isPlainObject, isSecret, type KubeObject, type ObjectId } from "./objects.ts";
+import { clone, idOf, isPlainObject, isSecret, type KubeObject, type ObjectId } from "./objects.ts";
 
 export const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -39,7 +39,7 @@ export function maskedObject(object: KubeObject): KubeObject {
   const copy = clone(object);
   const annotations = copy.metadata.annotations;
   if (annotations && LAST_APPLIED in annotations) annotations[LAST_APPLIED] = SECRET_MASK;
-  if (isSecret({ group: "", kind: copy.kind }) && !copy.apiVersion.includes("/")) {
+  if (isSecret(idOf(copy))) {
     for (const field of ["data", "stringData"] as const) {
       const values = copy[field];
       if (isPlainObject(values)) copy[field] = Object.fromEntries(Object.keys(values).map((k) => [k, SECRET_MASK]));
