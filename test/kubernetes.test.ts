@@ -405,6 +405,27 @@ describe("kubernetes engine on a real API server", () => {
     expect(writes).toHaveLength(1); // the last apply on record is still the first converge
   }, 300_000);
 
+  it("stops waiting for an API server that accepts connections and never answers, at the stack's timeout", async () => {
+    // A TLS port that completes nothing: the handshake never finishes.
+    const silent = createServer((socket) => socket.on("error", () => {}));
+    const port = await new Promise<number>((resolvePort) => silent.listen(0, "127.0.0.1", () => resolvePort((silent.address() as AddressInfo).port)));
+    try {
+      const admin = parse(readFileSync(cluster.kubeconfig, "utf8")) as { clusters: { cluster: { server: string } }[] };
+      admin.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`;
+      const kubeconfig = join(root, "silent-kubeconfig");
+      writeFileSync(kubeconfig, stringify(admin));
+      const file = join(root, "silent.yaml");
+      writeConfig([stack("silent", "clusters/insync").replace("${env:TEST_KUBECONFIG}", kubeconfig).replace("timeoutSeconds: 300", "timeoutSeconds: 2"), stack("insync", "clusters/insync")], file);
+      const run = await driftwatch(["--config", file, "check", "--json"], env);
+      const r = results(run.stdout);
+      expect(r.silent!.error, run.stdout).toMatchObject({ kind: "TimeoutError" });
+      expect(r.silent!.error!.message).toMatch(/did not finish within 2s/);
+      expect(r.insync!.verdict).toBe("in-sync");
+    } finally {
+      silent.close();
+    }
+  }, 300_000);
+
   it("reports drift of a custom object", async () => {
     await edit("/apis/example.com/v1/namespaces/default/widgets/blue", { spec: { color: "red" } }, "kubectl-edit", "application/merge-patch+json");
     const { byStack } = await check("crd");
