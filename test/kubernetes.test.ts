@@ -1,6 +1,7 @@
 // driftwatch check / converge on Kubernetes stacks, through the CLI, against a real kube-apiserver on a real etcd
 // (test/support/kube-cluster.ts). Every out-of-band change goes to the API server the way the tool named in it
 // would send it (the field manager is what the cluster records as who changed a field).
+import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -221,6 +222,18 @@ describe("kubernetes engine on a real API server", () => {
     expect(value).toEqual([{ path: "data.greeting", desired: "hello", actual: "edited by hand", changedBy: expect.objectContaining({ manager: "kubectl-edit" }) }]);
     const table = await driftwatch(["--config", config, "check", "edited"], env);
     expect(table.stdout).toContain("spec.template.spec.containers[0].image: \"nginx:1.27\" -> \"nginx:1.28-edited\"   (changed by kubectl-edit (Update, ");
+    // kubectl, where the machine has it, as an independent oracle: its server-side diff of the same manifests
+    // changes exactly these two values back.
+    const kubectl = spawnSync("kubectl", ["diff", "--server-side", "--force-conflicts", "--field-manager=driftwatch", "-f", join(repo, "clusters", "edited", "all.yaml")], {
+      env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
+      encoding: "utf8",
+    });
+    if (kubectl.error === undefined) {
+      expect(kubectl.status, kubectl.stderr).toBe(1); // 1: differences found
+      // Values only (managedFields and generation change too in its diff): [-+], the key, the value.
+      const values = kubectl.stdout.split("\n").flatMap((line) => /^([-+])[\s-]*(image|greeting): (.+)$/.exec(line)?.slice(1, 4).join(" ") ?? []);
+      expect(values.sort()).toEqual(["+ greeting hello", "+ image nginx:1.27", "- greeting edited by hand", "- image nginx:1.28-edited"]);
+    }
   }, 300_000);
 
   it("reports an object deleted out of band as drift (delete)", async () => {
