@@ -109,7 +109,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
       try {
         const signature =
           policy.requireSignedCommit && policy.trustedKeys ? await deps.source.verifyCommit(acquired.worktree, acquired.commit, policy.trustedKeys, options.signal) : undefined;
-        const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal, undefined, acquired.commit);
+        const ctx = engineContext(stack, acquired, deps, logger, options.signal);
         logger.info({ commit: acquired.commit }, "planning remediation");
         const outcome = await deps.engineFor(stack).remediate(ctx, async (planned) => {
           plan = planned;

@@ -69,17 +69,25 @@ export interface RunStackOptions {
 }
 
 /**
- * What an engine gets for one run: the stack, its checked-out folder, a signal for the run's timeout (started
- * now unless given) and Driftwatch stopping, and the environment (allow-listed, a private HOME and TMPDIR, then
- * the stack's `env`).
+ * What an engine gets for one run: the stack, its checked-out folder and commit, a signal for the run's timeout
+ * (started now unless given) and Driftwatch stopping, the environment (allow-listed, a private HOME and TMPDIR,
+ * then the stack's `env`), and its own record of the stack in the store.
  */
-export function engineContext(stack: StackConfig, dir: string, deps: RunDependencies, logger: Logger, stop: AbortSignal | undefined, timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000), commit?: string): EngineContext {
+export function engineContext(
+  stack: StackConfig,
+  checkout: { dir: string; commit?: string },
+  deps: RunDependencies,
+  logger: Logger,
+  stop: AbortSignal | undefined,
+  timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000),
+): EngineContext {
   const env = stackEngineEnv(deps.engineEnv, privateDirs(deps.dataDir, stack.name), stack);
-  return { stack, dir, logger, signal: stop ? AbortSignal.any([timeout, stop]) : timeout, env, ...(commit ? { commit } : {}), state: engineState(stack, deps.store) };
+  const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
+  return { stack, dir: checkout.dir, logger, signal, env, ...(checkout.commit ? { commit: checkout.commit } : {}), state: engineState(stack, deps.store) };
 }
 
 /** The engine's record of the stack in the store. */
-export function engineState(stack: StackConfig, store: Store): EngineState {
+function engineState(stack: StackConfig, store: Store): EngineState {
   return {
     read: () => store.engineState(stack.name, stack.engine),
     write: (value, commit) => store.saveEngineState({ stack: stack.name, engine: stack.engine, ...(commit ? { commit } : {}), value, updatedAt: new Date().toISOString() }),
@@ -122,7 +130,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");
     try {
       await requireVerifiedCommit(stack, acquired, deps.source, runSignal, logger);
-      const ctx = engineContext(stack, acquired.dir, deps, logger, options.signal, timeout, acquired.commit);
+      const ctx = engineContext(stack, acquired, deps, logger, options.signal, timeout);
       const engine = deps.engineFor(stack);
       if (operation === "converge") {
         logger.info({ commit }, "converging");
