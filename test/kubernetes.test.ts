@@ -327,7 +327,8 @@ describe("kubernetes engine on a real API server", () => {
     });
     const unreachable = variant("unreachable", (k) => (k.clusters[0]!.cluster.server = `https://127.0.0.1:${closedPort}`));
     const expired = variant("expired", (k) => (k.users[0]!.user.token = "expired-or-revoked-token"));
-    writeFileSync(join(kubeconfigs, "garbage"), "clusters: [this is not\n");
+    // A kubeconfig broken right after its token: the parser's error quotes the lines around it.
+    writeFileSync(join(kubeconfigs, "garbage"), `users:\n- name: a\n  user:\n    token: ${cluster.token}\n  bad: [\n`);
     const withKubeconfig = (name: string, path: string, file: string) => stack(name, path).replace("${env:TEST_KUBECONFIG}", file);
     const errors = join(root, "errors.yaml");
     writeConfig(
@@ -352,6 +353,7 @@ describe("kubernetes engine on a real API server", () => {
     expect(r.expired!.error!.message).toMatch(/credentials were refused/);
     expect(failure("garbage")).toEqual(["error", "KubeconfigError"]);
     expect(r.garbage!.error!.message).toContain(`kubernetes.kubeconfig '${join(kubeconfigs, "garbage")}'`);
+    expect(run.stdout + run.stderr).not.toContain(cluster.token.slice(0, 12)); // the parser quotes a cut line
     expect(failure("forbidden")).toEqual(["error", "ClusterForbiddenError"]);
     expect(r.forbidden!.error!.message).toMatch(/forbidden: User "reader" cannot patch resource/);
     expect(failure("broken")).toEqual(["error", "ManifestError"]);

@@ -53,7 +53,8 @@ export class KubeClient {
       else config.loadFromCluster();
     } catch (error) {
       const where = settings.kubeconfig ? `kubernetes.kubeconfig '${settings.kubeconfig}'` : "the in-cluster service account (no kubernetes.kubeconfig set)";
-      throw new KubeconfigError(`stack ${stack}: cannot load ${where}: ${errorMessage(error)}`);
+      // The first line only: a YAML error goes on with a snippet of the file, which holds tokens and keys.
+      throw new KubeconfigError(`stack ${stack}: cannot load ${where}: ${errorMessage(error).split("\n")[0]}`);
     }
     if (settings.context) {
       if (!config.getContextObject(settings.context)) {
