@@ -1,7 +1,10 @@
 // The CLI's contract without any engine work: bad input is a clear error, exit 1, and nothing runs.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { configJsonSchema } from "../src/config/json-schema.ts";
+import { loadConfig } from "../src/config/load.ts";
+import { repoRoot } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
 import { tempDir } from "./support/tempdir.ts";
 
@@ -36,11 +39,12 @@ describe("driftwatch CLI", () => {
     expect(existsSync(join(dir, "data"))).toBe(false);
   });
 
-  it("says which file is missing", async () => {
+  it("says which file is missing, and how to make one", async () => {
     const dir = tempDir();
     const run = await driftwatch(["--config", join(dir, "nope.yaml"), "check"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(join(dir, "nope.yaml"));
+    expect(run.stderr).toContain("driftwatch init");
   });
 
   it("refuses an unknown stack name before running anything", async () => {
@@ -51,6 +55,77 @@ describe("driftwatch CLI", () => {
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("no stack named 'ghost'");
     expect(existsSync(join(dir, "data"))).toBe(false);
+  });
+
+  it.each(["check", "converge", "history", "audit", "approvals"])("%s: an unknown stack is a usage error naming the argument, exit 1", async (command) => {
+    const dir = tempDir();
+    const file = join(dir, "driftwatch.yaml");
+    writeFileSync(file, ["dataDir: data", "stacks:", "  - name: web", "    engine: terraform", `    source: { repo: ${join(dir, "repo")} }`, ""].join("\n"));
+    const run = await driftwatch(["--config", file, command, "ghost"]);
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toContain(`driftwatch: ${command}: no stack named 'ghost' in ${file} (it has: web)`);
+    expect(run.stderr).not.toContain("invalid configuration");
+    expect(existsSync(join(dir, "data", "git"))).toBe(false);
+  });
+
+  it("lists the history of a stack skipped for want of its requiresEnv variables", async () => {
+    const dir = tempDir();
+    const file = join(dir, "driftwatch.yaml");
+    writeFileSync(file, ["dataDir: data", "stacks:", "  - name: cfn", "    engine: terraform", "    requiresEnv: [DRIFTWATCH_TEST_UNSET_VARIABLE]", `    source: { repo: ${join(dir, "repo")} }`, ""].join("\n"));
+    const run = await driftwatch(["--config", file, "history", "cfn", "--json"], { DRIFTWATCH_TEST_UNSET_VARIABLE: undefined });
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toEqual({ runs: [] });
+    expect(run.stderr).toBe(""); // the skip is said by the commands that run stacks, not by every listing
+  });
+
+  it("suggests the command meant and --help for an unknown command", async () => {
+    const run = await driftwatch(["chek"]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain("error: unknown command 'chek'");
+    expect(run.stderr).toContain("(Did you mean check?)");
+    expect(run.stderr).toContain("driftwatch --help");
+  });
+
+  it("prints its version and the engines' it runs", async () => {
+    const run = await driftwatch(["--version"]);
+    expect(run.code).toBe(0);
+    const { version } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
+    const lines = run.stdout.trim().split("\n");
+    expect(lines[0]).toBe(`driftwatch ${version}`);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^node \d+\.\d+\.\d+$/), expect.stringMatching(/^pulumi \d+\.\d+\.\d+$/), expect.stringMatching(/^tofu \d+\.\d+\.\d+$/), expect.stringMatching(/^kustomize \d+\.\d+\.\d+$/)]));
+    const bare = await driftwatch(["--version"], { DRIFTWATCH_TOOLCHAIN: join(tempDir(), "none.json") });
+    expect(bare.stdout).toBe(`driftwatch ${version}\nengines: not provisioned yet (npm run provision)\n`);
+  });
+
+  it("init writes a starter configuration that loads as it is, and the schema beside it, and never overwrites", async () => {
+    const dir = tempDir();
+    const file = join(dir, "driftwatch.yaml");
+    const run = await driftwatch(["--config", file, "init"]);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`wrote ${file} and ${join(dir, "driftwatch.schema.json")}`);
+    const config = loadConfig(file, { env: {} });
+    expect([...config.stacks, ...config.skipped].map((s) => s.name).sort()).toEqual(["network", "web-cfn", "web-k8s", "web-pulumi"]);
+    expect(readFileSync(file, "utf8")).toMatch(/^# yaml-language-server: \$schema=\.\/driftwatch\.schema\.json\n/);
+    expect(JSON.parse(readFileSync(join(dir, "driftwatch.schema.json"), "utf8"))).toEqual(configJsonSchema());
+    // With the credentials there, every stack is watched and still valid.
+    const all = loadConfig(file, { env: { PULUMI_CONFIG_PASSPHRASE: "p", AWS_PROFILE: "infra", KUBECONFIG: "/tmp/kubeconfig" } });
+    expect(all.stacks.map((s) => s.engine).sort()).toEqual(["cloudformation", "kubernetes", "pulumi", "terraform"]);
+
+    writeFileSync(file, "# mine\n");
+    const again = await driftwatch(["--config", file, "init", "terraform"]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain(`init: ${file} already exists; nothing was written`);
+    expect(readFileSync(file, "utf8")).toBe("# mine\n");
+
+    const other = join(dir, "other", "k8s.yaml");
+    mkdirSync(join(dir, "other"));
+    expect((await driftwatch(["--config", other, "init", "kubernetes"])).code).toBe(0);
+    expect(loadConfig(other, { env: { KUBECONFIG: "/tmp/kubeconfig" } }).stacks.map((s) => s.name)).toEqual(["web-k8s"]);
+    const wrong = await driftwatch(["--config", join(dir, "x.yaml"), "init", "helm"]);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain("init: unknown engine 'helm'");
+    expect(existsSync(join(dir, "x.yaml"))).toBe(false);
   });
 
   it("prints an empty table and exits 0 when there is nothing to check", async () => {

@@ -27,8 +27,8 @@ function demoCopy(dir: string, extraStacks: unknown[] = []): string {
   return file;
 }
 
-/** An environment without AWS credentials, whatever the machine running the test has. */
-const NO_AWS = { AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined };
+/** The demo's offline stacks only: no AWS credentials (demo-cfn) and no cluster (demo-k8s), whatever this machine has. */
+const NO_AWS = { AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined, KUBECONFIG: undefined };
 
 const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
 

@@ -1,20 +1,24 @@
 #!/usr/bin/env node
 // The driftwatch command: a thin table of commands over src/run, with one error boundary.
 // Exit codes: 0 all in sync, 2 drift or pending somewhere, 1 any error.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
-import { ApprovalError, ConfigError } from "../core/errors.ts";
+import { jsonSchemaText } from "../config/write-json-schema.ts";
+import { isStarterEngine, starterConfig, type StarterEngine } from "../config/starter.ts";
+import { ApprovalError, ConfigError, UsageError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
-import { check, converge, databasePath } from "../run/check.ts";
+import { check, converge, databasePath, requireKnownStacks } from "../run/check.ts";
 import { createRunner } from "../run/runner.ts";
 import { startService } from "../service/serve.ts";
 import type { Store } from "../store/api.ts";
 import { StoreError } from "../store/errors.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
-import { manifestPath } from "../toolchain/paths.ts";
+import { manifestPath, repoRoot } from "../toolchain/paths.ts";
 import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
 
 export interface CliIo {
@@ -60,26 +64,53 @@ function toolchain(env: NodeJS.ProcessEnv) {
   return readToolchainManifest(env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
 }
 
+/** Driftwatch's version, and the engines' of the provisioned toolchain (or why there are none). */
+function versionText(env: NodeJS.ProcessEnv): string {
+  const { version } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
+  const lines = [`driftwatch ${version}`];
+  try {
+    const tools = toolchain(env);
+    lines.push(`node ${tools.node.version}`, `pulumi ${tools.pulumi.version}`, ...tools.terraform.clis.map((cli) => `${cli.flavor} ${cli.version}`));
+    if (tools.kubernetes) lines.push(`kustomize ${tools.kubernetes.kustomize.version}`);
+  } catch (error) {
+    lines.push(`engines: ${error instanceof ToolchainNotProvisionedError ? "not provisioned yet (npm run provision)" : `unknown (${error instanceof Error ? error.message : String(error)})`}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command("driftwatch")
     .description("GitOps drift monitor: is the real world what Git declares?")
     .option("-c, --config <file>", "configuration file", "driftwatch.yaml")
     .option("--log-level <level>", "log level (trace, debug, info, warn, error)", io.env.DRIFTWATCH_LOG_LEVEL ?? "info")
+    .option("-V, --version", "print the version of driftwatch and of the engines it runs")
     .exitOverride()
+    .showHelpAfterError("(driftwatch --help lists the commands and options)")
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  // Like commander's own --version, with text read only when asked for (the engines' come from the toolchain).
+  program.on("option:version", () => {
+    io.stdout.write(versionText(io.env));
+    throw new CommanderError(0, "driftwatch.version", "");
+  });
 
   const context = (command: Command) => {
     const opts = command.optsWithGlobals<{ config: string; logLevel: string }>();
     const config = loadConfig(opts.config, { env: io.env });
     const masker = secretMaskerFor(config, io.env);
     const logger = createLogger({ level: opts.logLevel, destination: io.stderr, masker });
-    for (const skipped of config.skipped) logger.info({ stack: skipped.name }, skipped.reason);
     return { config, logger, masker };
+  };
+
+  /** For the commands that run stacks: say, once, which stacks are left out and why. */
+  const sayWhatIsSkipped = ({ config, logger }: ReturnType<typeof context>) => {
+    for (const skipped of config.skipped) logger.info({ stack: skipped.name }, skipped.reason);
   };
 
   /** check and converge: run the operation over the chosen stacks, print the results, set the exit code. */
   const runStacks = async (operation: typeof check, command: Command, only: string[], concurrency: number, json: boolean | undefined) => {
-    const { config, logger, masker } = context(command);
+    const loaded = context(command);
+    const { config, logger, masker } = loaded;
+    sayWhatIsSkipped(loaded);
     const results = await operation({ config, toolchain: toolchain(io.env), logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
     io.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
     setExitCode(exitCodeFor(results));
@@ -130,7 +161,9 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       return n;
     })
     .action(async (opts: { host?: string; port?: number }, command: Command) => {
-      const { config, logger, masker } = context(command);
+      const loaded = context(command);
+      const { config, logger, masker } = loaded;
+      sayWhatIsSkipped(loaded);
       const http = { ...config.service.http, ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) };
       const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: toolchain(io.env), logger, masker, env: io.env });
       io.stdout.write(`driftwatch is watching ${config.stacks.length} stacks; dashboard: ${service.url}\n`);
@@ -149,6 +182,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       .option("--limit <n>", "how many", positiveInt, defaultLimit)
       .action((stack: string | undefined, opts: { json?: boolean; limit: number }, command: Command) => {
         const { config } = context(command);
+        if (stack) requireKnownStacks(config, [stack], name, true);
         const store = openSqliteStore(databasePath(config));
         try {
           const items = list(store, { ...(stack ? { stack } : {}), limit: opts.limit });
@@ -170,6 +204,22 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     renderAudit,
   );
 
+  program
+    .command("init")
+    .description("write a commented starter configuration (and driftwatch.schema.json for editors) next to --config")
+    .argument("[engines...]", `the engines to start with: ${["pulumi", "terraform", "cloudformation", "kubernetes"].join(", ")} (default: all)`)
+    .action((engines: string[], _opts: unknown, command: Command) => {
+      const unknown = engines.filter((e) => !isStarterEngine(e));
+      if (unknown.length) throw new UsageError(`init: unknown engine ${unknown.map((e) => `'${e}'`).join(", ")} (expected pulumi, terraform, cloudformation or kubernetes)`);
+      const file = resolve(command.optsWithGlobals<{ config: string }>().config);
+      const schema = join(dirname(file), "driftwatch.schema.json");
+      for (const path of [file, schema]) if (existsSync(path)) throw new UsageError(`init: ${path} already exists; nothing was written (move it away, or give another path with --config)`);
+      writeFileSync(file, starterConfig(engines as StarterEngine[]), { flag: "wx" });
+      writeFileSync(schema, jsonSchemaText(), { flag: "wx" });
+      io.stdout.write(`wrote ${file} and ${schema}\nnext: edit the stacks, then run driftwatch --config ${file} check\n`);
+      setExitCode(0);
+    });
+
   return program;
 }
 
@@ -182,7 +232,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
-    if (error instanceof ConfigError || error instanceof ToolchainNotProvisionedError || error instanceof StoreError || error instanceof ApprovalError) {
+    if (error instanceof ConfigError || error instanceof UsageError || error instanceof ToolchainNotProvisionedError || error instanceof StoreError || error instanceof ApprovalError) {
       io.stderr.write(`driftwatch: ${error.message}\n`);
       return 1;
     }

@@ -578,7 +578,7 @@ describe("loadConfig", () => {
       loadConfig(file);
     } catch (error) {
       expect((error as ConfigError).file).toBe(file);
-      expect((error as ConfigError).issues).toEqual(["file not found"]);
+      expect((error as ConfigError).issues).toEqual(["file not found (give another with --config, or write a starter one with `driftwatch init`)"]);
       expect((error as ConfigError).message).toContain(file);
     }
   });

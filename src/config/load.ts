@@ -40,7 +40,7 @@ export function loadConfig(file: string, options: LoadConfigOptions = {}): Drift
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const reason =
-      code === "ENOENT" ? "file not found" : code === "EISDIR" ? "is a directory, not a file" : `cannot read the file: ${(error as Error).message}`;
+      code === "ENOENT" ? "file not found (give another with --config, or write a starter one with `driftwatch init`)" : code === "EISDIR" ? "is a directory, not a file" : `cannot read the file: ${(error as Error).message}`;
     throw new ConfigError(path, [reason]);
   }
   return parseConfig(text, path, options);

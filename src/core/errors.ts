@@ -17,6 +17,11 @@ export class ConfigError extends DriftwatchError {
   }
 }
 
+/** The command line asks for something that is not there (a stack the configuration does not have): nothing ran. */
+export class UsageError extends DriftwatchError {
+  override name = "UsageError";
+}
+
 /** The Git remote could not be fetched (and no earlier fetch exists to fall back on). */
 export class SourceUnreachableError extends DriftwatchError {
   override name = "SourceUnreachableError";

@@ -4,7 +4,7 @@ import { availableParallelism } from "node:os";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
-import { ConfigError } from "../core/errors.ts";
+import { UsageError } from "../core/errors.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { StackResult } from "../core/types.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
@@ -28,19 +28,28 @@ export interface CheckOptions {
   signal?: AbortSignal;
 }
 
-export function selectStacks(config: DriftwatchConfig, only: readonly string[] = []): StackConfig[] {
+/**
+ * Stack names given on a command line that the configuration does not have: a UsageError naming each and what
+ * the file has. `skippedToo`: stacks skipped for `requiresEnv` count as known (their history is still there).
+ */
+export function requireKnownStacks(config: DriftwatchConfig, names: readonly string[], command: string, skippedToo = false): void {
+  const watched = config.stacks.map((s) => s.name);
+  const known = new Set([...watched, ...(skippedToo ? config.skipped.map((s) => s.name) : [])]);
+  const unknown = names.filter((name) => !known.has(name));
+  if (unknown.length === 0) return;
+  const why = (name: string) =>
+    (!skippedToo && config.skipped.find((s) => s.name === name)?.reason) || `no stack named '${name}' in ${config.file} (it has: ${[...known].join(", ") || "none"})`;
+  throw new UsageError(`${command}: ${unknown.map(why).join("; ")}`);
+}
+
+export function selectStacks(config: DriftwatchConfig, only: readonly string[] = [], command = "check"): StackConfig[] {
   if (only.length === 0) return config.stacks;
-  const known = new Set(config.stacks.map((s) => s.name));
-  const unknown = only.filter((name) => !known.has(name));
-  if (unknown.length > 0) {
-    const why = (name: string) => config.skipped.find((s) => s.name === name)?.reason ?? `no stack named '${name}' (known: ${[...known].join(", ") || "none"})`;
-    throw new ConfigError(config.file, unknown.map(why));
-  }
+  requireKnownStacks(config, only, command);
   return config.stacks.filter((s) => only.includes(s.name));
 }
 
 async function runAll(options: CheckOptions, operation: StackOperation): Promise<StackResult[]> {
-  const stacks = selectStacks(options.config, options.only);
+  const stacks = selectStacks(options.config, options.only, operation === "converge" ? "converge" : "check");
   const runner = createRunner(options);
   const limit = pLimit(Math.max(1, options.concurrency ?? availableParallelism()));
   try {
