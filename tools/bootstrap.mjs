@@ -85,7 +85,8 @@ function ensureDependencies(nodeBinary) {
   const started = Date.now();
   say("installing npm dependencies (npm ci)");
   const env = { ...process.env, PATH: `${dirname(nodeBinary)}${delimiter}${process.env.PATH ?? ""}` };
-  const npm = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: repoRoot, env, stdio: ["ignore", "inherit", "inherit"] });
+  // npm's report goes to stderr with the rest of the provisioning: stdout is the command's (`check --json > f`).
+  const npm = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: repoRoot, env, stdio: ["ignore", 2, 2] });
   if (npm.error || npm.status !== 0) fail("npm ci failed (see its output above); is the npm registry reachable?");
   writeFileSync(stamp, hash);
   say(`npm dependencies ready in ${seconds(started)}`);

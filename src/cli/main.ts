@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { Command, CommanderError, InvalidArgumentError } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import { jsonSchemaText } from "../config/write-json-schema.ts";
@@ -54,6 +54,8 @@ function aborted(signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+
 function positiveInt(text: string): number {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError("expected a whole number >= 1");
@@ -82,7 +84,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   const program = new Command("driftwatch")
     .description("GitOps drift monitor: is the real world what Git declares?")
     .option("-c, --config <file>", "configuration file", "driftwatch.yaml")
-    .option("--log-level <level>", "log level (trace, debug, info, warn, error)", io.env.DRIFTWATCH_LOG_LEVEL ?? "info")
+    .addOption(new Option("--log-level <level>", "what goes to stderr; default DRIFTWATCH_LOG_LEVEL, else info for serve and warn for the rest").choices(LOG_LEVELS))
+    .option("-v, --verbose", "log progress too (--log-level info)")
     .option("-V, --version", "print the version of driftwatch and of the engines it runs")
     .exitOverride()
     .showHelpAfterError("(driftwatch --help lists the commands and options)")
@@ -94,10 +97,14 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   });
 
   const context = (command: Command) => {
-    const opts = command.optsWithGlobals<{ config: string; logLevel: string }>();
+    const opts = command.optsWithGlobals<{ config: string; logLevel?: string; verbose?: boolean }>();
     const config = loadConfig(opts.config, { env: io.env });
     const masker = secretMaskerFor(config, io.env);
-    const logger = createLogger({ level: opts.logLevel, destination: io.stderr, masker });
+    // A one-shot command's stdout is its answer and stderr holds what needs attention; the service logs its progress.
+    const fromEnv = io.env.DRIFTWATCH_LOG_LEVEL || undefined;
+    if (fromEnv && !LOG_LEVELS.includes(fromEnv)) throw new UsageError(`DRIFTWATCH_LOG_LEVEL=${fromEnv} is not a log level (${LOG_LEVELS.join(", ")})`);
+    const level = opts.logLevel ?? (opts.verbose ? "info" : undefined) ?? fromEnv ?? (command.name() === "serve" ? "info" : "warn");
+    const logger = createLogger({ level, destination: io.stderr, masker });
     return { config, logger, masker };
   };
 

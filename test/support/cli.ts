@@ -26,7 +26,8 @@ export async function driftwatch(args: readonly string[], env: NodeJS.ProcessEnv
   const code = await runCli(args, {
     stdout,
     stderr,
-    env: { ...process.env, DRIFTWATCH_TOOLCHAIN: process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath(), ...env },
+    // Progress logs on (info) unless a test says otherwise: what must never be logged is looked for in all of them.
+    env: { ...process.env, DRIFTWATCH_TOOLCHAIN: process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath(), DRIFTWATCH_LOG_LEVEL: "info", ...env },
     ...(stop ? { stop } : {}),
   });
   return { code, stdout: out(), stderr: err() };

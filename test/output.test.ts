@@ -1,0 +1,70 @@
+// What a one-shot command prints where: its answer on stdout (a table, or JSON a parser reads, also through the
+// README's `npm start --silent --`), and on stderr only what needs attention unless asked for progress.
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { repoRoot } from "../src/toolchain/paths.ts";
+import { driftwatch } from "./support/cli.ts";
+import { commitFiles, git } from "./support/git.ts";
+import { localFilesModule } from "./support/terraform-modules.ts";
+import { engineTimeout } from "./support/timeouts.ts";
+
+/** The level of each JSON log line on stderr. */
+const levels = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("{")).map((l) => (JSON.parse(l) as { level: number }).level);
+const INFO = 30;
+
+describe("one-shot output", () => {
+  const root = mkdtempSync(join(tmpdir(), "driftwatch-output-"));
+  const repo = join(root, "repo");
+  const config = join(root, "driftwatch.yaml");
+  const quiet = { DRIFTWATCH_LOG_LEVEL: undefined };
+
+  beforeAll(() => {
+    mkdirSync(repo);
+    git(repo, "init", "-q", "-b", "main");
+    commitFiles(repo, { "files/main.tf": localFilesModule({ a: "alpha\n" }) }, "module");
+    writeFileSync(
+      config,
+      [
+        `dataDir: ${join(root, "data")}`,
+        "stacks:",
+        "  - name: files",
+        "    engine: terraform",
+        `    source: { repo: ${repo}, path: files }`,
+        `    terraform: { vars: { dir: ${join(root, "world")} } }`,
+        "  - name: cfn",
+        "    engine: terraform",
+        "    requiresEnv: [DRIFTWATCH_TEST_UNSET_VARIABLE]",
+        `    source: { repo: ${repo}, path: files }`,
+        "",
+      ].join("\n"),
+    );
+  });
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  it("prints the answer on stdout and, by default, nothing below a warning on stderr; -v adds the progress", async () => {
+    const table = await driftwatch(["--config", config, "check"], quiet);
+    expect(table.code, table.stderr).toBe(2); // pending: never applied
+    expect(table.stdout).toMatch(/^STACK\s+VERDICT/);
+    expect(levels(table.stderr).filter((level) => level <= INFO)).toEqual([]);
+    expect(table.stderr).toBe("");
+
+    const verbose = await driftwatch(["--config", config, "-v", "check", "--json"], quiet);
+    expect(JSON.parse(verbose.stdout)).toMatchObject({ results: [{ stack: "files", verdict: "pending" }] });
+    expect(levels(verbose.stderr)).toContain(INFO);
+    expect(verbose.stderr).toContain("stack cfn is skipped: none of DRIFTWATCH_TEST_UNSET_VARIABLE is set (requiresEnv)");
+  }, engineTimeout(30));
+
+  it("gives JSON a parser reads through the README's `npm start --silent -- … check --json`", () => {
+    const run = spawnSync("npm", ["start", "--silent", "--", "--config", config, "check", "--json"], {
+      cwd: repoRoot,
+      env: { ...process.env, DRIFTWATCH_LOG_LEVEL: undefined },
+      encoding: "utf8",
+      timeout: engineTimeout(120),
+    });
+    expect(run.status, run.stderr).toBe(2);
+    expect(JSON.parse(run.stdout)).toMatchObject({ results: [{ stack: "files", verdict: "pending" }] });
+  }, engineTimeout(150));
+});
