@@ -53,9 +53,9 @@ export function renderResults(results: readonly StackResult[]): string {
 
 export function renderHistory(runs: readonly RunSummary[]): string {
   if (runs.length === 0) return "no runs recorded yet\n";
-  const rows = [["STARTED", "STACK", "VERDICT", "DRIFT", "PENDING", "COMMIT", "TIME", "RUN"]];
+  const rows = [["STARTED", "STACK", "VERDICT", "DRIFT", "PENDING", "COMMIT", "TIME", "TRIGGER", "RUN"]];
   for (const r of runs) {
-    rows.push([r.startedAt, r.stack, r.error ? `error (${r.error.kind})` : r.verdict, String(r.driftCount), String(r.pendingCount), shortCommit(r.commit), seconds(r.durationMs), r.runId]);
+    rows.push([r.startedAt, r.stack, r.error ? `error (${r.error.kind})` : r.verdict, String(r.driftCount), String(r.pendingCount), shortCommit(r.commit), seconds(r.durationMs), r.trigger ?? "-", r.runId]);
   }
   return `${table(rows)}\n`;
 }

@@ -85,6 +85,8 @@ export interface StackResult {
   commit?: string;
   /** Set when the remote could not be fetched and an earlier fetch was used instead. */
   staleSource?: { error: string };
+  /** What started the run: start, schedule, git, webhook, api, cli, approval, remediation. */
+  trigger?: string;
   changes: ResourceChange[];
   error?: RunError;
   startedAt: string;

@@ -42,7 +42,7 @@ export function asRunError(error: unknown): RunError {
  * Fields that identify a record rather than carry what an engine or a repository said (names, ids, verdicts,
  * times, change kinds): left as they are, so a secret that happens to equal a stack name cannot unlink a run.
  */
-const IDENTITY = new Set(["runId", "stack", "engine", "verdict", "commit", "startedAt", "finishedAt", "durationMs", "at", "mode", "decision", "outcome", "planFingerprint", "planChanges"]);
+const IDENTITY = new Set(["runId", "stack", "engine", "verdict", "commit", "trigger", "startedAt", "finishedAt", "durationMs", "at", "mode", "decision", "outcome", "planFingerprint", "planChanges"]);
 
 function isIdentity(path: readonly string[]): boolean {
   if (path.length === 1) return IDENTITY.has(path[0]!);
@@ -158,6 +158,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       verdict: failure || !detection ? "error" : verdictOf(detection),
       ...(commit ? { commit } : {}),
       ...(staleSource ? { staleSource } : {}),
+      ...(options.trigger ? { trigger: options.trigger } : {}),
       changes: detection ? [...detection.drift, ...detection.pending] : [],
       ...(failure ? { error: failure } : {}),
       startedAt: started.toISOString(),

@@ -195,7 +195,7 @@ export function runPage(run: StackResult): string {
 <dt>Run</dt><dd><code>${h(run.runId)}</code></dd>
 <dt>Engine</dt><dd>${h(run.engine)}</dd>
 <dt>Commit</dt><dd>${run.commit ? `<code>${h(run.commit)}</code>` : "–"}${run.staleSource ? ` (stale source: ${h(run.staleSource.error)})` : ""}</dd>
-<dt>Started</dt><dd><time datetime="${h(run.startedAt)}">${h(run.startedAt)}</time></dd>
+<dt>Started</dt><dd><time datetime="${h(run.startedAt)}">${h(run.startedAt)}</time>${run.trigger ? ` by ${h(run.trigger)}` : ""}</dd>
 <dt>Took</dt><dd>${(run.durationMs / 1000).toFixed(1)} s</dd>
 </dl>
 ${run.error ? `<h2>Error</h2><p><strong>${h(run.error.kind)}</strong></p><pre>${h(run.error.message)}</pre>` : `<h2>Changes</h2>${changesTable(run)}`}`,

@@ -115,6 +115,7 @@ function summaryOf(row: Row): RunSummary {
   const staleSourceError = optionalText(row, "stale_source_error");
   const errorKind = optionalText(row, "error_kind");
   const alertError = optionalText(row, "alert_error");
+  const trigger = optionalText(row, "trigger");
   return {
     runId: text(row, "run_id"),
     stack: text(row, "stack"),
@@ -122,6 +123,7 @@ function summaryOf(row: Row): RunSummary {
     verdict: text(row, "verdict") as Verdict,
     ...(commit !== undefined ? { commit } : {}),
     ...(staleSourceError !== undefined ? { staleSource: { error: staleSourceError } } : {}),
+    ...(trigger !== undefined ? { trigger } : {}),
     ...(errorKind !== undefined ? { error: { kind: errorKind, message: optionalText(row, "error_message") ?? "" } } : {}),
     driftCount: integer(row, "drift_count"),
     pendingCount: integer(row, "pending_count"),
@@ -143,7 +145,7 @@ function changeOf(row: Row): ResourceChange {
 }
 
 const RUN_COLUMNS =
-  "run_id, stack, engine, verdict, commit_sha, stale_source_error, error_kind, error_message, drift_count, pending_count, started_at, finished_at, duration_ms";
+  "run_id, stack, engine, verdict, commit_sha, stale_source_error, error_kind, error_message, drift_count, pending_count, started_at, finished_at, duration_ms, trigger";
 /** What reading a run selects: the recorded columns plus what later steps add to the record. */
 const RUN_READ_COLUMNS = `${RUN_COLUMNS}, alert_error`;
 
@@ -164,7 +166,7 @@ interface Statements {
 
 function prepare(db: DatabaseSync): Statements {
   return {
-    insertRun: db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertRun: db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
     insertChange: db.prepare("INSERT INTO resource_changes (run_id, kind, address, type, action, properties_json) VALUES (?, ?, ?, ?, ?, ?)"),
     // rowid breaks ties between runs started in the same millisecond: the one recorded later comes first.
     // Runs still in progress have no result yet: history lists results only.
@@ -268,6 +270,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
             result.startedAt,
             result.finishedAt,
             result.durationMs,
+            result.trigger ?? null,
           );
           for (const change of result.changes) {
             statements.insertChange.run(result.runId, change.kind, change.address, change.type, change.action, propertiesJson(change.properties));

@@ -214,6 +214,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: "what started a run",
+    sql: "ALTER TABLE runs ADD COLUMN trigger TEXT;",
+  },
 ];
 
 /** The newest schema version this code knows. */

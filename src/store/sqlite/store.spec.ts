@@ -333,7 +333,7 @@ describe("recordRun and getRun", () => {
 });
 
 describe("engine state", () => {
-  it("keeps one record per stack and engine, replaced by the next, and reads back who changed a property", () => {
+  it("keeps one record per stack and engine, replaced by the next; runs read back their trigger and who changed a property", () => {
     const { store } = storeIn(tempDir("driftwatch-store-"));
     try {
       expect(store.engineState("web", "kubernetes")).toBeUndefined();
@@ -342,6 +342,9 @@ describe("engine state", () => {
       expect(store.engineState("web", "kubernetes")).toEqual({ stack: "web", engine: "kubernetes", value: '{"version":1,"objects":[1]}', updatedAt: "2026-11-27T11:00:00.000Z" });
       expect(store.engineState("web", "terraform")).toBeUndefined();
       const changedBy = { manager: "kubectl-edit", operation: "Update", time: "2026-11-27T10:59:00Z" };
+      store.recordRun(result({ runId: "k0", trigger: "webhook" }));
+      expect(store.getRun("k0")!.trigger).toBe("webhook");
+      expect(store.listRuns({ stack: store.getRun("k0")!.stack })[0]!.trigger).toBe("webhook");
       store.recordRun(result({ runId: "k1", changes: [{ kind: "drift", address: "ConfigMap/web/a", type: "ConfigMap", action: "update", properties: [{ path: "data.x", desired: "1", actual: "2", changedBy }] }] }));
       expect(store.getRun("k1")!.changes[0]!.properties).toEqual([{ path: "data.x", desired: "1", actual: "2", changedBy }]);
     } finally {
