@@ -194,6 +194,8 @@ describe("driftwatch check on real Pulumi stacks from git", () => {
     const run = await driftwatch(["--config", config, "converge", "updated", "--json"], env());
     expect(run.code, run.stderr).toBe(0);
     expect(results(run.stdout).updated!.verdict).toBe("in-sync");
+    // What `up` did besides its refresh: the one file put back.
+    expect(results(run.stdout).updated!.applied!.map((c) => [c.kind, c.action, c.address.split("::").at(-1)])).toEqual([["pending", "update", "settings"]]);
     expect(readFileSync(join(world, "updated", "settings.ini"), "utf8")).toBe("[service]\nreplicas = 2\n");
     const inSync = await driftwatch(["--config", config, "check", "updated"], env());
     expect(inSync.code).toBe(0);

@@ -265,6 +265,7 @@ describe("kubernetes engine on a real API server", () => {
     const before = JSON.parse((await get("/apis/apps/v1/namespaces/dw-replaced/deployments/api")).body) as { metadata: { uid: string } };
     const converged = await driftwatch(["--config", next, "converge", "--json", "replaced"], env);
     expect(results(converged.stdout).replaced!.verdict, converged.stdout).toBe("in-sync");
+    expect(summary({ changes: results(converged.stdout).replaced!.applied! } as StackResult)).toEqual([["pending", "replace", "Deployment.apps/dw-replaced/api"]]);
     const after = JSON.parse((await get("/apis/apps/v1/namespaces/dw-replaced/deployments/api")).body) as { metadata: { uid: string }; spec: { selector: unknown } };
     expect(after.metadata.uid).not.toBe(before.metadata.uid);
     expect(after.spec.selector).toEqual({ matchLabels: { app: "api-v2" } });

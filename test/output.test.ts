@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { StackResult } from "../src/core/types.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
@@ -77,4 +78,20 @@ describe("one-shot output", () => {
     expect(run.status, run.stderr).toBe(2);
     expect(JSON.parse(run.stdout)).toMatchObject({ results: [{ stack: "files", verdict: "pending" }] });
   }, engineTimeout(150));
+
+  it("converge says what it applied before the table of the check that follows", async () => {
+    const first = await driftwatch(["--config", config, "converge", "files"], quiet);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toMatch(/^files: converge applied:\n  create  local_file\.a\n\nSTACK\s+VERDICT/);
+    const again = await driftwatch(["--config", config, "converge", "files", "--json"], quiet);
+    const [result] = (JSON.parse(again.stdout) as { results: StackResult[] }).results;
+    expect(result).toMatchObject({ verdict: "in-sync", applied: [] });
+    writeFileSync(join(root, "world", "a.txt"), "edited\n");
+    const put = await driftwatch(["--config", config, "converge", "files", "--json"], quiet);
+    const [back] = (JSON.parse(put.stdout) as { results: StackResult[] }).results;
+    expect(back!.applied!.map((c) => [c.kind, c.action, c.address])).toEqual([["pending", "create", "local_file.a"]]);
+    expect(back!.verdict).toBe("in-sync");
+    const table = await driftwatch(["--config", config, "converge", "files"], quiet);
+    expect(table.stdout).toMatch(/^files: converge applied nothing \(already as Git declares\)\n/);
+  }, engineTimeout(30));
 });

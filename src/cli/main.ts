@@ -135,7 +135,11 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
 
   program
     .command("converge")
-    .description("apply Git's desired state to a stack (pulumi up --refresh), then check it again")
+    .description(
+      "apply Git's desired state to a stack, say what was applied, then check it again (pulumi: up --refresh; terraform: " +
+        "plan -out and apply of that saved plan; cloudformation: a drift-aware change set, else a plain update; " +
+        "kubernetes: server-side apply of each planned object at the resourceVersion planned, prunes last)",
+    )
     .argument("<stack>", "stack name")
     .option("--json", "print one JSON document instead of a table")
     .action((stack: string, opts: { json?: boolean }, command: Command) => runStacks(converge, command, [stack], 1, opts.json));

@@ -26,6 +26,15 @@ function flappingLines(stack: string, flapping: readonly FlappingResource[]): st
   return [...lines, `${stack}: if something besides Git owns it, an ignore rule in the stack's config ends the churn:`, ...ignoreRulesYaml(rules).split("\n").map((l) => `    ${l}`)];
 }
 
+/** What a converge applied, one line per resource, before the table of the check that followed it. */
+function appliedLines(results: readonly StackResult[]): string[] {
+  return results.flatMap((r) => {
+    if (!r.applied) return [];
+    if (r.applied.length === 0) return [`${r.stack}: converge applied nothing (already as Git declares)`, ""];
+    return [`${r.stack}: converge applied:`, ...r.applied.map((c) => `  ${c.action.padEnd(7)} ${shortAddress(c.address)}`), ""];
+  });
+}
+
 export function renderResults(results: readonly StackResult[]): string {
   const rows = [["STACK", "VERDICT", "DRIFT", "PENDING", "COMMIT", "TIME"]];
   for (const r of results) {
@@ -33,7 +42,7 @@ export function renderResults(results: readonly StackResult[]): string {
     const pending = r.changes.filter((c) => c.kind === "pending").length;
     rows.push([r.stack, r.staleSource ? `${r.verdict} (stale source)` : r.verdict, String(drift), String(pending), shortCommit(r.commit), seconds(r.durationMs)]);
   }
-  const lines = [table(rows)];
+  const lines = [...appliedLines(results), table(rows)];
   for (const r of results) {
     if (r.error) lines.push("", `${r.stack}: ${r.error.kind}: ${r.error.message}`);
     if (r.staleSource) lines.push("", `${r.stack}: stale source (remote unreachable): ${r.staleSource.error}`);

@@ -96,6 +96,8 @@ export interface StackResult {
   unchecked?: UncheckedResource[];
   /** The engine's notes on how to read the result; absent when none. */
   notes?: string[];
+  /** For a converge: what the engine applied before the check that this result is (absent for a check). */
+  applied?: ResourceChange[];
   /** Drifted resources of this run that keep drifting again (see src/run/flapping.ts); absent when none. */
   flapping?: FlappingResource[];
   /** When the check was followed by automatic remediation: what was decided (the audit log has the rest). */

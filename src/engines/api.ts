@@ -41,8 +41,8 @@ export interface Engine {
   readonly id: string;
   /** Drift and pending changes. Finding them is a result; only failures throw (typed errors from core/errors). */
   detect(ctx: EngineContext): Promise<Detection>;
-  /** Applies Git's desired state to the world. */
-  converge(ctx: EngineContext): Promise<void>;
+  /** Applies Git's desired state to the world; returns what it applied (kind "pending", secrets masked). */
+  converge(ctx: EngineContext): Promise<ResourceChange[]>;
   /**
    * Plans convergence, hands the plan to `decide`, and applies exactly that plan if it says yes (Terraform: the
    * saved plan file; Pulumi: `up` held to the update plan the judged preview saved, else PlanViolationError).

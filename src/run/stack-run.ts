@@ -120,6 +120,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   let commit: string | undefined;
   let staleSource: StackResult["staleSource"];
   let detection: Detection | undefined;
+  let applied: ResourceChange[] | undefined;
   let failure: RunError | undefined;
 
   try {
@@ -134,7 +135,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       const engine = deps.engineFor(stack);
       if (operation === "converge") {
         logger.info({ commit }, "converging");
-        await engine.converge(ctx);
+        applied = await engine.converge(ctx);
       }
       logger.info({ commit }, "detecting");
       detection = applyIgnoreRules(stack.ignore, await engine.detect(ctx));
@@ -166,6 +167,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       durationMs: finished.getTime() - started.getTime(),
       ...(detection?.unchecked?.length ? { unchecked: detection.unchecked } : {}),
       ...(detection?.notes?.length ? { notes: detection.notes } : {}),
+      ...(applied ? { applied } : {}),
       ...(flapping.length > 0 ? { flapping } : {}),
     },
     deps,

@@ -9,7 +9,7 @@ import pLimit from "p-limit";
 import type { CloudFormationStackConfig } from "../../config/types.ts";
 import { DriftwatchError, EngineError, errorMessage, RemediationUnavailableError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
-import type { Detection } from "../../core/types.ts";
+import type { Detection, ResourceChange } from "../../core/types.ts";
 import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, PlanDecision, RemediationPlan } from "../api.ts";
 import { changeSetChangeOf, masked } from "./changes.ts";
@@ -128,16 +128,19 @@ export function createCloudFormationEngine(_deps: EngineDependencies, options: C
 
     // A person's explicit apply: drift-aware when CloudFormation can; when it cannot, Git's template is still
     // applied with a plain update (what `aws cloudformation deploy` would do), and the log says drift may remain.
-    async converge(ctx): Promise<void> {
+    async converge(ctx): Promise<ResourceChange[]> {
       try {
-        await remediate(ctx, async () => true);
+        const { plan, applied } = await remediate(ctx, async () => true);
+        return applied ? plan.changes : [];
       } catch (error) {
         if (!(error instanceof RemediationUnavailableError)) throw error;
         ctx.logger.warn({ err: error.message }, "no drift-aware change set possible: applying Git's template with a plain update; drift of unsupported resources may remain");
-        await withSession(ctx, async (session) => {
+        return withSession(ctx, async (session) => {
           const stackName = session.stack.cloudformation.stackName;
           const set = await createChangeSet(session.client, session.stack.cloudformation, session.template, "update", { signal: session.signal, poll });
-          if (set) await executeChangeSet(session.client, stackName, set.name, { signal: session.signal, poll });
+          if (!set) return [];
+          await executeChangeSet(session.client, stackName, set.name, { signal: session.signal, poll });
+          return set.changes.flatMap((c) => changeSetChangeOf(c, "pending") ?? []).map((c) => masked(c, session.template));
         });
       }
     },

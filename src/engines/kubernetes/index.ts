@@ -348,7 +348,8 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
     id: "kubernetes",
     detect,
     async converge(ctx) {
-      await remediate(ctx, async () => true);
+      const { plan, applied } = await remediate(ctx, async () => true);
+      return applied ? plan.changes : [];
     },
     remediate,
   };

@@ -5,7 +5,7 @@ import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pu
 import { EngineError, errorMessage } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import { preparePrivateDir } from "../../core/private-dir.ts";
-import type { Detection } from "../../core/types.ts";
+import type { Detection, ResourceChange } from "../../core/types.ts";
 import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
 import { isolatedCommand } from "./command.ts";
@@ -122,9 +122,12 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       });
     },
 
-    async converge(ctx): Promise<void> {
+    async converge(ctx): Promise<ResourceChange[]> {
       const stack = await guarded(ctx, () => openStack(ctx));
-      await guarded(ctx, (signal) => stack.up({ refresh: true, signal, color: "never" }));
+      const events: EngineEvent[] = [];
+      await guarded(ctx, (signal) => stack.up({ refresh: true, signal, color: "never", onEvent: (event) => events.push(event) }));
+      // The steps `up` took besides its refresh: the same reading as a preview's.
+      return changesFromEvents("pending", events);
     },
   };
 }

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { join } from "node:path";
 import type { TerraformStackConfig } from "../../config/types.ts";
 import { DriftwatchError, EngineError, errorMessage, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
-import type { Detection } from "../../core/types.ts";
+import type { Detection, ResourceChange } from "../../core/types.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import { runTool, type ToolRun } from "../../core/process.ts";
 import { resolveWorktreeFile, worktreeFolder } from "../../core/worktree-file.ts";
@@ -202,12 +202,13 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       }
     },
 
-    async converge(ctx): Promise<void> {
+    async converge(ctx): Promise<ResourceChange[]> {
       const session = await open(ctx);
       try {
         // Apply exactly the plan that was made and read, never a fresh `apply -auto-approve` that could differ.
-        const { file } = await plan(session, "converge");
+        const { file, json } = await plan(session, "converge");
         await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply");
+        return changesFromPlan("pending", json);
       } finally {
         close(session);
       }
