@@ -19,6 +19,10 @@ import { StoreError } from "../store/errors.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
 import { manifestPath, repoRoot } from "../toolchain/paths.ts";
+import { ProvisionError } from "../toolchain/errors.ts";
+import { buildsOnlyProgress } from "../toolchain/progress.ts";
+import { provision } from "../toolchain/provision.ts";
+import { loadPinnedVersions } from "../toolchain/versions.ts";
 import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
 
 export interface CliIo {
@@ -64,6 +68,16 @@ function positiveInt(text: string): number {
 
 function toolchain(env: NodeJS.ProcessEnv) {
   return readToolchainManifest(env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
+}
+
+/**
+ * The engines, for the commands that run them. Started through `npm start`/`npm test` (DRIFTWATCH_TOOLCHAIN set by
+ * the bootstrap), the toolchain is provisioned already; installed as a package, it is provisioned here on first use
+ * into the user's cache, exactly as `npm start` does, and found there after.
+ */
+async function engines(io: CliIo) {
+  if (io.env.DRIFTWATCH_TOOLCHAIN) return toolchain(io.env);
+  return provision({ versions: loadPinnedVersions(), progress: buildsOnlyProgress(io.stderr), withTestTools: false, env: io.env });
 }
 
 /** Driftwatch's version, and the engines' of the provisioned toolchain (or why there are none). */
@@ -118,7 +132,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     const loaded = context(command);
     const { config, logger, masker } = loaded;
     sayWhatIsSkipped(loaded);
-    const results = await operation({ config, toolchain: toolchain(io.env), logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
+    const results = await operation({ config, toolchain: await engines(io), logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
     io.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
     setExitCode(exitCodeFor(results));
   };
@@ -152,7 +166,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option("--json", "print one JSON document instead of a table")
     .action(async (id: string, opts: { as: string; json?: boolean }, command: Command) => {
       const { config, logger, masker } = context(command);
-      const runner = createRunner({ config, toolchain: toolchain(io.env), logger, masker, env: io.env });
+      const runner = createRunner({ config, toolchain: await engines(io), logger, masker, env: io.env });
       try {
         const result = await runner.approve(id, opts.as, { trigger: "approval", ...(io.stop ? { signal: io.stop } : {}) });
         io.stdout.write(opts.json ? `${JSON.stringify({ results: [result] }, null, 2)}\n` : renderResults([result]));
@@ -176,7 +190,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const { config, logger, masker } = loaded;
       sayWhatIsSkipped(loaded);
       const http = { ...config.service.http, ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) };
-      const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: toolchain(io.env), logger, masker, env: io.env });
+      const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: await engines(io), logger, masker, env: io.env });
       io.stdout.write(`driftwatch is watching ${config.stacks.length} stacks; dashboard: ${service.url}\n`);
       await aborted(io.stop);
       const summary = await service.stop();
@@ -243,7 +257,14 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     return code;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 1;
-    if (error instanceof ConfigError || error instanceof UsageError || error instanceof ToolchainNotProvisionedError || error instanceof StoreError || error instanceof ApprovalError) {
+    if (
+      error instanceof ConfigError ||
+      error instanceof UsageError ||
+      error instanceof ToolchainNotProvisionedError ||
+      error instanceof ProvisionError ||
+      error instanceof StoreError ||
+      error instanceof ApprovalError
+    ) {
       io.stderr.write(`driftwatch: ${error.message}\n`);
       return 1;
     }
@@ -252,6 +273,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-if (import.meta.main) {
+/** The driftwatch command of this process: its arguments, streams, environment and signals. */
+export async function main(): Promise<void> {
   process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, env: process.env, stop: stopOnSignal() });
 }
+
+if (import.meta.main) await main();

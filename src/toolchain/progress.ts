@@ -26,6 +26,11 @@ export function streamProgress(stream: NodeJS.WritableStream = process.stderr): 
   };
 }
 
+/** Only what takes long (a build, an install) is said; what is found cached is not (an installed CLI's every run). */
+export function buildsOnlyProgress(stream: NodeJS.WritableStream = process.stderr): Progress {
+  return { info: () => {}, timed: streamProgress(stream).timed };
+}
+
 export const silentProgress: Progress = {
   info: () => {},
   timed: (_what, work) => work(),

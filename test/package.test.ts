@@ -1,0 +1,64 @@
+// Driftwatch installed like a tool: `npm pack` (whose prepack compiles the TypeScript), the tarball installed
+// globally into a temporary prefix, and its `driftwatch` run by a user's shell, not through this repository: no
+// DRIFTWATCH_TOOLCHAIN, so it provisions the engines itself on first use, into its tool cache (here a cache whose
+// entries are this machine's, linked, so nothing is built again and the shared manifest is not rewritten).
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import type { StackResult } from "../src/core/types.ts";
+import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
+import { commitFiles, git } from "./support/git.ts";
+import { localFilesModule } from "./support/terraform-modules.ts";
+import { engineTimeout } from "./support/timeouts.ts";
+
+describe("the npm package", () => {
+  const root = mkdtempSync(join(tmpdir(), "driftwatch-package-"));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+  const run = (command: string, args: string[], env: NodeJS.ProcessEnv, cwd = root) => {
+    const result = spawnSync(command, args, { cwd, env, encoding: "utf8", timeout: engineTimeout(60) });
+    if (result.error) throw result.error;
+    return result;
+  };
+
+  it("installs globally from the packed tarball and checks a Terraform stack, provisioning on first use", () => {
+    const started = performance.now();
+    const packed = run("npm", ["pack", "--pack-destination", root], process.env, repoRoot);
+    expect(packed.status, packed.stderr).toBe(0);
+    const tarball = readdirSync(root).find((f) => f.endsWith(".tgz"))!;
+    const prefix = join(root, "prefix");
+    const installed = run("npm", ["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", join(root, tarball)], process.env);
+    expect(installed.status, installed.stderr).toBe(0);
+
+    // A tool cache holding this machine's built entries (linked), and a user's PATH: Node >= 22 first (the bin's
+    // `#!/usr/bin/env node`), the system's tools after it, none of the repository's toolchain.
+    const tools = join(root, "tools");
+    mkdirSync(tools);
+    const shared = dirname(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
+    for (const entry of readdirSync(shared)) if (!entry.endsWith(".json") && !entry.includes(".partial-") && entry !== "local-cluster") symlinkSync(join(shared, entry), join(tools, entry));
+    const { DRIFTWATCH_TOOLCHAIN: _toolchain, DRIFTWATCH_LOG_LEVEL: _level, ...rest } = process.env;
+    const env = { ...rest, DRIFTWATCH_TOOLS_DIR: tools, PATH: [dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":") };
+    const driftwatch = join(prefix, "bin", "driftwatch");
+
+    const version = run(driftwatch, ["--version"], env);
+    expect(version.status, version.stderr).toBe(0);
+    expect(version.stdout).toMatch(/^driftwatch \d+\.\d+\.\d+\nengines: not provisioned yet/);
+
+    const repo = join(root, "repo");
+    mkdirSync(repo);
+    git(repo, "init", "-q", "-b", "main");
+    commitFiles(repo, { "files/main.tf": localFilesModule({ a: "alpha\n" }) }, "module");
+    const config = join(root, "driftwatch.yaml");
+    writeFileSync(config, [`dataDir: ${join(root, "data")}`, "stacks:", "  - name: files", "    engine: terraform", `    source: { repo: ${repo}, path: files }`, `    terraform: { vars: { dir: ${join(root, "world")} } }`, ""].join("\n"));
+    const checked = run(driftwatch, ["--config", config, "check", "--json"], env);
+    expect(checked.status, checked.stderr).toBe(2);
+    const [result] = (JSON.parse(checked.stdout) as { results: StackResult[] }).results;
+    expect(result!.changes.map((c) => [c.kind, c.action, c.address])).toEqual([["pending", "create", "local_file.a"]]);
+    expect(checked.stderr).toBe(""); // everything was cached: nothing to say
+    expect(run(driftwatch, ["--version"], env).stdout).toMatch(/\ntofu \d+\.\d+\.\d+\n/);
+    // The figure for the README: pack + install + first check, with a warm tool cache.
+    process.stderr.write(`npm pack + global install + first check: ${((performance.now() - started) / 1000).toFixed(1)}s\n`);
+  }, engineTimeout(120));
+});
