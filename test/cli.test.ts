@@ -95,7 +95,7 @@ describe("driftwatch CLI", () => {
     expect(lines[0]).toBe(`driftwatch ${version}`);
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^node \d+\.\d+\.\d+$/), expect.stringMatching(/^pulumi \d+\.\d+\.\d+$/), expect.stringMatching(/^tofu \d+\.\d+\.\d+$/), expect.stringMatching(/^kustomize \d+\.\d+\.\d+$/)]));
     const bare = await driftwatch(["--version"], { DRIFTWATCH_TOOLCHAIN: join(tempDir(), "none.json") });
-    expect(bare.stdout).toBe(`driftwatch ${version}\nengines: not provisioned yet (npm run provision)\n`);
+    expect(bare.stdout).toBe(`driftwatch ${version}\nengines: not provisioned yet (the first check, converge or serve provisions them; in a clone, npm run provision)\n`);
   });
 
   it("init writes a starter configuration that loads as it is, and the schema beside it, and never overwrites", async () => {

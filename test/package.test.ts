@@ -36,22 +36,29 @@ describe("the npm package", () => {
     // `#!/usr/bin/env node`), the system's tools after it, none of the repository's toolchain.
     const tools = join(root, "tools");
     mkdirSync(tools);
-    const shared = dirname(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
-    for (const entry of readdirSync(shared)) if (!entry.endsWith(".json") && !entry.includes(".partial-") && entry !== "local-cluster") symlinkSync(join(shared, entry), join(tools, entry));
     const { DRIFTWATCH_TOOLCHAIN: _toolchain, DRIFTWATCH_LOG_LEVEL: _level, ...rest } = process.env;
     const env = { ...rest, DRIFTWATCH_TOOLS_DIR: tools, PATH: [dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":") };
     const driftwatch = join(prefix, "bin", "driftwatch");
+
+    // A mistyped stack is said before anything is provisioned (a first use may build for minutes).
+    const config = join(root, "driftwatch.yaml");
+    const repo = join(root, "repo");
+    writeFileSync(config, [`dataDir: ${join(root, "data")}`, "stacks:", "  - name: files", "    engine: terraform", `    source: { repo: ${repo}, path: files }`, `    terraform: { vars: { dir: ${join(root, "world")} } }`, ""].join("\n"));
+    const typo = run(driftwatch, ["--config", config, "check", "flies"], env);
+    expect(typo.status).toBe(1);
+    expect(typo.stderr).toContain("check: no stack named 'flies'");
+    expect(readdirSync(tools)).toEqual([]);
+
+    const shared = dirname(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
+    for (const entry of readdirSync(shared)) if (!entry.endsWith(".json") && !entry.includes(".partial-") && entry !== "local-cluster") symlinkSync(join(shared, entry), join(tools, entry));
 
     const version = run(driftwatch, ["--version"], env);
     expect(version.status, version.stderr).toBe(0);
     expect(version.stdout).toMatch(/^driftwatch \d+\.\d+\.\d+\nengines: not provisioned yet/);
 
-    const repo = join(root, "repo");
     mkdirSync(repo);
     git(repo, "init", "-q", "-b", "main");
     commitFiles(repo, { "files/main.tf": localFilesModule({ a: "alpha\n" }) }, "module");
-    const config = join(root, "driftwatch.yaml");
-    writeFileSync(config, [`dataDir: ${join(root, "data")}`, "stacks:", "  - name: files", "    engine: terraform", `    source: { repo: ${repo}, path: files }`, `    terraform: { vars: { dir: ${join(root, "world")} } }`, ""].join("\n"));
     const checked = run(driftwatch, ["--config", config, "check", "--json"], env);
     expect(checked.status, checked.stderr).toBe(2);
     const [result] = (JSON.parse(checked.stdout) as { results: StackResult[] }).results;

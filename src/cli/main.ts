@@ -89,7 +89,7 @@ function versionText(env: NodeJS.ProcessEnv): string {
     lines.push(`node ${tools.node.version}`, `pulumi ${tools.pulumi.version}`, ...tools.terraform.clis.map((cli) => `${cli.flavor} ${cli.version}`));
     if (tools.kubernetes) lines.push(`kustomize ${tools.kubernetes.kustomize.version}`);
   } catch (error) {
-    lines.push(`engines: ${error instanceof ToolchainNotProvisionedError ? "not provisioned yet (npm run provision)" : `unknown (${error instanceof Error ? error.message : String(error)})`}`);
+    lines.push(`engines: ${error instanceof ToolchainNotProvisionedError ? "not provisioned yet (the first check, converge or serve provisions them; in a clone, npm run provision)" : `unknown (${error instanceof Error ? error.message : String(error)})`}`);
   }
   return `${lines.join("\n")}\n`;
 }
@@ -131,6 +131,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   const runStacks = async (operation: typeof check, command: Command, only: string[], concurrency: number, json: boolean | undefined) => {
     const loaded = context(command);
     const { config, logger, masker } = loaded;
+    requireKnownStacks(config, only, command.name()); // before the engines, which a first use may have to build
     sayWhatIsSkipped(loaded);
     const results = await operation({ config, toolchain: await engines(io), logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
     io.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
