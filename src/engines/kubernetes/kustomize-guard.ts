@@ -10,7 +10,8 @@ import { isInside, readWorktreeFile, type WorktreeFolder } from "../../core/work
 import { ManifestError } from "./errors.ts";
 import { isPlainObject } from "./objects.ts";
 
-const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+/** The names kustomize reads a kustomization from, in the order it looks for them. */
+export const KUSTOMIZATION_FILES: readonly string[] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /** Fields whose values (strings, or lists of them) are files or folders. */
 const PATH_LISTS = ["resources", "bases", "components", "crds", "configurations", "generators", "transformers", "validators", "patchesStrategicMerge"];
@@ -71,7 +72,8 @@ export async function checkKustomization(folder: WorktreeFolder, stack: string):
   }
 }
 
-async function kustomizationIn(dir: string): Promise<string | undefined> {
+/** The kustomization file of `dir`, if it has one. */
+export async function kustomizationIn(dir: string): Promise<string | undefined> {
   for (const name of KUSTOMIZATION_FILES) {
     const file = join(dir, name);
     const found = await stat(file).catch(() => undefined);

@@ -13,11 +13,10 @@ import { TimeoutError } from "../../core/errors.ts";
 import { runTool } from "../../core/process.ts";
 import { readWorktreeFile, type WorktreeFolder } from "../../core/worktree-file.ts";
 import { ManifestError } from "./errors.ts";
-import { checkKustomization } from "./kustomize-guard.ts";
+import { checkKustomization, KUSTOMIZATION_FILES, kustomizationIn } from "./kustomize-guard.ts";
 import { isPlainObject, type KubeObject } from "./objects.ts";
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
-const KUSTOMIZATION_FILES = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /** An object and where it came from (`deploy/web.yaml line 12`, or `kustomize build`). */
 export interface RenderedObject {
@@ -35,10 +34,6 @@ export interface RenderOptions {
   logger: Logger;
 }
 
-function isKustomization(name: string): boolean {
-  return KUSTOMIZATION_FILES.includes(name);
-}
-
 /** Every manifest below `dir`, in path order; dot-folders (.git, .github) and symlinked folders are left out. */
 async function manifestFiles(dir: string, logger: Logger): Promise<string[]> {
   const found: string[] = [];
@@ -49,7 +44,7 @@ async function manifestFiles(dir: string, logger: Logger): Promise<string[]> {
       if (entry.isDirectory()) {
         if (!entry.name.startsWith(".")) await walk(path);
       } else if (entry.isSymbolicLink() || entry.isFile()) {
-        if (MANIFEST_FILE.test(entry.name) && !isKustomization(entry.name)) found.push(path);
+        if (MANIFEST_FILE.test(entry.name) && !KUSTOMIZATION_FILES.includes(entry.name)) found.push(path);
       }
     }
   };
@@ -111,14 +106,9 @@ async function renderKustomize(folder: WorktreeFolder, options: RenderOptions): 
   return parseManifests(run.stdout, "kustomize build");
 }
 
-async function hasKustomization(dir: string): Promise<boolean> {
-  const names = await readdir(dir);
-  return names.some(isKustomization);
-}
-
 /** The objects the stack's folder declares, as Git has them at this commit. */
 export async function renderManifests(folder: WorktreeFolder, options: RenderOptions): Promise<RenderedObject[]> {
-  const mode = options.settings.render === "auto" ? ((await hasKustomization(folder.dir)) ? "kustomize" : "plain") : options.settings.render;
+  const mode = options.settings.render === "auto" ? ((await kustomizationIn(folder.dir)) ? "kustomize" : "plain") : options.settings.render;
   const objects = mode === "kustomize" ? await renderKustomize(folder, options) : await renderPlain(folder, options);
   options.logger.debug({ render: mode, objects: objects.length }, "manifests rendered");
   return objects;
