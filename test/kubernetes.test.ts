@@ -14,6 +14,7 @@ import { PlanChangedError } from "../src/core/errors.ts";
 import type { StackResult } from "../src/core/types.ts";
 import { createKubernetesEngine } from "../src/engines/kubernetes/index.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
+import { freeLoopbackPort } from "../src/toolchain/ports.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { apiRequest, startKubeCluster, type LocalCluster } from "./support/kube-cluster.ts";
@@ -120,6 +121,16 @@ describe("kubernetes engine on a real API server", () => {
       ...extra,
     ].join("\n");
   const writeConfig = (stacks: string[], file = config) => writeFileSync(file, [`dataDir: ${dataDir}`, "alerts: { log: false }", "stacks:", ...stacks, ""].join("\n"));
+  /** The stack's kubeconfig setting pointing at `file` instead of the admin's. */
+  const withKubeconfig = (name: string, path: string, file: string) => stack(name, path).replace("${env:TEST_KUBECONFIG}", file);
+  /** A copy of the admin kubeconfig, changed by `change`, written as `<root>/kubeconfigs/<name>`. */
+  const kubeconfigVariant = (name: string, change: (k: { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[] }) => void) => {
+    const copy = parse(readFileSync(cluster.kubeconfig, "utf8")) as Parameters<typeof change>[0];
+    change(copy);
+    mkdirSync(join(root, "kubeconfigs"), { recursive: true });
+    writeFileSync(join(root, "kubeconfigs", name), stringify(copy));
+    return join(root, "kubeconfigs", name);
+  };
   let env: NodeJS.ProcessEnv;
   const check = async (...names: string[]) => {
     const run = await driftwatch(["--config", config, "check", "--json", ...names], env);
@@ -311,26 +322,12 @@ describe("kubernetes engine on a real API server", () => {
   }, 300_000);
 
   it("makes each broken cluster, credential or manifest that stack's error, names it, and goes on with the others", async () => {
-    const kubeconfigs = join(root, "kubeconfigs");
-    mkdirSync(kubeconfigs, { recursive: true });
-    const admin = parse(readFileSync(cluster.kubeconfig, "utf8")) as { clusters: { cluster: { server: string } }[]; users: { user: { token: string } }[] };
-    const variant = (name: string, change: (k: typeof admin) => void) => {
-      const copy = structuredClone(admin);
-      change(copy);
-      writeFileSync(join(kubeconfigs, name), stringify(copy));
-      return join(kubeconfigs, name);
-    };
-    const closedPort = await new Promise<number>((resolvePort) => {
-      const server = createServer().listen(0, "127.0.0.1", () => {
-        const { port } = server.address() as AddressInfo;
-        server.close(() => resolvePort(port));
-      });
-    });
-    const unreachable = variant("unreachable", (k) => (k.clusters[0]!.cluster.server = `https://127.0.0.1:${closedPort}`));
-    const expired = variant("expired", (k) => (k.users[0]!.user.token = "expired-or-revoked-token"));
+    const closedPort = await freeLoopbackPort();
+    const unreachable = kubeconfigVariant("unreachable", (k) => (k.clusters[0]!.cluster.server = `https://127.0.0.1:${closedPort}`));
+    const expired = kubeconfigVariant("expired", (k) => (k.users[0]!.user.token = "expired-or-revoked-token"));
     // A kubeconfig broken right after its token: the parser's error quotes the lines around it.
+    const kubeconfigs = join(root, "kubeconfigs");
     writeFileSync(join(kubeconfigs, "garbage"), `users:\n- name: a\n  user:\n    token: ${cluster.token}\n  bad: [\n`);
-    const withKubeconfig = (name: string, path: string, file: string) => stack(name, path).replace("${env:TEST_KUBECONFIG}", file);
     const errors = join(root, "errors.yaml");
     writeConfig(
       [
@@ -426,12 +423,9 @@ describe("kubernetes engine on a real API server", () => {
     const silent = createServer((socket) => socket.on("error", () => {}));
     const port = await new Promise<number>((resolvePort) => silent.listen(0, "127.0.0.1", () => resolvePort((silent.address() as AddressInfo).port)));
     try {
-      const admin = parse(readFileSync(cluster.kubeconfig, "utf8")) as { clusters: { cluster: { server: string } }[] };
-      admin.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`;
-      const kubeconfig = join(root, "silent-kubeconfig");
-      writeFileSync(kubeconfig, stringify(admin));
+      const kubeconfig = kubeconfigVariant("silent", (k) => (k.clusters[0]!.cluster.server = `https://127.0.0.1:${port}`));
       const file = join(root, "silent.yaml");
-      writeConfig([stack("silent", "clusters/insync").replace("${env:TEST_KUBECONFIG}", kubeconfig).replace("timeoutSeconds: 300", "timeoutSeconds: 2"), stack("insync", "clusters/insync")], file);
+      writeConfig([withKubeconfig("silent", "clusters/insync", kubeconfig).replace("timeoutSeconds: 300", "timeoutSeconds: 2"), stack("insync", "clusters/insync")], file);
       const run = await driftwatch(["--config", file, "check", "--json"], env);
       const r = results(run.stdout);
       expect(r.silent!.error, run.stdout).toMatchObject({ kind: "TimeoutError" });
