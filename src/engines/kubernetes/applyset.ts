@@ -2,7 +2,7 @@
 // `applyset.kubernetes.io/part-of=<id>`; a parent Secret in the stack's namespace carries the id, the tooling and
 // the group-kinds (and other namespaces) its members live in.
 import { createHash } from "node:crypto";
-import { clone, typeOf, type KubeObject, type ObjectId } from "./objects.ts";
+import { typeOf, type KubeObject, type ObjectId } from "./objects.ts";
 
 export const PART_OF_LABEL = "applyset.kubernetes.io/part-of";
 const ID_LABEL = "applyset.kubernetes.io/id";
@@ -24,7 +24,7 @@ export function applySetOf(stack: string, namespace: string): ApplySet {
 
 /** The member as applied: the part-of label added. */
 export function asMember(object: KubeObject, set: ApplySet): KubeObject {
-  const copy = clone(object);
+  const copy = structuredClone(object);
   copy.metadata.labels = { ...copy.metadata.labels, [PART_OF_LABEL]: set.id };
   return copy;
 }

@@ -5,7 +5,7 @@ import type { KubernetesSettings } from "../../config/types.ts";
 import type { KubeClient } from "./client.ts";
 import { Discovery, objectPath, type ResourceInfo } from "./discovery.ts";
 import { KubernetesApiError, ManifestError, UnknownKindError } from "./errors.ts";
-import { addressOf, clone, crdServes, idOf, isCrd, isPlainObject, keyOf, type KubeObject, type ObjectId } from "./objects.ts";
+import { addressOf, crdServes, idOf, isCrd, isPlainObject, keyOf, type KubeObject, type ObjectId } from "./objects.ts";
 import type { RenderedObject } from "./render.ts";
 import { LAST_APPLIED } from "./secrets.ts";
 
@@ -30,7 +30,7 @@ const SERVER_METADATA = ["resourceVersion", "uid", "creationTimestamp", "managed
  * exported manifest's copy of itself, Secrets included: kubectl's bookkeeping, never Driftwatch's to apply).
  */
 function normalized(object: KubeObject): KubeObject {
-  const { status: _status, ...rest } = clone(object);
+  const { status: _status, ...rest } = structuredClone(object);
   const metadata = { ...rest.metadata };
   for (const field of SERVER_METADATA) delete metadata[field];
   if (metadata.annotations && LAST_APPLIED in metadata.annotations) {

@@ -4,7 +4,7 @@ import { diffProperties } from "../../core/property-diff.ts";
 import type { FieldChanger, PropertyDiff } from "../../core/types.ts";
 import { isMembershipPath } from "./applyset.ts";
 import { appliedFields, differingFields, mergeFieldSets, ownersOf, type FieldDifference } from "./fields.ts";
-import { clone, isPlainObject, isSecret, type KubeObject, type ObjectId } from "./objects.ts";
+import { isPlainObject, isSecret, type KubeObject, type ObjectId } from "./objects.ts";
 import { maskedProperty, type SecretDigester } from "./secrets.ts";
 
 export interface CompareOptions {
@@ -62,7 +62,7 @@ export function compareSecretData(id: ObjectId, desired: KubeObject, actual: Kub
 
 /** Every value a new object would get, for a create (no dry run possible or needed to show it): masked. */
 export function createProperties(id: ObjectId, object: KubeObject): PropertyDiff[] {
-  const shown = clone(object) as Record<string, unknown>;
+  const shown = structuredClone(object) as Record<string, unknown>;
   delete shown.apiVersion;
   delete shown.kind;
   if (isPlainObject(shown.metadata)) {

@@ -95,8 +95,3 @@ export function crdServes(object: KubeObject): { group: string; kind: string } |
   if (!isPlainObject(spec) || typeof spec.group !== "string" || !isPlainObject(spec.names) || typeof spec.names.kind !== "string") return undefined;
   return { group: spec.group, kind: spec.names.kind };
 }
-
-/** A deep copy (objects here are JSON). */
-export function clone<T>(value: T): T {
-  return structuredClone(value);
-}

@@ -5,8 +5,8 @@
 // to the cluster: Secrets are dry-run without their data, and their data is compared by digest.
 import { createHmac } from "node:crypto";
 import { SECRET_MASK } from "../../core/redact.ts";
-import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
-import { clone, idOf, isPlainObject, isSecret, type KubeObject, type ObjectId } from "./objects.ts";
+import type { PropertyDiff } from "../../core/types.ts";
+import { idOf, isPlainObject, isSecret, type KubeObject, type ObjectId } from "./objects.ts";
 
 export const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -28,7 +28,7 @@ export function maskedProperty(id: Pick<ObjectId, "group" | "kind">, property: P
 
 function maskAnnotations(value: unknown): unknown {
   if (!isPlainObject(value)) return value;
-  const copy = clone(value);
+  const copy = structuredClone(value);
   const annotations = isPlainObject(copy.annotations) ? copy.annotations : copy;
   if (LAST_APPLIED in annotations) annotations[LAST_APPLIED] = SECRET_MASK;
   return copy;
@@ -36,7 +36,7 @@ function maskAnnotations(value: unknown): unknown {
 
 /** The object as it may be shown or stored: Secret values and the last-applied annotation masked. */
 export function maskedObject(object: KubeObject): KubeObject {
-  const copy = clone(object);
+  const copy = structuredClone(object);
   const annotations = copy.metadata.annotations;
   if (annotations && LAST_APPLIED in annotations) annotations[LAST_APPLIED] = SECRET_MASK;
   if (isSecret(idOf(copy))) {
@@ -46,10 +46,6 @@ export function maskedObject(object: KubeObject): KubeObject {
     }
   }
   return copy;
-}
-
-export function maskedChange(id: Pick<ObjectId, "group" | "kind">, change: ResourceChange): ResourceChange {
-  return { ...change, properties: change.properties.map((p) => maskedProperty(id, p)) };
 }
 
 /** A Secret's values as the server stores them: `data` (base64) with `stringData` encoded and laid over it. */
