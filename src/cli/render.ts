@@ -53,7 +53,8 @@ export function renderResults(results: readonly StackResult[]): string {
     if (r.changes.length === 0) continue;
     lines.push("", `${r.stack}:`);
     for (const change of r.changes) {
-      lines.push(`  ${change.kind.padEnd(7)} ${change.action.padEnd(7)} ${shortAddress(change.address)}`);
+      const moved = change.previousAddress ? ` (was ${shortAddress(change.previousAddress)})` : "";
+      lines.push(`  ${change.kind.padEnd(7)} ${change.action.padEnd(7)} ${shortAddress(change.address)}${moved}`);
       for (const p of change.properties) lines.push(`      ${p.path}: ${value(p.desired)} -> ${value(p.actual)}${p.changedBy ? `   (changed by ${formatChanger(p.changedBy)})` : ""}`);
     }
   }

@@ -3,7 +3,12 @@
 /** drift: the real world changed behind the tool's back. pending: Git declares something not applied yet. */
 export type ChangeKind = "drift" | "pending";
 
-export type ResourceAction = "create" | "update" | "delete" | "replace";
+/**
+ * create, update, delete, replace: what happens to the real object. move (a new address, nothing else), import
+ * (an existing object taken under management) and forget (the tool stops managing it, the object stays): what
+ * happens to the tool's record of it (Terraform's moved, import and removed blocks).
+ */
+export type ResourceAction = "create" | "update" | "delete" | "replace" | "move" | "import" | "forget";
 
 export type Verdict = "in-sync" | "drifted" | "pending" | "drifted+pending" | "error";
 
@@ -34,6 +39,8 @@ export interface ResourceChange {
   properties: PropertyDiff[];
   /** For `replace`: the properties whose change forces the replacement, when the engine says. */
   replacePaths?: string[];
+  /** The resource's address before a move (Terraform `moved` blocks), when it changes address. */
+  previousAddress?: string;
 }
 
 /** What an engine found for one stack: a result, never an exception. */

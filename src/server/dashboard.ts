@@ -151,9 +151,9 @@ function changesTable(result: StackResult): string {
                 `<tr><td><code>${h(p.path)}</code></td><td><pre>${h(formatValue(p.desired, 2000))}</pre></td><td><pre>${h(formatValue(p.actual, 2000))}</pre></td><td>${p.changedBy ? h(formatChanger(p.changedBy)) : ""}</td></tr>`,
             )
             .join("")
-        : `<tr><td colspan="4">${c.action === "delete" ? "the resource is gone" : "no property details"}</td></tr>`;
+        : `<tr><td colspan="4">${c.action === "delete" ? "the resource is gone" : c.action === "forget" ? "no longer managed; the object stays" : "no property details"}</td></tr>`;
       return `<section>
-<h3>${badge(c.kind === "drift" ? "drifted" : "pending")} ${h(c.action)} <code>${h(shortAddress(c.address))}</code></h3>
+<h3>${badge(c.kind === "drift" ? "drifted" : "pending")} ${h(c.action)} <code>${h(shortAddress(c.address))}</code>${c.previousAddress ? ` (moved from <code>${h(shortAddress(c.previousAddress))}</code>)` : ""}</h3>
 <table><thead><tr><th scope="col">Property</th><th scope="col">Desired</th><th scope="col">Actual</th><th scope="col">Changed by</th></tr></thead><tbody>${props}</tbody></table>
 </section>`;
     })

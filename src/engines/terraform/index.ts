@@ -17,7 +17,7 @@ import { cleanOutput, formatValidateJson, isLockConflict } from "./diagnostics.t
 import { withInitLock } from "./init-lock.ts";
 import { detachProviders } from "./private-providers.ts";
 import { backendConfigFile } from "./hcl.ts";
-import { changesFromPlan, type PlanJson } from "./plan.ts";
+import { driftFromPlan, pendingFromPlan, plannedChanges, type PlanJson } from "./plan.ts";
 
 /** The files a root module's configuration is made of (OpenTofu also reads .tofu files). */
 const CONFIG_FILE = /\.(tf|tf\.json|tofu|tofu\.json)$/;
@@ -156,15 +156,13 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
   }
 
   /**
-   * drift: `plan -refresh-only` (what refresh would change in the state). pending: `plan -refresh=false` (what
-   * the configuration in Git changes against the recorded state, without counting drift twice). converge: a
-   * normal plan, refresh included, whose file is then applied.
+   * A plan with refresh, saved and read back through `show -json`. detect: `-lock=false`, since planning never
+   * writes the state and a check must not hold up an apply. converge: a locked plan, whose file is then applied.
    */
-  async function plan(session: Session, mode: "drift" | "pending" | "converge"): Promise<{ file: string; json: PlanJson }> {
+  async function plan(session: Session, mode: "detect" | "converge"): Promise<{ file: string; json: PlanJson }> {
     const file = join(session.planDir, `${mode}.tfplan`);
-    const modeArgs = { drift: ["-refresh-only", "-lock=false"], pending: ["-refresh=false", "-lock=false"], converge: [] }[mode];
-    const args = ["plan", ...modeArgs, "-input=false", "-no-color", `-out=${file}`, ...session.stateArgs, ...session.varFileArgs];
-    await run(session, args, `plan (${mode})`).catch((error: unknown) => explainFailure(session, error));
+    const args = ["plan", ...(mode === "detect" ? ["-lock=false"] : []), "-input=false", "-no-color", `-out=${file}`, ...session.stateArgs, ...session.varFileArgs];
+    await run(session, args, "plan").catch((error: unknown) => explainFailure(session, error));
     const shown = await run(session, ["show", "-json", "-no-color", file], "show -json");
     return { file, json: JSON.parse(shown.stdout) as PlanJson };
   }
@@ -179,9 +177,9 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     async detect(ctx): Promise<Detection> {
       const session = await open(ctx);
       try {
-        const drift = await plan(session, "drift");
-        const pending = await plan(session, "pending");
-        return { drift: changesFromPlan("drift", drift.json), pending: changesFromPlan("pending", pending.json) };
+        // One pass: the plan's refresh gives the drift, its changes read against the state as recorded the pending.
+        const { json } = await plan(session, "detect");
+        return { drift: driftFromPlan(json), pending: pendingFromPlan(json) };
       } finally {
         close(session);
       }
@@ -191,7 +189,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       const session = await open(ctx);
       try {
         const { file, json } = await plan(session, "converge");
-        const changes = changesFromPlan("pending", json);
+        const changes = plannedChanges(json);
         const planned = { changes, fingerprint: fingerprintChanges(changes) };
         if (!(await decide(planned))) return { plan: planned, applied: false };
         // The file that was planned, read and judged is the one applied: Terraform refuses it if the state moved.
@@ -208,7 +206,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         // Apply exactly the plan that was made and read, never a fresh `apply -auto-approve` that could differ.
         const { file, json } = await plan(session, "converge");
         await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply");
-        return changesFromPlan("pending", json);
+        return plannedChanges(json);
       } finally {
         close(session);
       }

@@ -259,7 +259,9 @@ function fitItems<T>(items: readonly T[], format: (item: T) => string, separator
   return { shown, omitted: items.length - shown.length };
 }
 
-function replaceLine(change: ResourceChange): string {
+/** Under a resource title: where it moved from, or which properties force its replacement. */
+function changeNote(change: ResourceChange): string {
+  if (change.previousAddress) return `\nmoved from ${inlineCode(shortAddress(change.previousAddress), MAX.address)}`;
   if (change.action !== "replace" || !change.replacePaths?.length) return "";
   const { shown, omitted } = fitItems(change.replacePaths, (p) => inlineCode(p, MAX.path), ", ", MAX.replacePaths);
   return `\nreplaced because of ${shown.join(", ")}${omitted > 0 ? ` …and ${omitted} more` : ""}`;
@@ -273,7 +275,7 @@ function propertyLine(p: PropertyDiff): string {
 
 /** One resource: its title, and its property diffs in a code block as far as they fit in one section. */
 function resourceText(change: ResourceChange, resolved: boolean): string {
-  const head = resourceTitle(change, resolved) + replaceLine(change);
+  const head = resourceTitle(change, resolved) + changeNote(change);
   const room = LIMITS.sectionText - head.length - "\n```\n\n```".length - MORE_LINE_RESERVE;
   const { shown, omitted } = fitItems(change.properties, propertyLine, "\n", room);
   const diffs = shown.length > 0 ? `\n\`\`\`\n${shown.join("\n")}\n\`\`\`` : "";

@@ -135,12 +135,14 @@ function summaryOf(row: Row): RunSummary {
 }
 
 function changeOf(row: Row): ResourceChange {
+  const previousAddress = optionalText(row, "previous_address");
   return {
     kind: text(row, "kind") as ChangeKind,
     address: text(row, "address"),
     type: text(row, "type"),
     action: text(row, "action") as ResourceAction,
     properties: parseProperties(text(row, "properties_json")),
+    ...(previousAddress !== undefined ? { previousAddress } : {}),
   };
 }
 
@@ -167,7 +169,7 @@ interface Statements {
 function prepare(db: DatabaseSync): Statements {
   return {
     insertRun: db.prepare(`INSERT INTO runs (${RUN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-    insertChange: db.prepare("INSERT INTO resource_changes (run_id, kind, address, type, action, properties_json) VALUES (?, ?, ?, ?, ?, ?)"),
+    insertChange: db.prepare("INSERT INTO resource_changes (run_id, kind, address, type, action, properties_json, previous_address) VALUES (?, ?, ?, ?, ?, ?, ?)"),
     // rowid breaks ties between runs started in the same millisecond: the one recorded later comes first.
     // Runs still in progress have no result yet: history lists results only.
     listAll: db.prepare(`SELECT ${RUN_READ_COLUMNS} FROM runs WHERE status != 'running' AND started_at < ? ORDER BY started_at DESC, rowid DESC LIMIT ?`),
@@ -194,7 +196,7 @@ function prepare(db: DatabaseSync): Statements {
         "LEFT JOIN resource_changes c ON c.run_id = r.run_id AND c.kind = 'drift' AND c.address IN (SELECT value FROM json_each(?)) " +
         "WHERE r.stack = ? AND r.status = 'finished' AND r.verdict != 'error' AND r.started_at >= ? ORDER BY r.started_at, r.rowid, c.id",
     ),
-    getChanges: db.prepare("SELECT kind, address, type, action, properties_json FROM resource_changes WHERE run_id = ? ORDER BY id"),
+    getChanges: db.prepare("SELECT kind, address, type, action, properties_json, previous_address FROM resource_changes WHERE run_id = ? ORDER BY id"),
   };
 }
 
@@ -273,7 +275,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
             result.trigger ?? null,
           );
           for (const change of result.changes) {
-            statements.insertChange.run(result.runId, change.kind, change.address, change.type, change.action, propertiesJson(change.properties));
+            statements.insertChange.run(result.runId, change.kind, change.address, change.type, change.action, propertiesJson(change.properties), change.previousAddress ?? null);
           }
         });
       } catch (error) {

@@ -219,6 +219,11 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "what started a run",
     sql: "ALTER TABLE runs ADD COLUMN trigger TEXT;",
   },
+  {
+    version: 12,
+    name: "a resource's address before a move",
+    sql: "ALTER TABLE resource_changes ADD COLUMN previous_address TEXT;",
+  },
 ];
 
 /** The newest schema version this code knows. */

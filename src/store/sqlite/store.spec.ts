@@ -347,6 +347,10 @@ describe("engine state", () => {
       expect(store.listRuns({ stack: store.getRun("k0")!.stack })[0]!.trigger).toBe("webhook");
       store.recordRun(result({ runId: "k1", changes: [{ kind: "drift", address: "ConfigMap/web/a", type: "ConfigMap", action: "update", properties: [{ path: "data.x", desired: "1", actual: "2", changedBy }] }] }));
       expect(store.getRun("k1")!.changes[0]!.properties).toEqual([{ path: "data.x", desired: "1", actual: "2", changedBy }]);
+      const moved: ResourceChange = { kind: "pending", address: "aws_s3_bucket.logs", type: "aws_s3_bucket", action: "move", properties: [], previousAddress: "aws_s3_bucket.old" };
+      const forgotten: ResourceChange = { kind: "pending", address: "aws_s3_bucket.kept", type: "aws_s3_bucket", action: "forget", properties: [] };
+      store.recordRun(result({ runId: "k2", changes: [moved, forgotten] }));
+      expect(store.getRun("k2")!.changes).toEqual([moved, forgotten]);
     } finally {
       store.close();
     }
