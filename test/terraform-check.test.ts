@@ -155,6 +155,23 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor, cli] as const))(
     expect(readdirSync(join(repo, "stacks", "tf")).filter((f) => f.includes("tfstate"))).toEqual([]);
   });
 
+  it("skips init when it ran before for the same commit, and recovers when the data dir lost what init put there", async () => {
+    const debug = { ...env, DRIFTWATCH_LOG_LEVEL: "debug" };
+    const inits = (stderr: string) => stderr.split("\n").filter((line) => line.includes('"msg":"terraform init"')).length;
+    const first = await driftwatch(["--config", config, "check", "--json", "insync"], debug);
+    expect(results(first.stdout).insync!.verdict, first.stderr).toBe("in-sync");
+    const again = await driftwatch(["--config", config, "check", "--json", "insync"], debug);
+    expect(results(again.stdout).insync!.verdict, again.stderr).toBe("in-sync");
+    expect(inits(again.stderr)).toBe(0);
+    expect(again.stderr).toContain("terraform init skipped");
+    // The providers' files vanish from the stack's data dir (the folder stays): the plan fails, init runs, the check holds.
+    const providers = join(dataDir, "terraform", "insync", "data", "providers");
+    for (const entry of readdirSync(providers)) rmSync(join(providers, entry), { recursive: true, force: true });
+    const repaired = await driftwatch(["--config", config, "check", "--json", "insync"], debug);
+    expect(results(repaired.stdout).insync!.verdict, repaired.stderr).toBe("in-sync");
+    expect(inits(repaired.stderr)).toBe(1);
+  });
+
   it("masks sensitive values everywhere: output, logs, database", async () => {
     const json = await driftwatch(["--config", config, "check", "--json", "secret"], env);
     const table = await driftwatch(["--config", config, "check", "secret"], env);

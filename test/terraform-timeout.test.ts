@@ -82,7 +82,7 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor] as const))("terr
     // this would never finish).
     const run = await running;
     expect(run.code).toBe(1);
-    expect(results(run.stdout).hang).toMatchObject({ verdict: "error", error: { kind: "TimeoutError", message: expect.stringContaining(`did not finish within ${TIMEOUT_SECONDS}s; plan (drift) was stopped`) } });
+    expect(results(run.stdout).hang).toMatchObject({ verdict: "error", error: { kind: "TimeoutError", message: expect.stringContaining(`did not finish within ${TIMEOUT_SECONDS}s; plan (drift and pending) was stopped`) } });
     await until(() => processesUnder(worktrees).length === 0, 60_000, "every process of the plan gone");
     const plans = readdirSync(join(dataDir, "terraform"), { recursive: true, encoding: "utf8" }).filter((f) => /plans-|\.tfplan$/.test(f));
     expect(plans).toEqual([]);

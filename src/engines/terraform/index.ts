@@ -15,6 +15,7 @@ import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
 import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
 import { cleanOutput, formatValidateJson, isLockConflict } from "./diagnostics.ts";
 import { withInitLock } from "./init-lock.ts";
+import { initMemo, type InitMemo } from "./init-memo.ts";
 import { detachProviders } from "./private-providers.ts";
 import { backendConfigFile } from "./hcl.ts";
 import { driftFromPlan, pendingFromPlan, plannedChanges, type PlanJson } from "./plan.ts";
@@ -43,6 +44,8 @@ interface Session {
   /** `-var-file=<real path>` per var file, each checked to be a regular file inside the worktree. */
   varFileArgs: string[];
   planDir: string;
+  /** Set when init was skipped because an earlier one ran with the same inputs (see init-memo.ts): runs it after all. */
+  redoInit?: () => Promise<void>;
 }
 
 function asTerraformStack(ctx: EngineContext): TerraformStackConfig {
@@ -90,7 +93,34 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     throw new EngineError(`${error.what} failed for stack ${session.stack.name}:\n${error.output}`);
   }
 
-  async function open(ctx: EngineContext): Promise<Session> {
+  /**
+   * Runs init (one at a time per plugin cache) and gives the stack its own copy of the providers it installed, then
+   * remembers what it was run with, so the next check of the same commit and settings can skip it.
+   */
+  async function initialize(session: Session, initArgs: string[], memo: InitMemo): Promise<void> {
+    const { ctx, stack } = session;
+    memo.forget();
+    ctx.logger.debug({ binary: session.bin }, "terraform init");
+    // One init at a time per plugin cache, across processes: the cache is not safe for concurrent inits. Before the
+    // lock is let go, the providers the init linked from the cache become the stack's own (see private-providers.ts),
+    // so no later init can take them from under this stack's plans.
+    try {
+      await withInitLock(session.env.TF_PLUGIN_CACHE_DIR!, ctx.signal, async () => {
+        await run(session, initArgs, "init");
+        await detachProviders(join(memo.dataDir, "providers"), join(memo.home, "providers-staging")).catch((error: unknown) => {
+          throw new EngineError(`stack ${stack.name}: could not give the stack its own copy of the providers init installed: ${errorMessage(error)}`);
+        });
+      });
+    } catch (error) {
+      if (ctx.signal.aborted && !(error instanceof DriftwatchError)) {
+        throw new TimeoutError(`stack ${stack.name} did not finish within ${stack.timeoutSeconds}s; it was waiting for another init of the provider cache`);
+      }
+      await explainFailure(session, error);
+    }
+    memo.remember(ctx.dir);
+  }
+
+  async function open(ctx: EngineContext, options: { reuseInit: boolean }): Promise<Session> {
     const stack = asTerraformStack(ctx);
     // init succeeds in a folder without configuration ("initialized in an empty directory"): say what is wrong.
     if (!readdirSync(ctx.dir).some((file) => CONFIG_FILE.test(file))) {
@@ -129,22 +159,20 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         writeFileSync(file, backendConfigFile(stack.terraform.backendConfig), { mode: 0o600 });
         initArgs.push(`-backend-config=${file}`);
       }
-      ctx.logger.debug({ binary: session.bin }, "terraform init");
-      // One init at a time per plugin cache, across processes: the cache is not safe for concurrent inits. Before the
-      // lock is let go, the providers the init linked from the cache become the stack's own (see private-providers.ts),
-      // so no later init can take them from under this stack's plans.
-      try {
-        await withInitLock(env.TF_PLUGIN_CACHE_DIR!, ctx.signal, async () => {
-          await run(session, initArgs, "init");
-          await detachProviders(join(dataDir, "providers"), join(home, "providers-staging")).catch((error: unknown) => {
-            throw new EngineError(`stack ${stack.name}: could not give the stack its own copy of the providers init installed: ${errorMessage(error)}`);
-          });
-        });
-      } catch (error) {
-        if (ctx.signal.aborted && !(error instanceof DriftwatchError)) {
-          throw new TimeoutError(`stack ${stack.name} did not finish within ${stack.timeoutSeconds}s; it was waiting for another init of the provider cache`);
-        }
-        await explainFailure(session, error);
+      // What init depends on: the commit's files, the CLI and its provider mirror (in env), the backend settings.
+      const memo = initMemo(home, dataDir, {
+        bin: session.bin,
+        commit: ctx.commit,
+        path: stack.source.path,
+        backendConfig: stack.terraform.backendConfig,
+        env,
+      });
+      if (options.reuseInit && memo.matches()) {
+        ctx.logger.debug({ binary: session.bin }, "terraform init skipped: it ran before for this commit and these settings");
+        memo.restore(ctx.dir);
+        session.redoInit = () => initialize(session, initArgs, memo);
+      } else {
+        await initialize(session, initArgs, memo);
       }
       // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
       if (!existsSync(join(dataDir, "terraform.tfstate"))) session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
@@ -162,7 +190,18 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
   async function plan(session: Session, mode: "detect" | "converge"): Promise<{ file: string; json: PlanJson }> {
     const file = join(session.planDir, `${mode}.tfplan`);
     const args = ["plan", ...(mode === "detect" ? ["-lock=false"] : []), "-input=false", "-no-color", `-out=${file}`, ...session.stateArgs, ...session.varFileArgs];
-    await run(session, args, "plan").catch((error: unknown) => explainFailure(session, error));
+    const what = mode === "detect" ? "plan (drift and pending)" : "plan (converge)";
+    try {
+      await run(session, args, what);
+    } catch (error) {
+      // With init skipped, a failed plan may only need it (a provider or module gone from the data dir): init, retry.
+      if (!(error instanceof ToolFailure) || !session.redoInit) return explainFailure(session, error);
+      session.ctx.logger.debug("plan failed after a skipped init; running init and planning again");
+      const redo = session.redoInit;
+      delete session.redoInit;
+      await redo();
+      await run(session, args, what).catch((again: unknown) => explainFailure(session, again));
+    }
     const shown = await run(session, ["show", "-json", "-no-color", file], "show -json");
     return { file, json: JSON.parse(shown.stdout) as PlanJson };
   }
@@ -175,7 +214,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     id: "terraform",
 
     async detect(ctx): Promise<Detection> {
-      const session = await open(ctx);
+      const session = await open(ctx, { reuseInit: true });
       try {
         // One pass: the plan's refresh gives the drift, its changes read against the state as recorded the pending.
         const { json } = await plan(session, "detect");
@@ -186,7 +225,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     },
 
     async remediate(ctx, decide) {
-      const session = await open(ctx);
+      const session = await open(ctx, { reuseInit: false });
       try {
         const { file, json } = await plan(session, "converge");
         const changes = plannedChanges(json);
@@ -201,7 +240,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     },
 
     async converge(ctx): Promise<ResourceChange[]> {
-      const session = await open(ctx);
+      const session = await open(ctx, { reuseInit: false });
       try {
         // Apply exactly the plan that was made and read, never a fresh `apply -auto-approve` that could differ.
         const { file, json } = await plan(session, "converge");
