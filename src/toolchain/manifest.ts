@@ -18,6 +18,15 @@ const terraformCliSchema = tool.extend({
   flavor: z.enum(["tofu", "terraform"]),
 });
 
+const terraformFixtureProviderSchema = z.strictObject({
+  /** What a module's required_providers names it by: "driftwatch/fixture". */
+  source: z.string(),
+  version: z.string(),
+  /** The executable, as laid out in the mirror for registry.opentofu.org. */
+  bin: z.string(),
+  mirror: z.string(),
+});
+
 export const toolchainManifestSchema = z.strictObject({
   node: tool,
   pulumi: tool.extend({
@@ -28,10 +37,15 @@ export const toolchainManifestSchema = z.strictObject({
   terraform: z.strictObject({
     /** OpenTofu (always: found or built) first, then HashiCorp Terraform when one is installed. */
     clis: z.array(terraformCliSchema).min(1),
-    /** CLI configuration (TF_CLI_CONFIG_FILE) whose provider_installation uses only the local mirror. */
+    /**
+     * CLI configuration (TF_CLI_CONFIG_FILE) whose provider_installation uses only the local mirrors:
+     * providerMirror, then fixtureProvider's mirror when there is one.
+     */
     cliConfigFile: z.string(),
     providerMirror: z.string(),
     providers: z.array(z.strictObject({ name: z.string(), version: z.string() })),
+    /** driftwatch/fixture, the tests' provider (tools/terraform-provider-fixture), in a mirror of its own: with the test tools. */
+    fixtureProvider: terraformFixtureProviderSchema.optional(),
   }),
   moto: z.strictObject({ python: z.string(), version: z.string() }).optional(),
   /** For the dashboard's browser test. */
@@ -51,6 +65,7 @@ export type Tool = z.infer<typeof tool>;
 export type KubernetesTools = ToolchainManifest["kubernetes"];
 export type TerraformCli = z.infer<typeof terraformCliSchema>;
 export type TerraformFlavor = TerraformCli["flavor"];
+export type TerraformFixtureProvider = z.infer<typeof terraformFixtureProviderSchema>;
 
 /** Every Terraform-compatible CLI the toolchain has, tofu first. */
 export function terraformClis(manifest: ToolchainManifest): TerraformCli[] {

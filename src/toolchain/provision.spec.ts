@@ -1,10 +1,11 @@
 // `npm start` provisions without the test tools; what an earlier `npm test` provisioned stays usable.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { type ToolchainManifest, writeToolchainManifest } from "./manifest.ts";
+import { type TerraformFixtureProvider, type ToolchainManifest, writeToolchainManifest } from "./manifest.ts";
 import { provisionedTestTools } from "./provision.ts";
+import { fixtureProviderEntry } from "./terraform.ts";
 import { loadPinnedVersions } from "./versions.ts";
 
 const versions = loadPinnedVersions();
@@ -13,16 +14,20 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function manifestWith(dir: string, tools: Pick<ToolchainManifest, "moto" | "chromium"> & Partial<Pick<ToolchainManifest, "kubernetes">>): string {
+function manifestWith(
+  dir: string,
+  tools: Pick<ToolchainManifest, "moto" | "chromium"> & Partial<Pick<ToolchainManifest, "kubernetes">> & { fixtureProvider?: TerraformFixtureProvider },
+): string {
   const tool = { bin: join(dir, "bin"), version: "1.0.0", origin: "path" as const };
   const file = join(dir, "toolchain.json");
+  const { fixtureProvider, ...others } = tools;
   writeToolchainManifest(
     {
       node: tool,
       pulumi: { ...tool, binDir: dir, languageNodejs: tool },
-      terraform: { clis: [{ ...tool, flavor: "tofu" }], cliConfigFile: dir, providerMirror: dir, providers: [] },
+      terraform: { clis: [{ ...tool, flavor: "tofu" }], cliConfigFile: dir, providerMirror: dir, providers: [], ...(fixtureProvider ? { fixtureProvider } : {}) },
       kubernetes: { kustomize: tool },
-      ...tools,
+      ...others,
     },
     file,
   );
@@ -65,5 +70,27 @@ describe("provisionedTestTools and the local API server", () => {
     rmSync(etcd.bin);
     expect(kept({ kustomize, etcd, kubeApiserver })).toEqual({ kubernetesServers: { kubeApiserver } });
     expect(kept({ kustomize })).toEqual({});
+  });
+});
+
+describe("provisionedTestTools and the fixture Terraform provider", () => {
+  it("keeps the fixture provider while it is there and is what the current sources build", () => {
+    const dir = mkdtempSync(join(tmpdir(), "driftwatch-provision-"));
+    dirs.push(dir);
+    const pin = versions.terraformFixtureProvider;
+    const { bin, mirror } = fixtureProviderEntry(dir, pin);
+    mkdirSync(dirname(bin), { recursive: true });
+    writeFileSync(bin, "");
+    const current = { source: "driftwatch/fixture", version: pin.version, bin, mirror };
+    const kept = (fixtureProvider: TerraformFixtureProvider) => provisionedTestTools(manifestWith(dir, { fixtureProvider }), versions);
+
+    expect(kept(current)).toEqual({ terraformFixtureProvider: current });
+    // Built from other sources (an older checkout's entry): npm test builds the current one, npm start drops it.
+    const stale = join(dir, "terraform-provider-fixture-0.1.0-000000000000", "terraform-provider-fixture_v0.1.0");
+    mkdirSync(dirname(stale), { recursive: true });
+    writeFileSync(stale, "");
+    expect(kept({ ...current, bin: stale })).toEqual({});
+    rmSync(bin);
+    expect(kept(current)).toEqual({});
   });
 });

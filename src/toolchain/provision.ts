@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync } from "node:fs";
-import type { ToolchainManifest } from "./manifest.ts";
+import { dirname } from "node:path";
+import type { TerraformFixtureProvider, ToolchainManifest } from "./manifest.ts";
 import { readToolchainManifest, writeToolchainManifest } from "./manifest.ts";
 import { provisionChromium } from "./chromium.ts";
 import { keptKubernetesServers, type KubernetesServers, provisionKubernetes } from "./kubernetes.ts";
@@ -8,7 +9,7 @@ import { manifestPath, toolsDir } from "./paths.ts";
 import type { Progress } from "./progress.ts";
 import { formatDuration } from "./progress.ts";
 import { provisionPulumi } from "./pulumi.ts";
-import { provisionTerraform } from "./terraform.ts";
+import { keptFixtureProvider, provisionTerraform } from "./terraform.ts";
 import { versionString } from "./semver.ts";
 import type { PinnedVersions } from "./versions.ts";
 
@@ -19,7 +20,7 @@ export interface ProvisionOptions {
   env?: NodeJS.ProcessEnv;
   /** The Node that runs engines and tests (the bootstrap passes the provisioned one as DRIFTWATCH_NODE). */
   nodeBinary?: string;
-  /** moto, chromium, etcd and kube-apiserver are only needed by the tests. */
+  /** moto, chromium, etcd, kube-apiserver and the fixture Terraform provider are only needed by the tests. */
   withTestTools: boolean;
   /** etcd and kube-apiserver without the other test tools (`npm run cluster`). */
   withKubernetesServers?: boolean;
@@ -51,7 +52,7 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   const chromium = options.withTestTools ? provisionChromium(search) : Promise.resolve(kept.chromium);
   chromium.catch(() => {});
   const pulumi = await provisionPulumi(search);
-  const terraform = await provisionTerraform(search);
+  const terraform = await provisionTerraform(search, { fixtureProvider: options.withTestTools, kept: kept.terraformFixtureProvider });
   const servers = options.withTestTools || options.withKubernetesServers === true;
   const kubernetes = await provisionKubernetes(search, { servers, kept: kept.kubernetesServers });
   const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium, kubernetes };
@@ -60,11 +61,15 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   return manifest;
 }
 
-export type KeptTestTools = Pick<ToolchainManifest, "moto" | "chromium"> & { kubernetesServers?: KubernetesServers };
+export type KeptTestTools = Pick<ToolchainManifest, "moto" | "chromium"> & {
+  kubernetesServers?: KubernetesServers;
+  terraformFixtureProvider?: TerraformFixtureProvider;
+};
 
 /**
- * moto, chromium, etcd and kube-apiserver from an existing manifest, where they are still there (and moto, and
- * the servers Driftwatch built, still the pinned version).
+ * moto, chromium, etcd, kube-apiserver and the fixture provider from an existing manifest (in the tools directory
+ * `file` is in), where they are still there (and moto, and the servers Driftwatch built, still the pinned version;
+ * the fixture provider still what its current sources build).
  */
 export function provisionedTestTools(file: string, versions: PinnedVersions): KeptTestTools {
   let previous: ToolchainManifest;
@@ -76,9 +81,11 @@ export function provisionedTestTools(file: string, versions: PinnedVersions): Ke
   const moto = previous.moto && previous.moto.version === versions.moto.version && existsSync(previous.moto.python) ? previous.moto : undefined;
   const chromium = previous.chromium && existsSync(previous.chromium.bin) ? previous.chromium : undefined;
   const kubernetesServers = keptKubernetesServers(previous.kubernetes, versions);
+  const terraformFixtureProvider = keptFixtureProvider(previous.terraform.fixtureProvider, dirname(file), versions);
   return {
     ...(moto ? { moto } : {}),
     ...(chromium ? { chromium } : {}),
     ...(Object.keys(kubernetesServers).length > 0 ? { kubernetesServers } : {}),
+    ...(terraformFixtureProvider ? { terraformFixtureProvider } : {}),
   };
 }

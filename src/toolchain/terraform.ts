@@ -1,14 +1,14 @@
-import { chmodSync, copyFileSync, linkSync, mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
 import { BuildError, ProvisionError } from "./errors.ts";
 import { exec, which } from "./exec.ts";
 import { goBuild, goInstall } from "./go.ts";
-import type { TerraformCli, TerraformFlavor, ToolchainManifest } from "./manifest.ts";
+import type { TerraformCli, TerraformFixtureProvider, TerraformFlavor, ToolchainManifest } from "./manifest.ts";
 import { repoRoot } from "./paths.ts";
 import type { ToolSearch } from "./pulumi.ts";
 import { versionString } from "./semver.ts";
-import type { TerraformProviderPin } from "./versions.ts";
+import type { GoBuiltTool, PinnedVersions, TerraformProviderPin } from "./versions.ts";
 
 /** Both registries a configuration may name its providers by; the mirror answers for each. */
 export const MIRRORED_REGISTRIES = ["registry.opentofu.org", "registry.terraform.io"] as const;
@@ -67,27 +67,53 @@ function goArch(): string {
   return arches[process.arch] ?? process.arch;
 }
 
-/** The CLI configuration: only the local filesystem mirror installs providers, and no update checks. */
-export function cliConfig(mirror: string): string {
+/** OS_ARCH as the CLIs name a platform in a mirror's layout. */
+function mirrorTarget(): string {
+  return `${process.platform}_${goArch()}`;
+}
+
+/**
+ * The CLI configuration: only the local filesystem mirrors install providers (OpenTofu and Terraform both take
+ * several `filesystem_mirror` blocks and look a provider up in each), and no update checks.
+ */
+export function cliConfig(mirrors: readonly string[]): string {
   return [
-    "# Written by Driftwatch's provisioning: providers come only from the local mirror below.",
+    `# Written by Driftwatch's provisioning: providers come only from the local ${mirrors.length > 1 ? "mirrors" : "mirror"} below.`,
     "disable_checkpoint = true",
     "provider_installation {",
-    "  filesystem_mirror {",
-    `    path = ${JSON.stringify(mirror)}`,
-    "  }",
+    ...mirrors.flatMap((mirror) => ["  filesystem_mirror {", `    path = ${JSON.stringify(mirror)}`, "  }"]),
     "}",
     "",
   ].join("\n");
 }
 
 /**
+ * Puts the provider executable `built` into an unpacked filesystem mirror
+ * (HOST/NAMESPACE/NAME/VERSION/OS_ARCH/terraform-provider-NAME_vVERSION) for every registry a configuration may
+ * name it by: one copy, hard links for the others.
+ */
+function layOutProvider(mirror: string, provider: { namespace: string; name: string; version: string }, built: string): void {
+  const executable = `terraform-provider-${provider.name}_v${provider.version}`;
+  let first: string | undefined;
+  for (const registry of MIRRORED_REGISTRIES) {
+    const dir = join(mirror, registry, provider.namespace, provider.name, provider.version, mirrorTarget());
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, executable);
+    if (first) linkSync(first, file);
+    else {
+      copyFileSync(built, file);
+      chmodSync(file, 0o755);
+    }
+    first ??= file;
+  }
+}
+
+/**
  * Builds each pinned provider with `go install module@commit` and lays it out as an unpacked filesystem mirror
- * (HOST/hashicorp/NAME/VERSION/OS_ARCH/terraform-provider-NAME_vVERSION) for both registries.
+ * for both registries.
  */
 async function provisionProviders(search: ToolSearch, pins: readonly TerraformProviderPin[]): Promise<{ mirror: string; cliConfigFile: string }> {
-  const target = `${process.platform}_${goArch()}`;
-  const key = cacheKey([target, ...pins.map((p) => `${p.name}@${p.version}=${p.module}@${p.moduleVersion}`)]);
+  const key = cacheKey([mirrorTarget(), ...pins.map((p) => `${p.name}@${p.version}=${p.module}@${p.moduleVersion}`)]);
   const root = join(search.tools, `terraform-providers-${key}`);
   const mirror = join(root, "mirror");
   const cliConfigFile = join(root, "cli.tfrc");
@@ -97,31 +123,85 @@ async function provisionProviders(search: ToolSearch, pins: readonly TerraformPr
       await search.progress.timed(`building terraform provider hashicorp/${pin.name} ${pin.version} from the Go module proxy`, () =>
         goInstall(`terraform-provider-${pin.name}`, `${pin.module}@${pin.moduleVersion}`, gobin),
       );
-      const executable = `terraform-provider-${pin.name}_v${pin.version}`;
-      let first: string | undefined;
-      for (const registry of MIRRORED_REGISTRIES) {
-        const dir = join(staging, "mirror", registry, "hashicorp", pin.name, pin.version, target);
-        mkdirSync(dir, { recursive: true });
-        const file = join(dir, executable);
-        if (first) linkSync(first, file);
-        else {
-          copyFileSync(join(gobin, `terraform-provider-${pin.name}`), file);
-          chmodSync(file, 0o755);
-        }
-        first ??= file;
-      }
+      layOutProvider(join(staging, "mirror"), { namespace: "hashicorp", ...pin }, join(gobin, `terraform-provider-${pin.name}`));
     }
-    writeFileSync(join(staging, "cli.tfrc"), cliConfig(mirror));
+    writeFileSync(join(staging, "cli.tfrc"), cliConfig([mirror]));
   });
   if (cached) search.progress.info(`terraform providers (${pins.map((p) => `${p.name} ${p.version}`).join(", ")}): cached in ${root}`);
   return { mirror, cliConfigFile };
 }
 
+/** The tests' provider, whose `fixture_object` resources are JSON files: what a module's required_providers names. */
+export const FIXTURE_PROVIDER = { namespace: "driftwatch", name: "fixture" } as const;
+
+/**
+ * Where the fixture provider's current sources are built: the cache key covers go.mod, go.sum and every .go
+ * file of its module, so editing the provider builds a new entry without a version bump.
+ */
+export function fixtureProviderEntry(tools: string, pin: GoBuiltTool): { moduleDir: string; root: string; mirror: string; bin: string } {
+  const moduleDir = resolve(repoRoot, pin.goModule);
+  const sources = readdirSync(moduleDir)
+    .filter((file) => file === "go.mod" || file === "go.sum" || file.endsWith(".go"))
+    .sort();
+  const key = cacheKey([pin.version, mirrorTarget(), ...sources.flatMap((file) => [file, ...fileKeyParts([join(moduleDir, file)])])]);
+  const root = join(tools, `terraform-provider-fixture-${pin.version}-${key}`);
+  const mirror = join(root, "mirror");
+  const { namespace, name } = FIXTURE_PROVIDER;
+  const bin = join(mirror, MIRRORED_REGISTRIES[0], namespace, name, pin.version, mirrorTarget(), `terraform-provider-${name}_v${pin.version}`);
+  return { moduleDir, root, mirror, bin };
+}
+
+/**
+ * Builds driftwatch/fixture through its module in tools/ into a mirror of its own, so the product's provider
+ * mirror (and its cache key) knows nothing of a test tool.
+ */
+async function provisionFixtureProvider(search: ToolSearch): Promise<TerraformFixtureProvider> {
+  const pin = search.versions.terraformFixtureProvider;
+  const { moduleDir, root, mirror, bin } = fixtureProviderEntry(search.tools, pin);
+  const source = `${FIXTURE_PROVIDER.namespace}/${FIXTURE_PROVIDER.name}`;
+  const cached = await ensureCacheEntry(root, async (staging) => {
+    const out = join(staging, "build", "terraform-provider-fixture");
+    await search.progress.timed(`building terraform provider ${source} ${pin.version} (test fixture)`, () =>
+      goBuild({ tool: "terraform-provider-fixture", moduleDir, pkg: pin.package, out, ldflags: `-X main.version=${pin.version}` }),
+    );
+    layOutProvider(join(staging, "mirror"), { ...FIXTURE_PROVIDER, version: pin.version }, out);
+    rmSync(join(staging, "build"), { recursive: true, force: true });
+  });
+  if (cached) search.progress.info(`terraform provider ${source} ${pin.version}: cached in ${root}`);
+  return { source, version: pin.version, bin, mirror };
+}
+
+/**
+ * A fixture provider from an earlier manifest that is still there and is what the current sources build, so
+ * `npm start` keeps what `npm test` provisioned.
+ */
+export function keptFixtureProvider(previous: TerraformFixtureProvider | undefined, tools: string, versions: PinnedVersions): TerraformFixtureProvider | undefined {
+  if (!previous || !existsSync(previous.bin)) return undefined;
+  return previous.bin === fixtureProviderEntry(tools, versions.terraformFixtureProvider).bin ? previous : undefined;
+}
+
+/** A CLI config naming several mirrors, in a cache entry of its own: it depends on every mirror's entry. */
+async function sharedCliConfig(tools: string, mirrors: readonly string[]): Promise<string> {
+  const root = join(tools, `terraform-cli-config-${cacheKey(mirrors)}`);
+  await ensureCacheEntry(root, async (staging) => writeFileSync(join(staging, "cli.tfrc"), cliConfig(mirrors)));
+  return join(root, "cli.tfrc");
+}
+
+export interface TerraformProvisionOptions {
+  /** Also build driftwatch/fixture (the test tools); otherwise `kept` is passed on as it is. */
+  fixtureProvider: boolean;
+  kept?: TerraformFixtureProvider;
+}
+
 /**
  * OpenTofu always (installed, else built: it is the engine's default), HashiCorp Terraform when one is installed
- * (it cannot be built from the proxy under its own licence terms), and the provider mirror both use.
+ * (it cannot be built from the proxy under its own licence terms), and the provider mirror both use; with the test
+ * tools, also the fixture provider, whose mirror the CLI config then lists as well.
  */
-export async function provisionTerraform(search: ToolSearch): Promise<ToolchainManifest["terraform"]> {
+export async function provisionTerraform(
+  search: ToolSearch,
+  options: TerraformProvisionOptions = { fixtureProvider: false },
+): Promise<ToolchainManifest["terraform"]> {
   const clis: TerraformCli[] = [];
   for (const flavor of ["tofu", "terraform"] as const) {
     const installed = await findInstalledCli(search, flavor);
@@ -132,5 +212,9 @@ export async function provisionTerraform(search: ToolSearch): Promise<ToolchainM
   }
   const pins = search.versions.terraformProviders;
   const { mirror, cliConfigFile } = await provisionProviders(search, pins);
-  return { clis, cliConfigFile, providerMirror: mirror, providers: pins.map((p) => ({ name: p.name, version: p.version })) };
+  const providers = pins.map((p) => ({ name: p.name, version: p.version }));
+  const fixtureProvider = options.fixtureProvider ? await provisionFixtureProvider(search) : options.kept;
+  if (!fixtureProvider) return { clis, cliConfigFile, providerMirror: mirror, providers };
+  const shared = await sharedCliConfig(search.tools, [mirror, fixtureProvider.mirror]);
+  return { clis, cliConfigFile: shared, providerMirror: mirror, providers, fixtureProvider };
 }

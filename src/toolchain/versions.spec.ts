@@ -41,6 +41,14 @@ describe("toolchain/versions.json", () => {
     expect(pins.kubeApiserver.package.startsWith("k8s.io/kubernetes/")).toBe(true);
   });
 
+  it("builds the fixture provider from its own module with the plugin framework, its version stamped in by -ldflags", () => {
+    const fixture = pins.terraformFixtureProvider;
+    expect(fixture.package).toBe(".");
+    expect(goRequire(read(join(fixture.goModule, "go.mod")), "github.com/hashicorp/terraform-plugin-framework")).toMatch(/^1\./);
+    // -X main.version silently does nothing without the variable.
+    expect(read(join(fixture.goModule, "main.go"))).toMatch(/^package main$[\s\S]*^var version = /m);
+  });
+
   it("requires the Node major that package.json's engines field promises", () => {
     expect(JSON.parse(read("package.json")).engines.node).toBe(`>=${pins.node.minimumMajor}`);
     expect(Number(pins.node.version.split(".")[0])).toBeGreaterThanOrEqual(pins.node.minimumMajor);

@@ -29,6 +29,8 @@ export const pinnedVersionsSchema = z.strictObject({
   pulumiLanguageNodejs: goBuiltTool,
   tofu: goBuiltTool,
   terraformProviders: z.array(terraformProvider).min(1),
+  /** driftwatch/fixture, the tests' provider whose resources are local JSON files (tools/terraform-provider-fixture). */
+  terraformFixtureProvider: goBuiltTool,
   moto: z.strictObject({ version: z.string() }),
   /** The Kubernetes engine renders kustomizations with it. */
   kustomize: goInstalledTool,
