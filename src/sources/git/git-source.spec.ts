@@ -561,4 +561,27 @@ describe("GitSource", () => {
     expect(existsSync(join(again.dir, "Pulumi.yaml"))).toBe(true);
     await again.release();
   });
+
+  it("checks out and removes worktrees of several commits of one mirror at once, without one run's cleanup breaking another's checkout", async () => {
+    const { remote, dataDir } = setup();
+    const refs = ["main"];
+    for (let i = 0; i < 3; i++) {
+      git(remote, "checkout", "-q", "-b", `b${i}`, "main");
+      commitFiles(remote, { [`stacks/app/v${i}`]: `${i}\n` }, `v${i}`);
+      refs.push(`b${i}`);
+    }
+    git(remote, "checkout", "-q", "main");
+    const source = new GitSource({ dataDir });
+    // Each round: every commit checked out and released concurrently, so removals overlap other commits' checkouts.
+    for (let round = 0; round < 15; round++) {
+      await Promise.all(
+        refs.map(async (ref) => {
+          const acquired = await source.acquire({ repo: remote, ref, path: "stacks/app" });
+          await acquired.release();
+        }),
+      );
+    }
+    expect(readdirSync(join(dataDir, "git", "worktrees"))).toEqual([]);
+    expect(git(mirrorPath(dataDir, remote), "worktree", "list").trim().split("\n")).toHaveLength(1);
+  });
 });

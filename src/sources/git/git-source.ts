@@ -22,6 +22,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
 import { DriftwatchError, InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
@@ -141,6 +142,19 @@ function callerStopped(signal: AbortSignal, doing: string): DriftwatchError {
   return abortedByTimeout(signal) ? new TimeoutError(`the run's timeout expired while ${doing}`) : new InterruptedError(`Driftwatch stopped while ${doing}`);
 }
 
+/**
+ * One change to a mirror's worktrees at a time (add, remove, prune), per mirror, in this process. git does not
+ * make them safe to run at once in one repository: `worktree add` reads every other worktree's record while a
+ * concurrent remove deletes one ("failed to read .../commondir"), and prune deletes the record an add has
+ * created but not yet written ("could not open .../gitdir"). They take milliseconds; checkouts still overlap.
+ */
+const worktreeQueues = new Map<string, ReturnType<typeof pLimit>>();
+function worktreeChange<T>(mirrorDir: string, change: () => Promise<T>): Promise<T> {
+  let queue = worktreeQueues.get(mirrorDir);
+  if (!queue) worktreeQueues.set(mirrorDir, (queue = pLimit(1)));
+  return queue(change);
+}
+
 export class GitSource {
   private readonly mirrorsDir: string;
   private readonly worktreesDir: string;
@@ -250,7 +264,7 @@ export class GitSource {
         if (leftover(path, name)) await remove(path, "unfinished clone");
       } else if ((await mirrorState(path)) === "directory") {
         try {
-          await this.inMirror(path, path, ["worktree", "prune"], this.localEnv(), this.bounded(undefined));
+          await worktreeChange(path, () => this.inMirror(path, path, ["worktree", "prune"], this.localEnv(), this.bounded(undefined)));
         } catch (error) {
           failures.push(`${path}: ${this.message(error)}`);
         }
@@ -416,7 +430,7 @@ export class GitSource {
   private async checkOut(mirrorDir: string, commit: string, dir: string, repo: string, signal: AbortSignal): Promise<void> {
     await mkdir(this.worktreesDir, { recursive: true });
     try {
-      await this.inMirror(mirrorDir, repo, ["worktree", "add", "--detach", "--quiet", dir, commit], this.localEnv(), this.bounded(signal));
+      await worktreeChange(mirrorDir, () => this.inMirror(mirrorDir, repo, ["worktree", "add", "--detach", "--quiet", dir, commit], this.localEnv(), this.bounded(signal)));
     } catch (error) {
       throw new DriftwatchError(`cannot check out ${commit} of ${repo}: ${this.message(error)}`);
     }
@@ -429,8 +443,13 @@ export class GitSource {
     if (this.checkouts.get(checkout.commit) === checkout) this.checkouts.delete(checkout.commit);
     await checkout.work.result.catch(() => undefined); // a checkout nobody waits for any more is being stopped
     try {
-      await rm(checkout.dir, { recursive: true, force: true });
-      await this.inMirror(checkout.mirrorDir, checkout.repo, ["worktree", "prune"], this.localEnv(), this.bounded(undefined));
+      // `worktree remove` drops this worktree and its record only, where `worktree prune` would judge every record.
+      await worktreeChange(checkout.mirrorDir, () =>
+        this.inMirror(checkout.mirrorDir, checkout.repo, ["worktree", "remove", "--force", "--force", checkout.dir], this.localEnv(), this.bounded(undefined)),
+      ).catch(
+        // A checkout that never completed is no worktree git knows: remove what there is; prune drops its record later.
+        () => rm(checkout.dir, { recursive: true, force: true }),
+      );
       this.logger?.debug({ commit: checkout.commit, worktree: checkout.dir }, "removed worktree");
     } catch (error) {
       this.unremoved.add(checkout.dir);
