@@ -131,6 +131,11 @@ describe("terraform plan fidelity (shapes from real show -json documents)", () =
     ]);
   });
 
+  it("never reads a move in resource_drift (a refresh-only plan lists one there) as drift", () => {
+    const moved = entry("fixture_object.renamed", ["no-op"], { before: { content: "x" }, after: { content: "x" } }, { previous_address: "fixture_object.old" });
+    expect(driftFromPlan({ resource_drift: [moved] })).toEqual([]);
+  });
+
   it("builds the address of a Terraform 1.0 drift entry from its parts", () => {
     const drift = (index?: string | number, module_address?: string) => ({
       mode: "managed",

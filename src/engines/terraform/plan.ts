@@ -157,10 +157,13 @@ function propertiesBetween(raw: { desired: unknown; actual: unknown }, shown: { 
   );
 }
 
+/** What refresh can find: an object changed or gone. Moves, imports and forgets are the configuration's doing. */
+const DRIFT_ACTIONS: ReadonlySet<ResourceAction> = new Set(["update", "delete"]);
+
 function changeOf(kind: ChangeKind, entry: ResourceChangeJson): ResourceChange | undefined {
   if (entry.mode === "data") return undefined;
   const action = actionOf(entry);
-  if (!action) return undefined;
+  if (!action || (kind === "drift" && !DRIFT_ACTIONS.has(action))) return undefined;
   const { rawBefore, rawAfter, before, after } = sides(entry.change);
   // drift: the state (desired) against what refresh read (actual). pending: the configuration's plan (desired)
   // against the state (actual).
