@@ -294,3 +294,45 @@ describe("drift and pending from one plan with refresh", () => {
     ]);
   });
 });
+
+describe("knock-on effects of drift reverts", () => {
+  // local_file.a was deleted out of band and is recreated unchanged; terraform_data.gate is replaced because its
+  // trigger refers to a's id, which the recreation leaves unknown. Against the state as recorded, nothing changes.
+  const plan = (gateTrigger: Record<string, unknown>) => ({
+    resource_drift: [entry("local_file.a", ["delete"], { before: { content: "alpha", id: "sha-a" }, after: null })],
+    resource_changes: [
+      entry("local_file.a", ["create"], { before: null, after: { content: "alpha", id: null }, after_unknown: { id: true } }),
+      entry("terraform_data.gate", ["delete", "create"], {
+        before: { id: "g1", triggers_replace: ["sha-a"], output: null },
+        after: { triggers_replace: null, output: null },
+        after_unknown: { id: true, triggers_replace: true, output: true },
+        replace_paths: [["triggers_replace"]],
+      }),
+      entry("terraform_data.chained", ["delete", "create"], {
+        before: { id: "c1", triggers_replace: "g1" },
+        after: { triggers_replace: null },
+        after_unknown: { id: true, triggers_replace: true },
+      }),
+    ],
+    configuration: {
+      root_module: {
+        resources: [
+          { address: "local_file.a", expressions: { content: { constant_value: "alpha" } } },
+          { address: "terraform_data.gate", expressions: { triggers_replace: gateTrigger } },
+          { address: "terraform_data.chained", expressions: { triggers_replace: { references: ["terraform_data.gate.id", "terraform_data.gate"] } } },
+        ],
+      },
+    },
+  });
+
+  it("does not call a replacement pending that only follows from putting drift back, nor one that follows from that", () => {
+    expect(pendingFromPlan(plan({ references: ["local_file.a.id", "local_file.a"] }))).toEqual([]);
+  });
+
+  it("keeps it pending when the unknown value may come from something else (a variable, a local)", () => {
+    expect(pendingFromPlan(plan({ references: ["local_file.a.id", "local_file.a", "var.salt"] })).map((c) => [c.action, c.address])).toEqual([
+      ["replace", "terraform_data.gate"],
+      ["replace", "terraform_data.chained"],
+    ]);
+  });
+});

@@ -201,15 +201,30 @@ export function plannedChanges(plan: PlanJson): ResourceChange[] {
   return (plan.resource_changes ?? []).flatMap((entry) => changeOf("pending", entry) ?? []);
 }
 
+/** A resource block of the configuration: its module path (`module.a.`, "" at the root) and its attributes' expressions. */
+interface ConfiguredBlock {
+  modulePrefix: string;
+  expressions: Record<string, unknown>;
+}
+
 /** The configuration's resource blocks by module path and resource address without instance keys. */
-function configuredAttributes(plan: PlanJson): Map<string, Set<string>> {
-  const blocks = new Map<string, Set<string>>();
+function configuredBlocks(plan: PlanJson): Map<string, ConfiguredBlock> {
+  const blocks = new Map<string, ConfiguredBlock>();
   const visit = (module: ModuleConfigJson | undefined, prefix: string) => {
-    for (const resource of module?.resources ?? []) blocks.set(`${prefix}${resource.address}`, new Set(Object.keys(resource.expressions ?? {})));
+    for (const resource of module?.resources ?? []) blocks.set(`${prefix}${resource.address}`, { modulePrefix: prefix, expressions: resource.expressions ?? {} });
     for (const [name, call] of Object.entries(module?.module_calls ?? {})) visit(call.module, `${prefix}module.${name}.`);
   };
   visit(plan.configuration?.root_module, "");
   return blocks;
+}
+
+/** Every `references` entry in an expression tree (`local_file.a.id`, `var.x`, …). */
+function referencesIn(expression: unknown): string[] {
+  if (Array.isArray(expression)) return expression.flatMap(referencesIn);
+  if (typeof expression !== "object" || expression === null) return [];
+  const own = (expression as { references?: unknown }).references;
+  const nested = Object.entries(expression).filter(([key]) => key !== "references").flatMap(([, value]) => referencesIn(value));
+  return [...(Array.isArray(own) ? own.filter((r): r is string => typeof r === "string") : []), ...nested];
 }
 
 /** `module.a["x"].module.b[0]` → `module.a.module.b`: the module path of the configuration. */
@@ -220,6 +235,16 @@ function withoutInstanceKeys(moduleAddress: string): string {
 function configBlockOf(entry: ResourceChangeJson): string {
   const resource = `${entry.mode === "data" ? "data." : ""}${entry.type}.${entry.name ?? ""}`;
   return entry.module_address ? `${withoutInstanceKeys(entry.module_address)}.${resource}` : resource;
+}
+
+/**
+ * Whether a reference of a block in `modulePrefix` (`local_file.a.id`, `local_file.a[0]`) names one of `blocks`
+ * (resource blocks, instance keys stripped). Variables, locals, module outputs and the like name none.
+ */
+function refersTo(reference: string, modulePrefix: string, blocks: ReadonlySet<string>): boolean {
+  const parts = withoutInstanceKeys(reference).split(".");
+  const resource = parts[0] === "data" ? parts.slice(0, 3) : parts.slice(0, 2);
+  return blocks.has(`${modulePrefix}${resource.join(".")}`);
 }
 
 /** The top-level attribute of a property path: `tags` of `tags.env`, `ingress` of `ingress[0].port`. */
@@ -239,7 +264,7 @@ function topLevel(path: string): string {
  *   or unmanaged attribute), which is drift, not Git's doing;
  * - values known only after apply count only beside a known pending property (the update is real then).
  */
-function pendingBesideDrift(entry: ResourceChangeJson, drift: ResourceChangeJson, configured: Set<string> | undefined): ResourceChange | undefined {
+function pendingBesideDrift(entry: ResourceChangeJson, drift: ResourceChangeJson, configured: ConfiguredBlock | undefined): ResourceChange | undefined {
   const planned = actionOf(entry);
   const address = addressOf(entry);
   if (planned === "delete" || planned === "forget") return withDetails({ kind: "pending", address, type: entry.type, action: planned, properties: [] }, entry);
@@ -253,7 +278,7 @@ function pendingBesideDrift(entry: ResourceChangeJson, drift: ResourceChangeJson
   for (const property of candidates) {
     const plannedValue = valueAt(rawAfter, property.path);
     if (plannedValue === UNKNOWN_VALUE) unknown.push(property);
-    else if (!isDeepStrictEqual(plannedValue, valueAt(refreshed, property.path) ?? null) || configured?.has(topLevel(property.path))) known.push(property);
+    else if (!isDeepStrictEqual(plannedValue, valueAt(refreshed, property.path) ?? null) || (configured && topLevel(property.path) in configured.expressions)) known.push(property);
   }
   if (known.length === 0 && planned !== "import" && !entry.previous_address) return undefined;
   const properties = [...known, ...unknown].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
@@ -264,26 +289,57 @@ function pendingBesideDrift(entry: ResourceChangeJson, drift: ResourceChangeJson
 }
 
 /**
+ * A resource that did not drift, whose only changes are values known after apply, all set by expressions that
+ * refer to resources the plan only puts back (drift reverts): a knock-on effect of reverting the drift (a
+ * recreated object's new id), which a plan against the state as recorded would not show. Not pending.
+ */
+function onlyKnockOn(change: ResourceChange, block: ConfiguredBlock | undefined, reverted: ReadonlySet<string>): boolean {
+  if (!block || reverted.size === 0 || change.properties.some((property) => property.desired !== UNKNOWN_VALUE)) return false;
+  // Attributes the configuration does not set are computed: unknown because of the others.
+  const configured = change.properties.filter((property) => topLevel(property.path) in block.expressions);
+  return (
+    configured.length > 0 &&
+    configured.every((property) => {
+      const references = referencesIn(block.expressions[topLevel(property.path)]);
+      return references.length > 0 && references.every((reference) => refersTo(reference, block.modulePrefix, reverted));
+    })
+  );
+}
+
+/**
  * Pending changes from a plan made *with* refresh, meaning what a plan without refresh would show: the
- * configuration in Git against the state as recorded, so that drift is not counted twice. Resources that did not
- * drift are read as they are; for drifted ones see pendingBesideDrift. A resource deleted out of band that the
- * configuration no longer declares has no entry in resource_changes: Git removes it, which is pending.
+ * configuration in Git against the state as recorded, so that drift is not counted twice. For drifted resources
+ * see pendingBesideDrift; resources that did not drift are read as they are, except for knock-on effects of
+ * drift reverts (onlyKnockOn). A resource deleted out of band that the configuration no longer declares has no
+ * entry in resource_changes: Git removes it, which is pending.
  */
 export function pendingFromPlan(plan: PlanJson): ResourceChange[] {
   const drifted = new Map<string, ResourceChangeJson>();
   for (const entry of plan.resource_drift ?? []) if (entry.mode !== "data") drifted.set(addressOf(entry), entry);
-  const configured = configuredAttributes(plan);
-  const changes: ResourceChange[] = [];
+  const blocks = configuredBlocks(plan);
+  const found: { entry: ResourceChangeJson; change: ResourceChange | undefined; drifted: boolean }[] = [];
   const seen = new Set<string>();
   for (const entry of plan.resource_changes ?? []) {
     if (entry.mode === "data") continue;
     const address = addressOf(entry);
     seen.add(address);
-    const drift = drifted.get(address) ?? (entry.previous_address ? drifted.get(entry.previous_address) : undefined);
     if (entry.previous_address) seen.add(entry.previous_address);
-    const change = drift ? pendingBesideDrift(entry, drift, configured.get(configBlockOf(entry))) : changeOf("pending", entry);
-    if (change) changes.push(change);
+    const drift = drifted.get(address) ?? (entry.previous_address ? drifted.get(entry.previous_address) : undefined);
+    const change = drift ? pendingBesideDrift(entry, drift, blocks.get(configBlockOf(entry))) : changeOf("pending", entry);
+    found.push({ entry, change, drifted: drift !== undefined });
   }
+  // Blocks whose planned changes only revert drift, growing as knock-on effects are found (a chain of them).
+  const reverted = new Set(found.filter((f) => f.drifted && !f.change && actionOf(f.entry)).map((f) => configBlockOf(f.entry)));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const f of found) {
+      if (f.drifted || !f.change || !onlyKnockOn(f.change, blocks.get(configBlockOf(f.entry)), reverted)) continue;
+      f.change = undefined;
+      reverted.add(configBlockOf(f.entry));
+      grew = true;
+    }
+  }
+  const changes = found.flatMap((f) => f.change ?? []);
   for (const [address, drift] of drifted) {
     if (!seen.has(address) && drift.change.actions.includes("delete")) changes.push({ kind: "pending", address, type: drift.type, action: "delete", properties: [] });
   }
