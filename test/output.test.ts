@@ -76,7 +76,11 @@ describe("one-shot output", () => {
       timeout: engineTimeout(120),
     });
     expect(run.status, run.stderr).toBe(2);
-    expect(JSON.parse(run.stdout)).toMatchObject({ results: [{ stack: "files", verdict: "pending" }] });
+    const { results } = JSON.parse(run.stdout) as { results: StackResult[] };
+    expect(results).toMatchObject([{ stack: "files", verdict: "pending" }]);
+    // where the run's time went: no program dependencies for Terraform, the rest measured
+    expect(results[0]!.phases).toMatchObject({ install: 0, git: expect.any(Number), store: expect.any(Number) });
+    expect(results[0]!.phases!.engine).toBeGreaterThan(0);
   }, engineTimeout(150));
 
   it("converge says what it applied before the table of the check that follows", async () => {

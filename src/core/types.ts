@@ -1,4 +1,5 @@
 // Domain types shared by every part of Driftwatch. Engines produce them, the store records them, the CLI prints them.
+import type { PhaseTimings } from "./phase-timer.ts";
 
 /** drift: the real world changed behind the tool's back. pending: Git declares something not applied yet. */
 export type ChangeKind = "drift" | "pending";
@@ -109,6 +110,11 @@ export interface StackResult {
   flapping?: FlappingResource[];
   /** When the check was followed by automatic remediation: what was decided (the audit log has the rest). */
   remediation?: RemediationSummary;
+  /**
+   * Where this run's time went, in ms (see core/phase-timer.ts); `store` is mostly spent after `durationMs` ends.
+   * Reported only (`check --json`), never recorded: a run read back from the store has none.
+   */
+  phases?: PhaseTimings;
 }
 
 export interface RemediationSummary {

@@ -1,6 +1,7 @@
 // The engine plug-in registry: a plain map from `engine:` in the config to its module. No import-time work.
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
+import type { PhaseTimer } from "../core/phase-timer.ts";
 import type { Detection, ResourceChange } from "../core/types.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 
@@ -17,6 +18,8 @@ export interface EngineContext {
   commit?: string;
   /** What this engine recorded for the stack after its last successful apply (engines whose backend keeps no state). */
   state: EngineState;
+  /** The run's phase timer, when it keeps one: an engine times the install of program dependencies as `install`. */
+  timings?: PhaseTimer;
 }
 
 /** An engine's own record of a stack, kept in Driftwatch's database. Never holds secrets. */

@@ -5,6 +5,7 @@ import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError, errorMessage, InterruptedError } from "../core/errors.ts";
 import { flappingResources, windowStart } from "../core/flapping.ts";
+import { PhaseTimer } from "../core/phase-timer.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
@@ -110,11 +111,14 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   const runId = options.runId ?? randomUUID();
   const logger = deps.logger.child({ stack: stack.name, runId, ...(options.trigger ? { trigger: options.trigger } : {}) });
   const started = new Date();
-  try {
-    if (!options.runId) deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
-  } catch (error) {
-    logger.warn({ err: errorMessage(error) }, "could not note the run's start");
-  }
+  const timer = new PhaseTimer();
+  await timer.time("store", () => {
+    try {
+      if (!options.runId) deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
+    } catch (error) {
+      logger.warn({ err: errorMessage(error) }, "could not note the run's start");
+    }
+  });
   const timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000);
   const runSignal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   let commit: string | undefined;
@@ -125,22 +129,22 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
 
   try {
     if (options.signal?.aborted) throw new InterruptedError(`Driftwatch stopped before stack ${stack.name} started`);
-    const acquired = await deps.source.acquire(stack.source, { signal: runSignal });
+    const acquired = await timer.time("git", () => deps.source.acquire(stack.source, { signal: runSignal }));
     commit = acquired.commit;
     staleSource = acquired.staleSource;
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");
     try {
-      await requireVerifiedCommit(stack, acquired, deps.source, runSignal, logger);
-      const ctx = engineContext(stack, acquired, deps, logger, options.signal, timeout);
+      await timer.time("git", () => requireVerifiedCommit(stack, acquired, deps.source, runSignal, logger));
+      const ctx: EngineContext = { ...engineContext(stack, acquired, deps, logger, options.signal, timeout), timings: timer };
       const engine = deps.engineFor(stack);
       if (operation === "converge") {
         logger.info({ commit }, "converging");
-        applied = await engine.converge(ctx);
+        applied = await timer.time("engine", () => engine.converge(ctx));
       }
       logger.info({ commit }, "detecting");
-      detection = applyIgnoreRules(stack.ignore, await engine.detect(ctx));
+      detection = applyIgnoreRules(stack.ignore, await timer.time("engine", () => engine.detect(ctx)));
     } finally {
-      await acquired.release();
+      await timer.time("git", () => acquired.release());
     }
   } catch (error) {
     failure =
@@ -150,7 +154,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   }
 
   const finished = new Date();
-  const flapping = detection ? flappingOf(stack, deps, { startedAt: started.toISOString(), drift: detection.drift }, logger) : [];
+  const flapping = detection ? await timer.time("store", () => flappingOf(stack, deps, { startedAt: started.toISOString(), drift: detection.drift }, logger)) : [];
   const result = maskedFor<StackResult>(
     {
       runId,
@@ -174,11 +178,13 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   );
   if (result.error) logger.error({ kind: result.error.kind, err: result.error.message }, "run failed");
   else logger.info({ verdict: result.verdict, changes: result.changes.length, durationMs: result.durationMs }, "run finished");
-  try {
-    deps.store.recordRun(result);
-  } catch (error) {
-    logger.error({ err: errorMessage(error) }, "could not record the run");
-  }
-  deps.alerting?.afterRun(stack, result);
-  return result;
+  await timer.time("store", () => {
+    try {
+      deps.store.recordRun(result);
+    } catch (error) {
+      logger.error({ err: errorMessage(error) }, "could not record the run");
+    }
+    deps.alerting?.afterRun(stack, result);
+  });
+  return { ...result, phases: timer.timings() };
 }

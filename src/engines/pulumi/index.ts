@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { EngineError, errorMessage } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
+import { timed } from "../../core/phase-timer.ts";
 import { preparePrivateDir } from "../../core/private-dir.ts";
 import type { Detection, ResourceChange } from "../../core/types.ts";
 import { worktreeFolder } from "../../core/worktree-file.ts";
@@ -29,7 +30,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
   const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }).then(isolatedCommand));
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
-    await ensureDependencies({ folder: worktreeFolder(ctx.dir, ctx.stack.source.path), stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger });
+    await timed(ctx.timings, "install", () => ensureDependencies({ folder: worktreeFolder(ctx.dir, ctx.stack.source.path), stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger }));
     const settings = settingsOf(ctx);
     const backend = settings.backendUrl;
     // Stack state (secrets encrypted, everything else in clear): the service's user only.
