@@ -5,7 +5,7 @@ import { SECRET_MASK } from "../../core/redact.ts";
 import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange } from "../../core/types.ts";
 
 /** Pulumi's own bookkeeping resources are never drift or pending work of the user's. */
-function isBookkeeping(type: string): boolean {
+export function isBookkeeping(type: string): boolean {
   return type === "pulumi:pulumi:Stack" || type.startsWith("pulumi:providers:");
 }
 
@@ -50,11 +50,16 @@ function propertiesOf(kind: ChangeKind, action: ResourceAction, metadata: StepEv
   return secretPaths(desired, actual).map((path) => ({ path, desired: SECRET_MASK, actual: SECRET_MASK }));
 }
 
+/** The change a step stands for, read as `kind` and `action` whatever its op says. */
+export function stepChange(kind: ChangeKind, action: ResourceAction, metadata: StepEventMetadata): ResourceChange {
+  return { kind, address: metadata.urn, type: metadata.type, action, properties: propertiesOf(kind, action, metadata) };
+}
+
 function changeOf(kind: ChangeKind, metadata: StepEventMetadata): ResourceChange | undefined {
   if (isBookkeeping(metadata.type)) return undefined;
   const action = (kind === "drift" ? DRIFT_ACTIONS : PENDING_ACTIONS)[metadata.op];
   if (!action) return undefined;
-  return { kind, address: metadata.urn, type: metadata.type, action, properties: propertiesOf(kind, action, metadata) };
+  return stepChange(kind, action, metadata);
 }
 
 /**

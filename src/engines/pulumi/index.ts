@@ -13,6 +13,7 @@ import { isolatedCommand } from "./command.ts";
 import { ensureDependencies } from "./dependencies.ts";
 import { classifyPulumiError, planViolation } from "./errors.ts";
 import { changesFromEvents, isPlanRefusal, planRefusals } from "./events.ts";
+import { type FallbackEvents, separateOnePass } from "./one-pass.ts";
 import { withPlanFile } from "./plan-file.ts";
 import { killProcessesIn, releaseStaleLocks } from "./processes.ts";
 
@@ -88,16 +89,33 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
 
     async detect(ctx): Promise<Detection> {
       const stack = await guarded(ctx, () => openStack(ctx));
-      // Neither a preview nor a preview-only refresh takes the stack's lock, so both questions are asked at once.
-      const refreshEvents: EngineEvent[] = [];
-      const previewEvents: EngineEvent[] = [];
-      const outcomes = await Promise.allSettled([
-        guarded(ctx, (signal) => stack.previewRefresh({ onEvent: (e) => refreshEvents.push(e), signal, color: "never" })),
-        guarded(ctx, (signal) => stack.preview({ onEvent: (e) => previewEvents.push(e), signal, color: "never" })),
-      ]);
-      const failed = outcomes.find((o) => o.status === "rejected");
-      if (failed) throw failed.reason;
-      return { drift: changesFromEvents("drift", refreshEvents), pending: changesFromEvents("pending", previewEvents) };
+      // One pass: the refresh steps are the drift, the program's steps after them hold the pending changes. With
+      // runProgram the engine refreshes each resource as the program registers it, instead of all of them before
+      // the program starts: the pass then costs about what a plain preview does (see one-pass.ts).
+      const events: EngineEvent[] = [];
+      await guarded(ctx, (signal) => stack.preview({ refresh: true, runProgram: true, onEvent: (e) => events.push(e), signal, color: "never" }));
+      const answers: FallbackEvents = {};
+      let separation = separateOnePass(events, { runProgram: true });
+      // What the pass cannot tell is asked again, of just those resources (see one-pass.ts for which and why).
+      // Neither a preview nor a preview-only refresh takes the stack's lock.
+      if (separation.driftUnknown.length > 0) {
+        const target = separation.driftUnknown;
+        ctx.logger.info({ fallback: "previewRefresh", resources: target.length }, "one pass cannot tell whether these resources drifted; refreshing just them");
+        const refreshEvents: EngineEvent[] = [];
+        await guarded(ctx, (signal) => stack.previewRefresh({ target, onEvent: (e) => refreshEvents.push(e), signal, color: "never" }));
+        answers.refresh = refreshEvents;
+        separation = separateOnePass(events, { runProgram: true, answers });
+        const missing = separation.driftUnknown;
+        if (missing.length > 0) throw new EngineError(`stack ${ctx.stack.name}: the preview-only refresh did not report ${missing.join(", ")}`);
+      }
+      if (separation.pendingUnknown.length > 0) {
+        ctx.logger.info({ fallback: "preview", resources: separation.pendingUnknown.length }, "one pass cannot tell what Git changes in these resources; previewing them without refresh");
+        const previewEvents: EngineEvent[] = [];
+        await guarded(ctx, (signal) => stack.preview({ onEvent: (e) => previewEvents.push(e), signal, color: "never" }));
+        answers.preview = previewEvents;
+        separation = separateOnePass(events, { runProgram: true, answers });
+      }
+      return { drift: separation.drift, pending: separation.pending };
     },
 
     async remediate(ctx, decide) {
