@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -57,6 +57,22 @@ describe("init memo", () => {
     writeFileSync(join(committed, ".terraform.lock.hcl"), "# committed\n");
     initMemo(home, dataDir, inputs).restore(committed);
     expect(readFileSync(join(committed, ".terraform.lock.hcl"), "utf8")).toBe("# committed\n");
+    // A link in the worktree is never followed: not to keep what it points at, nor to write through it.
+    const outside = join(worktree, "..", "outside.txt");
+    writeFileSync(outside, "not the repository's\n");
+    const linked = join(worktree, "..", "linked");
+    mkdirSync(linked);
+    symlinkSync(join(worktree, "..", "nowhere.txt"), join(linked, ".terraform.lock.hcl"));
+    initMemo(home, dataDir, inputs).restore(linked);
+    expect(existsSync(join(worktree, "..", "nowhere.txt"))).toBe(false);
+    const leaking = join(worktree, "..", "leaking");
+    mkdirSync(leaking);
+    symlinkSync(outside, join(leaking, ".terraform.lock.hcl"));
+    initMemo(home, dataDir, inputs).remember(leaking);
+    const afterLink = join(worktree, "..", "after-link");
+    mkdirSync(afterLink);
+    initMemo(home, dataDir, inputs).restore(afterLink);
+    expect(existsSync(join(afterLink, ".terraform.lock.hcl"))).toBe(false);
     // An init that left no lock file: nothing to put back.
     rmSync(join(worktree, ".terraform.lock.hcl"));
     initMemo(home, dataDir, inputs).remember(worktree);

@@ -8,7 +8,7 @@
 // init also leaves a dependency lock file in the module folder when the commit has none; each check has a fresh
 // worktree, so that file is kept with the digest and put back when init is skipped.
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { constants, copyFileSync, existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** What an init's outcome depends on. `commit` undefined: unknown content, never skipped. */
@@ -35,6 +35,14 @@ export interface InitMemo {
 
 const LOCK_FILE = ".terraform.lock.hcl";
 
+function isRegularFile(path: string): boolean {
+  try {
+    return lstatSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 /** A digest, not the inputs: they include credentials (backend settings, variables). */
 function digest(inputs: InitInputs): string {
   const env = Object.entries(inputs.env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -59,12 +67,19 @@ export function initMemo(home: string, dataDir: string, inputs: InitInputs): Ini
     },
     remember(moduleDir) {
       if (inputs.commit === undefined) return;
-      if (existsSync(join(moduleDir, LOCK_FILE))) copyFileSync(join(moduleDir, LOCK_FILE), lockCopy);
+      // Only a regular file is kept: the worktree is the repository's, and a link there may point anywhere.
+      if (isRegularFile(join(moduleDir, LOCK_FILE))) copyFileSync(join(moduleDir, LOCK_FILE), lockCopy);
       else rmSync(lockCopy, { force: true });
       writeFileSync(file, key, { mode: 0o600 });
     },
     restore(moduleDir) {
-      if (existsSync(lockCopy) && !existsSync(join(moduleDir, LOCK_FILE))) copyFileSync(lockCopy, join(moduleDir, LOCK_FILE));
+      if (!existsSync(lockCopy)) return;
+      try {
+        // EXCL: never through whatever the worktree has under that name (a committed file, a link, even a dangling one).
+        copyFileSync(lockCopy, join(moduleDir, LOCK_FILE), constants.COPYFILE_EXCL);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      }
     },
     forget() {
       rmSync(file, { force: true });
