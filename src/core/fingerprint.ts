@@ -9,7 +9,7 @@ export function changeKey(change: Pick<ResourceChange, "kind" | "address">): str
 }
 
 /** JSON with object keys sorted, so equal values always serialise the same way. */
-function canonical(value: unknown): string {
+export function canonical(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) =>
     v !== null && typeof v === "object" && !Array.isArray(v)
       ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

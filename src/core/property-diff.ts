@@ -14,6 +14,11 @@ export function joinPath(base: string, key: string | number): string {
   return `${base}[${JSON.stringify(key)}]`;
 }
 
+/** Whether property path `path` is `base` or lies under it (`tags.env` under `tags`, not under `tag`). */
+export function isPathWithin(path: string, base: string): boolean {
+  return path === base || path.startsWith(`${base}.`) || path.startsWith(`${base}[`);
+}
+
 /**
  * Every leaf path where `desired` and `actual` differ. Objects and arrays are walked; anything else is compared
  * by value. A value masked as a secret on either side is reported as changed only at its own path, masked.

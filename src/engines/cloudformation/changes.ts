@@ -1,7 +1,7 @@
 // CloudFormation's answers as Driftwatch's resource changes: a drifted resource (DescribeStackResourceDrifts) and
 // a change set's resource change (DescribeChangeSet with property values), secrets masked on the way.
 import type { Change, StackResourceDrift } from "@aws-sdk/client-cloudformation";
-import { joinPath } from "../../core/property-diff.ts";
+import { isPathWithin, joinPath } from "../../core/property-diff.ts";
 import { SECRET_MASK, SecretMasker } from "../../core/redact.ts";
 import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange } from "../../core/types.ts";
 import type { CfnTemplate } from "./template.ts";
@@ -31,8 +31,7 @@ function valueOf(text: string | undefined): unknown {
 
 /** Secret paths covering `path` (a secret inside it, or it inside a secret). */
 function isSecretPath(secret: readonly string[], path: string): boolean {
-  const within = (outer: string, inner: string) => inner === outer || inner.startsWith(`${outer}.`) || inner.startsWith(`${outer}[`);
-  return secret.some((s) => s === "" || within(s, path) || within(path, s));
+  return secret.some((s) => s === "" || isPathWithin(path, s) || isPathWithin(s, path));
 }
 
 /** Masks what the template says is secret, and every NoEcho parameter value wherever it shows. */

@@ -38,7 +38,7 @@
 // What the events cannot say is asked of the engine again, only then and only about those resources:
 // `FallbackEvents` (see the Pulumi engine's detect).
 import type { EngineEvent, OpType, StepEventMetadata, StepEventStateMetadata } from "@pulumi/pulumi/automation/index.js";
-import { diffProperties, secretPaths, valueAt } from "../../core/property-diff.ts";
+import { diffProperties, isPathWithin, secretPaths, valueAt } from "../../core/property-diff.ts";
 import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
 import { changesFromEvents, isBookkeeping, maskSecrets, stepChange } from "./events.ts";
 
@@ -146,7 +146,7 @@ function declaringStep(steps: readonly StepEventMetadata[]): StepEventMetadata |
 /** Whether a replacement among the steps is forced by one of the changed properties. */
 function replaces(steps: readonly StepEventMetadata[], properties: readonly PropertyDiff[]): boolean {
   const keys = steps.filter((s) => REPLACING_OPS.has(s.op)).flatMap((s) => s.keys ?? []);
-  return properties.some((p) => keys.some((k) => p.path === k || p.path.startsWith(`${k}.`) || p.path.startsWith(`${k}[`)));
+  return properties.some((p) => keys.some((k) => isPathWithin(p.path, k)));
 }
 
 type Pending = ResourceChange | "unknown" | undefined;

@@ -10,6 +10,7 @@
 import { createHash } from "node:crypto";
 import { constants, copyFileSync, existsSync, lstatSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { canonical } from "../../core/fingerprint.ts";
 
 /** What an init's outcome depends on. `commit` undefined: unknown content, never skipped. */
 export interface InitInputs {
@@ -45,9 +46,7 @@ function isRegularFile(path: string): boolean {
 
 /** A digest, not the inputs: they include credentials (backend settings, variables). */
 function digest(inputs: InitInputs): string {
-  const env = Object.entries(inputs.env).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const backend = Object.entries(inputs.backendConfig).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return createHash("sha256").update(JSON.stringify([inputs.bin, inputs.commit, inputs.path, backend, env])).digest("hex");
+  return createHash("sha256").update(canonical(inputs)).digest("hex");
 }
 
 export function initMemo(home: string, dataDir: string, inputs: InitInputs): InitMemo {

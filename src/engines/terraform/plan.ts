@@ -4,7 +4,7 @@
 // One plan with refresh answers both questions of a check (see pendingFromPlan): `resource_drift` holds the
 // state as recorded against what refresh read, `resource_changes` the configuration against the refreshed state.
 import { isDeepStrictEqual } from "node:util";
-import { diffProperties, joinPath, valueAt } from "../../core/property-diff.ts";
+import { diffProperties, isPathWithin, joinPath, valueAt } from "../../core/property-diff.ts";
 import { SECRET_MASK } from "../../core/redact.ts";
 import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange } from "../../core/types.ts";
 
@@ -116,11 +116,6 @@ function sides(change: ChangeJson) {
   return { rawBefore, rawAfter, before: maskSensitive(rawBefore, change.before_sensitive), after: maskSensitive(rawAfter, change.after_sensitive) };
 }
 
-/** Whether `path` is `base` or lies under it (`tags.env` under `tags`, not under `tag`). */
-function isWithin(path: string, base: string): boolean {
-  return path === base || path.startsWith(`${base}.`) || path.startsWith(`${base}[`);
-}
-
 /** `[["ingress", 0, "port"]]` → `ingress[0].port`. */
 function pathOf(keys: readonly (string | number)[]): string {
   return keys.reduce<string>((acc, key) => joinPath(acc, key), "");
@@ -138,7 +133,7 @@ function sensitivePaths(marker: unknown, base = ""): string[] {
 function sensitivityChanges(change: ChangeJson, known: readonly PropertyDiff[]): PropertyDiff[] {
   const before = new Set(sensitivePaths(change.before_sensitive));
   const after = new Set(sensitivePaths(change.after_sensitive));
-  const changed = [...[...before].filter((p) => !after.has(p)), ...[...after].filter((p) => !before.has(p))].filter((path) => path !== "" && !known.some((p) => isWithin(path, p.path)));
+  const changed = [...[...before].filter((p) => !after.has(p)), ...[...after].filter((p) => !before.has(p))].filter((path) => path !== "" && !known.some((p) => isPathWithin(path, p.path)));
   return changed.sort().map((path) => ({ path, desired: SECRET_MASK, actual: SECRET_MASK }));
 }
 
@@ -283,7 +278,7 @@ function pendingBesideDrift(entry: ResourceChangeJson, drift: ResourceChangeJson
   if (known.length === 0 && planned !== "import" && !entry.previous_address) return undefined;
   const properties = [...known, ...unknown].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   // Recreating an object deleted out of band with values Git changed replaces the object the state recorded.
-  const replacing = planned === "create" || (planned === "replace" && (entry.change.replace_paths ?? []).some((keys) => known.some((k) => isWithin(k.path, pathOf(keys)))));
+  const replacing = planned === "create" || (planned === "replace" && (entry.change.replace_paths ?? []).some((keys) => known.some((k) => isPathWithin(k.path, pathOf(keys)))));
   const action: ResourceAction = planned === "import" ? "import" : replacing ? "replace" : known.length > 0 ? "update" : "move";
   return withDetails({ kind: "pending", address, type: entry.type, action, properties }, entry);
 }
