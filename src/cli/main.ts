@@ -23,6 +23,12 @@ import { ProvisionError } from "../toolchain/errors.ts";
 import { buildsOnlyProgress } from "../toolchain/progress.ts";
 import { provision } from "../toolchain/provision.ts";
 import { loadPinnedVersions } from "../toolchain/versions.ts";
+import { computeReport } from "../reports/compute.ts";
+import { parseInstant, parseSince, SINCE_HINT } from "../reports/period.ts";
+import { renderReport, REPORT_FORMATS, type ReportFormat } from "../reports/render.ts";
+import { isGlob, stacksMatching } from "../reports/selection.ts";
+import { writeOutputFile } from "../core/output-file.ts";
+import { checkOutFile, renderResultsAs, RESULTS_FORMATS, resultsFormat, type ResultsOutputOptions, writeResultsFile } from "./ci-output.ts";
 import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
 
 export interface CliIo {
@@ -94,6 +100,26 @@ function versionText(env: NodeJS.ProcessEnv): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The period of `report`: --since (default 7d) up to --to or now, or --from to --to or now. */
+function reportPeriod(opts: { since?: string; from?: string; to?: string }): { from: Date; to: Date } {
+  if (opts.since !== undefined && opts.from !== undefined) throw new UsageError("report: give --since or --from, not both");
+  const instant = (text: string, option: string) => {
+    const date = parseInstant(text);
+    if (!date) throw new UsageError(`report: ${option} ${text} is not an ISO 8601 time (e.g. 2026-11-01 or 2026-11-01T09:00:00Z)`);
+    return date;
+  };
+  const to = opts.to === undefined ? new Date() : instant(opts.to, "--to");
+  let from: Date;
+  if (opts.from !== undefined) from = instant(opts.from, "--from");
+  else {
+    const ms = parseSince(opts.since ?? "7d");
+    if (ms === undefined) throw new UsageError(`report: --since ${opts.since}: expected ${SINCE_HINT}`);
+    from = new Date(to.getTime() - ms);
+  }
+  if (from.getTime() >= to.getTime()) throw new UsageError(`report: the period must end after it starts (from ${from.toISOString()} to ${to.toISOString()})`);
+  return { from, to };
+}
+
 export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Command {
   const program = new Command("driftwatch")
     .description("GitOps drift monitor: is the real world what Git declares?")
@@ -127,25 +153,39 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     for (const skipped of config.skipped) logger.info({ stack: skipped.name }, skipped.reason);
   };
 
-  /** check and converge: run the operation over the chosen stacks, print the results, set the exit code. */
-  const runStacks = async (operation: typeof check, command: Command, only: string[], concurrency: number, json: boolean | undefined) => {
+  /**
+   * check and converge: run the operation over the chosen stacks, print the results, set the exit code. With --out
+   * the document goes to that file and stdout gets the table (for the CI log), unless the document is the table.
+   */
+  const runStacks = async (operation: typeof check, command: Command, only: string[], concurrency: number, output: ResultsOutputOptions) => {
+    const format = resultsFormat(output, command.name());
+    if (output.out) checkOutFile(output.out, command.name()); // before the engines, not after a long run
     const loaded = context(command);
     const { config, logger, masker } = loaded;
     requireKnownStacks(config, only, command.name()); // before the engines, which a first use may have to build
     sayWhatIsSkipped(loaded);
     const results = await operation({ config, toolchain: await engines(io), logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
-    io.stdout.write(json ? `${JSON.stringify({ results }, null, 2)}\n` : renderResults(results));
+    const document = renderResultsAs(format, results, command.name());
+    if (!output.out) io.stdout.write(document);
+    else {
+      if (format !== "text") io.stdout.write(renderResults(results));
+      writeResultsFile(output.out, document, command.name());
+    }
     setExitCode(exitCodeFor(results));
   };
+  const formatOption = () => new Option("--format <format>", "text (a table), json, junit (JUnit XML for CI test reports) or markdown (a job summary)").choices(RESULTS_FORMATS);
+  const outOption = () => new Option("--out <file>", "write the --format document to this file (atomically); stdout still gets the table");
 
   program
     .command("check")
     .description("check stacks once for drift (the world changed) and pending changes (Git is ahead)")
     .argument("[stacks...]", "stack names (default: all)")
-    .option("--json", "print one JSON document instead of a table")
+    .option("--json", "print one JSON document instead of a table (--format json)")
+    .addOption(formatOption())
+    .addOption(outOption())
     .option("--concurrency <n>", "stacks checked at once", positiveInt, availableParallelism())
-    .action((stacks: string[], opts: { json?: boolean; concurrency: number }, command: Command) =>
-      runStacks(check, command, stacks, opts.concurrency, opts.json),
+    .action((stacks: string[], opts: ResultsOutputOptions & { concurrency: number }, command: Command) =>
+      runStacks(check, command, stacks, opts.concurrency, opts),
     );
 
   program
@@ -156,8 +196,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
         "kubernetes: server-side apply of each planned object at the resourceVersion planned, prunes last)",
     )
     .argument("<stack>", "stack name")
-    .option("--json", "print one JSON document instead of a table")
-    .action((stack: string, opts: { json?: boolean }, command: Command) => runStacks(converge, command, [stack], 1, opts.json));
+    .option("--json", "print one JSON document instead of a table (--format json)")
+    .addOption(formatOption())
+    .addOption(outOption())
+    .action((stack: string, opts: ResultsOutputOptions, command: Command) => runStacks(converge, command, [stack], 1, opts));
 
   program
     .command("approve")
@@ -229,6 +271,36 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     (store, options) => store.listAudit(options),
     renderAudit,
   );
+
+  program
+    .command("report")
+    .description("the fleet's drift posture over a period: episodes, time in drift and to detect, checks, errors, what drifts, remediation")
+    .argument("[stacks...]", "stack names or globs such as 'prod-*' (default: all)")
+    .option("--since <period>", `the period up to now: ${SINCE_HINT}`)
+    .option("--from <time>", "the period's start (ISO 8601), instead of --since")
+    .option("--to <time>", "the period's end (ISO 8601; default now)")
+    .addOption(new Option("--format <format>", "text, markdown (job summaries, wikis), html (one self-contained file) or json").choices(REPORT_FORMATS).default("text"))
+    .option("--out <file>", "write the report to this file (atomically) instead of stdout")
+    .action((patterns: string[], opts: { since?: string; from?: string; to?: string; format: ReportFormat; out?: string }, command: Command) => {
+      const { config, masker } = context(command);
+      const { from, to } = reportPeriod(opts);
+      const names = patterns.filter((p) => !isGlob(p));
+      if (names.length) requireKnownStacks(config, names, "report", true);
+      for (const glob of patterns.filter(isGlob)) {
+        if (stacksMatching(config.stacks, [glob]).length === 0) throw new UsageError(`report: no configured stack matches '${glob}'`);
+      }
+      const store = openSqliteStore(databasePath(config));
+      let text: string;
+      try {
+        const report = computeReport({ store, stacks: config.stacks, from, to, selection: patterns });
+        text = masker.text(renderReport(report, opts.format, config.alerts.dashboardUrl ? { baseUrl: config.alerts.dashboardUrl } : {}));
+      } finally {
+        store.close();
+      }
+      if (opts.out) writeOutputFile(opts.out, text);
+      else io.stdout.write(text);
+      setExitCode(0);
+    });
 
   program
     .command("init")

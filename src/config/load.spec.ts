@@ -69,6 +69,7 @@ describe("parseConfig: defaults and paths", () => {
         http: { host: "127.0.0.1", port: 8080, publicRead: true, allowedHosts: [], apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
       },
       git: { tokenHosts: [], timeoutMs: 300_000 },
+      reports: [],
     });
   });
 
@@ -418,7 +419,7 @@ stack: []
 `);
     expect(error.issues).toEqual([
       "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
-      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, service, alerts, stacks) (line 9)",
+      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, service, alerts, stacks, reports) (line 9)",
     ]);
   });
 
@@ -729,5 +730,32 @@ stacks:${minimalStack}    remediation:
     expect(keys.issues).toEqual(["stacks[0] (demo-files).remediation.requireSignedCommit: requires trustedKeys: an SSH allowed-signers file or OpenPGP public keys to verify commits with (line 8)"]);
     const missing = configError(`stacks:${minimalStack}    remediation: { requireSignedCommit: true, trustedKeys: /nowhere/keys }\n`);
     expect(missing.issues).toEqual(["stacks[0] (demo-files).remediation.trustedKeys: no such file: /nowhere/keys (line 8)"]);
+  });
+});
+
+describe("parseConfig: scheduled reports", () => {
+  it("reads a report with its defaults: the service's time zone, 7 days, every stack, 12 kept", () => {
+    const config = parseConfig(`service: { timezone: Europe/Berlin }\nstacks:${minimalStack}\nreports:\n  - { name: weekly, schedule: "0 9 * * mon" }\n`, FILE, { env: {} });
+    expect(config.reports).toEqual([{ name: "weekly", schedule: { expression: "0 9 * * mon", timezone: "Europe/Berlin" }, sinceMs: 7 * 86_400_000, stacks: ["*"], keep: 12 }]);
+  });
+
+  it("refuses a bad name, schedule or period, a name used twice, and a digest with no Slack to go to", () => {
+    const error = configError(
+      [
+        "reports:",
+        '  - { name: "../weekly", schedule: "0 9 * * mon" }',
+        '  - { name: daily, schedule: "every day", since: "7 days" }',
+        '  - { name: daily, schedule: "0 9 * * *", slack: { channel: "#drift" } }',
+        "",
+      ].join("\n"),
+    );
+    expect(error.issues).toEqual([
+      "reports[0].name: must be 1–64 letters, digits, - or _ (it names the report's files and URLs) (line 2)",
+      "reports[1].schedule: must be a cron expression with five fields (minute hour day-of-month month day-of-week); the minimum interval is one minute (line 3)",
+      "reports[1].since: must be a whole number and a unit (m, h, d or w), e.g. 12h, 7d, 4w (line 3)",
+      "reports[2].name: another report is named daily already (line 4)",
+    ]);
+    const noSlack = configError(`stacks:${minimalStack}\nreports:\n  - { name: weekly, schedule: "0 9 * * mon", slack: {} }\n`);
+    expect(noSlack.issues).toEqual([expect.stringMatching(/^reports\[0\]\.slack: posts a digest to Slack, but alerts.slack is not configured/)]);
   });
 });

@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { ConfigError } from "../core/errors.ts";
 import { joinPath } from "../core/property-diff.ts";
 import { remediationPolicy, remediationProblems } from "./remediation.ts";
+import { parseSince } from "../reports/period.ts";
 import { gitConfig } from "./git.ts";
 import { classifyRepo, configFileSchema, ENGINES, STACK_NAME_PATTERN } from "./schema.ts";
 import type { ConfigFile } from "./schema.ts";
@@ -93,7 +94,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   });
 
   problems.push(...slackTokenProblems(raw, env), ...patternProblems(raw));
-  if (result.success) problems.push(...policyProblems(result.data, baseDir));
+  if (result.success) problems.push(...policyProblems(result.data, baseDir), ...reportProblems(result.data));
 
   if (problems.length > 0 || !result.success) {
     const located = problems.map((problem) => ({ problem, line: lineOf(doc, lineCounter, problem.path) }));
@@ -151,6 +152,14 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     service: serviceConfig(data.service, env),
     git: gitConfig(data.git, watched.map((stack) => stack.source.repo)),
     environmentValues: [...environmentValues],
+    reports: data.reports.map((report) => ({
+      name: report.name,
+      schedule: { expression: report.schedule, timezone: report.timezone ?? data.service.timezone },
+      sinceMs: parseSince(report.since)!,
+      stacks: report.stacks,
+      ...(report.slack ? { slack: { ...(report.slack.channel === undefined ? {} : { channel: report.slack.channel }) } } : {}),
+      keep: report.keep,
+    })),
   };
 }
 
@@ -218,6 +227,13 @@ function policyProblems(data: ConfigFile, baseDir: string): Problem[] {
       path: stack.remediation?.[field] !== undefined || !data.defaults.remediation ? ["stacks", index, "remediation", field] : ["defaults", "remediation", field],
       message,
     })),
+  );
+}
+
+/** A digest needs somewhere to go. */
+function reportProblems(data: ConfigFile): Problem[] {
+  return data.reports.flatMap((report, index) =>
+    report.slack && !data.alerts.slack ? [{ path: ["reports", index, "slack"], message: "posts a digest to Slack, but alerts.slack is not configured" }] : [],
   );
 }
 

@@ -4,6 +4,7 @@
 import cron from "node-cron";
 import { z } from "zod";
 import { parseGlob } from "../core/path-glob.ts";
+import { parseSince, SINCE_HINT } from "../reports/period.ts";
 import { gitSchema, isRemoteHelperUrl } from "./git.ts";
 
 /** Stack names end up in file names, database rows and Slack messages. */
@@ -539,6 +540,28 @@ const kubernetesStackSchema = z
   })
   .describe("A folder of Kubernetes manifests (or a Kustomize overlay) to watch against a cluster.");
 
+const reportSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, unless("must be 1–64 letters, digits, - or _ (it names the report's files and URLs)"))
+      .describe("The report's name, e.g. weekly."),
+    schedule: cronExpression.describe('When the report is produced (cron, five fields), e.g. "0 9 * * mon".'),
+    timezone: timeZone.optional().describe("The time zone of the schedule; default service.timezone."),
+    since: z
+      .string()
+      .refine((text) => parseSince(text) !== undefined, { error: `must be ${SINCE_HINT}` })
+      .default("7d")
+      .describe("The period each report covers, up to its tick: 24h, 7d, 4w, …"),
+    stacks: z.array(z.string().min(1)).min(1).default(["*"]).describe("The stacks it covers: names or globs (* any characters, ? one); default all."),
+    slack: z
+      .strictObject({ channel: slackChannel.optional().describe("Where the digest goes (default: alerts.slack.channel).") })
+      .optional()
+      .describe("Post a digest of each report to Slack (needs alerts.slack)."),
+    keep: z.number().int().min(1).max(1000).default(12).describe("How many of its reports are kept under <dataDir>/reports (older ones are deleted)."),
+  })
+  .describe("A report produced on a schedule by driftwatch serve: an HTML file served at /reports/<id>, and a Slack digest.");
+
 export const stackSchema = z.discriminatedUnion("engine", [pulumiStackSchema, terraformStackSchema, cloudformationStackSchema, kubernetesStackSchema]).describe("One stack to watch.");
 
 /** The raw driftwatch.yaml. */
@@ -578,6 +601,17 @@ export const configFileSchema = z
     }),
     alerts: alertsSchema.default({ log: true, failureRepeatMinutes: 60, deliveryTimeoutSeconds: 30, redact: { patterns: [] } }),
     stacks: z.array(stackSchema).default([]).describe("The stacks to watch."),
+    reports: z
+      .array(reportSchema)
+      .default([])
+      .superRefine((reports, ctx) => {
+        const seen = new Set<string>();
+        reports.forEach((report, index) => {
+          if (seen.has(report.name)) ctx.addIssue({ code: "custom", path: [index, "name"], message: `another report is named ${report.name} already` });
+          seen.add(report.name);
+        });
+      })
+      .describe("Reports driftwatch serve produces on a schedule."),
   })
   .describe("Driftwatch configuration (driftwatch.yaml): the stacks to watch for drift and where to keep state.");
 

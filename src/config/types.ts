@@ -199,6 +199,20 @@ export interface GitConfig {
   timeoutMs: number;
 }
 
+/** A report `serve` produces on a schedule. */
+export interface ReportConfig {
+  name: string;
+  schedule: { expression: string; timezone: string };
+  /** The period each report covers, up to its tick. */
+  sinceMs: number;
+  /** Stack names or globs. */
+  stacks: string[];
+  /** Post a digest to Slack; `channel` defaults to alerts.slack.channel. */
+  slack?: { channel?: string };
+  /** Reports of this name kept under <dataDir>/reports. */
+  keep: number;
+}
+
 export interface DriftwatchConfig {
   /** Absolute path of the file the configuration came from. */
   file: string;
@@ -217,4 +231,5 @@ export interface DriftwatchConfig {
   alerts: AlertsConfig;
   service: ServiceConfig;
   git: GitConfig;
+  reports: ReportConfig[];
 }

@@ -4,6 +4,7 @@
 import type { Logger } from "pino";
 import type { AlertsConfig, StackConfig } from "../config/types.ts";
 import type { FlappingResource, ResourceAction, ResourceChange, RunError, Verdict } from "../core/types.ts";
+import type { ReportDigest } from "../reports/model.ts";
 import { createLogNotifier } from "./log/index.ts";
 import { createSlackNotifier } from "./slack/index.ts";
 
@@ -77,7 +78,26 @@ export type AlertEvent =
       changes: ResourceChange[];
     }
   /** Remediation failed too often in a row: it is paused until the stack is in sync again. */
-  | { type: "remediation-needs-attention"; subject: AlertSubject; episode?: EpisodeInfo; failures: number; reason: string };
+  | { type: "remediation-needs-attention"; subject: AlertSubject; episode?: EpisodeInfo; failures: number; reason: string }
+  /** A scheduled report was produced: its digest, with a link to the full report. About the fleet, not one stack. */
+  | ReportDigestEvent;
+
+/** The digest of a scheduled report (the one alert with no stack as its subject). */
+export interface ReportDigestEvent {
+  type: "report-digest";
+  report: {
+    id: string;
+    name: string;
+    /** The full report in the dashboard, when alerts.dashboardUrl is set. */
+    url?: string;
+    /** The report's own Slack channel (default: alerts.slack.channel). */
+    channel?: string;
+  };
+  digest: ReportDigest;
+}
+
+/** The alerts about one stack's run. */
+export type StackAlertEvent = Exclude<AlertEvent, ReportDigestEvent>;
 
 export type AlertEventType = AlertEvent["type"];
 

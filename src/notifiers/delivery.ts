@@ -40,7 +40,8 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   /** Delivers one entry; false when the notifier's queue should stop here. */
   async function deliverOne(notifier: Notifier, entry: OutboxEntry): Promise<boolean> {
     const event = entry.event;
-    const log = logger.child({ notifier: notifier.id, stack: event.subject.stack, runId: event.subject.runId, alert: event.type, outboxId: entry.id });
+    const about = event.type === "report-digest" ? { report: event.report.id } : { stack: event.subject.stack, runId: event.subject.runId };
+    const log = logger.child({ notifier: notifier.id, ...about, alert: event.type, outboxId: entry.id });
     const thread = entry.episodeId === undefined ? undefined : store.getEpisode(entry.episodeId)?.slackThread;
     try {
       const receipt = await notifier.deliver(event, thread);
@@ -56,7 +57,7 @@ export function createDelivery(options: DeliveryOptions): Delivery {
         return false;
       }
       store.markAlertFailed(entry.id, error.message);
-      store.noteRunAlertError(event.subject.runId, `${notifier.id}: ${error.message}`);
+      if (event.type !== "report-digest") store.noteRunAlertError(event.subject.runId, `${notifier.id}: ${error.message}`);
       const key = `${notifier.id}:${error.code ?? error.message}`;
       if (!reported.has(key)) {
         reported.add(key);

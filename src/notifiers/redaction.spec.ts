@@ -65,8 +65,8 @@ describe("alert redaction: patterns", () => {
     };
     const out = redactEvent(withSecret, compileRedaction({}));
     expect(JSON.stringify(out)).not.toContain(secret);
-    expect(out.subject.staleSource).toBe("fetch failed: [secret]");
     if (out.type !== "run-failed") throw new Error("type changed");
+    expect(out.subject.staleSource).toBe("fetch failed: [secret]");
     expect(out.error.message).toBe(secret.includes("-----END") || !secret.startsWith("-----") ? "rejected: [secret] (end)" : "rejected: [secret]");
   });
 
@@ -83,8 +83,8 @@ describe("alert redaction: patterns", () => {
   it("keeps the event readable when a pattern matches its vocabulary (type, verdict, kind, action)", () => {
     const out = redactEvent(event, compileRedaction({ patterns: ["episode-opened", "drift(ed)?", "update", "aws"] }));
     expect(out.type).toBe("episode-opened");
-    expect(out.subject.verdict).toBe("drifted");
     if (out.type !== "episode-opened") throw new Error("type changed");
+    expect(out.subject.verdict).toBe("drifted");
     expect(out.changes[0]).toMatchObject({ kind: "drift", action: "update", address: "[secret]_instance.web", type: "[secret]_instance" });
   });
 

@@ -3,6 +3,7 @@ import { DEFAULT_REMEDIATION } from "../config/remediation.ts";
 import type { StackConfig } from "../config/types.ts";
 import type { ResourceChange, StackResult } from "../core/types.ts";
 import type { EpisodeRecord, FailureAlertState } from "../store/api.ts";
+import type { StackAlertEvent } from "../notifiers/api.ts";
 import { planAlerts, type AlertPlanInput } from "./alert-plan.ts";
 
 const stack: StackConfig = {
@@ -86,7 +87,7 @@ describe("planAlerts", () => {
       result([]),
     ]);
     expect(opened).toEqual([expect.objectContaining({ type: "episode-opened", episode: expect.objectContaining({ seenCount: 1 }) })]);
-    expect(opened![0]!.subject).toMatchObject({ stack: "net", verdict: "drifted", repo: "https://***@github.com/acme/infra.git", path: "net" });
+    expect((opened![0] as StackAlertEvent).subject).toMatchObject({ stack: "net", verdict: "drifted", repo: "https://***@github.com/acme/infra.git", path: "net" });
     expect(unchanged).toEqual([expect.objectContaining({ type: "episode-unchanged", episode: expect.objectContaining({ seenCount: 2 }) })]);
     expect(changed).toEqual([
       expect.objectContaining({

@@ -17,6 +17,12 @@ export interface Alerting {
   notify(stack: StackConfig, event: AlertEvent): void;
   /** Waits (bounded by alerts.deliveryTimeoutSeconds) for the outbox to drain. */
   finish(): Promise<void>;
+  /** The notifiers alerts go to, by id. */
+  readonly notifiers: readonly string[];
+  /** Masks an event for the outbox as every alert is (configured patterns, showValuesOf). */
+  redact<E extends AlertEvent>(event: E): E;
+  /** Delivers what waits in the outbox, in the background. */
+  kick(): void;
 }
 
 export function createAlerting(config: DriftwatchConfig, store: Store, notifiers: readonly Notifier[], logger: Logger): Alerting {
@@ -56,6 +62,16 @@ export function createAlerting(config: DriftwatchConfig, store: Store, notifiers
 
     async finish() {
       await delivery.settle(config.alerts.deliveryTimeoutMs);
+    },
+
+    notifiers: ids,
+
+    redact(event) {
+      return redactEvent(event, redaction) as typeof event;
+    },
+
+    kick() {
+      delivery.kick();
     },
   };
 }

@@ -13,7 +13,7 @@ import { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
-import { createAlerting } from "./alerting.ts";
+import { createAlerting, type Alerting } from "./alerting.ts";
 import { baseEngineEnv } from "./engine-env.ts";
 import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
@@ -33,6 +33,8 @@ export interface RunnerOptions {
 export interface Runner {
   readonly store: Store;
   readonly source: GitSource;
+  /** The outbox and its delivery, for alerts that are not about a run (report digests). */
+  readonly alerting: Alerting;
   /** One run of one stack; never throws for the stack's own failure. */
   run(stack: StackConfig, operation: StackOperation, options?: RunStackOptions): Promise<StackResult>;
   /** Applies a waiting remediation approval (see approveRemediation); throws ApprovalError when it cannot be used. */
@@ -85,6 +87,7 @@ export function createRunner(options: RunnerOptions): Runner {
   return {
     store,
     source,
+    alerting,
     async run(stack, operation, runOptions) {
       const result = await runStack(stack, deps, operation, runOptions);
       // Only a check leads to remediation; `converge` is the user's explicit apply.

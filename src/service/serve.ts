@@ -9,6 +9,8 @@ import type { Logger } from "pino";
 import type { DriftwatchConfig } from "../config/types.ts";
 import { processIsGone } from "../core/liveness.ts";
 import type { SecretMasker } from "../core/redact.ts";
+import { secretMaskerFor } from "../config/secrets.ts";
+import { ScheduledReports } from "../reports/scheduled.ts";
 import { createRunner, type Runner } from "../run/runner.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
 import { Scheduler, type StopSummary } from "../scheduler/scheduler.ts";
@@ -23,6 +25,8 @@ export interface ServeOptions {
   env?: NodeJS.ProcessEnv;
   /** Masks what runs record and report; default: every secret of `config` and `env`. */
   masker?: SecretMasker;
+  /** The clock of scheduled reports (tests: a tick missed while the service was down); default the real one. */
+  clock?: () => Date;
 }
 
 export interface Service {
@@ -31,6 +35,7 @@ export interface Service {
   readonly scheduler: Scheduler;
   readonly runner: Runner;
   readonly gitWatch: GitWatch;
+  readonly reports: ScheduledReports;
   /** The graceful stop; calling it again returns the same promise. */
   stop(): Promise<StopSummary>;
 }
@@ -77,6 +82,15 @@ export async function startService(options: ServeOptions): Promise<Service> {
     throw error;
   }
   scheduler.start(config.service.runOnStart);
+  const reports = new ScheduledReports({
+    config,
+    store: runner.store,
+    alerting: runner.alerting,
+    masker: options.masker ?? secretMaskerFor(config, options.env ?? process.env),
+    logger,
+    ...(options.clock ? { now: options.clock } : {}),
+  });
+  reports.start();
   void gitWatch.start().catch((error: unknown) => logger.error({ err: String(error) }, "git watch failed to start"));
   const url = `${address.replace("0.0.0.0", "127.0.0.1")}/`;
   logger.info({ url, stacks: config.stacks.length }, "driftwatch serving");
@@ -87,10 +101,12 @@ export async function startService(options: ServeOptions): Promise<Service> {
     scheduler,
     runner,
     gitWatch,
+    reports,
     stop() {
       stopping ??= (async () => {
         logger.info({ graceSeconds: config.service.stopGraceMs / 1000 }, "stopping: no new runs; waiting for the runs in flight");
         gitWatch.stop();
+        reports.stop();
         const summary = await scheduler.stop(config.service.stopGraceMs);
         await app.close();
         await runner.close();

@@ -1,7 +1,8 @@
 // The run history store: every run Driftwatch makes, with the changes it found. Implementations live beside this
 // file (sqlite/); the rest of Driftwatch depends on this interface only.
-import type { FlappingResource, RemediationSummary, ResourceChange, RunDrift, StackResult } from "../core/types.ts";
+import type { FlappingResource, RemediationSummary, ResourceChange, RunDrift, StackResult, Verdict } from "../core/types.ts";
 import type { AlertEvent, DeliveryReceipt, SlackThread } from "../notifiers/api.ts";
+import type { ReportDigest } from "../reports/model.ts";
 
 /** One run as `history` lists it: the result without its changes, counted instead. */
 export type RunSummary = Omit<StackResult, "changes"> & {
@@ -247,7 +248,36 @@ export interface EngineStateStore {
   saveEngineState(record: EngineStateRecord): void;
 }
 
-export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore {
+/** The slim record of one finished run that reports are computed from. */
+export interface RunPoint {
+  runId: string;
+  engine: string;
+  verdict: Verdict;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  driftCount: number;
+  pendingCount: number;
+  errorKind?: string;
+}
+
+/** What reports read: ranges of the history, each served by an index. Runs still in progress are never included. */
+export interface ReportSource {
+  /** The stack's runs started in [from, to), oldest first (interrupted runs are errors). */
+  runPoints(stack: string, from: string, to: string): RunPoint[];
+  /** The stack's last run started before `before`; with `successful`, the last one that is not an error. */
+  lastRunPoint(stack: string, before: string, options?: { successful?: boolean }): RunPoint | undefined;
+  /** Episodes open at some moment of [from, to): opened before `to` and not closed before `from`; oldest first. */
+  episodesOverlapping(from: string, to: string): EpisodeRecord[];
+  /** Remediation decisions made in [from, to), newest first. */
+  auditBetween(from: string, to: string): AuditEntry[];
+  /** Approval requests made in [from, to), newest first, in their state now. */
+  approvalsRequestedBetween(from: string, to: string): ApprovalRecord[];
+  /** Stacks whose automatic remediation is paused until they are in sync again. */
+  stacksNeedingAttention(): string[];
+}
+
+export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore, ReportStore, ReportSource {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
   /**
@@ -268,4 +298,35 @@ export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore
   getRun(runId: string): StackResult | undefined;
   /** Closes the database. Calling it again does nothing. */
   close(): void;
+}
+
+/** A scheduled report as produced by `serve`: its HTML lives at <dataDir>/reports/<id>.html. */
+export interface ReportRecord {
+  /** `<name>-<tick as YYYYMMDDTHHMMZ>`: letters, digits, `-` and `_` only. */
+  id: string;
+  name: string;
+  /** The schedule tick it was produced for. */
+  tickAt: string;
+  periodFrom: string;
+  periodTo: string;
+  createdAt: string;
+  digest: ReportDigest;
+}
+
+export interface ReportStore {
+  /**
+   * Records a produced report and, when given, enqueues its digest (one outbox entry per notifier), in one
+   * transaction. False when a report of that name and tick is recorded already: then nothing is written.
+   */
+  recordReport(record: ReportRecord, digest?: { event: AlertEvent; notifiers: readonly string[] }): boolean;
+  getReport(id: string): ReportRecord | undefined;
+  /** Newest tick first. */
+  listReports(options?: { name?: string; limit?: number }): ReportRecord[];
+  /** Forgets the reports of `name` beyond the newest `keep`; returns their ids (the caller removes their files). */
+  pruneReports(name: string, keep: number): string[];
+  /**
+   * When the service first ran with the named report scheduled: recorded as `at` the first time, returned as
+   * recorded after that. A tick before it was never due, so is never produced as missed.
+   */
+  armReportSchedule(name: string, at: string): string;
 }

@@ -12,10 +12,12 @@ const WHAT: Record<AlertEvent["type"], string> = {
   "run-failed": "stack could not be checked",
   "approval-requested": "remediation waits for approval",
   "remediation-needs-attention": "remediation failed too often: paused, needs attention",
+  "report-digest": "report produced",
 };
 
 /** The fields of the log line: what happened, where, and the changes (already masked and redacted). */
 function fieldsOf(event: AlertEvent): Record<string, unknown> {
+  if (event.type === "report-digest") return { alert: event.type, report: event.report.id, ...(event.report.url ? { url: event.report.url } : {}), digest: event.digest };
   const s = event.subject;
   const base = { alert: event.type, stack: s.stack, engine: s.engine, runId: s.runId, verdict: s.verdict, commit: s.commit ? shortSha(s.commit) : undefined };
   if (event.type === "run-failed") return { ...base, error: event.error, suppressed: event.suppressed };

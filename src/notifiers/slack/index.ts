@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { AlertsConfig, SlackSettings, StackConfig } from "../../config/types.ts";
 import type { AlertEvent, DeliveryReceipt, Notifier, SlackThread } from "../api.ts";
 import type { SlackTransport } from "./client.ts";
-import { renderApprovalRequested, renderNeedsAttention, renderReply, renderRoot, renderRunFailed, type RenderOptions, type SlackMessage } from "./render.ts";
+import { renderApprovalRequested, renderNeedsAttention, renderReply, renderReportDigest, renderRoot, renderRunFailed, type RenderOptions, type SlackMessage } from "./render.ts";
 
 export interface SlackNotifierOptions {
   settings: SlackSettings;
@@ -48,8 +48,12 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
     id: "slack",
 
     async deliver(event: AlertEvent, thread: SlackThread | undefined): Promise<DeliveryReceipt> {
-      const stack = event.subject.stack;
       const transport = await transportPromise();
+      if (event.type === "report-digest") {
+        await transport.postMessage(event.report.channel ?? settings.channel, renderReportDigest(event, base));
+        return {};
+      }
+      const stack = event.subject.stack;
       switch (event.type) {
         case "run-failed":
           await transport.postMessage(channelOf(stack), renderRunFailed(event, base));

@@ -23,7 +23,7 @@ export interface RenderOptions {
   mention?: string;
 }
 
-export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" | "approval-requested" | "remediation-needs-attention" }>;
+export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" | "approval-requested" | "remediation-needs-attention" | "report-digest" }>;
 export type ReplyEvent = Extract<AlertEvent, { type: "episode-changed" | "episode-resolved" }>;
 export type RunFailedEvent = Extract<AlertEvent, { type: "run-failed" }>;
 
@@ -442,4 +442,47 @@ export function renderNeedsAttention(event: NeedsAttentionEvent, options: Render
   ];
   const summary = `Remediation of ${stackName(s)} paused after ${plural(event.failures, "failure", "failures")}: ${inline(event.reason, 300)}`;
   return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
+}
+
+// --- report digests -----------------------------------------------------------------------------------------------
+
+type ReportDigestEvent = Extract<AlertEvent, { type: "report-digest" }>;
+
+function percent(share: number): string {
+  return `${Math.round(share * 1000) / 10}%`;
+}
+
+function maybeDuration(ms: number | undefined): string {
+  return ms === undefined ? "–" : duration(ms);
+}
+
+/**
+ * A scheduled report's digest: the fleet's posture, the period's numbers, the top offenders and a link to the full
+ * report. A fixed, small number of blocks whatever the fleet's size (the report itself has the rest).
+ */
+export function renderReportDigest(event: ReportDigestEvent, options: RenderOptions = {}): SlackMessage {
+  const { digest, report } = event;
+  const p = digest.posture;
+  const v = p.byVerdict;
+  const divergent = v.drifted + v.pending + v["drifted+pending"];
+  const posture = [
+    `*${percent(p.inSyncShare)} in sync* · ${p.stacks} stacks`,
+    `✅ ${v["in-sync"]} in sync · 🔴 ${divergent} drifted or pending · ⚠️ ${v.error} error · ${v["never-checked"]} never checked · ${p.stale} stale`,
+    `${plural(p.openEpisodes, "open episode", "open episodes")}${p.oldestOpenEpisode ? ` (oldest: ${inline(p.oldestOpenEpisode.stack, MAX.name)}, ${duration(p.oldestOpenEpisode.ageMs)})` : ""} · ${plural(p.awaitingApproval, "remediation waits", "remediations wait")} for approval`,
+  ].join("\n");
+  const e = digest.episodes;
+  const period = [
+    `*This period* ${plural(e.opened, "episode", "episodes")} opened · ${e.resolved} resolved · ${e.stillOpen} still open`,
+    `Time in drift (median) ${maybeDuration(e.medianTimeInDriftMs)} · time to detect (median) ${maybeDuration(e.medianTimeToDetectMs)}`,
+    `${plural(digest.checks.runs, "check", "checks")} · ${plural(digest.checks.errors, "error", "errors")} · remediation: ${digest.remediation.applied} applied, ${digest.remediation.refused} refused of ${digest.remediation.decisions}`,
+  ].join("\n");
+  const offenders = digest.topOffenders.length
+    ? `*Top offenders* (time in drift)\n${digest.topOffenders.map((o) => `• ${inline(o.stack, MAX.name)}: ${duration(o.timeInDriftMs)} in ${plural(o.episodes, "episode", "episodes")}`).join("\n")}`
+    : "*Top offenders* none: no stack drifted this period 🎉";
+  const from = when(digest.period.from);
+  const to = when(digest.period.to);
+  const blocks: KnownBlock[] = [header(`📊 Drift report: ${report.name}`), context([`${from} → ${to}`]), section(posture), section(period), section(offenders)];
+  if (report.url && report.url.length <= 2000) blocks.push(section(`<${linkTarget(report.url)}|Open the full report>`));
+  const summary = `Drift report ${inline(report.name, MAX.name)}: ${percent(p.inSyncShare)} of ${p.stacks} stacks in sync, ${e.opened} episodes opened, ${e.stillOpen} open`;
+  return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks };
 }

@@ -8,7 +8,7 @@ import type { AlertStore, AlertTransition, EpisodeRecord, FailureAlertState, Out
 
 type Row = Record<string, SQLOutputValue>;
 
-const EPISODE_COLUMNS =
+export const EPISODE_COLUMNS =
   "id, stack, opened_at, opened_run_id, last_run_id, last_seen_at, seen_count, fingerprint, changes_json, closed_at, slack_channel, slack_ts, flapping_json";
 
 function str(row: Row, column: string): string {
@@ -20,7 +20,7 @@ function optionalStr(row: Row, column: string): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function episodeOf(row: Row): EpisodeRecord {
+export function episodeOf(row: Row): EpisodeRecord {
   const closedAt = optionalStr(row, "closed_at");
   const channel = optionalStr(row, "slack_channel");
   const ts = optionalStr(row, "slack_ts");
@@ -59,8 +59,20 @@ function outboxEntryOf(row: Row): OutboxEntry {
   };
 }
 
+/** Writes one event to the outbox, one entry per notifier in this order (inside the caller's transaction). */
+export function outboxWriter(db: DatabaseSync): (stack: string, event: AlertEvent, notifiers: readonly string[]) => void {
+  const enqueue = db.prepare("INSERT INTO alert_outbox (notifier, stack, episode_id, event_type, event_json, created_at) VALUES (?, ?, ?, ?, ?, ?)");
+  return (stack, event, notifiers) => {
+    const json = JSON.stringify(event);
+    const episodeId = "episode" in event && event.episode ? event.episode.id : null;
+    const now = new Date().toISOString();
+    for (const notifier of notifiers) enqueue.run(notifier, stack, episodeId, event.type, json, now);
+  };
+}
+
 /** The alert half of the store; `transaction` runs a function in one write transaction. */
 export function sqliteAlertStore(db: DatabaseSync, transaction: <T>(fn: () => T) => T): AlertStore {
+  const enqueue = outboxWriter(db);
   const statements = {
     openEpisode: db.prepare(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE stack = ? AND closed_at IS NULL`),
     getEpisode: db.prepare(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE id = ?`),
@@ -76,7 +88,6 @@ export function sqliteAlertStore(db: DatabaseSync, transaction: <T>(fn: () => T)
       "INSERT INTO failure_alerts (stack, last_alert_at, last_kind, suppressed) VALUES (?, ?, ?, ?) " +
         "ON CONFLICT (stack) DO UPDATE SET last_alert_at = excluded.last_alert_at, last_kind = excluded.last_kind, suppressed = excluded.suppressed",
     ),
-    enqueue: db.prepare("INSERT INTO alert_outbox (notifier, stack, episode_id, event_type, event_json, created_at) VALUES (?, ?, ?, ?, ?, ?)"),
     pending: db.prepare(
       "SELECT id, notifier, episode_id, event_json, created_at, attempts, last_error FROM alert_outbox WHERE notifier = ? AND state = 'pending' ORDER BY id LIMIT ?",
     ),
@@ -123,13 +134,9 @@ export function sqliteAlertStore(db: DatabaseSync, transaction: <T>(fn: () => T)
         const episodeId = writeEpisode(transition);
         const f = transition.failure;
         if (f) statements.upsertFailure.run(f.stack, f.lastAlertAt, f.lastKind, f.suppressed);
-        const now = new Date().toISOString();
         return transition.events.map((original) => {
           const event = (episodeId !== undefined && "episode" in original && original.episode ? { ...original, episode: { ...original.episode, id: episodeId } } : original) as AlertEvent;
-          const json = JSON.stringify(event);
-          for (const notifier of transition.notifiers) {
-            statements.enqueue.run(notifier, transition.stack, "episode" in event && event.episode ? event.episode.id : null, event.type, json, now);
-          }
+          enqueue(transition.stack, event, transition.notifiers);
           return event;
         });
       });

@@ -6,7 +6,7 @@ import type { ApprovalRecord, ApprovalState, ApprovalStore } from "../api.ts";
 
 type Row = Record<string, SQLOutputValue>;
 
-function approvalOf(row: Row): ApprovalRecord {
+export function approvalOf(row: Row): ApprovalRecord {
   const text = (column: string) => (typeof row[column] === "string" ? (row[column] as string) : undefined);
   const decidedBy = text("decided_by");
   const decidedAt = text("decided_at");

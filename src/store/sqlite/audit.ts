@@ -9,7 +9,7 @@ function optional<T>(value: SQLOutputValue | undefined, as: (v: SQLOutputValue) 
   return value === null || value === undefined ? undefined : as(value);
 }
 
-function entryOf(row: Row): AuditEntry {
+export function entryOf(row: Row): AuditEntry {
   const commit = optional(row.commit_sha, String);
   const fingerprint = optional(row.plan_fingerprint, String);
   const planChanges = optional(row.plan_changes, Number);

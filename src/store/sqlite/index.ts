@@ -9,7 +9,8 @@ import { errorMessage } from "../../core/errors.ts";
 import { processId } from "../../core/liveness.ts";
 import { preparePrivateDir } from "../../core/private-dir.ts";
 import { StoreError, StoreSchemaError, StoreWriteError } from "../errors.ts";
-import { sqliteAlertStore } from "./alerts.ts";
+import { outboxWriter, sqliteAlertStore } from "./alerts.ts";
+import { sqliteReportStore } from "./reports.ts";
 import { sqliteApprovalStore } from "./approvals.ts";
 import { sqliteApplyMarkers, sqliteAuditStore, sqliteBackoffStore, sqliteEngineStateStore } from "./audit.ts";
 import { latestVersion, MIGRATIONS } from "./migrations.ts";
@@ -251,6 +252,7 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     ...sqliteBackoffStore(db),
     ...sqliteEngineStateStore(db),
     ...sqliteApprovalStore(db, (fn) => transaction(db, fn)),
+    ...sqliteReportStore(db, (fn) => transaction(db, fn), outboxWriter(db)),
 
     recordRun(result: StackResult): void {
       try {

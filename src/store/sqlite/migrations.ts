@@ -224,6 +224,32 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "a resource's address before a move",
     sql: "ALTER TABLE resource_changes ADD COLUMN previous_address TEXT;",
   },
+  {
+    version: 13,
+    name: "scheduled reports; the indexes reports read by",
+    sql: `
+      -- One row per report produced; its HTML is <dataDir>/reports/<id>.html. One per name and tick, so a tick is
+      -- never produced twice (a restart, a missed tick made up at start).
+      CREATE TABLE reports (
+        id           TEXT PRIMARY KEY,
+        name         TEXT NOT NULL,
+        tick_at      TEXT NOT NULL,
+        period_from  TEXT NOT NULL,
+        period_to    TEXT NOT NULL,
+        created_at   TEXT NOT NULL,
+        digest_json  TEXT NOT NULL,
+        UNIQUE (name, tick_at)
+      );
+      -- When the service first ran with a report scheduled: ticks before it were never due.
+      CREATE TABLE report_schedules (
+        name      TEXT PRIMARY KEY,
+        armed_at  TEXT NOT NULL
+      );
+      CREATE INDEX audit_log_at ON audit_log (at);
+      CREATE INDEX approvals_requested_at ON approvals (requested_at);
+      CREATE INDEX episodes_closed_at ON episodes (closed_at);
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

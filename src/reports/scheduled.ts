@@ -1,0 +1,138 @@
+// Reports `serve` produces on a schedule. At each tick of a report's cron: compute it over the period ending at
+// the tick, write its HTML under <dataDir>/reports, record it and enqueue its digest in one transaction (so a
+// tick is produced once, and its digest is delivered once, through the outbox, whatever Slack does), then forget
+// the oldest beyond `keep`. A tick missed while the service was down is produced once at start: only the latest
+// one, and only if it came after the schedule was first armed (a report added to the configuration today does not
+// produce last week's tick).
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import cron, { type ScheduledTask } from "node-cron";
+import type { Logger } from "pino";
+import type { DriftwatchConfig, ReportConfig } from "../config/types.ts";
+import { errorMessage } from "../core/errors.ts";
+import { writeOutputFile } from "../core/output-file.ts";
+import { preparePrivateDir } from "../core/private-dir.ts";
+import type { SecretMasker } from "../core/redact.ts";
+import type { ReportDigestEvent } from "../notifiers/api.ts";
+import type { Alerting } from "../run/alerting.ts";
+import type { ReportRecord, Store } from "../store/api.ts";
+import { computeReport } from "./compute.ts";
+import { digestOf } from "./digest.ts";
+import { renderReportHtml } from "./render-html.ts";
+import { latestTick } from "./schedule.ts";
+
+export interface ScheduledReportsOptions {
+  config: DriftwatchConfig;
+  store: Store;
+  alerting: Pick<Alerting, "notifiers" | "redact" | "kick">;
+  masker: SecretMasker;
+  logger: Logger;
+  /** The clock (tests); default the real one. */
+  now?: () => Date;
+}
+
+/** Where a report's HTML lives. */
+export function reportsDir(dataDir: string): string {
+  return join(dataDir, "reports");
+}
+
+/** `weekly-20261130T0900Z`: the name and the tick, safe in a file name and a URL. */
+export function reportId(name: string, tick: Date): string {
+  return `${name}-${tick.toISOString().replace(/[-:]/g, "").replace(/\d\d\.\d{3}Z$/, "Z")}`;
+}
+
+export class ScheduledReports {
+  readonly #options: ScheduledReportsOptions;
+  readonly #tasks: ScheduledTask[] = [];
+  readonly #log: Logger;
+
+  constructor(options: ScheduledReportsOptions) {
+    this.#options = options;
+    this.#log = options.logger.child({ component: "reports" });
+  }
+
+  #now(): Date {
+    return this.#options.now?.() ?? new Date();
+  }
+
+  /** Produces what was missed while the service was down, then follows the schedules. */
+  start(): void {
+    for (const report of this.#options.config.reports) {
+      this.#catchUp(report);
+      const task = cron.schedule(report.schedule.expression, () => this.#onTick(report), { timezone: report.schedule.timezone, name: `report:${report.name}` });
+      this.#tasks.push(task);
+    }
+  }
+
+  stop(): void {
+    for (const task of this.#tasks.splice(0)) void task.destroy();
+  }
+
+  #onTick(report: ReportConfig): void {
+    const tick = latestTick(report.schedule.expression, report.schedule.timezone, this.#now());
+    if (tick) this.produce(report, tick);
+  }
+
+  #catchUp(report: ReportConfig): void {
+    const now = this.#now();
+    const armedAt = Date.parse(this.#options.store.armReportSchedule(report.name, now.toISOString()));
+    const due = latestTick(report.schedule.expression, report.schedule.timezone, now);
+    if (!due || due.getTime() <= armedAt) return;
+    const [last] = this.#options.store.listReports({ name: report.name, limit: 1 });
+    if (last && Date.parse(last.tickAt) >= due.getTime()) return;
+    this.#log.info({ report: report.name, tick: due.toISOString() }, "producing a report whose tick was missed while the service was down");
+    this.produce(report, due);
+  }
+
+  /**
+   * Produces the report of one tick: undefined when it exists already or could not be produced (logged; the
+   * service goes on, and the next tick tries again).
+   */
+  produce(report: ReportConfig, tick: Date): ReportRecord | undefined {
+    const { config, store, alerting, masker } = this.#options;
+    const id = reportId(report.name, tick);
+    const log = this.#log.child({ report: report.name, reportId: id });
+    try {
+      if (store.getReport(id)) return undefined;
+      const from = new Date(tick.getTime() - report.sinceMs);
+      const selection = report.stacks.includes("*") ? [] : report.stacks;
+      const started = Date.now();
+      const fleet = computeReport({ store, stacks: config.stacks, from, to: tick, selection, name: report.name, generatedAt: this.#now() });
+      const baseUrl = config.alerts.dashboardUrl?.replace(/\/+$/, "");
+      const dir = reportsDir(config.dataDir);
+      preparePrivateDir(dir);
+      // The file first: a record always has its file. A file without a record (a crash in between) is rewritten
+      // by the next attempt at the same tick.
+      writeOutputFile(join(dir, `${id}.html`), masker.text(renderReportHtml(fleet, baseUrl ? { baseUrl } : {})), `reports[${report.name}]`, 0o600);
+      const record: ReportRecord = {
+        id,
+        name: report.name,
+        tickAt: tick.toISOString(),
+        periodFrom: fleet.period.from,
+        periodTo: fleet.period.to,
+        createdAt: this.#now().toISOString(),
+        digest: digestOf(fleet),
+      };
+      const notifiers = alerting.notifiers.filter((n) => n !== "slack" || report.slack);
+      const event: ReportDigestEvent = {
+        type: "report-digest",
+        report: {
+          id,
+          name: report.name,
+          ...(baseUrl ? { url: `${baseUrl}/reports/${encodeURIComponent(id)}` } : {}),
+          ...(report.slack?.channel ? { channel: report.slack.channel } : {}),
+        },
+        digest: record.digest,
+      };
+      const recorded = store.recordReport(record, notifiers.length > 0 ? { event: alerting.redact(event), notifiers } : undefined);
+      if (!recorded) return undefined;
+      for (const old of store.pruneReports(report.name, report.keep)) rmSync(join(dir, `${old}.html`), { force: true });
+      log.info({ stacks: fleet.posture.stacks, ms: Date.now() - started }, "report produced");
+      alerting.kick();
+      return record;
+    } catch (error) {
+      log.error({ err: errorMessage(error) }, "could not produce the report");
+      return undefined;
+    }
+  }
+}
