@@ -1,15 +1,24 @@
 // The service's HTTP side (fastify, one port): liveness and readiness, Prometheus metrics, the JSON API (same
 // shapes as `check --json` and `history --json`), triggering checks (API token), the Git push webhook (HMAC),
-// and the dashboard. Read-only routes are public unless `service.http.publicRead` is false.
+// and the dashboard with the scheduled reports. Read-only routes are public unless `service.http.publicRead` is false.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import { ApprovalError } from "../core/errors.ts";
 import type { StackResult } from "../core/types.ts";
+import { computeReport } from "../reports/compute.ts";
+import type { FleetReport } from "../reports/model.ts";
 import type { ApprovalState, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
 import { bearerMatches, webhookAuthentication } from "./auth.ts";
-import { runPage, stackPage, stacksPage, type StackRow } from "./dashboard.ts";
+import { badRequestPage, notFoundPage, runPage, stackPage, type StackRow } from "./dashboard.ts";
+import { FleetReportCache } from "./fleet-report-cache.ts";
+import { approvalsPage, auditPage, awaiting, parseStackFilter } from "./remediation-pages.ts";
+import { REPORT_ID, reportsPage } from "./reports-page.ts";
+import { parseStackQuery } from "./stack-query.ts";
+import { stacksPage } from "./stacks-page.ts";
 import { allowedHostNames, hostAllowed } from "./host-check.ts";
 import type { ServiceMetrics } from "./metrics.ts";
 import { deliveryKeys, WebhookDeliveries } from "./webhook-deliveries.ts";
@@ -31,6 +40,14 @@ export interface ServerDependencies {
 }
 
 const MAX_RUNS = 500;
+/** The period of the home page's fleet summary. */
+const SUMMARY_PERIOD_MS = 7 * 86_400_000;
+/** What the audit log, approvals and reports pages list at most. */
+const AUDIT_PAGE_LIMIT = 200;
+const APPROVALS_PAGE_LIMIT = 200;
+const REPORTS_PAGE_LIMIT = 100;
+/** A stored report: self-contained (inline styles, SVG, no script), so it may load nothing at all. */
+const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
 export function buildServer(deps: ServerDependencies): FastifyInstance {
   const { config, store } = deps;
@@ -168,6 +185,20 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     }
   });
 
+  app.get<{ Querystring: { name?: unknown; limit?: string } }>("/api/reports", { preHandler: readGuard }, async (request, reply) => {
+    const limit = request.query.limit === undefined ? REPORTS_PAGE_LIMIT : Number(request.query.limit);
+    if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
+    const { name } = request.query;
+    if (name !== undefined && typeof name !== "string") return reply.code(400).send({ error: "name may be given once" });
+    return { reports: store.listReports({ limit, ...(name ? { name } : {}) }) };
+  });
+
+  app.get<{ Params: { id: string } }>("/api/reports/:id", { preHandler: readGuard }, async (request, reply) => {
+    const { id } = request.params;
+    const record = REPORT_ID.test(id) ? store.getReport(id) : undefined;
+    return record ?? reply.code(404).send({ error: `no report ${id.slice(0, 200)}` });
+  });
+
   app.post<{ Params: { name: string } }>("/api/stacks/:name/check", async (request, reply) => {
     if (!http.apiToken) return reply.code(403).send({ error: `triggering is off: set ${http.apiTokenEnv} to enable it` });
     if (!bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "a valid API token is required");
@@ -204,22 +235,86 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
   // --- dashboard ---
   const html = (reply: FastifyReply, body: string, code = 200) => reply.code(code).header("content-type", "text/html; charset=utf-8").send(body);
 
-  app.get("/", { preHandler: readGuard }, async (_request, reply) => {
+  const stackNames = config.stacks.map((s) => s.name);
+  const fleetReports = new FleetReportCache((now) =>
+    computeReport({ store, stacks: config.stacks, from: new Date(now.getTime() - SUMMARY_PERIOD_MS), to: now, generatedAt: now }),
+  );
+  /** The summary's report; a failure to compute it costs the summary, not the page. */
+  const fleetReport = (request: FastifyRequest): FleetReport | undefined => {
+    try {
+      return fleetReports.get();
+    } catch (error) {
+      request.log.error({ err: error }, "the dashboard's fleet summary could not be computed");
+      return undefined;
+    }
+  };
+
+  app.get<{ Querystring: Record<string, unknown> }>("/", { preHandler: readGuard }, async (request, reply) => {
+    const parsed = parseStackQuery(request.query);
+    if (!parsed.ok) return html(reply, badRequestPage(parsed.error, "/", "stacks"), 400);
+    const fleet = fleetReport(request);
+    const stale = new Set(fleet?.posture.stale ?? []);
     const phases = deps.scheduler.phases();
-    return html(reply, stacksPage(config.stacks.map((s) => row(s, phases))));
+    const rows = config.stacks.map((s) => ({ ...row(s, phases), stale: stale.has(s.name) }));
+    return html(reply, stacksPage(rows, { query: parsed.query, ...(fleet ? { fleet } : {}) }));
   });
 
   app.get<{ Params: { name: string } }>("/stacks/:name", { preHandler: readGuard }, async (request, reply) => {
     const stack = stacks.get(request.params.name);
-    if (!stack) return html(reply, "<!doctype html><title>Not found</title><p>No such stack.</p>", 404);
+    if (!stack) return html(reply, notFoundPage("No such stack.", { within: "stacks" }), 404);
     const r = row(stack, deps.scheduler.phases());
     const runs = store.listRuns({ stack: stack.name, limit: 60 });
-    return html(reply, stackPage(r, runs, r.lastRun ? store.getRun(r.lastRun.runId) : undefined));
+    const now = Date.now();
+    const waiting = store.listApprovals({ stack: stack.name, state: "pending", limit: 1 }).find((a) => awaiting(a, now));
+    return html(reply, stackPage(r, runs, r.lastRun ? store.getRun(r.lastRun.runId) : undefined, { now, ...(waiting ? { awaitingApproval: waiting } : {}) }));
   });
 
   app.get<{ Params: { id: string } }>("/runs/:id", { preHandler: readGuard }, async (request, reply) => {
     const run = store.getRun(request.params.id);
-    return run ? html(reply, runPage(run)) : html(reply, "<!doctype html><title>Not found</title><p>No such run.</p>", 404);
+    return run ? html(reply, runPage(run)) : html(reply, notFoundPage("No such run.", { within: "stacks" }), 404);
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>("/audit", { preHandler: readGuard }, async (request, reply) => {
+    const filter = parseStackFilter(request.query);
+    if (!filter.ok) return html(reply, badRequestPage(filter.error, "/audit", "audit"), 400);
+    const entries = store.listAudit({ limit: AUDIT_PAGE_LIMIT, ...(filter.stack === undefined ? {} : { stack: filter.stack }) });
+    return html(reply, auditPage(entries, { stacks: stackNames, limit: AUDIT_PAGE_LIMIT, ...(filter.stack === undefined ? {} : { stack: filter.stack }) }));
+  });
+
+  app.get<{ Querystring: Record<string, unknown> }>("/approvals", { preHandler: readGuard }, async (request, reply) => {
+    const filter = parseStackFilter(request.query);
+    if (!filter.ok) return html(reply, badRequestPage(filter.error, "/approvals", "approvals"), 400);
+    const stack = filter.stack === undefined ? {} : { stack: filter.stack };
+    // Every plan waiting for a person, however old the others: they are what this page is for.
+    const waiting = store.listApprovals({ ...stack, state: "pending", limit: APPROVALS_PAGE_LIMIT });
+    const recent = store.listApprovals({ ...stack, limit: APPROVALS_PAGE_LIMIT });
+    const seen = new Set(waiting.map((a) => a.id));
+    const approvals = [...waiting, ...recent.filter((a) => !seen.has(a.id))];
+    return html(reply, approvalsPage(approvals, { stacks: stackNames, ...stack }));
+  });
+
+  // Browsers ask for it on every page that names none (a stored report): nothing, rather than a 404 in their console.
+  app.get("/favicon.ico", async (_request, reply) => reply.code(204).header("cache-control", "max-age=86400").send());
+
+  app.get("/reports", { preHandler: readGuard }, async (_request, reply) => {
+    return html(reply, reportsPage(store.listReports({ limit: REPORTS_PAGE_LIMIT }), config.reports));
+  });
+
+  // A stored report's HTML: only an id of the expected shape that the store knows names a file, and the path is
+  // made of that id alone.
+  app.get<{ Params: { id: string } }>("/reports/:id", { preHandler: readGuard }, async (request, reply) => {
+    const { id } = request.params;
+    const record = REPORT_ID.test(id) ? store.getReport(id) : undefined;
+    if (!record || record.id !== id) return html(reply, notFoundPage("No such report.", { within: "reports" }), 404);
+    let body: Buffer;
+    try {
+      body = await readFile(join(config.dataDir, "reports", `${id}.html`));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+      request.log.warn({ report: id }, "a recorded report's file is missing");
+      return html(reply, notFoundPage("This report's file is gone (deleted by hand, or pruned).", { within: "reports" }), 404);
+    }
+    return reply.code(200).header("content-type", "text/html; charset=utf-8").header("content-security-policy", REPORT_CSP).header("x-content-type-options", "nosniff").send(body);
   });
 
   return app;
