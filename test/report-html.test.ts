@@ -7,12 +7,14 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { computeReport } from "../src/reports/compute.ts";
 import { renderReportHtml } from "../src/reports/render-html.ts";
 import { MAX_TIMELINE_ROWS, timelineRows } from "../src/reports/svg.ts";
 import type { FleetReport } from "../src/reports/model.ts";
 import { readToolchainManifest } from "../src/toolchain/manifest.ts";
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { fleetReport, HOSTILE_STACK, presentVerdicts, sampleReport, spanCount } from "./support/report-sample.ts";
+import { recordSampleFleet, SAMPLE_FROM, SAMPLE_TO } from "./support/sample-fleet.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 const toolchain = readToolchainManifest(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
@@ -90,6 +92,27 @@ describe("the HTML report in a browser", () => {
 
       mkdirSync(artifacts, { recursive: true });
       await page.screenshot({ path: join(artifacts, "report.png"), fullPage: true });
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+    } finally {
+      await page.context().close();
+    }
+  });
+
+  it("draws a report computed from a recorded history: one mark per verdict, bin and span", async () => {
+    const { config, store } = recordSampleFleet(tempDir());
+    const report = computeReport({ store, stacks: config.stacks, from: SAMPLE_FROM, to: SAMPLE_TO, generatedAt: SAMPLE_TO });
+    store.close();
+    const { page, errors, requests } = await open(report);
+    try {
+      // in sync, drifted, drifted+pending, error and never checked occur; pending never does.
+      expect(await page.locator("#plot-verdicts path.area").count()).toBe(5);
+      expect(await page.locator("#plot-verdicts path.area[data-verdict=pending]").count()).toBe(0);
+      expect(await page.locator("#plot-time-in-drift rect.bar").count()).toBe(7);
+      expect(await page.locator('#plot-time-in-drift rect.bar[data-count="1"]').count()).toBe(2);
+      // app: drifted, in sync, drifted, in sync; cluster: never checked; net: never checked, error;
+      // web: never checked, drifted+pending, error, drifted+pending.
+      expect(await page.locator("#plot-timelines rect.span").count()).toBe(11);
       expect(errors).toEqual([]);
       expect(requests).toEqual([]);
     } finally {

@@ -1,11 +1,8 @@
 // The report's numbers, exactly, from a history recorded with controlled timestamps through the real store and the
 // real alert planning (episodes open and close as the pipeline would have them).
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseConfig } from "../config/load.ts";
-import { openSqliteStore } from "../store/sqlite/index.ts";
 import type { Store } from "../store/api.ts";
-import { drift, pending, recordHistory } from "../../test/support/history.ts";
+import { BUCKET, FILE, flap, recordSampleFleet, SAMPLE_FROM, SAMPLE_TO } from "../../test/support/sample-fleet.ts";
 import { tempDir } from "../../test/support/tempdir.ts";
 import { computeReport, durationStats, seriesStep } from "./compute.ts";
 import { digestOf } from "./digest.ts";
@@ -13,74 +10,18 @@ import { digestOf } from "./digest.ts";
 const H = 3_600_000;
 const S = 1000;
 
-function fleet(dir: string) {
-  return parseConfig(
-    [
-      `dataDir: ${dir}`,
-      "service: { schedule: '0 * * * *' }",
-      "stacks:",
-      "  - { name: app, engine: terraform, source: { repo: /nowhere, path: app } }",
-      "  - { name: web, engine: pulumi, source: { repo: /nowhere, path: web }, pulumi: { stack: dev } }",
-      "  - { name: cluster, engine: kubernetes, source: { repo: /nowhere, path: k8s } }",
-      "  - { name: net, engine: cloudformation, schedule: '0 */6 * * *', source: { repo: /nowhere, path: net }, cloudformation: { stackName: net, region: eu-west-1, template: net.yaml } }",
-      "",
-    ].join("\n"),
-    join(dir, "driftwatch.yaml"),
-    { env: {} },
-  );
-}
-
-const FILE = "local_file";
-const BUCKET = "aws:s3/bucket:Bucket";
-const OBJECT = "aws:s3/bucketObject:BucketObject";
-const flap = { address: "local_file.x", type: FILE, times: 3, since: "2026-10-30T00:00:00.000Z", paths: ["content"] };
+const from = SAMPLE_FROM;
+const to = SAMPLE_TO;
 
 let store: Store | undefined;
 afterEach(() => store?.close());
 
-/** The history the numbers below are about: period 2026-11-01 to 2026-11-08 (UTC). */
+/** The sample fleet in a new store; the store is closed after the test. */
 function recordFleet(dir: string) {
-  const config = fleet(dir);
-  store = openSqliteStore(join(dir, "driftwatch.db"));
-  const [app, web, , net] = config.stacks;
-  recordHistory(store, app!, [
-    { startedAt: "2026-10-30T00:00:00Z", changes: [drift("local_file.x", FILE, "content")] }, // E0 opens before the period
-    { startedAt: "2026-11-01T01:00:00Z" }, // E0 closes: 49h
-    { startedAt: "2026-11-02T09:00:00Z" },
-    { startedAt: "2026-11-02T10:00:00Z", changes: [drift("local_file.x", FILE, "content")] }, // E1 opens: detected within 1h
-    { startedAt: "2026-11-02T11:00:00Z", changes: [drift("local_file.x", FILE, "content")], flapping: [flap] },
-    { startedAt: "2026-11-02T12:00:00Z" }, // E1 closes: 2h
-    { startedAt: "2026-11-07T23:00:00Z" },
-  ]);
-  recordHistory(store, web!, [
-    { startedAt: "2026-11-03T00:00:00Z", changes: [drift("urn:bucket", BUCKET, "tags.env"), pending("urn:object", OBJECT)] }, // E2: no run before
-    { startedAt: "2026-11-03T01:00:00Z", durationMs: 5 * S, error: { kind: "EngineError", message: "boom" } },
-    { startedAt: "2026-11-05T00:00:00Z", changes: [drift("urn:bucket", BUCKET, "tags.env"), pending("urn:object", OBJECT)] },
-  ]);
-  recordHistory(store, net!, [{ startedAt: "2026-11-07T18:00:00Z", error: { kind: "TimeoutError", message: "too slow" } }]);
-  const guards = (failed: string) => [
-    { guard: failed, passed: false, reason: "no" },
-    { guard: "window", passed: true, reason: "open" },
-  ];
-  const audit = { runId: "r", triggeredBy: "schedule", actor: "driftwatch", mode: "auto", durationMs: 1000 };
-  store.appendAudit({ ...audit, at: "2026-10-31T12:00:00.000Z", stack: "app", guards: [], decision: "applied" }); // before the period
-  store.appendAudit({ ...audit, at: "2026-11-02T10:01:00.000Z", stack: "app", guards: [], decision: "applied", outcome: "in-sync" });
-  store.appendAudit({ ...audit, at: "2026-11-03T00:01:00.000Z", stack: "web", guards: guards("maxChanges"), decision: "refused", reason: "too many" });
-  store.requestApproval({
-    id: "ap1",
-    stack: "web",
-    runId: "r",
-    commit: "c",
-    planFingerprint: "f",
-    plan: [],
-    requestedAt: "2026-11-05T00:01:00.000Z",
-    expiresAt: "2026-11-20T00:00:00.000Z",
-  });
-  return config;
+  const recorded = recordSampleFleet(dir);
+  store = recorded.store;
+  return recorded.config;
 }
-
-const from = new Date("2026-11-01T00:00:00Z");
-const to = new Date("2026-11-08T00:00:00Z");
 
 describe("the fleet report's numbers", () => {
   it("counts the posture, the episodes, time in drift and time to detect exactly", () => {
