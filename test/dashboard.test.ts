@@ -6,7 +6,7 @@
 // every page, a stored report opens under its CSP, and no page logs an error.
 import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.ts";
@@ -16,6 +16,7 @@ import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { createProgramRepo } from "./support/git.ts";
 import { drift, pending, recordHistory } from "./support/history.ts";
 import { until } from "./support/processes.ts";
+import { launchChromium } from "./support/chromium.ts";
 import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
@@ -26,12 +27,7 @@ const PATIENT = { timeout: 60_000, interval: 250 };
 
 let browser: Browser;
 beforeAll(async () => {
-  if (!toolchain.chromium) throw new Error("no chromium in the toolchain: run `npm run provision` (it installs the Debian package)");
-  browser = await chromium.launch({
-    executablePath: toolchain.chromium.bin,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

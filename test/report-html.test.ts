@@ -5,29 +5,23 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { computeReport } from "../src/reports/compute.ts";
 import { renderReportHtml } from "../src/reports/render-html.ts";
 import { MAX_TIMELINE_ROWS, timelineRows } from "../src/reports/svg.ts";
 import type { FleetReport } from "../src/reports/model.ts";
-import { readToolchainManifest } from "../src/toolchain/manifest.ts";
-import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
+import { repoRoot } from "../src/toolchain/paths.ts";
 import { fleetReport, HOSTILE_STACK, presentVerdicts, sampleReport, spanCount } from "./support/report-sample.ts";
 import { recordSampleFleet, SAMPLE_FROM, SAMPLE_TO } from "./support/sample-fleet.ts";
+import { launchChromium } from "./support/chromium.ts";
 import { tempDir } from "./support/tempdir.ts";
 
-const toolchain = readToolchainManifest(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
 const artifacts = join(repoRoot, "test-artifacts");
 
 let browser: Browser;
 beforeAll(async () => {
-  if (!toolchain.chromium) throw new Error("no chromium in the toolchain: run `npm run provision` (it installs the Debian package)");
-  browser = await chromium.launch({
-    executablePath: toolchain.chromium.bin,
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
-  });
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();

@@ -3,13 +3,13 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { afterAll, describe, expect, it } from "vitest";
 import { UsageError } from "../core/errors.ts";
 import { formatValue } from "../core/present.ts";
 import type { StackResult } from "../core/types.ts";
 import { checkOutFile, fencedBlock, markdownCell, renderJunit, renderResultsAs, renderResultsMarkdown, resultsFormat } from "./ci-output.ts";
 import { renderResults } from "./render.ts";
+import { parseJunit } from "../../test/support/junit.ts";
 
 // Hostile text: markup, an entity, the end of a CDATA section, control characters (one legal: tab), Markdown
 // table and code syntax, a lone surrogate and a non-character (illegal in XML), and a real emoji (legal).
@@ -60,36 +60,8 @@ const results: StackResult[] = [
   },
 ];
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: "",
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: false,
-  htmlEntities: true, // numeric character references (&#10; in attributes) decoded too
-  isArray: (name) => ["testsuite", "testcase", "property", "failure", "error", "system-out"].includes(name),
-});
-
-interface Testcase {
-  classname: string;
-  name: string;
-  time: string;
-  properties: { property: { name: string; value: string }[] };
-  failure?: { "#text": string; message: string; type: string }[];
-  error?: { "#text": string; message: string; type: string }[];
-  "system-out"?: string[];
-}
-interface Report {
-  testsuites: { name: string; tests: string; failures: string; errors: string; time: string; testsuite: { name: string; tests: string; failures: string; errors: string; timestamp: string; testcase: Testcase[] }[] };
-}
-
 /** `text` less what XML 1.0 cannot carry. */
 const legal = (text: string) => text.replace(/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g, "");
-
-function parseJunit(xml: string): Report {
-  expect(XMLValidator.validate(xml)).toBe(true);
-  return parser.parse(xml) as Report;
-}
 
 describe("renderJunit", () => {
   const xml = renderJunit(results, {});

@@ -1,6 +1,5 @@
-// Durations as people read them, the same in every report format: 45s, 12m, 2h 15m, 3d 4h. Two units at most,
-// truncated rather than rounded, so "1d 23h" never turns into a misleading "2d". The Slack renderer keeps
-// its own copy in the same format (`duration` in notifiers/slack/render.ts, which rounds seconds); it can move here.
+// Durations as people read them, the same in every report format, the dashboard and Slack: 45s, 12m, 2h 15m,
+// 3d 4h. Two units at most, truncated rather than rounded, so "1d 23h" never turns into a misleading "2d".
 
 /** 45s, 12m, 2h 15m, 3d 4h; negative or non-finite input reads as 0s. */
 export function formatDuration(ms: number): string {

@@ -4,6 +4,7 @@
 // elements, a `text` fallback of at most 4,000. Every piece of input text has a budget counted after escaping, so
 // nothing is ever cut inside an escape (`&amp;`) or a character; what does not fit becomes "…and N more".
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
+import { formatDuration } from "../../core/durations.ts";
 import { formatChanger, formatValue, shortAddress } from "../../core/present.ts";
 import type { FlappingResource, PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../../core/flapping.ts";
@@ -152,17 +153,8 @@ function when(iso: string): string {
   return Number.isFinite(seconds) ? `<!date^${seconds}^{date_short_pretty} {time}|${inline(iso, 40)}>` : inline(iso, 40);
 }
 
-/** 45s, 12m, 2h 15m, 3d 4h. */
-export function duration(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes < 1) return `${Math.max(0, Math.round(ms / 1000))}s`;
-  const days = Math.floor(minutes / 1440);
-  const hours = Math.floor((minutes % 1440) / 60);
-  const mins = minutes % 60;
-  if (days > 0) return hours > 0 ? `${days}d ${hours}h` : `${days}d`;
-  if (hours > 0) return mins > 0 ? `${hours}h ${mins}m` : `${hours}h`;
-  return `${mins}m`;
-}
+/** 45s, 12m, 2h 15m, 3d 4h: as every report shows durations. */
+export const duration = formatDuration;
 
 /** A URL as the target of a `<url|label>` link: the characters that would end the link percent-encoded. */
 function linkTarget(url: string): string {
