@@ -10,6 +10,7 @@ import { ApprovalError } from "../core/errors.ts";
 import type { StackResult } from "../core/types.ts";
 import { computeReport } from "../reports/compute.ts";
 import type { FleetReport } from "../reports/model.ts";
+import { reportsDir } from "../reports/scheduled.ts";
 import type { ApprovalState, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
 import { bearerMatches, webhookAuthentication } from "./auth.ts";
@@ -308,7 +309,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     if (!record || record.id !== id) return html(reply, notFoundPage("No such report.", { within: "reports" }), 404);
     let body: Buffer;
     try {
-      body = await readFile(join(config.dataDir, "reports", `${id}.html`));
+      body = await readFile(join(reportsDir(config.dataDir), `${id}.html`));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
       request.log.warn({ report: id }, "a recorded report's file is missing");
