@@ -189,7 +189,7 @@ describe("scheduled reports in serve", () => {
     await service.stop();
     expect(digests()).toHaveLength(1);
     const digest = digests()[0]!;
-    expect(digest.text).toMatch(/^Drift report daily: 50% of 2 stacks in sync, 1 episodes opened, 1 open/);
+    expect(digest.text).toMatch(/^Drift report daily: 50% of 2 stacks in sync, 1 episode opened, 1 open/);
     const blocks = JSON.stringify(digest.blocks);
     expect(blocks).toContain(`https://driftwatch.example.com/reports/${record!.id}`);
     expect(blocks).toContain("tampered");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { blockProblem } from "../../../test/support/slack-server.ts";
 import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
 import type { AlertSubject, ChangeRef, EpisodeInfo } from "../api.ts";
-import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderNeedsAttention, renderReply, renderRoot, renderRunFailed, type EpisodeEvent, type SlackMessage } from "./render.ts";
+import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderNeedsAttention, renderReply, renderReportDigest, renderRoot, renderRunFailed, type EpisodeEvent, type SlackMessage } from "./render.ts";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const subject: AlertSubject = {
@@ -493,5 +493,56 @@ describe("remediation needs attention", () => {
     expect(all(message)).toContain("StackLockedError: stack network is locked by another operation");
     expect(blockProblem(message.blocks)).toBeUndefined();
     expect(message.text).toBe("Remediation of network paused after 5 failures: StackLockedError: stack network is locked by another operation");
+  });
+});
+
+describe("report digest", () => {
+  const digest = {
+    name: "weekly",
+    period: { from: "2026-11-23T09:00:00.000Z", to: "2026-11-30T09:00:00.000Z" },
+    posture: {
+      stacks: 4,
+      byVerdict: { "in-sync": 1, drifted: 1, pending: 0, "drifted+pending": 1, error: 1, "never-checked": 0 },
+      inSyncShare: 0.25,
+      openEpisodes: 2,
+      awaitingApproval: 1,
+      oldestOpenEpisode: { stack: "net", episodeId: 7, openedAt: "2026-11-20T00:00:00.000Z", ageMs: 10 * 86_400_000 },
+      stale: 1,
+    },
+    episodes: { opened: 3, resolved: 2, stillOpen: 2, medianTimeInDriftMs: 2 * 3_600_000, medianTimeToDetectMs: 15 * 60_000 },
+    checks: { runs: 2688, errors: 12 },
+    remediation: { decisions: 5, applied: 3, refused: 2 },
+    topOffenders: [
+      { stack: "net", episodes: 1, timeInDriftMs: 7 * 86_400_000 },
+      { stack: "<!channel> & *web*", episodes: 2, timeInDriftMs: 5 * 3_600_000 },
+    ],
+  };
+
+  it("says the posture, the period's numbers and the top offenders in a few blocks, with a link to the report", () => {
+    const message = renderReportDigest(
+      { type: "report-digest", report: { id: "weekly-20261130T0900Z", name: "weekly", url: "https://dw.example.com/reports/weekly-20261130T0900Z" }, digest },
+      {},
+    );
+    expect(blockProblem(message.blocks)).toBeUndefined();
+    expect(message.blocks.length).toBeLessThanOrEqual(6);
+    expect(message.text).toBe("Drift report weekly: 25% of 4 stacks in sync, 3 episodes opened, 2 open");
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain("2 drifted or pending");
+    expect(text).toContain("oldest: net, 10d");
+    expect(text).toContain("Time in drift (median) 2h · time to detect (median) 15m");
+    expect(text).toContain("2688 checks · 12 errors · remediation: 3 applied, 2 refused of 5");
+    expect(text).toContain("net: 7d in 1 episode");
+    // A stack name cannot mention a channel or open a link.
+    expect(text).toContain("&lt;!channel&gt; &amp; *web*: 5h in 2 episodes");
+    expect(text).toContain("<https://dw.example.com/reports/weekly-20261130T0900Z|Open the full report>");
+  });
+
+  it("says so when nothing drifted, and links nowhere without a dashboard", () => {
+    const calm = { ...digest, topOffenders: [], episodes: { opened: 0, resolved: 0, stillOpen: 0 } };
+    const message = renderReportDigest({ type: "report-digest", report: { id: "weekly-1", name: "weekly" }, digest: calm });
+    const text = JSON.stringify(message.blocks);
+    expect(text).toContain("none: no stack drifted this period");
+    expect(text).toContain("Time in drift (median) –");
+    expect(text).not.toContain("Open the full report");
   });
 });

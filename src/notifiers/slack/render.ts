@@ -475,6 +475,6 @@ export function renderReportDigest(event: ReportDigestEvent, options: RenderOpti
   const to = when(digest.period.to);
   const blocks: KnownBlock[] = [header(`📊 Drift report: ${report.name}`), context([`${from} → ${to}`]), section(posture), section(period), section(offenders)];
   if (report.url && report.url.length <= 2000) blocks.push(section(`<${linkTarget(report.url)}|Open the full report>`));
-  const summary = `Drift report ${inline(report.name, MAX.name)}: ${percent(p.inSyncShare)} of ${p.stacks} stacks in sync, ${e.opened} episodes opened, ${e.stillOpen} open`;
+  const summary = `Drift report ${inline(report.name, MAX.name)}: ${percent(p.inSyncShare)} of ${plural(p.stacks, "stack", "stacks")} in sync, ${plural(e.opened, "episode", "episodes")} opened, ${e.stillOpen} open`;
   return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks };
 }
