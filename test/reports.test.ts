@@ -204,7 +204,7 @@ describe("scheduled reports in serve", () => {
     await until(() => service.runner.store.listReports({ name: "minutely" }).length > 0, 90_000, "the first minutely report");
     const first = service.runner.store.listReports({ name: "minutely" })[0]!;
     expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(true);
-    const second = service.reports.produce(loadConfig(configFile, { env }).reports[0]!, new Date(Date.parse(first.tickAt) + 60_000));
+    const second = await service.reports.produce(loadConfig(configFile, { env }).reports[0]!, new Date(Date.parse(first.tickAt) + 60_000));
     expect(second).toBeDefined();
     expect(service.runner.store.listReports({ name: "minutely" }).map((r) => r.id)).toEqual([second!.id]);
     expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(false);

@@ -35,9 +35,12 @@ import {
 import { ticksAtOrBefore } from "./schedule.ts";
 import { stacksMatching } from "./selection.ts";
 
+/** What a report needs to know of a stack (plain data: it crosses to a worker thread as is). */
+export type ReportStack = Pick<StackConfig, "name" | "engine" | "schedule">;
+
 export interface ReportInput {
   store: ReportSource & Pick<ApprovalStore, "listApprovals">;
-  stacks: readonly StackConfig[];
+  stacks: readonly ReportStack[];
   from: Date;
   to: Date;
   /** Stack names or globs; empty or absent: every stack. */
@@ -97,7 +100,7 @@ function byCount<T>(entries: Iterable<[string, T]>, count: (value: T) => number)
 
 /** What the report keeps of one stack's runs once they are folded into the fleet's numbers. */
 interface StackHistory {
-  stack: StackConfig;
+  stack: ReportStack;
   /** The last run started before the period's end. */
   last?: RunPoint;
 }
@@ -221,7 +224,7 @@ function timelineOf(stack: string, before: RunPoint | undefined, runs: readonly 
   return { stack, spans };
 }
 
-function foldRuns(input: ReportInput, stacks: readonly StackConfig[], from: number, to: number): FoldedRuns {
+function foldRuns(input: ReportInput, stacks: readonly ReportStack[], from: number, to: number): FoldedRuns {
   const fromIso = new Date(from).toISOString();
   const toIso = new Date(to).toISOString();
   const stepMs = seriesStep(to - from);
@@ -284,7 +287,7 @@ function foldRuns(input: ReportInput, stacks: readonly StackConfig[], from: numb
   };
 }
 
-function driftStats(episodes: readonly EpisodeRecord[], stacks: readonly StackConfig[], from: number, to: number): DriftStats {
+function driftStats(episodes: readonly EpisodeRecord[], stacks: readonly ReportStack[], from: number, to: number): DriftStats {
   const types = new Map<string, { episodes: number; resources: number }>();
   const paths = new Map<string, { type: string; path: string; episodes: number }>();
   const flapping = new Map<string, DriftStats["flapping"][number]>();

@@ -1,5 +1,5 @@
 // Reports `serve` produces on a schedule. At each tick of a report's cron: compute it over the period ending at
-// the tick, write its HTML under <dataDir>/reports, record it and enqueue its digest in one transaction (so a
+// the tick (on a worker thread: off-thread.ts), write its HTML under <dataDir>/reports, record it and enqueue its digest in one transaction (so a
 // tick is produced once, and its digest is delivered once, through the outbox, whatever Slack does), then forget
 // the oldest beyond `keep`. A tick missed while the service was down is produced once at start: only the latest
 // one, and only if it came after the schedule was first armed (a report added to the configuration today does not
@@ -16,14 +16,16 @@ import type { SecretMasker } from "../core/redact.ts";
 import type { ReportDigestEvent } from "../notifiers/api.ts";
 import type { Alerting } from "../run/alerting.ts";
 import type { ReportRecord, Store } from "../store/api.ts";
-import { computeReport } from "./compute.ts";
 import { digestOf } from "./digest.ts";
+import { computeReportOffThread } from "./off-thread.ts";
 import { renderReportHtml } from "./render-html.ts";
 import { latestTick } from "./schedule.ts";
 
 export interface ScheduledReportsOptions {
   config: DriftwatchConfig;
   store: Store;
+  /** The store's database file, which the worker thread reads. */
+  database: string;
   alerting: Pick<Alerting, "notifiers" | "redact" | "kick">;
   masker: SecretMasker;
   logger: Logger;
@@ -45,6 +47,9 @@ export class ScheduledReports {
   readonly #options: ScheduledReportsOptions;
   readonly #tasks: ScheduledTask[] = [];
   readonly #log: Logger;
+  /** Reports being produced, by id: a tick and a catch-up never compute the same one twice at once. */
+  readonly #producing = new Map<string, Promise<ReportRecord | undefined>>();
+  #stopped = false;
 
   constructor(options: ScheduledReportsOptions) {
     this.#options = options;
@@ -55,25 +60,28 @@ export class ScheduledReports {
     return this.#options.now?.() ?? new Date();
   }
 
-  /** Produces what was missed while the service was down, then follows the schedules. */
-  start(): void {
+  /** Produces what was missed while the service was down (resolves when done), then follows the schedules. */
+  async start(): Promise<void> {
     for (const report of this.#options.config.reports) {
-      this.#catchUp(report);
-      const task = cron.schedule(report.schedule.expression, () => this.#onTick(report), { timezone: report.schedule.timezone, name: `report:${report.name}` });
+      const task = cron.schedule(report.schedule.expression, () => void this.#onTick(report), { timezone: report.schedule.timezone, name: `report:${report.name}` });
       this.#tasks.push(task);
     }
+    await Promise.all(this.#options.config.reports.map((report) => this.#catchUp(report)));
   }
 
-  stop(): void {
+  /** No more ticks; waits for the reports being produced (so the store they record into is still open). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
     for (const task of this.#tasks.splice(0)) void task.destroy();
+    await Promise.allSettled([...this.#producing.values()]);
   }
 
-  #onTick(report: ReportConfig): void {
+  async #onTick(report: ReportConfig): Promise<void> {
     const tick = latestTick(report.schedule.expression, report.schedule.timezone, this.#now());
-    if (tick) this.produce(report, tick);
+    if (tick) await this.produce(report, tick);
   }
 
-  #catchUp(report: ReportConfig): void {
+  async #catchUp(report: ReportConfig): Promise<void> {
     const now = this.#now();
     const armedAt = Date.parse(this.#options.store.armReportSchedule(report.name, now.toISOString()));
     const due = latestTick(report.schedule.expression, report.schedule.timezone, now);
@@ -81,23 +89,39 @@ export class ScheduledReports {
     const [last] = this.#options.store.listReports({ name: report.name, limit: 1 });
     if (last && Date.parse(last.tickAt) >= due.getTime()) return;
     this.#log.info({ report: report.name, tick: due.toISOString() }, "producing a report whose tick was missed while the service was down");
-    this.produce(report, due);
+    await this.produce(report, due);
   }
 
   /**
    * Produces the report of one tick: undefined when it exists already or could not be produced (logged; the
    * service goes on, and the next tick tries again).
    */
-  produce(report: ReportConfig, tick: Date): ReportRecord | undefined {
-    const { config, store, alerting, masker } = this.#options;
+  produce(report: ReportConfig, tick: Date): Promise<ReportRecord | undefined> {
     const id = reportId(report.name, tick);
+    const running = this.#producing.get(id);
+    if (running) return running;
+    const producing = this.#produce(report, tick, id).finally(() => this.#producing.delete(id));
+    this.#producing.set(id, producing);
+    return producing;
+  }
+
+  async #produce(report: ReportConfig, tick: Date, id: string): Promise<ReportRecord | undefined> {
+    const { config, store, alerting, masker } = this.#options;
     const log = this.#log.child({ report: report.name, reportId: id });
     try {
-      if (store.getReport(id)) return undefined;
+      if (this.#stopped || store.getReport(id)) return undefined;
       const from = new Date(tick.getTime() - report.sinceMs);
       const selection = report.stacks.includes("*") ? [] : report.stacks;
       const started = Date.now();
-      const fleet = computeReport({ store, stacks: config.stacks, from, to: tick, selection, name: report.name, generatedAt: this.#now() });
+      const fleet = await computeReportOffThread({
+        database: this.#options.database,
+        stacks: config.stacks,
+        from,
+        to: tick,
+        selection,
+        name: report.name,
+        generatedAt: this.#now(),
+      });
       const baseUrl = config.alerts.dashboardUrl?.replace(/\/+$/, "");
       const dir = reportsDir(config.dataDir);
       preparePrivateDir(dir);

@@ -35,9 +35,21 @@ export interface ServerDependencies {
   };
   /** A push webhook's payload: returns the stacks of the repositories it named. */
   onPush(payload: unknown): Promise<string[]>;
+  /**
+   * The fleet report of every stack over a period (the home page's summary); default: computed on this thread.
+   * The service computes it on a worker thread, so the page never holds the event loop.
+   */
+  computeFleetReport?: (input: FleetReportRequest) => Promise<FleetReport>;
   /** Applies a waiting remediation approval; throws ApprovalError when it cannot be used. */
   approve(approvalId: string, approver: string): Promise<StackResult>;
   logger: Logger;
+}
+
+/** The period of a fleet report the dashboard asks for. */
+export interface FleetReportRequest {
+  from: Date;
+  to: Date;
+  generatedAt: Date;
 }
 
 const MAX_RUNS = 500;
@@ -237,13 +249,15 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
   const html = (reply: FastifyReply, body: string, code = 200) => reply.code(code).header("content-type", "text/html; charset=utf-8").send(body);
 
   const stackNames = config.stacks.map((s) => s.name);
-  const fleetReports = new FleetReportCache((now) =>
-    computeReport({ store, stacks: config.stacks, from: new Date(now.getTime() - SUMMARY_PERIOD_MS), to: now, generatedAt: now }),
-  );
+  const computeFleet =
+    deps.computeFleetReport ?? ((input: FleetReportRequest) => Promise.resolve(computeReport({ store, stacks: config.stacks, ...input })));
+  const fleetReports = new FleetReportCache((now) => computeFleet({ from: new Date(now.getTime() - SUMMARY_PERIOD_MS), to: now, generatedAt: now }), {
+    onError: (error) => deps.logger.error({ err: error }, "the dashboard's fleet summary could not be computed"),
+  });
   /** The summary's report; a failure to compute it costs the summary, not the page. */
-  const fleetReport = (request: FastifyRequest): FleetReport | undefined => {
+  const fleetReport = async (request: FastifyRequest): Promise<FleetReport | undefined> => {
     try {
-      return fleetReports.get();
+      return await fleetReports.get();
     } catch (error) {
       request.log.error({ err: error }, "the dashboard's fleet summary could not be computed");
       return undefined;
@@ -253,7 +267,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
   app.get<{ Querystring: Record<string, unknown> }>("/", { preHandler: readGuard }, async (request, reply) => {
     const parsed = parseStackQuery(request.query);
     if (!parsed.ok) return html(reply, badRequestPage(parsed.error, "/", "stacks"), 400);
-    const fleet = fleetReport(request);
+    const fleet = await fleetReport(request);
     const stale = new Set(fleet?.posture.stale ?? []);
     const phases = deps.scheduler.phases();
     const rows = config.stacks.map((s) => ({ ...row(s, phases), stale: stale.has(s.name) }));

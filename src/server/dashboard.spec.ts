@@ -340,29 +340,67 @@ describe("reports page", () => {
 });
 
 describe("the fleet report cache", () => {
-  it("reuses a report for a few seconds, longer the more it cost", () => {
+  /** A computation the test finishes by hand, and how many were started. */
+  function computations() {
+    const started: { now: Date; finish: (costMs?: number) => void }[] = [];
     let clock = 0;
-    let cost = 0;
-    let computed = 0;
-    const cache = new FleetReportCache(
-      () => {
-        computed++;
-        const start = performance.now();
-        while (performance.now() - start < cost);
-        return { generatedAt: String(computed) } as FleetReport;
-      },
-      { minAgeMs: 4000, costFactor: 20, clock: () => clock },
-    );
-    expect(cache.get().generatedAt).toBe("1");
-    clock = 3999;
-    expect(cache.get().generatedAt).toBe("1");
-    clock = 4000;
-    cost = 300; // 300 ms to compute: reused for 20 × that
-    expect(cache.get().generatedAt).toBe("2");
-    clock = 4000 + 5000;
-    expect(cache.get().generatedAt).toBe("2");
-    clock = 4000 + 6500;
-    cost = 0;
-    expect(cache.get().generatedAt).toBe("3");
+    const compute = (now: Date) =>
+      new Promise<FleetReport>((resolve) => {
+        started.push({
+          now,
+          finish: (costMs = 0) => {
+            const begin = performance.now();
+            while (performance.now() - begin < costMs);
+            resolve({ generatedAt: String(started.length) } as FleetReport);
+          },
+        });
+      });
+    return { started, compute, clock: () => clock, setClock: (ms: number) => (clock = ms) };
+  }
+
+  it("reuses a report for a few seconds, longer the more it cost; a stale one is shown while the next is computed", async () => {
+    const c = computations();
+    const cache = new FleetReportCache(c.compute, { minAgeMs: 4000, costFactor: 20, clock: c.clock });
+    const first = cache.get();
+    const alsoFirst = cache.get(); // one computation for both
+    expect(c.started).toHaveLength(1);
+    c.started[0]!.finish();
+    expect((await first).generatedAt).toBe("1");
+    expect((await alsoFirst).generatedAt).toBe("1");
+
+    c.setClock(3999);
+    expect((await cache.get()).generatedAt).toBe("1");
+    expect(c.started).toHaveLength(1);
+
+    // Past its time: the old report at once, the next computed in the background.
+    c.setClock(4000);
+    expect((await cache.get()).generatedAt).toBe("1");
+    expect(c.started).toHaveLength(2);
+    expect((await cache.get()).generatedAt).toBe("1"); // still computing: no second computation
+    expect(c.started).toHaveLength(2);
+    c.started[1]!.finish(300); // 300 ms: reused for 20 × that
+    await new Promise((resolve) => setImmediate(resolve));
+    c.setClock(4000 + 5000);
+    expect((await cache.get()).generatedAt).toBe("2");
+    expect(c.started).toHaveLength(2);
+    c.setClock(4000 + 6500);
+    expect((await cache.get()).generatedAt).toBe("2");
+    expect(c.started).toHaveLength(3);
+  });
+
+  it("keeps the last report when a background computation fails, and says so", async () => {
+    const errors: unknown[] = [];
+    let fail = false;
+    let clock = 0;
+    const cache = new FleetReportCache(async () => {
+      if (fail) throw new Error("database gone");
+      return { generatedAt: "ok" } as FleetReport;
+    }, { clock: () => clock, onError: (e) => errors.push(e) });
+    expect((await cache.get()).generatedAt).toBe("ok");
+    fail = true;
+    clock = 10_000;
+    expect((await cache.get()).generatedAt).toBe("ok");
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(errors).toEqual([new Error("database gone")]);
   });
 });

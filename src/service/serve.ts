@@ -11,7 +11,8 @@ import { processIsGone } from "../core/liveness.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import { ScheduledReports } from "../reports/scheduled.ts";
-import { createRunner, type Runner } from "../run/runner.ts";
+import { computeReportOffThread } from "../reports/off-thread.ts";
+import { createRunner, databasePath, type Runner } from "../run/runner.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
 import { Scheduler, type StopSummary } from "../scheduler/scheduler.ts";
 import { buildServer } from "../server/app.ts";
@@ -70,6 +71,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
     logger: logger.child({ component: "git-watch" }),
   });
   const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload),
+    computeFleetReport: (period) => computeReportOffThread({ database: databasePath(config), stacks: config.stacks, ...period }),
     approve: (id, approver) => runner.approve(id, approver, { trigger: "approval" }),
     logger,
   });
@@ -85,12 +87,13 @@ export async function startService(options: ServeOptions): Promise<Service> {
   const reports = new ScheduledReports({
     config,
     store: runner.store,
+    database: databasePath(config),
     alerting: runner.alerting,
     masker: options.masker ?? secretMaskerFor(config, options.env ?? process.env),
     logger,
     ...(options.clock ? { now: options.clock } : {}),
   });
-  reports.start();
+  await reports.start();
   void gitWatch.start().catch((error: unknown) => logger.error({ err: String(error) }, "git watch failed to start"));
   const url = `${address.replace("0.0.0.0", "127.0.0.1")}/`;
   logger.info({ url, stacks: config.stacks.length }, "driftwatch serving");
@@ -106,7 +109,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
       stopping ??= (async () => {
         logger.info({ graceSeconds: config.service.stopGraceMs / 1000 }, "stopping: no new runs; waiting for the runs in flight");
         gitWatch.stop();
-        reports.stop();
+        await reports.stop();
         const summary = await scheduler.stop(config.service.stopGraceMs);
         await app.close();
         await runner.close();

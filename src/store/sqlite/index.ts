@@ -26,6 +26,11 @@ const BUSY_TIMEOUT_MS = 5000;
 export interface SqliteStoreOptions {
   /** The schema to bring the database to; tests only. Default: MIGRATIONS. */
   migrations?: readonly Migration[];
+  /**
+   * Open an existing database for reading only (a report computed on a worker thread beside the service): nothing
+   * is created, migrated or written, and its schema must be the one this code knows. Writes fail.
+   */
+  readOnly?: boolean;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -218,10 +223,11 @@ function createPrivately(file: string): void {
  */
 export function openSqliteStore(file: string, options: SqliteStoreOptions = {}): Store {
   const migrations = options.migrations ?? MIGRATIONS;
+  const readOnly = options.readOnly === true;
   let db: DatabaseSync;
   try {
-    if (file !== ":memory:") createPrivately(file);
-    db = new DatabaseSync(file);
+    if (file !== ":memory:" && !readOnly) createPrivately(file);
+    db = new DatabaseSync(file, { readOnly });
   } catch (error) {
     throw new StoreError(file, `cannot open database at ${file}: ${errorMessage(error)}`, { cause: error });
   }
@@ -232,8 +238,11 @@ export function openSqliteStore(file: string, options: SqliteStoreOptions = {}):
     const current = schemaVersion(db);
     const known = latestVersion(migrations);
     if (current > known) throw new StoreSchemaError(file, current, known);
-    db.exec("PRAGMA journal_mode = WAL");
-    migrate(db, migrations);
+    if (readOnly && current < known) throw new StoreError(file, `cannot read database at ${file}: its schema is version ${current}, not ${known} (open it for writing once to migrate it)`);
+    if (!readOnly) {
+      db.exec("PRAGMA journal_mode = WAL");
+      migrate(db, migrations);
+    }
   } catch (error) {
     db.close();
     if (error instanceof StoreError) throw error;

@@ -72,6 +72,31 @@ const deletion: ResourceChange = {
 };
 
 describe("openSqliteStore", () => {
+  it("opens a database read-only beside a writer: reads what it wrote, writes nothing, migrates nothing", () => {
+    const file = join(tempDir("driftwatch-store-"), "history.db");
+    const writer = openSqliteStore(file);
+    try {
+      writer.recordRun(result({ runId: "r1", changes: [deletion] }));
+      const reader = openSqliteStore(file, { readOnly: true });
+      try {
+        expect(reader.getRun("r1")?.changes).toEqual([deletion]);
+        expect(() => reader.recordRun(result({ runId: "r2" }))).toThrow(StoreWriteError);
+        writer.recordRun(result({ runId: "r3" }));
+        expect(reader.listRuns().map((r) => r.runId).sort()).toEqual(["r1", "r3"]);
+      } finally {
+        reader.close();
+      }
+    } finally {
+      writer.close();
+    }
+    const older = join(tempDir("driftwatch-store-"), "older.db");
+    openSqliteStore(older).close();
+    const db = new DatabaseSync(older);
+    db.exec("DELETE FROM schema_migrations WHERE version > 3"); // as a Driftwatch of three migrations left it
+    db.close();
+    expect(() => openSqliteStore(older, { readOnly: true })).toThrow(/its schema is version 3, not \d+ \(open it for writing once to migrate it\)/);
+  });
+
   it("creates the parent directory, enables WAL and foreign keys, and applies every migration", () => {
     const file = join(tempDir("driftwatch-store-"), "nested", "deeper", "history.db");
     withStore(file, () => {

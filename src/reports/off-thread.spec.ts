@@ -1,0 +1,31 @@
+// A report computed on a worker thread is the report computed in the process, read from the same database.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { recordSampleFleet, SAMPLE_FROM, SAMPLE_TO } from "../../test/support/sample-fleet.ts";
+import { tempDir } from "../../test/support/tempdir.ts";
+import { computeReport } from "./compute.ts";
+import { computeReportOffThread, ReportComputeError } from "./off-thread.ts";
+
+describe("computeReportOffThread", () => {
+  it("computes on a worker thread, with its own read-only connection, what computeReport computes", async () => {
+    const dir = tempDir();
+    const { config, store } = recordSampleFleet(dir);
+    try {
+      const input = { stacks: config.stacks, from: SAMPLE_FROM, to: SAMPLE_TO, selection: ["app", "w*"], name: "weekly", generatedAt: SAMPLE_TO };
+      const offThread = await computeReportOffThread({ database: join(dir, "driftwatch.db"), ...input });
+      expect(offThread).toEqual(computeReport({ store, ...input }));
+      expect(offThread.posture.stacks).toBe(2);
+    } finally {
+      store.close();
+    }
+  });
+
+  it("fails with what went wrong, and creates nothing, when the database cannot be read", async () => {
+    const missing = join(tempDir(), "nowhere.db");
+    const failed = computeReportOffThread({ database: missing, stacks: [], from: SAMPLE_FROM, to: SAMPLE_TO });
+    await expect(failed).rejects.toBeInstanceOf(ReportComputeError);
+    await expect(failed).rejects.toThrow(/cannot open database at .*nowhere\.db/);
+    expect(existsSync(missing)).toBe(false);
+  });
+});

@@ -1,0 +1,69 @@
+// Computing a report without holding the service's event loop: on a worker thread with its own read-only
+// connection to the database (SQLite's WAL lets it read while the service writes). A report over a large fleet
+// takes seconds (bench/report.ts); meanwhile the service keeps answering health probes, webhooks and the API.
+import { Worker } from "node:worker_threads";
+import type { ReportStack } from "./compute.ts";
+import type { FleetReport } from "./model.ts";
+
+export interface WorkerRequest {
+  /** The SQLite database file. */
+  database: string;
+  stacks: ReportStack[];
+  from: string;
+  to: string;
+  selection: string[];
+  name?: string;
+  generatedAt: string;
+}
+
+export type WorkerReply = { ok: true; report: FleetReport } | { ok: false; error: string };
+
+/** A report the worker could not compute; `message` says why (the worker's error). */
+export class ReportComputeError extends Error {
+  override name = "ReportComputeError";
+}
+
+export interface OffThreadInput {
+  database: string;
+  stacks: readonly ReportStack[];
+  from: Date;
+  to: Date;
+  selection?: readonly string[];
+  name?: string;
+  generatedAt?: Date;
+}
+
+/** The worker's module beside this one: .ts when run from source, .js in the installed package (dist/). */
+function workerEntry(): URL {
+  return new URL(`./report-worker${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url);
+}
+
+/** computeReport on a worker thread; rejects with ReportComputeError. */
+export function computeReportOffThread(input: OffThreadInput): Promise<FleetReport> {
+  const request: WorkerRequest = {
+    database: input.database,
+    // Only what a report reads: plain data that crosses to the worker as is.
+    stacks: input.stacks.map((s) => ({ name: s.name, engine: s.engine, schedule: { ...s.schedule } })),
+    from: input.from.toISOString(),
+    to: input.to.toISOString(),
+    selection: [...(input.selection ?? [])],
+    ...(input.name ? { name: input.name } : {}),
+    generatedAt: (input.generatedAt ?? new Date()).toISOString(),
+  };
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(workerEntry(), { workerData: request });
+    let settled = false;
+    worker.once("message", (reply: WorkerReply) => {
+      settled = true;
+      if (reply.ok) resolve(reply.report);
+      else reject(new ReportComputeError(reply.error));
+    });
+    worker.once("error", (error) => {
+      settled = true;
+      reject(new ReportComputeError(error.message, { cause: error }));
+    });
+    worker.once("exit", (code) => {
+      if (!settled) reject(new ReportComputeError(`the report's worker thread ended (exit code ${code}) without a report`));
+    });
+  });
+}
