@@ -292,8 +292,9 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const store = openSqliteStore(databasePath(config));
       let text: string;
       try {
-        const report = computeReport({ store, stacks: config.stacks, from, to, selection: patterns });
-        text = masker.text(renderReport(report, opts.format, config.alerts.dashboardUrl ? { baseUrl: config.alerts.dashboardUrl } : {}));
+        // Masked as data, before rendering: a secret inside a name is masked, and the markup around it stays whole.
+        const report = masker.document(computeReport({ store, stacks: config.stacks, from, to, selection: patterns }));
+        text = renderReport(report, opts.format, config.alerts.dashboardUrl ? { baseUrl: config.alerts.dashboardUrl } : {});
       } finally {
         store.close();
       }

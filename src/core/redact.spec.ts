@@ -44,6 +44,13 @@ describe("SecretMasker", () => {
     expect(masker.value({ err: new Error("prod is down") })).toEqual({ err: { type: "Error", message: "[secret] is down" } });
   });
 
+  it("masks a document's values and keeps its field names, so it keeps its shape", () => {
+    const masker = new SecretMasker(["span"]);
+    const report = { series: { timelines: [{ stack: "web-span", spans: [{ verdict: "in-sync" }] }] } };
+    expect(masker.document(report)).toEqual({ series: { timelines: [{ stack: "web-[secret]", spans: [{ verdict: "in-sync" }] }] } });
+    expect(masker.value(report)).toEqual({ series: { timelines: [{ stack: "web-[secret]", "[secret]s": [{ verdict: "in-sync" }] }] } });
+  });
+
   it("learns more secrets later", () => {
     const masker = new SecretMasker([]);
     expect(masker.text("late-secret")).toBe("late-secret");

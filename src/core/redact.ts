@@ -93,14 +93,22 @@ export class SecretMasker {
     return this.#deep(value, [], keep) as T;
   }
 
-  #deep(value: unknown, path: readonly string[], keep: (path: readonly string[]) => boolean): unknown {
+  /**
+   * A deep copy of a document whose object keys are its schema's field names (a report): every value masked, every
+   * key kept, so the copy keeps the document's shape (a field named `spans` stays one whatever the secrets are).
+   */
+  document<T>(value: T): T {
+    return this.#deep(value, [], () => false, false) as T;
+  }
+
+  #deep(value: unknown, path: readonly string[], keep: (path: readonly string[]) => boolean, maskKeys = true): unknown {
     if (path.length > 0 && keep(path)) return value;
     if (typeof value === "string") return this.text(value);
     if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return this.isSecret(String(value)) ? SECRET_MASK : value;
-    if (Array.isArray(value)) return value.map((item, index) => this.#deep(item, [...path, String(index)], keep));
+    if (Array.isArray(value)) return value.map((item, index) => this.#deep(item, [...path, String(index)], keep, maskKeys));
     if (value instanceof Error) return { type: value.name, message: this.text(value.message) };
     if (value !== null && typeof value === "object") {
-      return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.text(key), this.#deep(item, [...path, key], keep)]));
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [maskKeys ? this.text(key) : key, this.#deep(item, [...path, key], keep, maskKeys)]));
     }
     return value;
   }

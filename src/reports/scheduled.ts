@@ -113,7 +113,8 @@ export class ScheduledReports {
       const from = new Date(tick.getTime() - report.sinceMs);
       const selection = report.stacks.includes("*") ? [] : report.stacks;
       const started = Date.now();
-      const fleet = await computeReportOffThread({
+      // Masked as data, before rendering and digesting (see `driftwatch report`).
+      const fleet = masker.document(await computeReportOffThread({
         database: this.#options.database,
         stacks: config.stacks,
         from,
@@ -121,13 +122,13 @@ export class ScheduledReports {
         selection,
         name: report.name,
         generatedAt: this.#now(),
-      });
+      }));
       const baseUrl = config.alerts.dashboardUrl?.replace(/\/+$/, "");
       const dir = reportsDir(config.dataDir);
       preparePrivateDir(dir);
       // The file first: a record always has its file. A file without a record (a crash in between) is rewritten
       // by the next attempt at the same tick.
-      writeOutputFile(join(dir, `${id}.html`), masker.text(renderReportHtml(fleet, baseUrl ? { baseUrl } : {})), `reports[${report.name}]`, 0o600);
+      writeOutputFile(join(dir, `${id}.html`), renderReportHtml(fleet, baseUrl ? { baseUrl } : {}), `reports[${report.name}]`, 0o600);
       const record: ReportRecord = {
         id,
         name: report.name,
