@@ -25,6 +25,11 @@ defaults:
 alerts:
   log: true                       # drift episodes as log lines; add slack: { channel: "#drift", tokenEnv: SLACK_BOT_TOKEN }
 
+# The fleet's posture every Monday: an HTML report under dataDir/reports, listed on the dashboard at /reports.
+# With alerts.slack set, add slack: { channel: "#drift" } for a digest; "driftwatch report" makes one any time.
+reports:
+  - { name: weekly, schedule: "0 9 * * mon", since: 7d }
+
 stacks:
 `;
 
