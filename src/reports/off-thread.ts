@@ -2,7 +2,7 @@
 // connection to the database (SQLite's WAL lets it read while the service writes). A report over a large fleet
 // takes seconds (bench/report.ts); meanwhile the service keeps answering health probes, webhooks and the API.
 import { Worker } from "node:worker_threads";
-import type { ReportStack } from "./compute.ts";
+import type { ReportInput, ReportStack } from "./compute.ts";
 import type { FleetReport } from "./model.ts";
 
 export interface WorkerRequest {
@@ -23,15 +23,8 @@ export class ReportComputeError extends Error {
   override name = "ReportComputeError";
 }
 
-export interface OffThreadInput {
-  database: string;
-  stacks: readonly ReportStack[];
-  from: Date;
-  to: Date;
-  selection?: readonly string[];
-  name?: string;
-  generatedAt?: Date;
-}
+/** computeReport's input, with the database file the worker opens instead of a store. */
+export type OffThreadInput = Omit<ReportInput, "store"> & { database: string };
 
 /** The worker's module beside this one: .ts when run from source, .js in the installed package (dist/). */
 function workerEntry(): URL {
