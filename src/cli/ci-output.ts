@@ -1,28 +1,15 @@
 // What `check --format junit|markdown` writes for CI: a JUnit XML report (one test case per stack) that GitHub
 // test reporters, GitLab's `artifacts:reports:junit` and Jenkins read, and a Markdown summary for
 // $GITHUB_STEP_SUMMARY. Both say only what the results say (secrets arrive masked), in the table's own words.
-import { statSync } from "node:fs";
-import { dirname, resolve } from "node:path";
 import { DriftwatchError, errorMessage, UsageError } from "../core/errors.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
-import { formatChanger, formatValue, shortAddress } from "../core/present.ts";
-import { writeOutputFile } from "../core/output-file.ts";
-import type { ResourceChange, StackResult, Verdict } from "../core/types.ts";
-import { renderResults } from "./render.ts";
+import { shortAddress } from "../core/present.ts";
+import { checkOutputFile, writeOutputFile } from "../core/output-file.ts";
+import type { StackResult, Verdict } from "../core/types.ts";
+import { changeLines, renderResults, seconds, shortCommit } from "./render.ts";
 
 // ---------------------------------------------------------------------------------------------------------------
 // The lines the text table prints, per stack
-
-/** A resource change and its property diffs, as `renderResults` prints them under `<stack>:`. */
-function changeLines(changes: readonly ResourceChange[]): string[] {
-  const lines: string[] = [];
-  for (const change of changes) {
-    const moved = change.previousAddress ? ` (was ${shortAddress(change.previousAddress)})` : "";
-    lines.push(`  ${change.kind.padEnd(7)} ${change.action.padEnd(7)} ${shortAddress(change.address)}${moved}`);
-    for (const p of change.properties) lines.push(`      ${p.path}: ${formatValue(p.desired)} -> ${formatValue(p.actual)}${p.changedBy ? `   (changed by ${formatChanger(p.changedBy)})` : ""}`);
-  }
-  return lines;
-}
 
 /** Everything else the table says about a stack besides its changes and its error: what a reader should know. */
 function contextLines(r: StackResult): string[] {
@@ -57,10 +44,6 @@ function isDivergent(r: StackResult): boolean {
 
 function errorText(r: StackResult): string {
   return r.error ? `${r.error.kind}: ${r.error.message}` : "error";
-}
-
-function shortCommit(commit: string | undefined): string {
-  return commit ? commit.slice(0, 12) : "-";
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -198,10 +181,6 @@ export function fencedBlock(text: string, info = "text"): string {
   return `${fence}${info}\n${text.replace(/\r\n?/g, "\n")}\n${fence}`;
 }
 
-function seconds(ms: number): string {
-  return `${(ms / 1000).toFixed(1)}s`;
-}
-
 const VERDICT_ORDER: readonly Verdict[] = ["error", "drifted+pending", "drifted", "pending", "in-sync"];
 
 export interface MarkdownOptions {
@@ -277,22 +256,9 @@ export function renderResultsAs(format: ResultsFormat, results: readonly StackRe
   }
 }
 
-/**
- * Refuses an `--out` file that cannot be written, before any engine runs (core/output-file.ts's writeOutputFile
- * writes it, atomically, once the results are in): its folder must exist, and it must not be a folder itself.
- */
+/** Refuses an `--out` file that cannot be written before any engine runs (writeResultsFile writes it once the results are in). */
 export function checkOutFile(file: string, command: string): void {
-  const path = resolve(file);
-  const folder = dirname(path);
-  const kind = (p: string) => {
-    try {
-      return statSync(p).isDirectory() ? "dir" : "file";
-    } catch {
-      return "none";
-    }
-  };
-  if (kind(folder) !== "dir") throw new UsageError(`${command}: --out ${file}: the folder ${folder} does not exist (create it first)`);
-  if (kind(path) === "dir") throw new UsageError(`${command}: --out ${file} is a folder; give a file name`);
+  checkOutputFile(file, `${command}: --out`);
 }
 
 /** Writes the document to the `--out` file, atomically; any failure (a read-only folder, a full disk) is a UsageError. */

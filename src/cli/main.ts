@@ -27,7 +27,6 @@ import { computeReport } from "../reports/compute.ts";
 import { parseInstant, parseSince, SINCE_HINT } from "../reports/period.ts";
 import { renderReport, REPORT_FORMATS, type ReportFormat } from "../reports/render.ts";
 import { isGlob, stacksMatching } from "../reports/selection.ts";
-import { writeOutputFile } from "../core/output-file.ts";
 import { checkOutFile, renderResultsAs, RESULTS_FORMATS, resultsFormat, type ResultsOutputOptions, writeResultsFile } from "./ci-output.ts";
 import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
 
@@ -284,6 +283,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action((patterns: string[], opts: { since?: string; from?: string; to?: string; format: ReportFormat; out?: string }, command: Command) => {
       const { config, masker } = context(command);
       const { from, to } = reportPeriod(opts);
+      if (opts.out) checkOutFile(opts.out, "report");
       const names = patterns.filter((p) => !isGlob(p));
       if (names.length) requireKnownStacks(config, names, "report", true);
       for (const glob of patterns.filter(isGlob)) {
@@ -298,7 +298,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       } finally {
         store.close();
       }
-      if (opts.out) writeOutputFile(opts.out, text);
+      if (opts.out) writeResultsFile(opts.out, text, "report");
       else io.stdout.write(text);
       setExitCode(0);
     });

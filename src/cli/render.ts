@@ -1,7 +1,7 @@
 // What `check`, `converge`, `history` and `audit` print: a table for people, one JSON document for machines.
 import { formatChanger, formatValue as value, shortAddress } from "../core/present.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
-import type { FlappingResource, StackResult } from "../core/types.ts";
+import type { FlappingResource, ResourceChange, StackResult } from "../core/types.ts";
 import type { ApprovalRecord, AuditEntry, RunSummary } from "../store/api.ts";
 
 function table(rows: readonly (readonly string[])[]): string {
@@ -9,12 +9,12 @@ function table(rows: readonly (readonly string[])[]): string {
   return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd()).join("\n");
 }
 
-function shortCommit(commit: string | undefined): string {
+export function shortCommit(commit: string | undefined): string {
   return commit ? commit.slice(0, 12) : "-";
 }
 
 
-function seconds(ms: number): string {
+export function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
@@ -51,14 +51,20 @@ export function renderResults(results: readonly StackResult[]): string {
     for (const note of r.notes ?? []) lines.push("", `${r.stack}: note: ${note}`);
     if (r.unchecked?.length) lines.push("", `${r.stack}: not checked for drift (the engine cannot): ${r.unchecked.map((u) => `${u.address} (${u.type})`).join(", ")}`);
     if (r.changes.length === 0) continue;
-    lines.push("", `${r.stack}:`);
-    for (const change of r.changes) {
-      const moved = change.previousAddress ? ` (was ${shortAddress(change.previousAddress)})` : "";
-      lines.push(`  ${change.kind.padEnd(7)} ${change.action.padEnd(7)} ${shortAddress(change.address)}${moved}`);
-      for (const p of change.properties) lines.push(`      ${p.path}: ${value(p.desired)} -> ${value(p.actual)}${p.changedBy ? `   (changed by ${formatChanger(p.changedBy)})` : ""}`);
-    }
+    lines.push("", `${r.stack}:`, ...changeLines(r.changes));
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** A stack's resource changes and their property diffs, as the table prints them under `<stack>:`. */
+export function changeLines(changes: readonly ResourceChange[]): string[] {
+  return changes.flatMap((change) => {
+    const moved = change.previousAddress ? ` (was ${shortAddress(change.previousAddress)})` : "";
+    return [
+      `  ${change.kind.padEnd(7)} ${change.action.padEnd(7)} ${shortAddress(change.address)}${moved}`,
+      ...change.properties.map((p) => `      ${p.path}: ${value(p.desired)} -> ${value(p.actual)}${p.changedBy ? `   (changed by ${formatChanger(p.changedBy)})` : ""}`),
+    ];
+  });
 }
 
 export function renderHistory(runs: readonly RunSummary[]): string {

@@ -6,14 +6,21 @@ import { basename, dirname, join, resolve } from "node:path";
 import { UsageError } from "./errors.ts";
 
 /**
- * Writes `text` to `file` atomically, readable by everyone unless `mode` says otherwise; a missing folder or a
- * folder given as the file is a UsageError naming `what` (the option or setting).
+ * Refuses a file that cannot be written, before the work that produces it: its folder must exist, and it must not
+ * be a folder itself. A UsageError naming `what` (the option or setting).
  */
-export function writeOutputFile(file: string, text: string, what = "--out", mode = 0o644): void {
+export function checkOutputFile(file: string, what = "--out"): string {
   const target = resolve(file);
   const folder = dirname(target);
-  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`${what} ${file}: the folder ${folder} does not exist`);
-  if (existsSync(target) && statSync(target).isDirectory()) throw new UsageError(`${what} ${file}: is a folder; give a file name`);
+  if (!existsSync(folder) || !statSync(folder).isDirectory()) throw new UsageError(`${what} ${file}: the folder ${folder} does not exist (create it first)`);
+  if (existsSync(target) && statSync(target).isDirectory()) throw new UsageError(`${what} ${file} is a folder; give a file name`);
+  return target;
+}
+
+/** Writes `text` to `file` atomically (checked as checkOutputFile does), readable by everyone unless `mode` says otherwise. */
+export function writeOutputFile(file: string, text: string, what = "--out", mode = 0o644): void {
+  const target = checkOutputFile(file, what);
+  const folder = dirname(target);
   const temporary = join(folder, `.${basename(target)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     writeFileSync(temporary, text, { mode, flag: "wx" });
