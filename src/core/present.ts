@@ -18,3 +18,8 @@ export function formatChanger(changer: FieldChanger): string {
   const details = [changer.operation, changer.time].filter((d) => d !== undefined);
   return details.length ? `${changer.manager} (${details.join(", ")})` : changer.manager;
 }
+
+/** "1 stack", "3 stacks"; `many` for irregular plurals. */
+export function plural(count: number, one: string, many = `${one}s`): string {
+  return `${count} ${count === 1 ? one : many}`;
+}

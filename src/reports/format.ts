@@ -22,10 +22,7 @@ export function formatPercent(share: number): string {
   return `${percent}%`;
 }
 
-/** "1 stack", "3 stacks". */
-export function plural(count: number, noun: string, nouns = `${noun}s`): string {
-  return `${count} ${count === 1 ? noun : nouns}`;
-}
+export { plural } from "../core/present.ts";
 
 // Control characters (C0, DEL, C1) and the bidirectional overrides that can make a terminal or a page show
 // something else than the text says ("Trojan Source"); names come from configuration and must not do either.

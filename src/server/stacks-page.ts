@@ -2,6 +2,7 @@
 // the last days' verdicts as a stacked area), then the stack table with its filter form and sortable columns.
 // The summary and the table are the page's live parts: the refresh script swaps them and leaves the form alone.
 import { formatDuration } from "../core/durations.ts";
+import { plural } from "../core/present.ts";
 import type { FleetReport, PostureVerdict } from "../reports/model.ts";
 import { POSTURE_VERDICTS } from "../reports/model.ts";
 import { verdictAreaSvg } from "../reports/svg.ts";
@@ -40,10 +41,6 @@ const LABELS: Record<StatusFilter, string> = {
   "never-checked": "never checked",
   stale: "stale",
 };
-
-function plural(count: number, one: string, many: string): string {
-  return `${count} ${count === 1 ? one : many}`;
-}
 
 /** "7 days" for whole days, "36h" otherwise. */
 function periodText(ms: number): string {

@@ -5,7 +5,7 @@
 // nothing is ever cut inside an escape (`&amp;`) or a character; what does not fit becomes "…and N more".
 import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
 import { formatDuration } from "../../core/durations.ts";
-import { formatChanger, formatValue, shortAddress } from "../../core/present.ts";
+import { formatChanger, formatValue, plural, shortAddress } from "../../core/present.ts";
 import type { FlappingResource, PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../../core/flapping.ts";
 import type { AlertEvent, AlertSubject, ChangeRef } from "../api.ts";
@@ -132,10 +132,6 @@ function inlineCode(raw: string, max: number): string {
 /** Text for inside a ``` block: nothing can close the block early. */
 function codeText(raw: string, max: number): string {
   return fitEscaped(breakFences(raw), max);
-}
-
-function plural(n: number, one: string, many: string): string {
-  return `${n} ${n === 1 ? one : many}`;
 }
 
 function moreLine(n: number, what: "properties" | "resources"): string {
