@@ -114,10 +114,10 @@ interface FoldedRuns {
   timelines: TimelineStrip[];
 }
 
-function stackPosture(h: StackHistory, to: Date, openSince: string | undefined): StackPosture {
+function stackPosture(h: StackHistory, to: Date, openSince: string | undefined, secondLatestTickOf: (schedule: ReportStack["schedule"]) => Date | undefined): StackPosture {
   const last = h.last;
-  const { expression, timezone } = h.stack.schedule;
-  const secondLatestTick = ticksAtOrBefore(expression, timezone, to, 2)[1];
+  const { expression } = h.stack.schedule;
+  const secondLatestTick = secondLatestTickOf(h.stack.schedule);
   const stale = last !== undefined && secondLatestTick !== undefined && ms(last.startedAt) < secondLatestTick.getTime();
   return {
     stack: h.stack.name,
@@ -135,7 +135,14 @@ function stackPosture(h: StackHistory, to: Date, openSince: string | undefined):
 
 function posture(input: ReportInput, histories: readonly StackHistory[], open: readonly EpisodeRecord[], to: Date, generatedAt: Date): Posture {
   const openSince = new Map(open.map((e) => [e.stack, e.openedAt]));
-  const perStack = histories.map((h) => stackPosture(h, to, openSince.get(h.stack.name))).sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
+  // A fleet shares a few schedules: each one's ticks are worked out once.
+  const ticks = new Map<string, Date | undefined>();
+  const secondLatestTickOf = ({ expression, timezone }: ReportStack["schedule"]) => {
+    const key = `${timezone} ${expression}`;
+    if (!ticks.has(key)) ticks.set(key, ticksAtOrBefore(expression, timezone, to, 2)[1]);
+    return ticks.get(key);
+  };
+  const perStack = histories.map((h) => stackPosture(h, to, openSince.get(h.stack.name), secondLatestTickOf)).sort((a, b) => (a.stack < b.stack ? -1 : a.stack > b.stack ? 1 : 0));
   const byVerdict = emptyVerdicts();
   for (const s of perStack) byVerdict[s.verdict]++;
   const names = new Set(histories.map((h) => h.stack.name));
