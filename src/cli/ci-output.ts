@@ -4,6 +4,7 @@
 import { DriftwatchError, errorMessage, UsageError } from "../core/errors.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import { shortAddress } from "../core/present.ts";
+import { fencedBlock } from "../core/markdown.ts";
 import { checkOutputFile, writeOutputFile } from "../core/output-file.ts";
 import type { StackResult, Verdict } from "../core/types.ts";
 import { changeLines, renderResults, seconds, shortCommit } from "./render.ts";
@@ -174,12 +175,7 @@ export function markdownCell(text: string): string {
     .replace(/\r\n|\r|\n/g, "<br>");
 }
 
-/** A fenced code block whose fence is longer than any run of backticks in `text`: nothing in it can close it. */
-export function fencedBlock(text: string, info = "text"): string {
-  const longest = Math.max(0, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const fence = "`".repeat(Math.max(3, longest + 1));
-  return `${fence}${info}\n${text.replace(/\r\n?/g, "\n")}\n${fence}`;
-}
+export { fencedBlock } from "../core/markdown.ts";
 
 const VERDICT_ORDER: readonly Verdict[] = ["error", "drifted+pending", "drifted", "pending", "in-sync"];
 

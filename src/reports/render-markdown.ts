@@ -2,6 +2,7 @@
 // tables; every piece of report text is escaped for where it lands (a pipe would split a cell, `<` would open
 // HTML, a newline would end the table). Per-stack lists are capped (50 rows by default) so that a report of
 // 1,000 stacks stays far below the 1 MiB a GitHub step summary may hold; the JSON report has everything.
+import { fencedBlock } from "../core/markdown.ts";
 import { oneLine } from "./format.ts";
 import type { FleetReport } from "./model.ts";
 import { linkBase, linkHref, reportOutline, type Block, type Cell, type FactsBlock, type Inline, type TableBlock } from "./outline.ts";
@@ -76,10 +77,7 @@ function table(block: TableBlock, ctx: Context): string {
 
 /** A fenced block: the fence longer than any backtick run in the text, so the text cannot end it. */
 function codeBlock(text: string, language: string): string {
-  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
-  const fence = "`".repeat(Math.max(3, longest + 1));
-  const lines = text.split("\n").map(oneLine);
-  return [`${fence}${language.replace(/[^A-Za-z0-9_-]/g, "")}`, ...lines, fence].join("\n");
+  return fencedBlock(text.split("\n").map(oneLine).join("\n"), language.replace(/[^A-Za-z0-9_-]/g, ""));
 }
 
 function block(b: Block, ctx: Context): string | undefined {
