@@ -22,11 +22,18 @@ export class ServerProcess {
   /** Settles when the process has exited (and its output is flushed to the log). */
   readonly exited: Promise<ProcessExit>;
 
-  constructor(name: string, bin: string, args: readonly string[], options: { logFile: string; env: NodeJS.ProcessEnv; cwd: string }) {
+  /** `user` runs it as another user and group (this process being root), without supplementary groups. */
+  constructor(
+    name: string,
+    bin: string,
+    args: readonly string[],
+    options: { logFile: string; env: NodeJS.ProcessEnv; cwd: string; user?: { uid: number; gid: number } },
+  ) {
     this.name = name;
     this.logFile = options.logFile;
     this.#log = createWriteStream(options.logFile, { flags: "a" });
-    this.#child = spawn(bin, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    const user = options.user ? { uid: options.user.uid, gid: options.user.gid } : {};
+    this.#child = spawn(bin, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], ...user });
     const collect = (chunk: Buffer) => {
       this.#log.write(chunk);
       this.#tail = (this.#tail + chunk.toString("utf8")).slice(-TAIL_CHARS);
@@ -55,10 +62,10 @@ export class ServerProcess {
     return this.#tail;
   }
 
-  /** SIGTERM, then SIGKILL when it has not exited after `graceMs`; resolves once it has exited. */
-  async stop(graceMs: number): Promise<ProcessExit> {
+  /** `signal` (SIGTERM unless given), then SIGKILL when it has not exited after `graceMs`; resolves once it has exited. */
+  async stop(graceMs: number, signal: NodeJS.Signals = "SIGTERM"): Promise<ProcessExit> {
     if (this.running) {
-      this.#child.kill("SIGTERM");
+      this.#child.kill(signal);
       const graceOver = new AbortController();
       await Promise.race([this.exited, delay(graceMs, undefined, { signal: graceOver.signal }).catch(() => undefined)]);
       graceOver.abort();

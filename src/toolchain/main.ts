@@ -64,11 +64,14 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, stress, start, bench, cluster or typecheck\n`);
     return 1;
   }
+  const withTestTools = command === "test" || command === "stress" || command === "provision";
   const manifest = await provision({
     versions: loadPinnedVersions(),
     progress: streamProgress(),
-    withTestTools: command === "test" || command === "stress" || command === "provision",
+    withTestTools,
     withKubernetesServers: command === "cluster",
+    // The benchmarks start PostgreSQL too (src/toolchain/postgres.ts).
+    withPostgres: withTestTools || command === "bench",
   });
   const env = { ...toolchainEnv(manifest), DRIFTWATCH_TOOLCHAIN: manifestPath(toolsDir()) };
   if (command === "provision") return 0;

