@@ -15,9 +15,9 @@ const SAMPLES = Number(process.env.BENCH_RUNS ?? 20);
 const policy = { threshold: 3, windowMs: 86_400_000 };
 const start = Date.parse("2026-11-22T12:00:00.000Z");
 
-function measure(resources: number): string {
+async function measure(resources: number): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), "driftwatch-bench-flapping-"));
-  const store = openSqliteStore(join(dir, "driftwatch.db"));
+  const store = await openSqliteStore(join(dir, "driftwatch.db"));
   try {
     const drift: ResourceChange[] = Array.from({ length: resources }, (_, i) => ({
       kind: "drift",
@@ -29,23 +29,23 @@ function measure(resources: number): string {
     for (let i = 0; i < RUNS; i += 1) {
       const at = new Date(start + i * 60_000).toISOString();
       const changes = i % 2 === 0 ? drift : [];
-      store.recordRun({ runId: `run-${i}`, stack: "web", engine: "terraform", verdict: changes.length ? "drifted" : "in-sync", changes, startedAt: at, finishedAt: at, durationMs: 1000 });
+      await store.recordRun({ runId: `run-${i}`, stack: "web", engine: "terraform", verdict: changes.length ? "drifted" : "in-sync", changes, startedAt: at, finishedAt: at, durationMs: 1000 });
     }
     const now = new Date(start + RUNS * 60_000).toISOString();
     const times: number[] = [];
     let flagged = 0;
     for (let i = 0; i < SAMPLES; i += 1) {
       const began = performance.now();
-      const history = store.driftHistory("web", windowStart(now, policy), drift.map((c) => c.address));
+      const history = await store.driftHistory("web", windowStart(now, policy), drift.map((c) => c.address));
       flagged = flappingResources(history, { startedAt: now, drift }, policy).length;
       times.push(performance.now() - began);
     }
     times.sort((a, b) => a - b);
     return `flapping detection, ${RUNS} runs in the window × ${resources} drifting resources: median ${times[Math.floor(times.length / 2)]!.toFixed(1)} ms, worst ${times.at(-1)!.toFixed(1)} ms over ${SAMPLES} checks (${flagged} flagged)\n`;
   } finally {
-    store.close();
+    await store.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-for (const resources of [20, 500]) process.stdout.write(measure(resources));
+for (const resources of [20, 500]) process.stdout.write(await measure(resources));

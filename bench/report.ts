@@ -38,8 +38,8 @@ function configText(dir: string): string {
 }
 
 /** Hourly runs of every stack; stack i drifts every (3 + i % 5) days for (1 + i % 12) hours. */
-function writeHistory(file: string): { runs: number; episodes: number } {
-  openSqliteStore(file).close(); // the schema, as the store makes it
+async function writeHistory(file: string): Promise<{ runs: number; episodes: number }> {
+  await (await openSqliteStore(file)).close(); // the schema, as the store makes it
   const db = new DatabaseSync(file);
   const run = db.prepare(
     "INSERT INTO runs (run_id, stack, engine, verdict, commit_sha, error_kind, error_message, drift_count, pending_count, started_at, finished_at, duration_ms, trigger, status) " +
@@ -96,20 +96,20 @@ const dir = mkdtempSync(join(tmpdir(), "driftwatch-bench-report-"));
 try {
   const file = join(dir, "driftwatch.db");
   const writing = performance.now();
-  const written = writeHistory(file);
+  const written = await writeHistory(file);
   console.log(`history: ${STACKS} stacks, ${written.runs} runs, ${written.episodes} episodes (written in ${((performance.now() - writing) / 1000).toFixed(1)} s)`);
   const configFile = join(dir, "driftwatch.yaml");
   writeFileSync(configFile, configText(dir));
   const config = parseConfig(configText(dir), configFile, { env: {} });
-  const store = openSqliteStore(file);
+  const store = await openSqliteStore(file);
   const from = new Date(end - DAYS * 24 * HOUR);
   const to = new Date(end);
   const rssBefore = process.resourceUsage().maxRSS / 1024;
   const times: number[] = [];
-  let report = computeReport({ store, stacks: config.stacks, from, to, generatedAt: to });
+  let report = await computeReport({ store, stacks: config.stacks, from, to, generatedAt: to });
   for (let i = 0; i < SAMPLES; i++) {
     const began = performance.now();
-    report = computeReport({ store, stacks: config.stacks, from, to, generatedAt: to });
+    report = await computeReport({ store, stacks: config.stacks, from, to, generatedAt: to });
     times.push(performance.now() - began);
   }
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
@@ -123,7 +123,7 @@ try {
     const text = renderReport(report, format, { baseUrl: "https://driftwatch.example.com" });
     console.log(`  render ${format}: ${(performance.now() - began).toFixed(0)} ms, ${(Buffer.byteLength(text) / 1024).toFixed(0)} KiB`);
   }
-  store.close();
+  await store.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

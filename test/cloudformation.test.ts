@@ -85,7 +85,7 @@ describe("CloudFormation against moto's server", () => {
       timeoutSeconds: 30,
       cloudformation: settings,
     } as unknown as CloudFormationStackConfig;
-    const error = await engine.detect({ stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env, state: { read: () => undefined, write: () => {} } }).catch((e: unknown) => e);
+    const error = await engine.detect({ stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env, state: { read: async () => undefined, write: async () => {} } }).catch((e: unknown) => e);
     expect((error as Error).name).toBe("EngineError");
     expect((error as Error).message).toMatch(/^CloudFormation failed for stack moto \(driftwatch-moto, eu-west-1\): /);
   });

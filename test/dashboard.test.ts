@@ -71,8 +71,8 @@ describe("the dashboard in a browser", () => {
     await expect.poll(() => row.textContent(), PATIENT).toContain("in-sync");
 
     appendFileSync(join(world, "motd.txt"), "edited by hand\n");
-    service.scheduler.trigger("web-files", "api");
-    await until(() => service!.runner.store.listRuns({ stack: "web-files" }).length === 2, 120_000, "the triggered check recorded");
+    await service.scheduler.trigger("web-files", "api");
+    await until(async () => (await service!.runner.store.listRuns({ stack: "web-files" })).length === 2, 120_000, "the triggered check recorded");
     // No reload: the page fetches itself again every few seconds.
     await expect.poll(() => row.textContent(), PATIENT).toContain("drifted");
 
@@ -137,19 +137,19 @@ describe("the dashboard's fleet pages in a browser", () => {
     const ago = (hours: number) => new Date(now - hours * 3_600_000).toISOString();
     const changed = [drift("local_file.motd", "local_file", "content")];
     // Open episodes (from the end of the run that found the drift, 30 s after it started): beta-db's about 3 days old, gamma-queue's 10 hours, alpha-web's 2 hours.
-    const [, alphaDrift] = recordHistory(store, byName.get("alpha-web")!, [{ startedAt: ago(5) }, { startedAt: ago(2), changes: changed }]);
-    recordHistory(store, byName.get("beta-db")!, [{ startedAt: ago(96) }, { startedAt: ago(72), changes: changed }, { startedAt: ago(1), changes: changed }]);
-    recordHistory(store, byName.get("gamma-queue")!, [{ startedAt: ago(10), changes: [...changed, pending("local_file.new", "local_file")] }]);
-    recordHistory(store, byName.get("delta-cache")!, [{ startedAt: ago(0.5) }]);
-    recordHistory(store, byName.get("epsilon-dns")!, [{ startedAt: ago(0.3), error: { kind: "EngineError", message: "the provider said no" } }]);
+    const [, alphaDrift] = await recordHistory(store, byName.get("alpha-web")!, [{ startedAt: ago(5) }, { startedAt: ago(2), changes: changed }]);
+    await recordHistory(store, byName.get("beta-db")!, [{ startedAt: ago(96) }, { startedAt: ago(72), changes: changed }, { startedAt: ago(1), changes: changed }]);
+    await recordHistory(store, byName.get("gamma-queue")!, [{ startedAt: ago(10), changes: [...changed, pending("local_file.new", "local_file")] }]);
+    await recordHistory(store, byName.get("delta-cache")!, [{ startedAt: ago(0.5) }]);
+    await recordHistory(store, byName.get("epsilon-dns")!, [{ startedAt: ago(0.3), error: { kind: "EngineError", message: "the provider said no" } }]);
     // Checked two years ago on a yearly schedule: two ticks missed, stale.
-    recordHistory(store, byName.get("zeta-old")!, [{ startedAt: ago(2 * 366 * 24) }]);
-    expect(["alpha-web", "beta-db", "gamma-queue", "delta-cache"].map((s) => store.openEpisode(s) !== undefined)).toEqual([true, true, true, false]);
-    store.requestApproval({ id: "apv-alpha-1", stack: "alpha-web", runId: alphaDrift!, commit: "0123456789abcdef0123456789abcdef01234567", planFingerprint: "fp-1", plan: changed, requestedAt: ago(1.9), expiresAt: new Date(now + 86_400_000).toISOString() });
-    const auditId = store.appendAudit({ at: ago(70), stack: "beta-db", runId: "r-beta", triggeredBy: "schedule", actor: "driftwatch", mode: "auto", planChanges: 12, guards: [{ guard: "maxResources", passed: false, reason: "the plan changes 12 resources; at most 10 allowed" }], decision: "refused", durationMs: 5 });
+    await recordHistory(store, byName.get("zeta-old")!, [{ startedAt: ago(2 * 366 * 24) }]);
+    expect(await Promise.all(["alpha-web", "beta-db", "gamma-queue", "delta-cache"].map(async (s) => (await store.openEpisode(s)) !== undefined))).toEqual([true, true, true, false]);
+    await store.requestApproval({ id: "apv-alpha-1", stack: "alpha-web", runId: alphaDrift!, commit: "0123456789abcdef0123456789abcdef01234567", planFingerprint: "fp-1", plan: changed, requestedAt: ago(1.9), expiresAt: new Date(now + 86_400_000).toISOString() });
+    const auditId = await store.appendAudit({ at: ago(70), stack: "beta-db", runId: "r-beta", triggeredBy: "schedule", actor: "driftwatch", mode: "auto", planChanges: 12, guards: [{ guard: "maxResources", passed: false, reason: "the plan changes 12 resources; at most 10 allowed" }], decision: "refused", durationMs: 5 });
     // A produced report: a record and its self-contained file.
     const reportId = "weekly-20261123T0900Z";
-    store.recordReport({ id: reportId, name: "weekly", tickAt: ago(3), periodFrom: ago(171), periodTo: ago(3), createdAt: ago(3), digest: { period: { from: ago(171), to: ago(3) }, posture: { stacks: 7, byVerdict: { "in-sync": 2, drifted: 2, pending: 0, "drifted+pending": 1, error: 1, "never-checked": 1 }, inSyncShare: 2 / 7, openEpisodes: 3, awaitingApproval: 1, stale: 1 }, episodes: { opened: 3, resolved: 0, stillOpen: 3 }, checks: { runs: 9, errors: 1 }, remediation: { decisions: 1, applied: 0, refused: 1 }, topOffenders: [] } });
+    await store.recordReport({ id: reportId, name: "weekly", tickAt: ago(3), periodFrom: ago(171), periodTo: ago(3), createdAt: ago(3), digest: { period: { from: ago(171), to: ago(3) }, posture: { stacks: 7, byVerdict: { "in-sync": 2, drifted: 2, pending: 0, "drifted+pending": 1, error: 1, "never-checked": 1 }, inSyncShare: 2 / 7, openEpisodes: 3, awaitingApproval: 1, stale: 1 }, episodes: { opened: 3, resolved: 0, stillOpen: 3 }, checks: { runs: 9, errors: 1 }, remediation: { decisions: 1, applied: 0, refused: 1 }, topOffenders: [] } });
     mkdirSync(join(config.dataDir, "reports"), { recursive: true });
     writeFileSync(join(config.dataDir, "reports", `${reportId}.html`), '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Weekly drift report</title><style>h1 { color: #a40e26; }</style></head><body><h1>Weekly drift report</h1></body></html>');
 
@@ -207,7 +207,7 @@ describe("the dashboard's fleet pages in a browser", () => {
     const search = form.getByLabel("Name contains");
     await search.click();
     await search.pressSequentially("del");
-    recordHistory(store, byName.get("delta-cache")!, [{ startedAt: new Date().toISOString(), changes: changed }]);
+    await recordHistory(store, byName.get("delta-cache")!, [{ startedAt: new Date().toISOString(), changes: changed }]);
     await expect.poll(() => page.locator('#stack-table tr[data-stack="delta-cache"]').textContent(), PATIENT).toContain("drifted");
     await expect.poll(() => count("drifted"), PATIENT).toBe("3");
     expect(await search.inputValue()).toBe("del");

@@ -10,8 +10,8 @@ import { DatabaseSync } from "node:sqlite";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.ts";
-import { databasePath } from "../src/run/runner.ts";
 import { startService, type Service } from "../src/service/serve.ts";
+import { databaseLocation } from "../src/store/open.ts";
 import { readToolchainManifest } from "../src/toolchain/manifest.ts";
 import { manifestPath } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "./support/git.ts";
@@ -101,7 +101,7 @@ describe("HTTP hardening", () => {
 
     // Break the store for real: its runs table becomes a view of a table that does not exist, named after the
     // database file, so SQLite's own error message carries the path.
-    const file = databasePath(t.config);
+    const file = databaseLocation(t.config.database);
     const db = new DatabaseSync(file, { timeout: 30_000 }); // waits out a write of the service's, if any
     db.exec(`ALTER TABLE runs RENAME TO runs_gone; CREATE VIEW runs AS SELECT * FROM "${file}"`);
     db.close();
@@ -124,11 +124,11 @@ describe("HTTP hardening", () => {
     const world = join(root, "world");
     mkdirSync(world);
     const t = await start(root, ["  http: { port: 0 }", "stacks:", ...terraformStackYaml({ name: "files", path: "files", repo, dir: world })]);
-    const runs = () => t.service.runner.store.listRuns({ stack: "files" }).length;
+    const runs = async () => (await t.service.runner.store.listRuns({ stack: "files" })).length;
     const deliver = (body: string, headers: Record<string, string>) =>
       send(t.port, "/api/hooks/git", { host: "localhost", "content-type": "application/json", ...headers }, { method: "POST", body });
     const settled = async (count: number) => {
-      await until(() => runs() === count && t.service.scheduler.phases().files === "idle", 120_000, `${count} runs of files, and the stack idle`);
+      await until(async () => (await runs()) === count && t.service.scheduler.phases().files === "idle", 120_000, `${count} runs of files, and the stack idle`);
     };
 
     const push = JSON.stringify({ ref: "refs/heads/main", after: "1".repeat(40), repository: { clone_url: repo } });
@@ -153,6 +153,6 @@ describe("HTTP hardening", () => {
     const twice = await deliver(gitlab, event);
     expect({ status: twice.status, body: JSON.parse(twice.body) }).toEqual({ status: 200, body: { stacks: [], duplicate: true } });
     expect(t.service.scheduler.phases().files).toBe("idle");
-    expect(runs()).toBe(2);
+    expect(await runs()).toBe(2);
   }, engineTimeout(6));
 });

@@ -395,7 +395,10 @@ describe("kubernetes engine on a real API server", () => {
       signal: AbortSignal.timeout(120_000),
       env: {},
       commit: git(repo, "rev-parse", "HEAD"),
-      state: { read: () => (recorded ? { value: recorded, updatedAt: "" } : undefined), write: (value: string) => void writes.push((recorded = value)) },
+      state: {
+        read: async () => (recorded ? { value: recorded, updatedAt: "" } : undefined),
+        write: async (value: string) => void writes.push((recorded = value)),
+      },
     });
     await engine.converge(ctx());
     expect(writes).toHaveLength(1);

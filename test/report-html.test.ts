@@ -94,9 +94,9 @@ describe("the HTML report in a browser", () => {
   });
 
   it("draws a report computed from a recorded history: one mark per verdict, bin and span", async () => {
-    const { config, store } = recordSampleFleet(tempDir());
-    const report = computeReport({ store, stacks: config.stacks, from: SAMPLE_FROM, to: SAMPLE_TO, generatedAt: SAMPLE_TO });
-    store.close();
+    const { config, store } = await recordSampleFleet(tempDir());
+    const report = await computeReport({ store, stacks: config.stacks, from: SAMPLE_FROM, to: SAMPLE_TO, generatedAt: SAMPLE_TO });
+    await store.close();
     const { page, errors, requests } = await open(report);
     try {
       // in sync, drifted, drifted+pending, error and never checked occur; pending never does.

@@ -154,14 +154,14 @@ describe("scheduled reports in serve", () => {
     const now = new Date();
     // First start: the schedule is armed; its earlier ticks were never due.
     let service = await serve(now);
-    expect(service.runner.store.listReports()).toEqual([]);
+    expect(await service.runner.store.listReports()).toEqual([]);
     await service.stop();
 
     // Down for two days, then back while Slack is out: yesterday's 09:00 tick is produced at start.
     slack.setMode({ kind: "status", status: 503 });
     const later = new Date(now.getTime() + 2 * DAY);
     service = await serve(later);
-    const [record] = service.runner.store.listReports();
+    const [record] = await service.runner.store.listReports();
     expect(record?.name).toBe("daily");
     expect(Date.parse(record!.tickAt)).toBeLessThanOrEqual(later.getTime());
     expect(Date.parse(record!.tickAt)).toBeGreaterThan(later.getTime() - DAY);
@@ -177,7 +177,7 @@ describe("scheduled reports in serve", () => {
     expectNoSecret(html);
     expect((await fetch(`${service.url}reports/..%2Fdriftwatch.db`)).status).toBe(404);
     await until(() => slack.requests.some((r) => r.method === "chat.postMessage" && r.status === 503), 30_000, "a digest attempt during the outage");
-    expect(service.runner.store.pendingAlerts("slack")).toHaveLength(1);
+    expect(await service.runner.store.pendingAlerts("slack")).toHaveLength(1);
     await service.stop();
     expect(digests()).toEqual([]);
 
@@ -187,8 +187,8 @@ describe("scheduled reports in serve", () => {
     await until(() => digests().length > 0, 30_000, "the digest in #reports");
     await service.stop();
     service = await serve(new Date(later.getTime() + 60_000));
-    expect(service.runner.store.listReports()).toHaveLength(1);
-    expect(service.runner.store.pendingAlerts("slack")).toEqual([]);
+    expect(await service.runner.store.listReports()).toHaveLength(1);
+    expect(await service.runner.store.pendingAlerts("slack")).toEqual([]);
     await service.stop();
     expect(digests()).toHaveLength(1);
     const digest = digests()[0]!;
@@ -204,12 +204,12 @@ describe("scheduled reports in serve", () => {
     const reportsDir = join(root, "data", "reports");
     const service = await serve();
     // The real node-cron tick (at most a minute away), then a second one: only the newest stays.
-    await until(() => service.runner.store.listReports({ name: "minutely" }).length > 0, 90_000, "the first minutely report");
-    const first = service.runner.store.listReports({ name: "minutely" })[0]!;
+    await until(async () => (await service.runner.store.listReports({ name: "minutely" })).length > 0, 90_000, "the first minutely report");
+    const first = (await service.runner.store.listReports({ name: "minutely" }))[0]!;
     expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(true);
     const second = await service.reports.produce(loadConfig(configFile, { env }).reports[0]!, new Date(Date.parse(first.tickAt) + 60_000));
     expect(second).toBeDefined();
-    expect(service.runner.store.listReports({ name: "minutely" }).map((r) => r.id)).toEqual([second!.id]);
+    expect((await service.runner.store.listReports({ name: "minutely" })).map((r) => r.id)).toEqual([second!.id]);
     expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(false);
     expect(existsSync(join(reportsDir, `${second!.id}.html`))).toBe(true);
     await service.stop();

@@ -10,9 +10,9 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.ts";
 import type { StackResult } from "../src/core/types.ts";
-import { databasePath } from "../src/run/runner.ts";
 import { startService, type Service } from "../src/service/serve.ts";
 import type { RunSummary } from "../src/store/api.ts";
+import { openStore } from "../src/store/open.ts";
 import { openSqliteStore } from "../src/store/sqlite/index.ts";
 import { readToolchainManifest } from "../src/toolchain/manifest.ts";
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
@@ -171,9 +171,9 @@ describe("driftwatch serve", () => {
     await until(() => processesUnder(join(t.config.dataDir, "git", "worktrees"), /terraform-provider-local/).length > 0, 120_000, "the provider hanging");
     const summary = await t.service.stop();
     expect(summary).toEqual({ finished: 0, cancelled: 1 });
-    const store = openSqliteStore(databasePath(t.config));
-    const [run] = store.listRuns({ stack: "hang" });
-    store.close();
+    const store = await openStore(t.config.database);
+    const [run] = await store.listRuns({ stack: "hang" });
+    await store.close();
     expect(run).toMatchObject({ verdict: "error", error: { kind: "InterruptedError" } });
     await until(() => processesUnder(join(t.config.dataDir, "git", "worktrees")).length === 0, 60_000, "the engine gone");
   }, engineTimeout(14));
@@ -184,13 +184,13 @@ describe("driftwatch serve", () => {
     const database = join(dataDir, "driftwatch.db");
     // A process notes a run as running and is gone before finishing it.
     const storeModule = pathToFileURL(join(repoRoot, "src", "store", "sqlite", "index.ts")).href;
-    const crash = `const { openSqliteStore } = await import(${JSON.stringify(storeModule)}); const s = openSqliteStore(process.argv[1]); s.startRun({ runId: "crashed-run", stack: "files", engine: "terraform", startedAt: new Date(Date.now() - 60000).toISOString() });`;
+    const crash = `const { openSqliteStore } = await import(${JSON.stringify(storeModule)}); const s = await openSqliteStore(process.argv[1]); await s.startRun({ runId: "crashed-run", stack: "files", engine: "terraform", startedAt: new Date(Date.now() - 60000).toISOString() });`;
     execFileSync(process.execPath, ["--input-type=module", "-e", crash, database]);
     // This (live) process has a run going on, say a `driftwatch check` next to the service.
-    const store = openSqliteStore(database);
-    store.startRun({ runId: "live-run", stack: "files", engine: "terraform", startedAt: new Date().toISOString() });
-    expect(store.listRuns()).toEqual([]); // runs in progress are not history yet
-    store.close();
+    const store = await openSqliteStore(database);
+    await store.startRun({ runId: "live-run", stack: "files", engine: "terraform", startedAt: new Date().toISOString() });
+    expect(await store.listRuns()).toEqual([]); // runs in progress are not history yet
+    await store.close();
     const file = join(root, "driftwatch.yaml");
     writeFileSync(file, `dataDir: ${dataDir}\nservice: { runOnStart: false, gitPollSeconds: 0, http: { port: 0 } }\nstacks: []\n`);
     const service = await startService({ config: loadConfig(file, { env }), toolchain, logger: pino({ level: "silent" }), env });

@@ -127,11 +127,11 @@ describe("requireSignedCommit: { before: check } on OpenTofu stacks", () => {
       expect(engineStarted(stack), stack).toBe(true);
     }
 
-    const store = openSqliteStore(join(dataDir, "driftwatch.db"));
+    const store = await openSqliteStore(join(dataDir, "driftwatch.db"));
     try {
-      expect(store.listRuns({ stack: "unsigned" })).toMatchObject([{ verdict: "error", error: { kind: "UnverifiedCommitError" } }]);
+      expect(await store.listRuns({ stack: "unsigned" })).toMatchObject([{ verdict: "error", error: { kind: "UnverifiedCommitError" } }]);
     } finally {
-      store.close();
+      await store.close();
     }
   }, engineTimeout(20));
 

@@ -11,12 +11,14 @@ import { jsonSchemaText } from "../config/write-json-schema.ts";
 import { isStarterEngine, starterConfig, type StarterEngine } from "../config/starter.ts";
 import { ApprovalError, ConfigError, UsageError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
-import { check, converge, databasePath, requireKnownStacks } from "../run/check.ts";
+import { check, converge, requireKnownStacks } from "../run/check.ts";
 import { createRunner } from "../run/runner.ts";
 import { startService } from "../service/serve.ts";
 import type { Store } from "../store/api.ts";
 import { StoreError } from "../store/errors.ts";
-import { openSqliteStore } from "../store/sqlite/index.ts";
+import { copySqliteToPostgres } from "../store/copy.ts";
+import { migrateDatabase, openStore } from "../store/open.ts";
+import { isPostgresUrl, redactDatabaseUrl } from "../store/postgres/url.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
 import { manifestPath, repoRoot } from "../toolchain/paths.ts";
 import { ProvisionError } from "../toolchain/errors.ts";
@@ -208,7 +210,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option("--json", "print one JSON document instead of a table")
     .action(async (id: string, opts: { as: string; json?: boolean }, command: Command) => {
       const { config, logger, masker } = context(command);
-      const runner = createRunner({ config, toolchain: await engines(io), logger, masker, env: io.env });
+      const runner = await createRunner({ config, toolchain: await engines(io), logger, masker, env: io.env });
       try {
         const result = await runner.approve(id, opts.as, { trigger: "approval", ...(io.stop ? { signal: io.stop } : {}) });
         io.stdout.write(opts.json ? `${JSON.stringify({ results: [result] }, null, 2)}\n` : renderResults([result]));
@@ -240,22 +242,22 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     });
 
   /** A read-only listing from the store: `{ <key>: [...] }` as JSON, or a table. */
-  const listing = <T>(name: string, description: string, key: string, defaultLimit: number, list: (store: Store, options: { stack?: string; limit: number }) => T[], render: (items: T[]) => string) =>
+  const listing = <T>(name: string, description: string, key: string, defaultLimit: number, list: (store: Store, options: { stack?: string; limit: number }) => Promise<T[]>, render: (items: T[]) => string) =>
     program
       .command(name)
       .description(description)
       .argument("[stack]", "only this stack")
       .option("--json", "print one JSON document instead of a table")
       .option("--limit <n>", "how many", positiveInt, defaultLimit)
-      .action((stack: string | undefined, opts: { json?: boolean; limit: number }, command: Command) => {
+      .action(async (stack: string | undefined, opts: { json?: boolean; limit: number }, command: Command) => {
         const { config } = context(command);
         if (stack) requireKnownStacks(config, [stack], name, true);
-        const store = openSqliteStore(databasePath(config));
+        const store = await openStore(config.database);
         try {
-          const items = list(store, { ...(stack ? { stack } : {}), limit: opts.limit });
+          const items = await list(store, { ...(stack ? { stack } : {}), limit: opts.limit });
           io.stdout.write(opts.json ? `${JSON.stringify({ [key]: items }, null, 2)}\n` : render(items));
         } finally {
-          store.close();
+          await store.close();
         }
         setExitCode(0);
       });
@@ -280,7 +282,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option("--to <time>", "the period's end (ISO 8601; default now)")
     .addOption(new Option("--format <format>", "text, markdown (job summaries, wikis), html (one self-contained file) or json").choices(REPORT_FORMATS).default("text"))
     .option("--out <file>", "write the report to this file (atomically) instead of stdout")
-    .action((patterns: string[], opts: { since?: string; from?: string; to?: string; format: ReportFormat; out?: string }, command: Command) => {
+    .action(async (patterns: string[], opts: { since?: string; from?: string; to?: string; format: ReportFormat; out?: string }, command: Command) => {
       const { config, masker } = context(command);
       const { from, to } = reportPeriod(opts);
       if (opts.out) checkOutFile(opts.out, "report");
@@ -289,17 +291,43 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       for (const glob of patterns.filter(isGlob)) {
         if (stacksMatching(config.stacks, [glob]).length === 0) throw new UsageError(`report: no configured stack matches '${glob}'`);
       }
-      const store = openSqliteStore(databasePath(config));
+      const store = await openStore(config.database);
       let text: string;
       try {
         // Masked as data, before rendering: a secret inside a name is masked, and the markup around it stays whole.
-        const report = masker.document(computeReport({ store, stacks: config.stacks, from, to, selection: patterns }));
+        const report = masker.document(await computeReport({ store, stacks: config.stacks, from, to, selection: patterns }));
         text = renderReport(report, opts.format, config.alerts.dashboardUrl ? { baseUrl: config.alerts.dashboardUrl } : {});
       } finally {
-        store.close();
+        await store.close();
       }
       if (opts.out) writeResultsFile(opts.out, text, "report");
       else io.stdout.write(text);
+      setExitCode(0);
+    });
+
+  const db = program.command("db").description("the database runs, episodes, approvals and the audit log are kept in");
+  db.command("migrate")
+    .description("bring the configured database to this Driftwatch's schema (for deploy pipelines; serve also migrates at start)")
+    .action(async (_opts: unknown, command: Command) => {
+      const { config } = context(command);
+      const { location, from, to } = await migrateDatabase(config.database);
+      io.stdout.write(from === to ? `${location}: schema version ${to}, up to date\n` : `${location}: schema version ${from} → ${to}\n`);
+      setExitCode(0);
+    });
+  db.command("copy")
+    .description("copy a SQLite database (history, episodes, approvals, audit log) into an empty PostgreSQL database, in one transaction")
+    .option("--from <file>", "the SQLite file (default: <dataDir>/driftwatch.db)")
+    .option("--to <url>", "the PostgreSQL URL (default: the configured database.url); DATABASE_URL-style, masked in all output")
+    .action(async (opts: { from?: string; to?: string }, command: Command) => {
+      const { config, masker } = context(command);
+      const from = opts.from === undefined ? join(config.dataDir, "driftwatch.db") : resolve(opts.from);
+      const to = opts.to ?? (config.database.kind === "postgres" ? config.database.url : undefined);
+      if (to === undefined) throw new UsageError("db copy: give --to postgres://… (or set database.url in the configuration)");
+      if (!isPostgresUrl(to)) throw new UsageError("db copy: --to must be a PostgreSQL URL: postgres://user:password@host:5432/database");
+      const copied = await copySqliteToPostgres(from, to);
+      const total = copied.reduce((n, t) => n + t.rows, 0);
+      const lines = copied.map((t) => `  ${t.table.padEnd(20)} ${t.rows}`);
+      io.stdout.write(masker.text(`copied ${total} rows from ${from} to ${redactDatabaseUrl(to)}\n${lines.join("\n")}\n`));
       setExitCode(0);
     });
 

@@ -6,6 +6,7 @@ import { ConfigError } from "../core/errors.ts";
 import { repoRoot } from "../toolchain/paths.ts";
 import { interpolate, loadConfig, parseConfig } from "./load.ts";
 import { DEFAULT_REMEDIATION } from "./remediation.ts";
+import { secretMaskerFor } from "./secrets.ts";
 import type { PulumiSettings, StackConfig } from "./types.ts";
 
 const FILE = "/srv/watch/driftwatch.yaml";
@@ -45,6 +46,7 @@ describe("parseConfig: defaults and paths", () => {
       environmentValues: [],
       dataDir: "/srv/watch/.driftwatch",
       cacheDir: "/srv/watch/.driftwatch/cache",
+      database: { kind: "sqlite", file: "/srv/watch/.driftwatch/driftwatch.db" },
       stacks: [
         {
           name: "demo-files",
@@ -77,6 +79,20 @@ describe("parseConfig: defaults and paths", () => {
     const config = parseConfig(`cacheDir: ../shared-cache\nstacks:${minimalStack}`, FILE, { env: {} });
     expect(config.cacheDir).toBe("/srv/shared-cache");
     expect(config.dataDir).toBe("/srv/watch/.driftwatch");
+  });
+
+  it("keeps the history in SQLite under dataDir unless database.url names PostgreSQL, whose password is masked", () => {
+    expect(parseConfig(`stacks:${minimalStack}`, FILE, { env: {} }).database).toEqual({ kind: "sqlite", file: "/srv/watch/.driftwatch/driftwatch.db" });
+    const url = "postgres://watcher:p%40ss-w0rd-long@db.internal:5432/driftwatch?sslmode=require";
+    const config = parseConfig(`database:\n  url: \${env:DATABASE_URL}\nstacks:${minimalStack}`, FILE, { env: { DATABASE_URL: url } });
+    expect(config.database).toEqual({ kind: "postgres", url, poolSize: 10, heartbeatSeconds: 30, location: "postgres://watcher:***@db.internal:5432/driftwatch?sslmode=require" });
+    const masker = secretMaskerFor(config, {});
+    expect(masker.text(`url ${url} password p@ss-w0rd-long`)).toBe("url [secret] password [secret]");
+    const literal = parseConfig(`database: { url: "postgresql://u:literal-secret-9@h/d", poolSize: 3 }\nstacks: []`, FILE, { env: {} });
+    expect(literal.database).toMatchObject({ kind: "postgres", poolSize: 3, location: "postgresql://u:***@h/d" });
+    expect(secretMaskerFor(literal, {}).text("literal-secret-9")).toBe("[secret]");
+    expect(configError(`database: { url: "mysql://u:hunter2-x@h/d" }`).message).toMatch(/database\.url: must be a PostgreSQL URL(?![^]*hunter2)/);
+    expect(configError(`database: { url: "postgres://h/d", poolSize: 1 }`).message).toContain("database.poolSize");
   });
 
   it("reads the service section, per-stack schedules and the tokens from the environment", () => {
@@ -419,7 +435,7 @@ stack: []
 `);
     expect(error.issues).toEqual([
       "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
-      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, service, alerts, stacks, reports) (line 9)",
+      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, database, service, alerts, stacks, reports) (line 9)",
     ]);
   });
 

@@ -12,7 +12,8 @@ import { parseSince } from "../reports/period.ts";
 import { gitConfig } from "./git.ts";
 import { classifyRepo, configFileSchema, ENGINES, STACK_NAME_PATTERN } from "./schema.ts";
 import type { ConfigFile } from "./schema.ts";
-import type { AlertsConfig, DriftwatchConfig, ServiceConfig, StackConfig } from "./types.ts";
+import type { AlertsConfig, DatabaseConfig, DriftwatchConfig, ServiceConfig, StackConfig } from "./types.ts";
+import { isPostgresUrl, redactDatabaseUrl } from "../store/postgres/url.ts";
 
 export interface LoadConfigOptions {
   /** Where `${env:NAME}` looks names up; process.env by default. */
@@ -93,6 +94,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     };
   });
 
+  const databaseUrl = databaseUrlOf(raw, context, problems);
   problems.push(...slackTokenProblems(raw, env), ...patternProblems(raw));
   if (result.success) problems.push(...policyProblems(result.data, baseDir), ...reportProblems(result.data));
 
@@ -152,6 +154,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     service: serviceConfig(data.service, env),
     git: gitConfig(data.git, watched.map((stack) => stack.source.repo)),
     environmentValues: [...environmentValues],
+    database: databaseConfig(data.database, databaseUrl, dataDir),
     reports: data.reports.map((report) => ({
       name: report.name,
       schedule: { expression: report.schedule, timezone: report.timezone ?? data.service.timezone },
@@ -161,6 +164,32 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
       keep: report.keep,
     })),
   };
+}
+
+/** `database.url` interpolated and checked; undefined when absent or wrong (the problem is recorded). */
+function databaseUrlOf(raw: unknown, context: InterpolationContext, problems: Problem[]): string | undefined {
+  const template = valueAt(raw, ["database", "url"]);
+  if (typeof template !== "string" || template === "") return undefined;
+  const result = interpolate(template, context);
+  if ("errors" in result) {
+    for (const message of result.errors) problems.push({ path: ["database", "url"], message });
+    return undefined;
+  }
+  if (result.value === "") {
+    problems.push({ path: ["database", "url"], message: "is empty: set the variable it names, or leave database out for SQLite" });
+    return undefined;
+  }
+  if (!isPostgresUrl(result.value)) {
+    // Never the value itself: it may hold a password.
+    problems.push({ path: ["database", "url"], message: "must be a PostgreSQL URL: postgres://user:password@host:5432/database (leave database out for SQLite)" });
+    return undefined;
+  }
+  return result.value;
+}
+
+function databaseConfig(raw: ConfigFile["database"], url: string | undefined, dataDir: string): DatabaseConfig {
+  if (!raw || url === undefined) return { kind: "sqlite", file: join(dataDir, "driftwatch.db") };
+  return { kind: "postgres", url, poolSize: raw.poolSize, heartbeatSeconds: raw.heartbeatSeconds, location: redactDatabaseUrl(url) };
 }
 
 function serviceConfig(raw: ConfigFile["service"], env: NodeJS.ProcessEnv): ServiceConfig {

@@ -590,6 +590,26 @@ export const configFileSchema = z
       .default({ timeoutSeconds: 600 })
       .describe("Settings every stack inherits unless it sets its own."),
     git: gitSchema.default({ timeoutSeconds: 300 }),
+    database: z
+      .strictObject({
+        url: z
+          .string()
+          .min(1, unless("must not be empty"))
+          .describe(
+            "The PostgreSQL database every replica of driftwatch serve shares: postgres://user:password@host:5432/name (sslmode and the other libpq " +
+              "parameters are understood). Write ${env:DATABASE_URL} rather than the password itself; it is masked in all output either way.",
+          ),
+        poolSize: z.number().int().min(2).max(100).default(10).describe("The most connections one process holds to the database at once."),
+        heartbeatSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(3600)
+          .default(30)
+          .describe("A replica running a check says so this often; a check whose replica went silent this long is run again by another."),
+      })
+      .optional()
+      .describe("Where runs, episodes, approvals and the audit log are kept. Absent: SQLite at <dataDir>/driftwatch.db (one machine)."),
     service: serviceSchema.default({
       schedule: "*/15 * * * *",
       timezone: "UTC",

@@ -11,6 +11,19 @@ function stackSecrets(stack: StackConfig): string[] {
   return secrets;
 }
 
+/** The database URL and the password in it, however it was written (from the environment or not). */
+function databaseSecrets(config: DriftwatchConfig): string[] {
+  if (config.database.kind !== "postgres") return [];
+  const { url } = config.database;
+  let password = "";
+  try {
+    password = decodeURIComponent(new URL(url).password);
+  } catch {
+    // Not a URL: the whole value is masked below.
+  }
+  return [url, ...(password ? [password] : [])];
+}
+
 export function knownSecrets(config: DriftwatchConfig, serviceEnv: NodeJS.ProcessEnv): string[] {
   const { http } = config.service;
   return [
@@ -18,6 +31,7 @@ export function knownSecrets(config: DriftwatchConfig, serviceEnv: NodeJS.Proces
     ...(http.webhookSecret ? [http.webhookSecret] : []),
     ...(config.alerts.slack?.token ? [config.alerts.slack.token] : []),
     ...config.environmentValues,
+    ...databaseSecrets(config),
     ...config.stacks.flatMap(stackSecrets),
     ...sensitiveValues(serviceEnv),
   ];

@@ -213,6 +213,20 @@ export interface ReportConfig {
   keep: number;
 }
 
+/** Where the run history is kept: a SQLite file (one machine), or PostgreSQL (shared by replicas). */
+export type DatabaseConfig =
+  | { kind: "sqlite"; file: string }
+  | {
+      kind: "postgres";
+      /** The connection URL, password included: never shown (see `location`). */
+      url: string;
+      poolSize: number;
+      /** How soon the check of a replica that died is run again by another, in seconds. */
+      heartbeatSeconds: number;
+      /** The URL without its password, for messages. */
+      location: string;
+    };
+
 export interface DriftwatchConfig {
   /** Absolute path of the file the configuration came from. */
   file: string;
@@ -232,4 +246,5 @@ export interface DriftwatchConfig {
   service: ServiceConfig;
   git: GitConfig;
   reports: ReportConfig[];
+  database: DatabaseConfig;
 }

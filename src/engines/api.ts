@@ -24,9 +24,9 @@ export interface EngineContext {
 
 /** An engine's own record of a stack, kept in Driftwatch's database. Never holds secrets. */
 export interface EngineState {
-  read(): { commit?: string; value: string; updatedAt: string } | undefined;
+  read(): Promise<{ commit?: string; value: string; updatedAt: string } | undefined>;
   /** Replaces the record; `commit` is the one that was applied. */
-  write(value: string, commit: string | undefined): void;
+  write(value: string, commit: string | undefined): Promise<void>;
 }
 
 /** What converging would do, as the engine planned it, secrets masked. */

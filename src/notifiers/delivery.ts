@@ -23,6 +23,8 @@ export interface Delivery {
 }
 
 const BATCH = 50;
+/** How soon a process that found another delivering looks at the outbox again. */
+const BUSY_RETRY_MS = 2_000;
 
 function asNotifierError(notifier: string, error: unknown): NotifierError {
   if (error instanceof NotifierError) return error;
@@ -42,22 +44,22 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     const event = entry.event;
     const about = event.type === "report-digest" ? { report: event.report.id } : { stack: event.subject.stack, runId: event.subject.runId };
     const log = logger.child({ notifier: notifier.id, ...about, alert: event.type, outboxId: entry.id });
-    const thread = entry.episodeId === undefined ? undefined : store.getEpisode(entry.episodeId)?.slackThread;
+    const thread = entry.episodeId === undefined ? undefined : (await store.getEpisode(entry.episodeId))?.slackThread;
     try {
       const receipt = await notifier.deliver(event, thread);
-      store.markAlertDelivered(entry.id, receipt);
+      await store.markAlertDelivered(entry.id, receipt);
       log.debug("alert delivered");
       return true;
     } catch (caught) {
       const error = asNotifierError(notifier.id, caught);
       if (stopped) return false; // abandoned at the deadline: not a failure of the alert
       if (!error.permanent) {
-        store.markAlertAttempt(entry.id, error.message);
+        await store.markAlertAttempt(entry.id, error.message);
         log.warn({ err: error.message, attempts: entry.attempts + 1, retryAfterSeconds: error.retryAfterSeconds }, "alert not delivered yet; kept in the outbox for the next run");
         return false;
       }
-      store.markAlertFailed(entry.id, error.message);
-      if (event.type !== "report-digest") store.noteRunAlertError(event.subject.runId, `${notifier.id}: ${error.message}`);
+      await store.markAlertFailed(entry.id, error.message);
+      if (event.type !== "report-digest") await store.noteRunAlertError(event.subject.runId, `${notifier.id}: ${error.message}`);
       const key = `${notifier.id}:${error.code ?? error.message}`;
       if (!reported.has(key)) {
         reported.add(key);
@@ -69,13 +71,27 @@ export function createDelivery(options: DeliveryOptions): Delivery {
   }
 
   async function drain(notifier: Notifier): Promise<void> {
-    while (!stopped) {
-      const batch = store.pendingAlerts(notifier.id, BATCH);
-      if (batch.length === 0) return;
-      for (const entry of batch) {
-        if (stopped || !(await deliverOne(notifier, entry))) return;
+    const drained = await store.deliveringAlone(notifier.id, async () => {
+      while (!stopped) {
+        const batch = await store.pendingAlerts(notifier.id, BATCH);
+        if (batch.length === 0) return;
+        for (const entry of batch) {
+          if (stopped || !(await deliverOne(notifier, entry))) return;
+        }
       }
-    }
+    });
+    // Another replica is delivering: it may have looked at the outbox just before this one's entries landed.
+    if (drained === undefined && !stopped) retryLater();
+  }
+
+  let retryTimer: NodeJS.Timeout | undefined;
+  function retryLater(): void {
+    if (retryTimer) return;
+    retryTimer = setTimeout(() => {
+      retryTimer = undefined;
+      kick();
+    }, BUSY_RETRY_MS);
+    retryTimer.unref();
   }
 
   async function pass(): Promise<void> {
@@ -105,8 +121,9 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     await Promise.race([running ?? Promise.resolve(), deadline]);
     clearTimeout(timer);
     stopped = true;
+    clearTimeout(retryTimer);
     for (const notifier of notifiers) notifier.stop?.();
-    const left = Object.fromEntries(notifiers.map((n) => [n.id, store.pendingAlerts(n.id, Number.MAX_SAFE_INTEGER).length]));
+    const left = Object.fromEntries(await Promise.all(notifiers.map(async (n) => [n.id, (await store.pendingAlerts(n.id, Number.MAX_SAFE_INTEGER)).length] as const)));
     for (const [notifier, count] of Object.entries(left)) {
       if (count > 0) logger.warn({ notifier, pending: count }, "alerts left in the outbox for the next run");
     }

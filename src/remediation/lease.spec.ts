@@ -16,12 +16,12 @@ describe("remediation leases", () => {
     expect(holderIsGone("not a holder")).toBe(false);
   });
 
-  it("takes a lease over from a dead holder at once, and waits for a live one", () => {
-    const store = openSqliteStore(join(tempDir(), "db.sqlite"));
-    expect(store.acquireLease("remediate:net", `${hostname()}:${exitedPid()}:nonce`, 60_000)).toBe(true);
+  it("takes a lease over from a dead holder at once, and waits for a live one", async () => {
+    const store = await openSqliteStore(join(tempDir(), "db.sqlite"));
+    expect(await store.acquireLease("remediate:net", `${hostname()}:${exitedPid()}:nonce`, 60_000)).toBe(true);
     const me = newLeaseHolder();
-    expect(takeLease(store, "remediate:net", me, 60_000)).toBe(true);
-    expect(takeLease(store, "remediate:net", newLeaseHolder(), 60_000)).toBe(false); // me: alive
-    store.close();
+    expect(await takeLease(store, "remediate:net", me, 60_000)).toBe(true);
+    expect(await takeLease(store, "remediate:net", newLeaseHolder(), 60_000)).toBe(false); // me: alive
+    await store.close();
   });
 });

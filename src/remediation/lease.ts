@@ -17,8 +17,8 @@ export function holderIsGone(holder: string): boolean {
 }
 
 /** Takes the lease when free, expired, or left by a process that is gone. */
-export function takeLease(store: AuditStore, name: string, holder: string, ttlMs: number): boolean {
-  if (store.acquireLease(name, holder, ttlMs)) return true;
-  const current = store.leaseHolder(name);
-  return current !== undefined && current !== holder && holderIsGone(current) && store.takeOverLease(name, current, holder, ttlMs);
+export async function takeLease(store: AuditStore, name: string, holder: string, ttlMs: number): Promise<boolean> {
+  if (await store.acquireLease(name, holder, ttlMs)) return true;
+  const current = await store.leaseHolder(name);
+  return current !== undefined && current !== holder && holderIsGone(current) && (await store.takeOverLease(name, current, holder, ttlMs));
 }

@@ -17,17 +17,17 @@ let store: Store | undefined;
 afterEach(() => store?.close());
 
 /** The sample fleet in a new store; the store is closed after the test. */
-function recordFleet(dir: string) {
-  const recorded = recordSampleFleet(dir);
+async function recordFleet(dir: string) {
+  const recorded = await recordSampleFleet(dir);
   store = recorded.store;
   return recorded.config;
 }
 
 describe("the fleet report's numbers", () => {
-  it("counts the posture, the episodes, time in drift and time to detect exactly", () => {
+  it("counts the posture, the episodes, time in drift and time to detect exactly", async () => {
     const dir = tempDir();
-    const config = recordFleet(dir);
-    const report = computeReport({ store: store!, stacks: config.stacks, from, to, generatedAt: to });
+    const config = await recordFleet(dir);
+    const report = await computeReport({ store: store!, stacks: config.stacks, from, to, generatedAt: to });
 
     expect(report.posture).toMatchObject({
       stacks: 4,
@@ -62,10 +62,10 @@ describe("the fleet report's numbers", () => {
     ]);
   });
 
-  it("counts checks per engine and verdict, errors by kind, what drifts and remediation", () => {
+  it("counts checks per engine and verdict, errors by kind, what drifts and remediation", async () => {
     const dir = tempDir();
-    const config = recordFleet(dir);
-    const report = computeReport({ store: store!, stacks: config.stacks, from, to, generatedAt: to });
+    const config = await recordFleet(dir);
+    const report = await computeReport({ store: store!, stacks: config.stacks, from, to, generatedAt: to });
 
     expect(report.checks.runs).toBe(10);
     expect(report.checks.byVerdict).toEqual({ "in-sync": 4, drifted: 2, pending: 0, "drifted+pending": 2, error: 2 });
@@ -111,10 +111,10 @@ describe("the fleet report's numbers", () => {
     ]);
   });
 
-  it("plots the fleet's verdicts every step, and each stack's verdict as spans over the period", () => {
+  it("plots the fleet's verdicts every step, and each stack's verdict as spans over the period", async () => {
     const dir = tempDir();
-    const config = recordFleet(dir);
-    const report = computeReport({ store: store!, stacks: config.stacks, from, to, generatedAt: to });
+    const config = await recordFleet(dir);
+    const report = await computeReport({ store: store!, stacks: config.stacks, from, to, generatedAt: to });
     const s = report.series;
     expect(s.stepMs).toBe(3 * H);
     expect(s.verdicts).toHaveLength(57); // 56 steps of 3h in 7 days, and the end
@@ -136,10 +136,10 @@ describe("the fleet report's numbers", () => {
     expect(s.timeInDrift.map((b) => b.count)).toEqual([0, 1, 0, 1, 0, 0, 0]);
   });
 
-  it("covers only the selected stacks (names and globs), and digests the report", () => {
+  it("covers only the selected stacks (names and globs), and digests the report", async () => {
     const dir = tempDir();
-    const config = recordFleet(dir);
-    const report = computeReport({ store: store!, stacks: config.stacks, from, to, selection: ["w*"], generatedAt: to, name: "weekly" });
+    const config = await recordFleet(dir);
+    const report = await computeReport({ store: store!, stacks: config.stacks, from, to, selection: ["w*"], generatedAt: to, name: "weekly" });
     expect(report.posture.perStack.map((s) => s.stack)).toEqual(["web"]);
     expect(report.episodes.list.map((x) => x.stack)).toEqual(["web"]);
     expect(report.remediation.decisions).toBe(1);
@@ -153,11 +153,11 @@ describe("the fleet report's numbers", () => {
     });
   });
 
-  it("a period that ends before an episode closed counts it as open, aged at the period's end", () => {
+  it("a period that ends before an episode closed counts it as open, aged at the period's end", async () => {
     const dir = tempDir();
-    const config = recordFleet(dir);
+    const config = await recordFleet(dir);
     const end = new Date("2026-11-02T11:30:00Z");
-    const report = computeReport({ store: store!, stacks: config.stacks, from, to: end, generatedAt: end });
+    const report = await computeReport({ store: store!, stacks: config.stacks, from, to: end, generatedAt: end });
     expect(report.episodes.list.at(-1)).toMatchObject({ stack: "app", open: true, durationMs: end.getTime() - Date.parse("2026-11-02T10:00:30Z") });
     expect(report.posture.byVerdict.drifted).toBe(1);
   });

@@ -133,7 +133,7 @@ function stackPosture(h: StackHistory, to: Date, openSince: string | undefined, 
   };
 }
 
-function posture(input: ReportInput, histories: readonly StackHistory[], open: readonly EpisodeRecord[], to: Date, generatedAt: Date): Posture {
+async function posture(input: ReportInput, histories: readonly StackHistory[], open: readonly EpisodeRecord[], to: Date, generatedAt: Date): Promise<Posture> {
   const openSince = new Map(open.map((e) => [e.stack, e.openedAt]));
   // A fleet shares a few schedules: each one's ticks are worked out once.
   const ticks = new Map<string, Date | undefined>();
@@ -148,7 +148,7 @@ function posture(input: ReportInput, histories: readonly StackHistory[], open: r
   const names = new Set(histories.map((h) => h.stack.name));
   const oldest = [...open].sort((a, b) => ms(a.openedAt) - ms(b.openedAt) || a.id - b.id)[0];
   const now = generatedAt.toISOString();
-  const awaiting = input.store.listApprovals({ state: "pending", limit: Number.MAX_SAFE_INTEGER }).filter((a) => names.has(a.stack) && a.expiresAt > now);
+  const awaiting = (await input.store.listApprovals({ state: "pending", limit: Number.MAX_SAFE_INTEGER })).filter((a) => names.has(a.stack) && a.expiresAt > now);
   return {
     at: to.toISOString(),
     stacks: perStack.length,
@@ -160,23 +160,23 @@ function posture(input: ReportInput, histories: readonly StackHistory[], open: r
     openEpisodes: open.length,
     ...(oldest ? { oldestOpenEpisode: { stack: oldest.stack, episodeId: oldest.id, openedAt: oldest.openedAt, ageMs: to.getTime() - ms(oldest.openedAt) } } : {}),
     awaitingApproval: awaiting.length,
-    needsAttention: input.store.stacksNeedingAttention().filter((s) => names.has(s)),
+    needsAttention: (await input.store.stacksNeedingAttention()).filter((s) => names.has(s)),
     perStack,
   };
 }
 
 /** From the end of the last successful run before the episode to the end of the run that opened it. */
-function timeToDetect(input: ReportInput, episode: EpisodeRecord): number | undefined {
-  let previous = input.store.lastRunPoint(episode.stack, episode.openedAt, { successful: true });
+async function timeToDetect(input: ReportInput, episode: EpisodeRecord): Promise<number | undefined> {
+  let previous = await input.store.lastRunPoint(episode.stack, episode.openedAt, { successful: true });
   // The run that opened the episode started before it ended (openedAt): step over it.
-  if (previous?.runId === episode.openedRunId) previous = input.store.lastRunPoint(episode.stack, previous.startedAt, { successful: true });
+  if (previous?.runId === episode.openedRunId) previous = await input.store.lastRunPoint(episode.stack, previous.startedAt, { successful: true });
   return previous ? ms(episode.openedAt) - ms(previous.finishedAt) : undefined;
 }
 
-function episodeSummary(input: ReportInput, e: EpisodeRecord, from: number, to: number): EpisodeSummary {
+async function episodeSummary(input: ReportInput, e: EpisodeRecord, from: number, to: number): Promise<EpisodeSummary> {
   const open = e.closedAt === undefined || ms(e.closedAt) >= to;
   const openedInPeriod = ms(e.openedAt) >= from;
-  const ttd = openedInPeriod ? timeToDetect(input, e) : undefined;
+  const ttd = openedInPeriod ? await timeToDetect(input, e) : undefined;
   return {
     id: e.id,
     stack: e.stack,
@@ -231,7 +231,7 @@ function timelineOf(stack: string, before: RunPoint | undefined, runs: readonly 
   return { stack, spans };
 }
 
-function foldRuns(input: ReportInput, stacks: readonly ReportStack[], from: number, to: number): FoldedRuns {
+async function foldRuns(input: ReportInput, stacks: readonly ReportStack[], from: number, to: number): Promise<FoldedRuns> {
   const fromIso = new Date(from).toISOString();
   const toIso = new Date(to).toISOString();
   const stepMs = seriesStep(to - from);
@@ -247,8 +247,7 @@ function foldRuns(input: ReportInput, stacks: readonly ReportStack[], from: numb
   const timelines: TimelineStrip[] = [];
   let total = 0;
   for (const stack of stacks) {
-    const before = input.store.lastRunPoint(stack.name, fromIso);
-    const runs = input.store.runPoints(stack.name, fromIso, toIso);
+    const [before, runs] = await Promise.all([input.store.lastRunPoint(stack.name, fromIso), input.store.runPoints(stack.name, fromIso, toIso)]);
     total += runs.length;
     const ownKinds = new Set<string>();
     let errors = 0;
@@ -352,8 +351,8 @@ function driftStats(episodes: readonly EpisodeRecord[], stacks: readonly ReportS
   };
 }
 
-function remediationStats(input: ReportInput, names: ReadonlySet<string>, from: string, to: string): RemediationStats {
-  const audit = input.store.auditBetween(from, to).filter((e) => names.has(e.stack));
+async function remediationStats(input: ReportInput, names: ReadonlySet<string>, from: string, to: string): Promise<RemediationStats> {
+  const audit = (await input.store.auditBetween(from, to)).filter((e) => names.has(e.stack));
   const byDecision: Partial<Record<AuditDecision, number>> = {};
   const refused = new Map<string, number>();
   for (const entry of audit) {
@@ -363,7 +362,7 @@ function remediationStats(input: ReportInput, names: ReadonlySet<string>, from: 
     refused.set(guard, (refused.get(guard) ?? 0) + 1);
   }
   const approvals = { requested: 0, pending: 0, applied: 0, refused: 0, failed: 0, void: 0, expired: 0 };
-  for (const a of input.store.approvalsRequestedBetween(from, to)) {
+  for (const a of await input.store.approvalsRequestedBetween(from, to)) {
     if (!names.has(a.stack)) continue;
     approvals.requested++;
     approvals[a.state]++;
@@ -399,7 +398,7 @@ function histogram(resolvedDurations: readonly number[]): HistogramBin[] {
 }
 
 /** The fleet report of the selected stacks over [from, to). */
-export function computeReport(input: ReportInput): FleetReport {
+export async function computeReport(input: ReportInput): Promise<FleetReport> {
   const { from, to } = input;
   if (!(from.getTime() < to.getTime())) throw new RangeError(`the report's period must end after it starts (from ${from.toISOString()}, to ${to.toISOString()})`);
   const generatedAt = input.generatedAt ?? new Date();
@@ -407,9 +406,10 @@ export function computeReport(input: ReportInput): FleetReport {
   const toIso = to.toISOString();
   const stacks = stacksMatching(input.stacks, input.selection);
   const names = new Set(stacks.map((s) => s.name));
-  const folded = foldRuns(input, stacks, from.getTime(), to.getTime());
-  const episodes = input.store.episodesOverlapping(fromIso, toIso).filter((e) => names.has(e.stack));
-  const list = episodes.map((e) => episodeSummary(input, e, from.getTime(), to.getTime()));
+  const folded = await foldRuns(input, stacks, from.getTime(), to.getTime());
+  const episodes = (await input.store.episodesOverlapping(fromIso, toIso)).filter((e) => names.has(e.stack));
+  const list: EpisodeSummary[] = [];
+  for (const e of episodes) list.push(await episodeSummary(input, e, from.getTime(), to.getTime()));
   const openAtEnd = episodes.filter((_, i) => list[i]!.open);
   const episodeData = episodeStats(list, from.getTime(), to.getTime());
   const resolvedDurations = list.filter((e) => e.closedAt !== undefined && ms(e.closedAt) >= from.getTime()).map((e) => e.durationMs);
@@ -419,12 +419,12 @@ export function computeReport(input: ReportInput): FleetReport {
     generatedAt: generatedAt.toISOString(),
     period: { from: fromIso, to: toIso, durationMs: to.getTime() - from.getTime() },
     selection: [...(input.selection ?? [])],
-    posture: posture(input, folded.histories, openAtEnd, to, generatedAt),
+    posture: await posture(input, folded.histories, openAtEnd, to, generatedAt),
     episodes: episodeData,
     checks: folded.checks,
     errors: folded.errors,
     drift: driftStats(episodes, stacks, from.getTime(), to.getTime()),
-    remediation: remediationStats(input, names, fromIso, toIso),
+    remediation: await remediationStats(input, names, fromIso, toIso),
     series: { stepMs: seriesStep(to.getTime() - from.getTime()), verdicts: folded.verdicts, timeInDrift: histogram(resolvedDurations), timelines: folded.timelines },
   };
 }

@@ -10,20 +10,20 @@ import { computeReportOffThread, ReportComputeError } from "./off-thread.ts";
 describe("computeReportOffThread", () => {
   it("computes on a worker thread, with its own read-only connection, what computeReport computes", async () => {
     const dir = tempDir();
-    const { config, store } = recordSampleFleet(dir);
+    const { config, store } = await recordSampleFleet(dir);
     try {
       const input = { stacks: config.stacks, from: SAMPLE_FROM, to: SAMPLE_TO, selection: ["app", "w*"], name: "weekly", generatedAt: SAMPLE_TO };
-      const offThread = await computeReportOffThread({ database: join(dir, "driftwatch.db"), ...input });
-      expect(offThread).toEqual(computeReport({ store, ...input }));
+      const offThread = await computeReportOffThread({ database: { kind: "sqlite", file: join(dir, "driftwatch.db") }, ...input });
+      expect(offThread).toEqual(await computeReport({ store, ...input }));
       expect(offThread.posture.stacks).toBe(2);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 
   it("fails with what went wrong, and creates nothing, when the database cannot be read", async () => {
     const missing = join(tempDir(), "nowhere.db");
-    const failed = computeReportOffThread({ database: missing, stacks: [], from: SAMPLE_FROM, to: SAMPLE_TO });
+    const failed = computeReportOffThread({ database: { kind: "sqlite", file: missing }, stacks: [], from: SAMPLE_FROM, to: SAMPLE_TO });
     await expect(failed).rejects.toBeInstanceOf(ReportComputeError);
     await expect(failed).rejects.toThrow(/cannot open database at .*nowhere\.db/);
     expect(existsSync(missing)).toBe(false);

@@ -1,13 +1,15 @@
 // Computing a report without holding the service's event loop: on a worker thread with its own read-only
-// connection to the database (SQLite's WAL lets it read while the service writes). A report over a large fleet
+// connection to the database (SQLite's WAL lets it read while the service writes; on PostgreSQL, a small pool of
+// its own). A report over a large fleet
 // takes seconds (bench/report.ts); meanwhile the service keeps answering health probes, webhooks and the API.
 import { Worker } from "node:worker_threads";
+import type { DatabaseConfig } from "../config/types.ts";
 import type { ReportInput, ReportStack } from "./compute.ts";
 import type { FleetReport } from "./model.ts";
 
 export interface WorkerRequest {
-  /** The SQLite database file. */
-  database: string;
+  /** The database the worker opens for reading. */
+  database: DatabaseConfig;
   stacks: ReportStack[];
   from: string;
   to: string;
@@ -23,8 +25,8 @@ export class ReportComputeError extends Error {
   override name = "ReportComputeError";
 }
 
-/** computeReport's input, with the database file the worker opens instead of a store. */
-export type OffThreadInput = Omit<ReportInput, "store"> & { database: string };
+/** computeReport's input, with the database the worker opens instead of a store. */
+export type OffThreadInput = Omit<ReportInput, "store"> & { database: DatabaseConfig };
 
 /** The worker's module beside this one: .ts when run from source, .js in the installed package (dist/). */
 function workerEntry(): URL {

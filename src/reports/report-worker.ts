@@ -1,14 +1,14 @@
 // The entry of the worker thread a report is computed on (off-thread.ts): it opens the database read-only, computes
 // the report, posts it back, and ends. Nothing runs at import time besides reading its one message.
 import { parentPort, workerData } from "node:worker_threads";
-import { openSqliteStore } from "../store/sqlite/index.ts";
+import { openStore } from "../store/open.ts";
 import { computeReport } from "./compute.ts";
 import type { WorkerRequest, WorkerReply } from "./off-thread.ts";
 
-function run(request: WorkerRequest): WorkerReply {
-  const store = openSqliteStore(request.database, { readOnly: true });
+async function run(request: WorkerRequest): Promise<WorkerReply> {
+  const store = await openStore(request.database, { readOnly: true, poolSize: 2 });
   try {
-    const report = computeReport({
+    const report = await computeReport({
       store,
       stacks: request.stacks,
       from: new Date(request.from),
@@ -21,8 +21,11 @@ function run(request: WorkerRequest): WorkerReply {
   } catch (error) {
     return { ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   } finally {
-    store.close();
+    await store.close();
   }
 }
 
-if (parentPort && workerData) parentPort.postMessage(run(workerData as WorkerRequest));
+if (parentPort && workerData) {
+  const port = parentPort;
+  void run(workerData as WorkerRequest).then((reply) => port.postMessage(reply));
+}

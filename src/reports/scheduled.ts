@@ -8,7 +8,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
-import type { DriftwatchConfig, ReportConfig } from "../config/types.ts";
+import type { DatabaseConfig, DriftwatchConfig, ReportConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import { writeOutputFile } from "../core/output-file.ts";
 import { preparePrivateDir } from "../core/private-dir.ts";
@@ -24,8 +24,8 @@ import { latestTick } from "./schedule.ts";
 export interface ScheduledReportsOptions {
   config: DriftwatchConfig;
   store: Store;
-  /** The store's database file, which the worker thread reads. */
-  database: string;
+  /** The store's database, which the worker thread reads. */
+  database: DatabaseConfig;
   alerting: Pick<Alerting, "notifiers" | "redact" | "kick">;
   masker: SecretMasker;
   logger: Logger;
@@ -83,10 +83,10 @@ export class ScheduledReports {
 
   async #catchUp(report: ReportConfig): Promise<void> {
     const now = this.#now();
-    const armedAt = Date.parse(this.#options.store.armReportSchedule(report.name, now.toISOString()));
+    const armedAt = Date.parse(await this.#options.store.armReportSchedule(report.name, now.toISOString()));
     const due = latestTick(report.schedule.expression, report.schedule.timezone, now);
     if (!due || due.getTime() <= armedAt) return;
-    const [last] = this.#options.store.listReports({ name: report.name, limit: 1 });
+    const [last] = await this.#options.store.listReports({ name: report.name, limit: 1 });
     if (last && Date.parse(last.tickAt) >= due.getTime()) return;
     this.#log.info({ report: report.name, tick: due.toISOString() }, "producing a report whose tick was missed while the service was down");
     await this.produce(report, due);
@@ -109,7 +109,7 @@ export class ScheduledReports {
     const { config, store, alerting, masker } = this.#options;
     const log = this.#log.child({ report: report.name, reportId: id });
     try {
-      if (this.#stopped || store.getReport(id)) return undefined;
+      if (this.#stopped || (await store.getReport(id))) return undefined;
       const from = new Date(tick.getTime() - report.sinceMs);
       const selection = report.stacks.includes("*") ? [] : report.stacks;
       const started = Date.now();
@@ -149,9 +149,9 @@ export class ScheduledReports {
         },
         digest: record.digest,
       };
-      const recorded = store.recordReport(record, notifiers.length > 0 ? { event: alerting.redact(event), notifiers } : undefined);
+      const recorded = await store.recordReport(record, notifiers.length > 0 ? { event: alerting.redact(event), notifiers } : undefined);
       if (!recorded) return undefined;
-      for (const old of store.pruneReports(report.name, report.keep)) rmSync(join(dir, `${old}.html`), { force: true });
+      for (const old of await store.pruneReports(report.name, report.keep)) rmSync(join(dir, `${old}.html`), { force: true });
       log.info({ stacks: fleet.posture.stacks, ms: Date.now() - started }, "report produced");
       alerting.kick();
       return record;

@@ -12,9 +12,9 @@ import { planAlerts } from "./alert-plan.ts";
 
 export interface Alerting {
   /** Records the alert consequences of a recorded run. Never throws: an alerting problem is logged, the run stands. */
-  afterRun(stack: StackConfig, result: StackResult): void;
+  afterRun(stack: StackConfig, result: StackResult): Promise<void>;
   /** One event outside the episode flow (an approval request), through the outbox like every alert. Never throws. */
-  notify(stack: StackConfig, event: AlertEvent): void;
+  notify(stack: StackConfig, event: AlertEvent): Promise<void>;
   /** Waits (bounded by alerts.deliveryTimeoutSeconds) for the outbox to drain. */
   finish(): Promise<void>;
   /** The notifiers alerts go to, by id. */
@@ -33,16 +33,16 @@ export function createAlerting(config: DriftwatchConfig, store: Store, notifiers
   delivery.kick();
 
   return {
-    afterRun(stack, result) {
+    async afterRun(stack, result) {
       try {
         const plan = planAlerts({
           stack,
           result,
-          open: store.openEpisode(stack.name),
-          failure: store.failureAlertState(stack.name),
+          open: await store.openEpisode(stack.name),
+          failure: await store.failureAlertState(stack.name),
           failureRepeatMs: config.alerts.failureRepeatMs,
         });
-        if (plan) store.applyAlertTransition({ ...plan, events: plan.events.map((e) => redactEvent(e, redaction)), notifiers: ids });
+        if (plan) await store.applyAlertTransition({ ...plan, events: plan.events.map((e) => redactEvent(e, redaction)), notifiers: ids });
         // Also without new alerts: whatever an outage left in the outbox goes out at the next occasion.
         delivery.kick();
       } catch (error) {
@@ -50,10 +50,10 @@ export function createAlerting(config: DriftwatchConfig, store: Store, notifiers
       }
     },
 
-    notify(stack, event) {
+    async notify(stack, event) {
       if (stack.alerts.mute) return;
       try {
-        store.applyAlertTransition({ stack: stack.name, events: [redactEvent(event, redaction)], notifiers: ids });
+        await store.applyAlertTransition({ stack: stack.name, events: [redactEvent(event, redaction)], notifiers: ids });
         delivery.kick();
       } catch (error) {
         logger.error({ stack: stack.name, err: error instanceof Error ? error.message : String(error) }, "could not record the alert");

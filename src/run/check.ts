@@ -8,10 +8,9 @@ import { UsageError } from "../core/errors.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { StackResult } from "../core/types.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
-import { createRunner, databasePath } from "./runner.ts";
+import { createRunner } from "./runner.ts";
 import type { StackOperation } from "./stack-run.ts";
 
-export { databasePath };
 
 export interface CheckOptions {
   config: DriftwatchConfig;
@@ -50,7 +49,7 @@ export function selectStacks(config: DriftwatchConfig, only: readonly string[] =
 
 async function runAll(options: CheckOptions, operation: StackOperation): Promise<StackResult[]> {
   const stacks = selectStacks(options.config, options.only, operation === "converge" ? "converge" : "check");
-  const runner = createRunner(options);
+  const runner = await createRunner(options);
   const limit = pLimit(Math.max(1, options.concurrency ?? availableParallelism()));
   try {
     const runOptions = { trigger: "cli", ...(options.signal ? { signal: options.signal } : {}) };

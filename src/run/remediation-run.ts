@@ -90,17 +90,17 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     );
 
   // Automatic attempts respect the backoff of earlier failures; a person's approval does not wait for it.
-  const backoff = approval ? undefined : deps.store.remediationBackoff(stack.name);
+  const backoff = approval ? undefined : await deps.store.remediationBackoff(stack.name);
   if (backoff?.needsAttention) {
     decision = "needs-attention";
     reason = `paused after ${backoff.failures} failed remediations in a row (the last at ${backoff.lastFailureAt}); it resumes once the stack is in sync again: fix the cause, or driftwatch converge ${stack.name}`;
   } else if (backoff && backoff.nextAttemptAt > new Date().toISOString()) {
     decision = "backoff";
     reason = `${backoff.failures} failed remediation(s) in a row; the next attempt waits until ${backoff.nextAttemptAt}`;
-  } else if (!(leased = takeLease(deps.store, lease, holder, leaseMs(stack)))) {
+  } else if (!(leased = await takeLease(deps.store, lease, holder, leaseMs(stack)))) {
     decision = "busy";
     reason = "another remediation of this stack is in progress";
-  } else if (settleInterruptedApply(stack, deps, logger, { inSync: false })) {
+  } else if (await settleInterruptedApply(stack, deps, logger, { inSync: false })) {
     decision = "needs-attention";
     reason = `an earlier remediation's apply was interrupted, so what it changed is unknown; automatic remediation is paused until the stack is in sync again: look at the stack, then driftwatch converge ${stack.name}`;
   } else {
@@ -128,7 +128,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
           planChanged = approval !== undefined && planned.fingerprint !== approval.planFingerprint;
           const allowed = guards.every((g) => g.passed);
           if (allowed && (planChanged || (policy.mode === "approve" && !approval))) {
-            requested = deps.store.requestApproval({
+            requested = await deps.store.requestApproval({
               id: randomBytes(6).toString("hex"),
               stack: stack.name,
               runId: check.runId,
@@ -144,7 +144,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
           // From here until the audit entry, a dead process leaves this note behind: the apply is then
           // recorded as interrupted, and never resumed or retried without a new decision.
           applyRunId = randomUUID();
-          deps.store.beginApply({
+          await deps.store.beginApply({
             stack: stack.name,
             engine: stack.engine,
             holder,
@@ -186,36 +186,36 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
   try {
     if (approval && decision !== "busy") {
       const state = decision === "applied" ? "applied" : decision === "failed" ? "failed" : decision === "noop" || planChanged ? "void" : "refused";
-      deps.store.settleApproval(approval.id, state, attempt.actor, reason);
+      await deps.store.settleApproval(approval.id, state, attempt.actor, reason);
     }
     // After an apply, successful or not, a check tells where the stack is now; it records the run noted as running.
-    if (applyRunId) deps.store.acquireLease(lease, holder, leaseMs(stack));
+    if (applyRunId) await deps.store.acquireLease(lease, holder, leaseMs(stack));
     const after = applyRunId ? await runStack(pinned, deps, "detect", { ...options, trigger: "remediation", runId: applyRunId }) : undefined;
     let pausedNow = decision === "needs-attention" && !backoff?.needsAttention;
     // Still divergent in the way the policy remediates (or the re-check failed): the apply did not do its job.
     if (decision === "failed" || (after && (after.verdict === "error" || remediationWanted(stack, after)))) {
-      const outcome = recordFailure(stack, deps, backoff ?? deps.store.remediationBackoff(stack.name));
+      const outcome = await recordFailure(stack, deps, backoff ?? await deps.store.remediationBackoff(stack.name));
       reason = `${decision === "failed" ? reason : `applied, but the stack is still ${after!.verdict}`}; ${outcome.note}`;
       pausedNow = outcome.pausedNow;
     } else if (decision === "applied") {
-      deps.store.clearRemediationBackoff(stack.name);
+      await deps.store.clearRemediationBackoff(stack.name);
     }
     const entry = entryOf(decision, reason, after);
     let auditId = 0;
     try {
-      auditId = deps.store.appendAudit(entry);
+      auditId = await deps.store.appendAudit(entry);
     } catch (error) {
       logger.error({ err: errorMessage(error) }, "could not write the audit log");
     }
-    if (applyRunId) deps.store.endApply(stack.name, holder);
-    if (requested && !requested.existing) notifyApprovalRequested(stack, check, requested.approval, deps);
-    if (pausedNow) notifyNeedsAttention(stack, check, deps);
+    if (applyRunId) await deps.store.endApply(stack.name, holder);
+    if (requested && !requested.existing) await notifyApprovalRequested(stack, check, requested.approval, deps);
+    if (pausedNow) await notifyNeedsAttention(stack, check, deps);
     const level = decision === "applied" || decision === "approval-requested" ? "info" : decision === "failed" ? "error" : "warn";
     logger[level]({ decision, reason: entry.reason, auditId, ...(after ? { outcome: after.verdict } : {}) }, "remediation decided");
     const flapping = check.flapping ? { flapping: check.flapping } : {};
     return { ...(after ?? check), ...flapping, remediation: { decision, reason: entry.reason!, auditId, checkRunId: check.runId } };
   } finally {
-    if (leased) deps.store.releaseLease(lease, holder);
+    if (leased) await deps.store.releaseLease(lease, holder);
   }
 }
 
@@ -225,33 +225,33 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
  * interrupted, its re-check run is marked interrupted, an approval it was applying fails, and unless the stack is
  * in sync by now, automatic remediation pauses (needs attention) until it is. Returns whether there was one.
  */
-function settleInterruptedApply(stack: StackConfig, deps: RunDependencies, logger: RunDependencies["logger"], { inSync }: { inSync: boolean }): boolean {
-  const apply = deps.store.applyInFlight(stack.name);
+async function settleInterruptedApply(stack: StackConfig, deps: RunDependencies, logger: RunDependencies["logger"], { inSync }: { inSync: boolean }): Promise<boolean> {
+  const apply = await deps.store.applyInFlight(stack.name);
   if (!apply) return false;
   const reason = `the apply started at ${apply.startedAt} by ${apply.holder} was interrupted before it finished (the process stopped); what it changed is unknown`;
-  deps.store.interruptRun(apply.runId, "Driftwatch stopped during the remediation's apply");
-  if (apply.approvalId) deps.store.settleApproval(apply.approvalId, "failed", apply.entry.actor, reason);
-  deps.store.appendAudit({ ...apply.entry, decision: "interrupted", reason, durationMs: Date.now() - Date.parse(apply.entry.at) });
-  const previous = deps.store.remediationBackoff(stack.name);
+  await deps.store.interruptRun(apply.runId, "Driftwatch stopped during the remediation's apply");
+  if (apply.approvalId) await deps.store.settleApproval(apply.approvalId, "failed", apply.entry.actor, reason);
+  await deps.store.appendAudit({ ...apply.entry, decision: "interrupted", reason, durationMs: Date.now() - Date.parse(apply.entry.at) });
+  const previous = await deps.store.remediationBackoff(stack.name);
   if (!inSync) {
     const now = new Date().toISOString();
-    deps.store.saveRemediationBackoff({ stack: stack.name, failures: (previous?.failures ?? 0) + 1, lastFailureAt: now, nextAttemptAt: now, needsAttention: true });
+    await deps.store.saveRemediationBackoff({ stack: stack.name, failures: (previous?.failures ?? 0) + 1, lastFailureAt: now, nextAttemptAt: now, needsAttention: true });
   }
-  deps.store.endApply(stack.name, apply.holder);
+  await deps.store.endApply(stack.name, apply.holder);
   logger.error({ stack: stack.name, applyRunId: apply.runId, holder: apply.holder }, "a remediation's apply was interrupted; automatic remediation of the stack is paused");
   return true;
 }
 
 /** Settles an apply left by a dead process, taking the stack's lease for it; false when there was none to settle. */
-function settleUnderLease(stack: StackConfig, deps: RunDependencies, inSync: boolean): boolean {
-  if (!deps.store.applyInFlight(stack.name)) return false;
+async function settleUnderLease(stack: StackConfig, deps: RunDependencies, inSync: boolean): Promise<boolean> {
+  if (!await deps.store.applyInFlight(stack.name)) return false;
   const holder = newLeaseHolder();
   // A live holder (another process applying right now) keeps its apply: nothing to settle.
-  if (!takeLease(deps.store, leaseName(stack), holder, leaseMs(stack))) return false;
+  if (!await takeLease(deps.store, leaseName(stack), holder, leaseMs(stack))) return false;
   try {
-    return settleInterruptedApply(stack, deps, deps.logger, { inSync });
+    return await settleInterruptedApply(stack, deps, deps.logger, { inSync });
   } finally {
-    deps.store.releaseLease(leaseName(stack), holder);
+    await deps.store.releaseLease(leaseName(stack), holder);
   }
 }
 
@@ -259,32 +259,32 @@ function settleUnderLease(stack: StackConfig, deps: RunDependencies, inSync: boo
  * Applies that a dead process left unfinished (at service start): each is settled as interrupted, under its
  * stack's lease, and alerted. An apply whose process is still alive (another service) is left alone.
  */
-export function settleInterruptedApplies(stacks: readonly StackConfig[], deps: RunDependencies): void {
-  for (const apply of deps.store.appliesInFlight()) {
+export async function settleInterruptedApplies(stacks: readonly StackConfig[], deps: RunDependencies): Promise<void> {
+  for (const apply of await deps.store.appliesInFlight()) {
     const stack = stacks.find((s) => s.name === apply.stack);
-    if (!stack || !settleUnderLease(stack, deps, false)) continue;
-    const check = deps.store.getRun(apply.entry.runId);
-    if (check) notifyNeedsAttention(stack, check, deps);
+    if (!stack || !(await settleUnderLease(stack, deps, false))) continue;
+    const check = await deps.store.getRun(apply.entry.runId);
+    if (check) await notifyNeedsAttention(stack, check, deps);
   }
 }
 
 /** One more failed remediation: the next attempt waits longer, and after `attempts` failures they stop. */
-function recordFailure(stack: StackConfig, deps: RunDependencies, previous: RemediationBackoff | undefined): { note: string; pausedNow: boolean } {
+async function recordFailure(stack: StackConfig, deps: RunDependencies, previous: RemediationBackoff | undefined): Promise<{ note: string; pausedNow: boolean }> {
   const { initialMs, maxMs, attempts } = stack.remediation.backoff;
   const failures = (previous?.failures ?? 0) + 1;
   const now = new Date();
   const next = new Date(now.getTime() + Math.min(maxMs, initialMs * 2 ** (failures - 1)));
   const needsAttention = failures >= attempts;
-  deps.store.saveRemediationBackoff({ stack: stack.name, failures, lastFailureAt: now.toISOString(), nextAttemptAt: next.toISOString(), needsAttention });
+  await deps.store.saveRemediationBackoff({ stack: stack.name, failures, lastFailureAt: now.toISOString(), nextAttemptAt: next.toISOString(), needsAttention });
   if (needsAttention) return { note: `failure ${failures} of ${attempts}: automatic remediation is paused until the stack is in sync again`, pausedNow: !previous?.needsAttention };
   return { note: `failure ${failures} of ${attempts}: the next attempt waits until ${next.toISOString()}`, pausedNow: false };
 }
 
-function notifyNeedsAttention(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
-  const state = deps.store.remediationBackoff(stack.name);
-  const last = deps.store.listAudit({ stack: stack.name, limit: 1 })[0];
-  const open = deps.store.openEpisode(stack.name);
-  deps.alerting?.notify(stack, {
+async function notifyNeedsAttention(stack: StackConfig, check: StackResult, deps: RunDependencies): Promise<void> {
+  const state = await deps.store.remediationBackoff(stack.name);
+  const last = (await deps.store.listAudit({ stack: stack.name, limit: 1 }))[0];
+  const open = await deps.store.openEpisode(stack.name);
+  await deps.alerting?.notify(stack, {
     type: "remediation-needs-attention",
     subject: subjectOf(stack, check, alertableChanges(stack, check.changes)),
     ...(open ? { episode: { id: open.id, openedAt: open.openedAt, seenCount: open.seenCount, lastSeenAt: open.lastSeenAt } } : {}),
@@ -293,9 +293,9 @@ function notifyNeedsAttention(stack: StackConfig, check: StackResult, deps: RunD
   });
 }
 
-function notifyApprovalRequested(stack: StackConfig, check: StackResult, approval: ApprovalRecord, deps: RunDependencies): void {
-  const open = deps.store.openEpisode(stack.name);
-  deps.alerting?.notify(stack, {
+async function notifyApprovalRequested(stack: StackConfig, check: StackResult, approval: ApprovalRecord, deps: RunDependencies): Promise<void> {
+  const open = await deps.store.openEpisode(stack.name);
+  await deps.alerting?.notify(stack, {
     type: "approval-requested",
     subject: subjectOf(stack, check, alertableChanges(stack, check.changes)),
     ...(open ? { episode: { id: open.id, openedAt: open.openedAt, seenCount: open.seenCount, lastSeenAt: open.lastSeenAt } } : {}),
@@ -317,12 +317,12 @@ export function remediateAfterCheck(stack: StackConfig, check: StackResult, deps
  * is nothing left to approve), the failure count starts again (a paused stack resumes), and an apply a dead
  * process left unfinished is audited as interrupted.
  */
-export function afterInSyncCheck(stack: StackConfig, check: StackResult, deps: RunDependencies): void {
+export async function afterInSyncCheck(stack: StackConfig, check: StackResult, deps: RunDependencies): Promise<void> {
   if (check.verdict !== "in-sync") return;
-  settleUnderLease(stack, deps, true);
+  await settleUnderLease(stack, deps, true);
   if (stack.remediation.mode === "off") return;
-  if (stack.remediation.mode === "approve") deps.store.voidPendingApproval(stack.name, `the stack is in sync (run ${check.runId})`);
-  deps.store.clearRemediationBackoff(stack.name);
+  if (stack.remediation.mode === "approve") await deps.store.voidPendingApproval(stack.name, `the stack is in sync (run ${check.runId})`);
+  await deps.store.clearRemediationBackoff(stack.name);
 }
 
 /**
@@ -334,14 +334,14 @@ export async function approveRemediation(stack: StackConfig | undefined, approva
   if (!approval) throw new ApprovalError("no such approval");
   if (approval.state !== "pending") throw new ApprovalError(`approval ${approval.id} is ${approval.state}${approval.reason ? `: ${approval.reason}` : ""}`);
   if (approval.expiresAt <= new Date().toISOString()) {
-    deps.store.settleApproval(approval.id, "expired", approver, `expired at ${approval.expiresAt}`);
+    await deps.store.settleApproval(approval.id, "expired", approver, `expired at ${approval.expiresAt}`);
     throw new ApprovalError(`approval ${approval.id} expired at ${approval.expiresAt}; the next check requests a new one`);
   }
   if (!stack || stack.remediation.mode !== "approve") {
-    deps.store.settleApproval(approval.id, "void", approver, "the stack no longer asks for approvals");
+    await deps.store.settleApproval(approval.id, "void", approver, "the stack no longer asks for approvals");
     throw new ApprovalError(`stack ${approval.stack} is not configured with remediation mode approve any more; approval ${approval.id} is void`);
   }
-  const check = deps.store.getRun(approval.runId);
+  const check = await deps.store.getRun(approval.runId);
   if (!check) throw new ApprovalError(`approval ${approval.id} refers to run ${approval.runId}, which is not recorded`);
   return remediate(stack, { check, trigger: "approval", actor: approver, approval }, deps, options);
 }

@@ -1,6 +1,5 @@
 // What every run of a process shares: the store, the Git source, the engines and alerting. `check`/`converge`
 // make one for a single pass over their stacks; `serve` keeps one for its whole life.
-import { join } from "node:path";
 import type { Logger } from "pino";
 import { secretMaskerFor } from "../config/secrets.ts";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
@@ -11,7 +10,7 @@ import { createEngine, type Engine } from "../engines/api.ts";
 import { createNotifiers } from "../notifiers/api.ts";
 import { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
-import { openSqliteStore } from "../store/sqlite/index.ts";
+import { openStore } from "../store/open.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting, type Alerting } from "./alerting.ts";
 import { baseEngineEnv } from "./engine-env.ts";
@@ -40,20 +39,17 @@ export interface Runner {
   /** Applies a waiting remediation approval (see approveRemediation); throws ApprovalError when it cannot be used. */
   approve(approvalId: string, approver: string, options?: RunStackOptions): Promise<StackResult>;
   /** Settles the remediation applies a dead process left unfinished as interrupted (see settleInterruptedApplies). */
-  settleInterruptedApplies(): void;
+  settleInterruptedApplies(): Promise<void>;
   /** Lets alerts drain (bounded), tidies worktrees, closes the store. */
   close(): Promise<void>;
 }
 
-export function databasePath(config: DriftwatchConfig): string {
-  return join(config.dataDir, "driftwatch.db");
-}
 
-export function createRunner(options: RunnerOptions): Runner {
+export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const { config, logger } = options;
   const env = options.env ?? process.env;
   preparePrivateDir(config.dataDir);
-  const store = openSqliteStore(databasePath(config));
+  const store = await openStore(config.database, { onIdleError: (error) => logger.warn({ err: error.message }, "a database connection failed while idle; it is replaced") });
   const notifiers = createNotifiers({ alerts: config.alerts, stacks: config.stacks, logger });
   const alerting = createAlerting(config, store, notifiers, logger);
   const source = new GitSource({
@@ -92,11 +88,11 @@ export function createRunner(options: RunnerOptions): Runner {
       const result = await runStack(stack, deps, operation, runOptions);
       // Only a check leads to remediation; `converge` is the user's explicit apply.
       if (operation === "detect" && remediationWanted(stack, result)) return remediateAfterCheck(stack, result, deps, runOptions);
-      afterInSyncCheck(stack, result, deps);
+      await afterInSyncCheck(stack, result, deps);
       return result;
     },
-    approve(approvalId, approver, runOptions) {
-      const approval = store.getApproval(approvalId);
+    async approve(approvalId, approver, runOptions) {
+      const approval = await store.getApproval(approvalId);
       return approveRemediation(
         config.stacks.find((s) => s.name === approval?.stack),
         approval,
@@ -105,15 +101,15 @@ export function createRunner(options: RunnerOptions): Runner {
         runOptions,
       );
     },
-    settleInterruptedApplies() {
-      settleInterruptedApplies(config.stacks, deps);
+    async settleInterruptedApplies() {
+      await settleInterruptedApplies(config.stacks, deps);
     },
     async close() {
       if (closed) return;
       closed = true;
       await alerting.finish();
       await source.prune().catch((error: unknown) => logger.warn({ err: String(error) }, "worktree housekeeping failed"));
-      store.close();
+      await store.close();
     },
   };
 }

@@ -96,10 +96,10 @@ function engineState(stack: StackConfig, store: Store): EngineState {
 }
 
 /** The drifted resources of this run that flap; none when the history cannot be read (logged: it only informs). */
-function flappingOf(stack: StackConfig, deps: RunDependencies, current: { startedAt: string; drift: ResourceChange[] }, logger: Logger): FlappingResource[] {
+async function flappingOf(stack: StackConfig, deps: RunDependencies, current: { startedAt: string; drift: ResourceChange[] }, logger: Logger): Promise<FlappingResource[]> {
   if (stack.flapping.threshold === 0 || current.drift.length === 0) return [];
   try {
-    const history = deps.store.driftHistory(stack.name, windowStart(current.startedAt, stack.flapping), current.drift.map((c) => c.address));
+    const history = await deps.store.driftHistory(stack.name, windowStart(current.startedAt, stack.flapping), current.drift.map((c) => c.address));
     return flappingResources(history, current, stack.flapping);
   } catch (error) {
     logger.warn({ err: errorMessage(error) }, "could not read the drift history for flapping detection");
@@ -112,9 +112,9 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   const logger = deps.logger.child({ stack: stack.name, runId, ...(options.trigger ? { trigger: options.trigger } : {}) });
   const started = new Date();
   const timer = new PhaseTimer();
-  await timer.time("store", () => {
+  await timer.time("store", async () => {
     try {
-      if (!options.runId) deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
+      if (!options.runId) await deps.store.startRun({ runId, stack: stack.name, engine: stack.engine, startedAt: started.toISOString() });
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, "could not note the run's start");
     }
@@ -178,13 +178,13 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   );
   if (result.error) logger.error({ kind: result.error.kind, err: result.error.message }, "run failed");
   else logger.info({ verdict: result.verdict, changes: result.changes.length, durationMs: result.durationMs }, "run finished");
-  await timer.time("store", () => {
+  await timer.time("store", async () => {
     try {
-      deps.store.recordRun(result);
+      await deps.store.recordRun(result);
     } catch (error) {
       logger.error({ err: errorMessage(error) }, "could not record the run");
     }
-    deps.alerting?.afterRun(stack, result);
+    await deps.alerting?.afterRun(stack, result);
   });
   return { ...result, phases: timer.timings() };
 }

@@ -11,7 +11,10 @@ export interface GitWatchOptions {
   source: Pick<GitSource, "remoteCommit" | "changedPaths">;
   /** 0 turns the periodic poll off (webhooks still work). */
   intervalMs: number;
-  trigger(stack: string, reason: "git" | "webhook"): void;
+  /** `commit`: the ref's commit the trigger is about (a fleet makes one job of it, whoever saw it). */
+  trigger(stack: string, reason: "git" | "webhook", commit: string): void;
+  /** Whether the periodic poll runs in this process now (in a fleet: on the leader only). Default always. */
+  polls?: () => boolean;
   logger: Logger;
 }
 
@@ -63,7 +66,9 @@ export class GitWatch {
   async start(): Promise<void> {
     await this.poll();
     if (this.#options.intervalMs > 0) {
-      this.#timer = setInterval(() => void this.poll(), this.#options.intervalMs);
+      this.#timer = setInterval(() => {
+        if (this.#options.polls?.() ?? true) void this.poll();
+      }, this.#options.intervalMs);
     }
   }
 
@@ -121,12 +126,12 @@ export class GitWatch {
     if (commit) watched.last = commit;
     if (!commit || !previous || previous === commit) {
       // First sight of the ref (the start-up check covers it) or nothing new. A webhook still checks its stacks.
-      if (reason === "webhook" && commit) for (const s of watched.stacks) this.#options.trigger(s.name, reason);
+      if (reason === "webhook" && commit) for (const s of watched.stacks) this.#options.trigger(s.name, reason, commit);
       return;
     }
     const stacks = watched.stacks.filter((s) => changed === undefined || touches(s.source.path, changed));
     log.info({ from: previous.slice(0, 12), to: commit.slice(0, 12), files: changed?.length, stacks: stacks.map((s) => s.name) }, "new commit");
-    for (const s of stacks) this.#options.trigger(s.name, reason);
+    for (const s of stacks) this.#options.trigger(s.name, reason, commit);
   }
 }
 

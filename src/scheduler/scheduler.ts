@@ -15,6 +15,23 @@ import type { StackConfig } from "../config/types.ts";
 export type TriggerReason = "schedule" | "start" | "git" | "webhook" | "api";
 export type TriggerOutcome = "queued" | "coalesced" | "skipped" | "stopping" | "unknown-stack";
 
+/** What a trigger stands for, when many processes may see the same event (fleet.ts makes one job of it). */
+export interface TriggerContext {
+  /** The schedule tick. */
+  tick?: Date;
+  /** The commit a Git change or webhook is about. */
+  commit?: string;
+}
+
+/** When stacks are checked: this file's Scheduler (one process), or fleet.ts's FleetScheduler (replicas). */
+export interface CheckScheduler {
+  readonly running: boolean;
+  start(runOnStart: boolean): void | Promise<void>;
+  phases(): Record<string, "idle" | "queued" | "running">;
+  trigger(name: string, reason: TriggerReason, context?: TriggerContext): TriggerOutcome | Promise<TriggerOutcome>;
+  stop(graceMs: number): Promise<StopSummary>;
+}
+
 export interface SchedulerOptions {
   stacks: readonly StackConfig[];
   concurrency: number;
@@ -43,7 +60,7 @@ export interface StopSummary {
   cancelled: number;
 }
 
-export class Scheduler {
+export class Scheduler implements CheckScheduler {
   readonly #options: SchedulerOptions;
   readonly #states = new Map<string, StackState>();
   readonly #limit: ReturnType<typeof pLimit>;

@@ -31,7 +31,7 @@ export interface ServerDependencies {
   scheduler: {
     readonly running: boolean;
     phases(): Record<string, string>;
-    trigger(stack: string, reason: TriggerReason): TriggerOutcome;
+    trigger(stack: string, reason: TriggerReason): TriggerOutcome | Promise<TriggerOutcome>;
   };
   /** A push webhook's payload: returns the stacks of the repositories it named. */
   onPush(payload: unknown): Promise<string[]>;
@@ -93,9 +93,8 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     if (!http.apiToken || !bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "an API token is required");
   };
 
-  const row = (stack: StackConfig, phases: Record<string, string>): StackRow => {
-    const [lastRun] = store.listRuns({ stack: stack.name, limit: 1 });
-    const episode = store.openEpisode(stack.name);
+  const row = async (stack: StackConfig, phases: Record<string, string>): Promise<StackRow> => {
+    const [[lastRun], episode] = await Promise.all([store.listRuns({ stack: stack.name, limit: 1 }), store.openEpisode(stack.name)]);
     return {
       name: stack.name,
       engine: stack.engine,
@@ -105,8 +104,8 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     };
   };
 
-  const stackJson = (stack: StackConfig, phases: Record<string, string>) => {
-    const r = row(stack, phases);
+  const stackJson = async (stack: StackConfig, phases: Record<string, string>) => {
+    const r = await row(stack, phases);
     return {
       name: stack.name,
       engine: stack.engine,
@@ -122,7 +121,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
   app.get("/readyz", async (request, reply) => {
     const problems: string[] = [];
     try {
-      store.listRuns({ limit: 0 });
+      await store.listRuns({ limit: 0 });
     } catch (error) {
       // The details (a file path, an SQLite message) are for the operator's log, not for whoever asks.
       request.log.error({ err: error }, "readiness: the run history store cannot be read");
@@ -139,14 +138,14 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   app.get("/api/stacks", { preHandler: readGuard }, async () => {
     const phases = deps.scheduler.phases();
-    return { stacks: config.stacks.map((s) => stackJson(s, phases)) };
+    return { stacks: await Promise.all(config.stacks.map((s) => stackJson(s, phases))) };
   });
 
   app.get<{ Params: { name: string } }>("/api/stacks/:name", { preHandler: readGuard }, async (request, reply) => {
     const stack = stacks.get(request.params.name);
     if (!stack) return reply.code(404).send({ error: `no stack named ${request.params.name}` });
-    const summary = stackJson(stack, deps.scheduler.phases());
-    const last = summary.lastRun ? store.getRun(summary.lastRun.runId) : undefined;
+    const summary = await stackJson(stack, deps.scheduler.phases());
+    const last = summary.lastRun ? await store.getRun(summary.lastRun.runId) : undefined;
     return { ...summary, changes: last?.changes ?? [] };
   });
 
@@ -155,25 +154,25 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
     if (before !== undefined && Number.isNaN(Date.parse(before))) return reply.code(400).send({ error: "before must be an ISO 8601 time" });
-    return { runs: store.listRuns({ limit, ...(stack ? { stack } : {}), ...(before ? { before: new Date(before).toISOString() } : {}) }) };
+    return { runs: await store.listRuns({ limit, ...(stack ? { stack } : {}), ...(before ? { before: new Date(before).toISOString() } : {}) }) };
   });
 
   app.get<{ Params: { id: string } }>("/api/runs/:id", { preHandler: readGuard }, async (request, reply) => {
-    const run = store.getRun(request.params.id);
+    const run = await store.getRun(request.params.id);
     return run ?? reply.code(404).send({ error: `no run ${request.params.id}` });
   });
 
   app.get<{ Querystring: { stack?: string; limit?: string } }>("/api/audit", { preHandler: readGuard }, async (request, reply) => {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
-    return { entries: store.listAudit({ limit, ...(request.query.stack ? { stack: request.query.stack } : {}) }) };
+    return { entries: await store.listAudit({ limit, ...(request.query.stack ? { stack: request.query.stack } : {}) }) };
   });
 
   app.get<{ Querystring: { stack?: string; state?: string; limit?: string } }>("/api/approvals", { preHandler: readGuard }, async (request, reply) => {
     const limit = request.query.limit === undefined ? 50 : Number(request.query.limit);
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
     const state = request.query.state as ApprovalState | undefined;
-    return { approvals: store.listApprovals({ limit, ...(request.query.stack ? { stack: request.query.stack } : {}), ...(state ? { state } : {}) }) };
+    return { approvals: await store.listApprovals({ limit, ...(request.query.stack ? { stack: request.query.stack } : {}), ...(state ? { state } : {}) }) };
   });
 
   // Approving applies infrastructure changes: always the API token, whatever publicRead says.
@@ -193,7 +192,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
       const result = await deps.approve(request.params.id, approver);
       return reply.code(result.remediation?.decision === "applied" ? 200 : 409).send(result);
     } catch (error) {
-      if (error instanceof ApprovalError) return reply.code(store.getApproval(request.params.id) ? 409 : 404).send({ error: error.message });
+      if (error instanceof ApprovalError) return reply.code((await store.getApproval(request.params.id)) ? 409 : 404).send({ error: error.message });
       throw error;
     }
   });
@@ -203,19 +202,19 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     if (!Number.isInteger(limit) || limit < 0 || limit > MAX_RUNS) return reply.code(400).send({ error: `limit must be a whole number from 0 to ${MAX_RUNS}` });
     const { name } = request.query;
     if (name !== undefined && typeof name !== "string") return reply.code(400).send({ error: "name may be given once" });
-    return { reports: store.listReports({ limit, ...(name ? { name } : {}) }) };
+    return { reports: await store.listReports({ limit, ...(name ? { name } : {}) }) };
   });
 
   app.get<{ Params: { id: string } }>("/api/reports/:id", { preHandler: readGuard }, async (request, reply) => {
     const { id } = request.params;
-    const record = REPORT_ID.test(id) ? store.getReport(id) : undefined;
+    const record = REPORT_ID.test(id) ? await store.getReport(id) : undefined;
     return record ?? reply.code(404).send({ error: `no report ${id.slice(0, 200)}` });
   });
 
   app.post<{ Params: { name: string } }>("/api/stacks/:name/check", async (request, reply) => {
     if (!http.apiToken) return reply.code(403).send({ error: `triggering is off: set ${http.apiTokenEnv} to enable it` });
     if (!bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "a valid API token is required");
-    const outcome = deps.scheduler.trigger(request.params.name, "api");
+    const outcome = await deps.scheduler.trigger(request.params.name, "api");
     if (outcome === "unknown-stack") return reply.code(404).send({ error: `no stack named ${request.params.name}` });
     if (outcome === "stopping") return reply.code(503).send({ error: "the service is stopping" });
     return reply.code(202).send({ stack: request.params.name, outcome });
@@ -250,7 +249,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   const stackNames = config.stacks.map((s) => s.name);
   const computeFleet =
-    deps.computeFleetReport ?? ((input: FleetReportRequest) => Promise.resolve(computeReport({ store, stacks: config.stacks, ...input })));
+    deps.computeFleetReport ?? ((input: FleetReportRequest) => computeReport({ store, stacks: config.stacks, ...input }));
   const fleetReports = new FleetReportCache((now) => computeFleet({ from: new Date(now.getTime() - SUMMARY_PERIOD_MS), to: now, generatedAt: now }), {
     onError: (error) => deps.logger.error({ err: error }, "the dashboard's fleet summary could not be computed"),
   });
@@ -270,29 +269,29 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     const fleet = await fleetReport(request);
     const stale = new Set(fleet?.posture.stale ?? []);
     const phases = deps.scheduler.phases();
-    const rows = config.stacks.map((s) => ({ ...row(s, phases), stale: stale.has(s.name) }));
+    const rows = await Promise.all(config.stacks.map(async (s) => ({ ...(await row(s, phases)), stale: stale.has(s.name) })));
     return html(reply, stacksPage(rows, { query: parsed.query, ...(fleet ? { fleet } : {}) }));
   });
 
   app.get<{ Params: { name: string } }>("/stacks/:name", { preHandler: readGuard }, async (request, reply) => {
     const stack = stacks.get(request.params.name);
     if (!stack) return html(reply, notFoundPage("No such stack.", { within: "stacks" }), 404);
-    const r = row(stack, deps.scheduler.phases());
-    const runs = store.listRuns({ stack: stack.name, limit: 60 });
+    const r = await row(stack, deps.scheduler.phases());
+    const runs = await store.listRuns({ stack: stack.name, limit: 60 });
     const now = Date.now();
-    const waiting = store.listApprovals({ stack: stack.name, state: "pending", limit: 1 }).find((a) => awaiting(a, now));
-    return html(reply, stackPage(r, runs, r.lastRun ? store.getRun(r.lastRun.runId) : undefined, { now, ...(waiting ? { awaitingApproval: waiting } : {}) }));
+    const waiting = (await store.listApprovals({ stack: stack.name, state: "pending", limit: 1 })).find((a) => awaiting(a, now));
+    return html(reply, stackPage(r, runs, r.lastRun ? await store.getRun(r.lastRun.runId) : undefined, { now, ...(waiting ? { awaitingApproval: waiting } : {}) }));
   });
 
   app.get<{ Params: { id: string } }>("/runs/:id", { preHandler: readGuard }, async (request, reply) => {
-    const run = store.getRun(request.params.id);
+    const run = await store.getRun(request.params.id);
     return run ? html(reply, runPage(run)) : html(reply, notFoundPage("No such run.", { within: "stacks" }), 404);
   });
 
   app.get<{ Querystring: Record<string, unknown> }>("/audit", { preHandler: readGuard }, async (request, reply) => {
     const filter = parseStackFilter(request.query);
     if (!filter.ok) return html(reply, badRequestPage(filter.error, "/audit", "audit"), 400);
-    const entries = store.listAudit({ limit: AUDIT_PAGE_LIMIT, ...(filter.stack === undefined ? {} : { stack: filter.stack }) });
+    const entries = await store.listAudit({ limit: AUDIT_PAGE_LIMIT, ...(filter.stack === undefined ? {} : { stack: filter.stack }) });
     return html(reply, auditPage(entries, { stacks: stackNames, limit: AUDIT_PAGE_LIMIT, ...(filter.stack === undefined ? {} : { stack: filter.stack }) }));
   });
 
@@ -301,8 +300,8 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     if (!filter.ok) return html(reply, badRequestPage(filter.error, "/approvals", "approvals"), 400);
     const stack = filter.stack === undefined ? {} : { stack: filter.stack };
     // Every plan waiting for a person, however old the others: they are what this page is for.
-    const waiting = store.listApprovals({ ...stack, state: "pending", limit: APPROVALS_PAGE_LIMIT });
-    const recent = store.listApprovals({ ...stack, limit: APPROVALS_PAGE_LIMIT });
+    const waiting = await store.listApprovals({ ...stack, state: "pending", limit: APPROVALS_PAGE_LIMIT });
+    const recent = await store.listApprovals({ ...stack, limit: APPROVALS_PAGE_LIMIT });
     const seen = new Set(waiting.map((a) => a.id));
     const approvals = [...waiting, ...recent.filter((a) => !seen.has(a.id))];
     return html(reply, approvalsPage(approvals, { stacks: stackNames, ...stack }));
@@ -312,14 +311,14 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
   app.get("/favicon.ico", async (_request, reply) => reply.code(204).header("cache-control", "max-age=86400").send());
 
   app.get("/reports", { preHandler: readGuard }, async (_request, reply) => {
-    return html(reply, reportsPage(store.listReports({ limit: REPORTS_PAGE_LIMIT }), config.reports));
+    return html(reply, reportsPage(await store.listReports({ limit: REPORTS_PAGE_LIMIT }), config.reports));
   });
 
   // A stored report's HTML: only an id of the expected shape that the store knows names a file, and the path is
   // made of that id alone.
   app.get<{ Params: { id: string } }>("/reports/:id", { preHandler: readGuard }, async (request, reply) => {
     const { id } = request.params;
-    const record = REPORT_ID.test(id) ? store.getReport(id) : undefined;
+    const record = REPORT_ID.test(id) ? await store.getReport(id) : undefined;
     if (!record || record.id !== id) return html(reply, notFoundPage("No such report.", { within: "reports" }), 404);
     let body: Buffer;
     try {

@@ -21,7 +21,7 @@ const HOUR = 3_600_000;
 let store: Store | undefined;
 afterEach(() => store?.close());
 
-function setup(options: { token?: string } = {}) {
+async function setup(options: { token?: string } = {}) {
   const dir = tempDir();
   const config: DriftwatchConfig = parseConfig(
     [
@@ -40,16 +40,17 @@ function setup(options: { token?: string } = {}) {
     config.service.http.publicRead = false;
     config.service.http.apiToken = options.token;
   }
-  store = openSqliteStore(join(dir, "driftwatch.db"));
+  const opened = await openSqliteStore(join(dir, "driftwatch.db"));
+  store = opened;
   const [app, web] = config.stacks;
   const now = Date.now();
   const at = (hoursAgo: number) => new Date(now - hoursAgo * HOUR).toISOString();
-  recordHistory(store, app!, [{ startedAt: at(30) }, { startedAt: at(20), changes: [drift("local_file.x", "local_file", "content")] }, { startedAt: at(0.5), changes: [drift("local_file.x", "local_file", "content")] }]);
-  recordHistory(store, web!, [{ startedAt: at(0.5) }]);
+  await recordHistory(opened, app!, [{ startedAt: at(30) }, { startedAt: at(20), changes: [drift("local_file.x", "local_file", "content")] }, { startedAt: at(0.5), changes: [drift("local_file.x", "local_file", "content")] }]);
+  await recordHistory(opened, web!, [{ startedAt: at(0.5) }]);
   const server = buildServer({
     config,
-    store,
-    metrics: createMetrics(config.stacks, store),
+    store: opened,
+    metrics: await createMetrics(config.stacks, opened),
     scheduler: { running: true, phases: () => ({}), trigger: () => "queued" },
     onPush: async () => [],
     approve: async () => {
@@ -57,12 +58,12 @@ function setup(options: { token?: string } = {}) {
     },
     logger: pino({ level: "silent" }),
   });
-  return { dir, config, store, server };
+  return { dir, config, store: opened, server };
 }
 
 describe("dashboard routes", () => {
   it("serves the home page with the fleet summary and the filtered table; refuses unknown filters", async () => {
-    const { server } = setup();
+    const { server } = await setup();
     const home = await server.inject({ url: "/" });
     expect(home.statusCode).toBe(200);
     expect(home.headers["content-type"]).toBe("text/html; charset=utf-8");
@@ -86,8 +87,8 @@ describe("dashboard routes", () => {
   });
 
   it("serves the audit log, the approvals and the reports pages, each marked in the navigation", async () => {
-    const { server, store } = setup();
-    store.appendAudit({ at: new Date().toISOString(), stack: "web", runId: "r1", triggeredBy: "schedule", actor: "driftwatch", mode: "auto", guards: [], decision: "noop", durationMs: 1 });
+    const { server, store } = await setup();
+    await store.appendAudit({ at: new Date().toISOString(), stack: "web", runId: "r1", triggeredBy: "schedule", actor: "driftwatch", mode: "auto", guards: [], decision: "noop", durationMs: 1 });
     for (const [url, label] of [["/audit", "Audit log"], ["/audit?stack=web", "Audit log"], ["/approvals", "Approvals"], ["/approvals?stack=web", "Approvals"], ["/reports", "Reports"]] as const) {
       const res = await server.inject({ url });
       expect({ url, status: res.statusCode }).toEqual({ url, status: 200 });
@@ -100,11 +101,11 @@ describe("dashboard routes", () => {
   });
 
   it("serves a stored report's file only for an id the store knows, with a CSP that loads nothing", async () => {
-    const { server, store, config, dir } = setup();
-    const report = computeReport({ store, stacks: config.stacks, from: new Date(Date.now() - 7 * 24 * HOUR), to: new Date(), name: "weekly" });
+    const { server, store, config, dir } = await setup();
+    const report = await computeReport({ store, stacks: config.stacks, from: new Date(Date.now() - 7 * 24 * HOUR), to: new Date(), name: "weekly" });
     const record = { id: "weekly-20261123T0900Z", name: "weekly", tickAt: "2026-11-23T09:00:00.000Z", periodFrom: report.period.from, periodTo: report.period.to, createdAt: new Date().toISOString(), digest: digestOf(report) };
-    store.recordReport(record);
-    store.recordReport({ ...record, id: "weekly-gone", tickAt: "2026-11-16T09:00:00.000Z" });
+    await store.recordReport(record);
+    await store.recordReport({ ...record, id: "weekly-gone", tickAt: "2026-11-16T09:00:00.000Z" });
     mkdirSync(join(dir, "reports"), { recursive: true });
     writeFileSync(join(dir, "reports", `${record.id}.html`), "<!doctype html><title>weekly</title><p>the report</p>");
     // A file nobody recorded: never served, whatever its name.
@@ -143,7 +144,7 @@ describe("dashboard routes", () => {
   });
 
   it("asks for the token on every new read route when reads are not public", async () => {
-    const { server } = setup({ token: "s3cret-token" });
+    const { server } = await setup({ token: "s3cret-token" });
     for (const url of ["/", "/audit", "/approvals", "/reports", "/reports/weekly-1", "/api/reports", "/api/reports/weekly-1"]) {
       expect({ url, status: (await server.inject({ url })).statusCode }).toEqual({ url, status: 401 });
     }

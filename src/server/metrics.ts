@@ -16,7 +16,7 @@ export interface ServiceMetrics {
   skipped(): void;
 }
 
-export function createMetrics(stacks: readonly StackConfig[], store: Pick<Store, "openEpisode" | "listRuns">): ServiceMetrics {
+export async function createMetrics(stacks: readonly StackConfig[], store: Pick<Store, "openEpisode" | "listRuns">): Promise<ServiceMetrics> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
 
@@ -55,10 +55,10 @@ export function createMetrics(stacks: readonly StackConfig[], store: Pick<Store,
     help: "How long the stack's open drift episode has been open; 0 when there is none.",
     labelNames: ["stack"] as const,
     registers: [registry],
-    collect() {
+    async collect() {
       const now = Date.now();
       for (const s of stacks) {
-        const episode = store.openEpisode(s.name);
+        const episode = await store.openEpisode(s.name);
         this.set({ stack: s.name }, episode ? Math.max(0, (now - Date.parse(episode.openedAt)) / 1000) : 0);
       }
     },
@@ -75,7 +75,7 @@ export function createMetrics(stacks: readonly StackConfig[], store: Pick<Store,
 
   // What the store already knows, so a restarted service does not report "unknown" for checked stacks.
   for (const stack of stacks) {
-    const [last] = store.listRuns({ stack: stack.name, limit: 1 });
+    const [last] = await store.listRuns({ stack: stack.name, limit: 1 });
     setStatus(stack, last?.verdict ?? "unknown");
     drifted.set({ stack: stack.name }, last?.driftCount ?? 0);
     if (last) lastCheck.set({ stack: stack.name }, Date.parse(last.finishedAt) / 1000);

@@ -4,6 +4,8 @@
 // interrupted. Runs a process that is gone left "running" (a crash) are marked interrupted at start (not those of
 // a live one, such as a `check` running next to the service), and so are the
 // remediation applies it left unfinished (automatic remediation of those stacks then waits for a person).
+// On PostgreSQL the service is one replica of a fleet: checks go through the shared queue (scheduler/fleet.ts),
+// and the replica holding the lead (scheduler/leader.ts) polls Git; webhooks and the API work on every replica.
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import type { DriftwatchConfig } from "../config/types.ts";
@@ -12,9 +14,11 @@ import type { SecretMasker } from "../core/redact.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import { ScheduledReports } from "../reports/scheduled.ts";
 import { computeReportOffThread } from "../reports/off-thread.ts";
-import { createRunner, databasePath, type Runner } from "../run/runner.ts";
+import { createRunner, type Runner } from "../run/runner.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
-import { Scheduler, type StopSummary } from "../scheduler/scheduler.ts";
+import { FleetScheduler } from "../scheduler/fleet.ts";
+import { Leadership } from "../scheduler/leader.ts";
+import { type CheckScheduler, Scheduler, type StopSummary, type TriggerReason } from "../scheduler/scheduler.ts";
 import { buildServer } from "../server/app.ts";
 import { createMetrics } from "../server/metrics.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
@@ -33,7 +37,7 @@ export interface ServeOptions {
 export interface Service {
   /** Where the HTTP server listens, e.g. http://127.0.0.1:8080/. */
   readonly url: string;
-  readonly scheduler: Scheduler;
+  readonly scheduler: CheckScheduler;
   readonly runner: Runner;
   readonly gitWatch: GitWatch;
   readonly reports: ScheduledReports;
@@ -46,32 +50,50 @@ const FETCH_REUSE_MS = 5_000;
 
 export async function startService(options: ServeOptions): Promise<Service> {
   const { config, logger } = options;
-  const runner = createRunner({ ...options, fetchMaxAgeMs: FETCH_REUSE_MS });
-  for (const run of runner.store.interruptRunningRuns("Driftwatch stopped before the run finished", processIsGone)) {
+  const runner = await createRunner({ ...options, fetchMaxAgeMs: FETCH_REUSE_MS });
+  for (const run of await runner.store.interruptRunningRuns("Driftwatch stopped before the run finished", processIsGone)) {
     logger.warn({ stack: run.stack, runId: run.runId }, "a run left unfinished by an earlier process is marked interrupted");
   }
-  runner.settleInterruptedApplies();
-  const metrics = createMetrics(config.stacks, runner.store);
-  const scheduler = new Scheduler({
-    stacks: config.stacks,
-    concurrency: config.service.concurrency ?? availableParallelism(),
-    jitterMs: config.service.jitterMs,
-    logger,
-    onSkip: () => metrics.skipped(),
-    run: async (stack, reason, signal) => {
-      const result = await runner.run(stack, "detect", { signal, trigger: reason });
-      metrics.observe(stack, result);
-    },
-  });
+  await runner.settleInterruptedApplies();
+  const metrics = await createMetrics(config.stacks, runner.store);
+  const concurrency = config.service.concurrency ?? availableParallelism();
+  const run = async (stack: Parameters<Runner["run"]>[0], reason: TriggerReason, signal: AbortSignal) => {
+    const result = await runner.run(stack, "detect", { signal, trigger: reason });
+    metrics.observe(stack, result);
+  };
+  const database = config.database;
+  // On PostgreSQL every replica shares the work: a queue of checks, and one replica (the leader) polling Git.
+  const scheduler: CheckScheduler =
+    database.kind === "postgres"
+      ? new FleetScheduler({
+          stacks: config.stacks,
+          concurrency,
+          jitterMs: config.service.jitterMs,
+          databaseUrl: database.url,
+          poolSize: Math.max(2, Math.min(database.poolSize, concurrency + 2)),
+          heartbeatSeconds: database.heartbeatSeconds,
+          logger: logger.child({ component: "queue" }),
+          onSkip: () => metrics.skipped(),
+          run,
+          onRetry: async (stack) => {
+            for (const left of await runner.store.interruptRunningRuns("the replica running the check stopped before it finished", () => true, { stack: stack.name })) {
+              logger.warn({ stack: left.stack, runId: left.runId }, "a run a stopped replica left unfinished is marked interrupted");
+            }
+          },
+        })
+      : new Scheduler({ stacks: config.stacks, concurrency, jitterMs: config.service.jitterMs, logger, onSkip: () => metrics.skipped(), run });
+  const leadership =
+    database.kind === "postgres" ? new Leadership({ databaseUrl: database.url, intervalMs: Math.max(1000, Math.min(config.service.gitPollMs || 10_000, 10_000)), logger }) : undefined;
   const gitWatch = new GitWatch({
     stacks: config.stacks,
     source: runner.source,
     intervalMs: config.service.gitPollMs,
-    trigger: (stack, reason) => scheduler.trigger(stack, reason),
+    trigger: (stack, reason, commit) => void Promise.resolve(scheduler.trigger(stack, reason, { commit })).catch(() => undefined),
+    ...(leadership ? { polls: () => leadership.leading } : {}),
     logger: logger.child({ component: "git-watch" }),
   });
   const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload),
-    computeFleetReport: (period) => computeReportOffThread({ database: databasePath(config), stacks: config.stacks, ...period }),
+    computeFleetReport: (period) => computeReportOffThread({ database: config.database, stacks: config.stacks, ...period }),
     approve: (id, approver) => runner.approve(id, approver, { trigger: "approval" }),
     logger,
   });
@@ -83,11 +105,21 @@ export async function startService(options: ServeOptions): Promise<Service> {
     await runner.close();
     throw error;
   }
-  scheduler.start(config.service.runOnStart);
+  try {
+    await scheduler.start(config.service.runOnStart);
+    await leadership?.start();
+  } catch (error) {
+    // The queue or the leader's connection could not start (the database went away meanwhile): nothing half-running.
+    await scheduler.stop(0).catch(() => undefined);
+    await leadership?.stop();
+    await app.close();
+    await runner.close();
+    throw error;
+  }
   const reports = new ScheduledReports({
     config,
     store: runner.store,
-    database: databasePath(config),
+    database: config.database,
     alerting: runner.alerting,
     masker: options.masker ?? secretMaskerFor(config, options.env ?? process.env),
     logger,
@@ -109,6 +141,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
       stopping ??= (async () => {
         logger.info({ graceSeconds: config.service.stopGraceMs / 1000 }, "stopping: no new runs; waiting for the runs in flight");
         gitWatch.stop();
+        await leadership?.stop();
         await reports.stop();
         const summary = await scheduler.stop(config.service.stopGraceMs);
         await app.close();

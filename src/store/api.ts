@@ -73,21 +73,26 @@ export interface OutboxEntry {
 /** Episodes and the alert outbox: what makes alerts exactly-once across runs and restarts. */
 export interface AlertStore {
   /** The stack's open episode, if any. */
-  openEpisode(stack: string): EpisodeRecord | undefined;
-  getEpisode(id: number): EpisodeRecord | undefined;
-  failureAlertState(stack: string): FailureAlertState | undefined;
+  openEpisode(stack: string): Promise<EpisodeRecord | undefined>;
+  getEpisode(id: number): Promise<EpisodeRecord | undefined>;
+  failureAlertState(stack: string): Promise<FailureAlertState | undefined>;
   /** Writes the transition in one transaction (all of it or nothing); returns the events as enqueued (ids filled). */
-  applyAlertTransition(transition: AlertTransition): AlertEvent[];
+  applyAlertTransition(transition: AlertTransition): Promise<AlertEvent[]>;
   /** A notifier's undelivered entries, oldest first. */
-  pendingAlerts(notifier: string, limit?: number): OutboxEntry[];
+  pendingAlerts(notifier: string, limit?: number): Promise<OutboxEntry[]>;
   /** Delivered: the entry leaves the outbox; a receipt's thread is kept on the entry's episode. */
-  markAlertDelivered(entryId: number, receipt: DeliveryReceipt): void;
+  markAlertDelivered(entryId: number, receipt: DeliveryReceipt): Promise<void>;
   /** A transient failure: counted, kept for the next occasion. */
-  markAlertAttempt(entryId: number, error: string): void;
+  markAlertAttempt(entryId: number, error: string): Promise<void>;
   /** A permanent failure: the entry leaves the outbox with its reason (kept for inspection, never retried). */
-  markAlertFailed(entryId: number, error: string): void;
+  markAlertFailed(entryId: number, error: string): Promise<void>;
   /** Shows an alert delivery problem on a run's record. */
-  noteRunAlertError(runId: string, message: string): void;
+  noteRunAlertError(runId: string, message: string): Promise<void>;
+  /**
+   * Runs `deliver` while no other process sharing the store delivers the notifier's outbox (then resolves to
+   * undefined at once): each entry is posted by one process, in order.
+   */
+  deliveringAlone<T>(notifier: string, deliver: () => Promise<T>): Promise<T | undefined>;
 }
 
 export interface ListRunsOptions {
@@ -141,16 +146,16 @@ export interface ListAuditOptions {
 
 export interface AuditStore {
   /** Appends a decision; the log refuses changes to what it holds. Returns the entry's id. */
-  appendAudit(entry: AuditEntry): number;
+  appendAudit(entry: AuditEntry): Promise<number>;
   /** Newest first. */
-  listAudit(options?: ListAuditOptions): AuditEntry[];
+  listAudit(options?: ListAuditOptions): Promise<AuditEntry[]>;
   /** Takes the named lease for `ttlMs` if it is free, expired, or already `holder`'s. Atomic across processes. */
-  acquireLease(name: string, holder: string, ttlMs: number): boolean;
-  releaseLease(name: string, holder: string): void;
+  acquireLease(name: string, holder: string, ttlMs: number): Promise<boolean>;
+  releaseLease(name: string, holder: string): Promise<void>;
   /** Who holds the named lease (expired or not), if anyone. */
-  leaseHolder(name: string): string | undefined;
+  leaseHolder(name: string): Promise<string | undefined>;
   /** Takes the lease over from `from` (known to be dead), only if it still holds it. Atomic across processes. */
-  takeOverLease(name: string, from: string, to: string, ttlMs: number): boolean;
+  takeOverLease(name: string, from: string, to: string, ttlMs: number): Promise<boolean>;
 }
 
 /** A remediation whose apply has started and whose audit entry is not written yet. */
@@ -170,13 +175,13 @@ export interface ApplyInFlight {
 
 export interface ApplyStore {
   /** Notes an apply about to start, and its re-check run as running, in one transaction. */
-  beginApply(apply: ApplyInFlight): void;
+  beginApply(apply: ApplyInFlight): Promise<void>;
   /** The apply is over and audited (or recorded as interrupted). */
-  endApply(stack: string, holder: string): void;
-  applyInFlight(stack: string): ApplyInFlight | undefined;
-  appliesInFlight(): ApplyInFlight[];
+  endApply(stack: string, holder: string): Promise<void>;
+  applyInFlight(stack: string): Promise<ApplyInFlight | undefined>;
+  appliesInFlight(): Promise<ApplyInFlight[]>;
   /** A run left running by a process that died becomes an interrupted error; false when it is not running. */
-  interruptRun(runId: string, message: string): boolean;
+  interruptRun(runId: string, message: string): Promise<boolean>;
 }
 
 export type ApprovalState = "pending" | "applied" | "refused" | "failed" | "void" | "expired";
@@ -204,14 +209,14 @@ export interface ApprovalStore {
    * Asks for an approval of a plan. A pending request for the same stack and fingerprint is kept (and returned
    * with `existing: true`); one for another plan is voided first. Atomic.
    */
-  requestApproval(request: Omit<ApprovalRecord, "state" | "decidedBy" | "decidedAt" | "reason">): { approval: ApprovalRecord; existing: boolean };
-  getApproval(id: string): ApprovalRecord | undefined;
+  requestApproval(request: Omit<ApprovalRecord, "state" | "decidedBy" | "decidedAt" | "reason">): Promise<{ approval: ApprovalRecord; existing: boolean }>;
+  getApproval(id: string): Promise<ApprovalRecord | undefined>;
   /** Newest first. */
-  listApprovals(options?: { stack?: string; state?: ApprovalState; limit?: number }): ApprovalRecord[];
+  listApprovals(options?: { stack?: string; state?: ApprovalState; limit?: number }): Promise<ApprovalRecord[]>;
   /** Moves a pending approval to its final state; false when it was not pending any more (someone else decided). */
-  settleApproval(id: string, state: Exclude<ApprovalState, "pending">, by: string, reason: string): boolean;
+  settleApproval(id: string, state: Exclude<ApprovalState, "pending">, by: string, reason: string): Promise<boolean>;
   /** Voids the stack's pending approval, if any (the stack converged, or its policy changed). */
-  voidPendingApproval(stack: string, reason: string): void;
+  voidPendingApproval(stack: string, reason: string): Promise<void>;
 }
 
 /** Failed remediations in a row, and when the next may be tried. Absent: none failed since the last success. */
@@ -225,10 +230,10 @@ export interface RemediationBackoff {
 }
 
 export interface BackoffStore {
-  remediationBackoff(stack: string): RemediationBackoff | undefined;
-  saveRemediationBackoff(state: RemediationBackoff): void;
+  remediationBackoff(stack: string): Promise<RemediationBackoff | undefined>;
+  saveRemediationBackoff(state: RemediationBackoff): Promise<void>;
   /** The stack succeeded (or is in sync): the count starts again. */
-  clearRemediationBackoff(stack: string): void;
+  clearRemediationBackoff(stack: string): Promise<void>;
 }
 
 /** What an engine recorded after its last successful apply of a stack (the Kubernetes engine's applied object set). */
@@ -243,9 +248,9 @@ export interface EngineStateRecord {
 }
 
 export interface EngineStateStore {
-  engineState(stack: string, engine: string): EngineStateRecord | undefined;
+  engineState(stack: string, engine: string): Promise<EngineStateRecord | undefined>;
   /** Replaces the stack's record for the engine. */
-  saveEngineState(record: EngineStateRecord): void;
+  saveEngineState(record: EngineStateRecord): Promise<void>;
 }
 
 /** The slim record of one finished run that reports are computed from. */
@@ -264,40 +269,40 @@ export interface RunPoint {
 /** What reports read: ranges of the history, each served by an index. Runs still in progress are never included. */
 export interface ReportSource {
   /** The stack's runs started in [from, to), oldest first (interrupted runs are errors). */
-  runPoints(stack: string, from: string, to: string): RunPoint[];
+  runPoints(stack: string, from: string, to: string): Promise<RunPoint[]>;
   /** The stack's last run started before `before`; with `successful`, the last one that is not an error. */
-  lastRunPoint(stack: string, before: string, options?: { successful?: boolean }): RunPoint | undefined;
+  lastRunPoint(stack: string, before: string, options?: { successful?: boolean }): Promise<RunPoint | undefined>;
   /** Episodes open at some moment of [from, to): opened before `to` and not closed before `from`; oldest first. */
-  episodesOverlapping(from: string, to: string): EpisodeRecord[];
+  episodesOverlapping(from: string, to: string): Promise<EpisodeRecord[]>;
   /** Remediation decisions made in [from, to), newest first. */
-  auditBetween(from: string, to: string): AuditEntry[];
+  auditBetween(from: string, to: string): Promise<AuditEntry[]>;
   /** Approval requests made in [from, to), newest first, in their state now. */
-  approvalsRequestedBetween(from: string, to: string): ApprovalRecord[];
+  approvalsRequestedBetween(from: string, to: string): Promise<ApprovalRecord[]>;
   /** Stacks whose automatic remediation is paused until they are in sync again. */
-  stacksNeedingAttention(): string[];
+  stacksNeedingAttention(): Promise<string[]>;
 }
 
 export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore, ReportStore, ReportSource {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
-  startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): void;
+  startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): Promise<void>;
   /**
    * Runs left "running" by a process that stopped without finishing them become interrupted errors; `isGone`
    * says which processes (`host:pid`, as noted at start) are gone. Runs noted before processes were, count as gone.
    */
-  interruptRunningRuns(message: string, isGone: (process: string) => boolean): { runId: string; stack: string }[];
+  interruptRunningRuns(message: string, isGone: (process: string) => boolean, options?: { stack?: string }): Promise<{ runId: string; stack: string }[]>;
   /** Records a run and its resource changes in one transaction: all of it or nothing. Throws on failure. */
-  recordRun(result: StackResult): void;
+  recordRun(result: StackResult): Promise<void>;
   /** Newest first (by `startedAt`, then by recording order). */
-  listRuns(options?: ListRunsOptions): RunSummary[];
+  listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
   /**
    * Which of `addresses` the stack's successful runs found drifting, oldest first: the runs started at or after
    * `since`, and the last one before it.
    */
-  driftHistory(stack: string, since: string, addresses: readonly string[]): RunDrift[];
+  driftHistory(stack: string, since: string, addresses: readonly string[]): Promise<RunDrift[]>;
   /** The run with its changes in recorded order, property values restored; undefined for an unknown id. */
-  getRun(runId: string): StackResult | undefined;
+  getRun(runId: string): Promise<StackResult | undefined>;
   /** Closes the database. Calling it again does nothing. */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** A scheduled report as produced by `serve`: its HTML lives at <dataDir>/reports/<id>.html. */
@@ -318,15 +323,15 @@ export interface ReportStore {
    * Records a produced report and, when given, enqueues its digest (one outbox entry per notifier), in one
    * transaction. False when a report of that name and tick is recorded already: then nothing is written.
    */
-  recordReport(record: ReportRecord, digest?: { event: AlertEvent; notifiers: readonly string[] }): boolean;
-  getReport(id: string): ReportRecord | undefined;
+  recordReport(record: ReportRecord, digest?: { event: AlertEvent; notifiers: readonly string[] }): Promise<boolean>;
+  getReport(id: string): Promise<ReportRecord | undefined>;
   /** Newest tick first. */
-  listReports(options?: { name?: string; limit?: number }): ReportRecord[];
+  listReports(options?: { name?: string; limit?: number }): Promise<ReportRecord[]>;
   /** Forgets the reports of `name` beyond the newest `keep`; returns their ids (the caller removes their files). */
-  pruneReports(name: string, keep: number): string[];
+  pruneReports(name: string, keep: number): Promise<string[]>;
   /**
    * When the service first ran with the named report scheduled: recorded as `at` the first time, returned as
    * recorded after that. A tick before it was never due, so is never produced as missed.
    */
-  armReportSchedule(name: string, at: string): string;
+  armReportSchedule(name: string, at: string): Promise<string>;
 }

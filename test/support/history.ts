@@ -21,8 +21,9 @@ function verdictOfRun(run: RecordedRun): Verdict {
 let counter = 0;
 
 /** Records the runs of one stack in order; returns their run ids. */
-export function recordHistory(store: Store, stack: StackConfig, runs: readonly RecordedRun[]): string[] {
-  return runs.map((run) => {
+export async function recordHistory(store: Store, stack: StackConfig, runs: readonly RecordedRun[]): Promise<string[]> {
+  const runIds: string[] = [];
+  for (const run of runs) {
     const runId = `r-${stack.name}-${++counter}`;
     const durationMs = run.durationMs ?? 30_000;
     const result = {
@@ -39,11 +40,18 @@ export function recordHistory(store: Store, stack: StackConfig, runs: readonly R
       finishedAt: new Date(Date.parse(run.startedAt) + durationMs).toISOString(),
       durationMs,
     };
-    store.recordRun(result);
-    const plan = planAlerts({ stack, result, open: store.openEpisode(stack.name), failure: store.failureAlertState(stack.name), failureRepeatMs: 3_600_000 });
-    if (plan) store.applyAlertTransition({ ...plan, notifiers: [] });
-    return runId;
-  });
+    await store.recordRun(result);
+    const plan = planAlerts({
+      stack,
+      result,
+      open: await store.openEpisode(stack.name),
+      failure: await store.failureAlertState(stack.name),
+      failureRepeatMs: 3_600_000,
+    });
+    if (plan) await store.applyAlertTransition({ ...plan, notifiers: [] });
+    runIds.push(runId);
+  }
+  return runIds;
 }
 
 export function drift(address: string, type: string, path: string, desired: unknown = "a", actual: unknown = "b"): ResourceChange {

@@ -8,6 +8,7 @@
 //   it("...", async () => {
 //     const url = await server.createDatabase("store_records_runs"); // postgres://driftwatch:…@127.0.0.1:<port>/store_records_runs
 //   });
+import pg from "pg";
 import { type LocalPostgres, startLocalPostgres } from "../../src/toolchain/postgres.ts";
 import { testToolchain } from "./toolchain.ts";
 
@@ -31,4 +32,15 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Loca
     settings: options.settings,
     readyTimeoutMs: options.readyTimeoutMs ?? 120_000,
   });
+}
+
+/** One statement straight on a database (with a connection of its own): what a test looks at beneath the store. */
+export async function queryDatabase(url: string, sql: string): Promise<Record<string, unknown>[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as Record<string, unknown>[];
+  } finally {
+    await client.end();
+  }
 }

@@ -38,11 +38,11 @@ export const flap = { address: "local_file.x", type: FILE, times: 3, since: "202
  * numbers (src/reports/compute.spec.ts checks them): episodes before, within and across the period, an error, a
  * never-checked stack, flapping, remediation decisions and an approval.
  */
-export function recordSampleFleet(dir: string): { config: DriftwatchConfig; store: Store } {
+export async function recordSampleFleet(dir: string): Promise<{ config: DriftwatchConfig; store: Store }> {
   const config = fleet(dir);
-  const store = openSqliteStore(join(dir, "driftwatch.db"));
+  const store = await openSqliteStore(join(dir, "driftwatch.db"));
   const [app, web, , net] = config.stacks;
-  recordHistory(store, app!, [
+  await recordHistory(store, app!, [
     { startedAt: "2026-10-30T00:00:00Z", changes: [drift("local_file.x", FILE, "content")] }, // E0 opens before the period
     { startedAt: "2026-11-01T01:00:00Z" }, // E0 closes: 49h
     { startedAt: "2026-11-02T09:00:00Z" },
@@ -51,21 +51,21 @@ export function recordSampleFleet(dir: string): { config: DriftwatchConfig; stor
     { startedAt: "2026-11-02T12:00:00Z" }, // E1 closes: 2h
     { startedAt: "2026-11-07T23:00:00Z" },
   ]);
-  recordHistory(store, web!, [
+  await recordHistory(store, web!, [
     { startedAt: "2026-11-03T00:00:00Z", changes: [drift("urn:bucket", BUCKET, "tags.env"), pending("urn:object", OBJECT)] }, // E2: no run before
     { startedAt: "2026-11-03T01:00:00Z", durationMs: 5_000, error: { kind: "EngineError", message: "boom" } },
     { startedAt: "2026-11-05T00:00:00Z", changes: [drift("urn:bucket", BUCKET, "tags.env"), pending("urn:object", OBJECT)] },
   ]);
-  recordHistory(store, net!, [{ startedAt: "2026-11-07T18:00:00Z", error: { kind: "TimeoutError", message: "too slow" } }]);
+  await recordHistory(store, net!, [{ startedAt: "2026-11-07T18:00:00Z", error: { kind: "TimeoutError", message: "too slow" } }]);
   const guards = (failed: string) => [
     { guard: failed, passed: false, reason: "no" },
     { guard: "window", passed: true, reason: "open" },
   ];
   const audit = { runId: "r", triggeredBy: "schedule", actor: "driftwatch", mode: "auto", durationMs: 1000 };
-  store.appendAudit({ ...audit, at: "2026-10-31T12:00:00.000Z", stack: "app", guards: [], decision: "applied" }); // before the period
-  store.appendAudit({ ...audit, at: "2026-11-02T10:01:00.000Z", stack: "app", guards: [], decision: "applied", outcome: "in-sync" });
-  store.appendAudit({ ...audit, at: "2026-11-03T00:01:00.000Z", stack: "web", guards: guards("maxChanges"), decision: "refused", reason: "too many" });
-  store.requestApproval({
+  await store.appendAudit({ ...audit, at: "2026-10-31T12:00:00.000Z", stack: "app", guards: [], decision: "applied" }); // before the period
+  await store.appendAudit({ ...audit, at: "2026-11-02T10:01:00.000Z", stack: "app", guards: [], decision: "applied", outcome: "in-sync" });
+  await store.appendAudit({ ...audit, at: "2026-11-03T00:01:00.000Z", stack: "web", guards: guards("maxChanges"), decision: "refused", reason: "too many" });
+  await store.requestApproval({
     id: "ap1",
     stack: "web",
     runId: "r",

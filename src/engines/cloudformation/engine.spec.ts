@@ -66,7 +66,7 @@ function context(dir: string, overrides: Partial<CloudFormationStackConfig["clou
     flapping: { threshold: 3, windowMs: 86_400_000 },
     cloudformation: { stackName: "web-prod", region: "eu-west-1", template: "template.yaml", parameters: { DbPassword: "hunter2-secret", Env: "prod" }, capabilities: [], ...overrides },
   };
-  return { stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env: { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "example-secret" }, state: { read: () => undefined, write: () => {} } };
+  return { stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env: { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "example-secret" }, state: { read: async () => undefined, write: async () => {} } };
 }
 
 function awsError(name: string, message: string, extra: Record<string, unknown> = {}): CloudFormationServiceException {

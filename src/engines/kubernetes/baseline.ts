@@ -20,8 +20,8 @@ export interface Baseline {
   objects: KubeObject[];
 }
 
-export function readBaseline(state: EngineState, stack: string): Baseline | undefined {
-  const record = state.read();
+export async function readBaseline(state: EngineState, stack: string): Promise<Baseline | undefined> {
+  const record = await state.read();
   if (!record) return undefined;
   let parsed: z.infer<typeof baselineSchema>;
   try {
@@ -32,8 +32,8 @@ export function readBaseline(state: EngineState, stack: string): Baseline | unde
   return { ...(record.commit ? { commit: record.commit } : {}), objects: parsed.objects as KubeObject[] };
 }
 
-export function writeBaseline(state: EngineState, objects: readonly KubeObject[], commit: string | undefined): void {
-  state.write(JSON.stringify({ version: 1, objects }), commit);
+export async function writeBaseline(state: EngineState, objects: readonly KubeObject[], commit: string | undefined): Promise<void> {
+  await state.write(JSON.stringify({ version: 1, objects }), commit);
 }
 
 /**

@@ -115,7 +115,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
       signal: ctx.signal,
       logger: ctx.logger,
     });
-    const baseline = readBaseline(ctx.state, stack.name);
+    const baseline = await readBaseline(ctx.state, stack.name);
     const declared = [...rendered.map((r) => r.object), ...(baseline?.objects ?? [])];
     const git = await cluster.targets(rendered, declared);
     const applied = baseline ? await cluster.targets(baseline.objects.map((object) => ({ object, origin: "the last apply" })), declared, { unknownKinds: "absent" }) : undefined;
@@ -274,8 +274,8 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
   }
 
   /** A := the members as applied (Secret values as digests), with the commit they came from. */
-  function recordApplied(session: Session, members: readonly Target[]): void {
-    writeBaseline(session.ctx.state, members.map((m) => session.digester.storable(m.object, m.id)), session.ctx.commit);
+  async function recordApplied(session: Session, members: readonly Target[]): Promise<void> {
+    await writeBaseline(session.ctx.state, members.map((m) => session.digester.storable(m.object, m.id)), session.ctx.commit);
   }
 
   /** Applies the judged steps in order, each held to the resourceVersion the plan saw; records A after the last. */
@@ -298,7 +298,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
     await applyParent(session, [...planned.members, ...(planned.applied ?? [])]);
     for (const step of rest) await run(step);
     await applyParent(session, planned.members);
-    recordApplied(session, planned.members);
+    await recordApplied(session, planned.members);
     ctx.logger.info({ applied: planned.steps.length, commit: ctx.commit }, "applied; recorded as the stack's last apply");
   }
 
@@ -335,7 +335,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
       const judged = remediationPlan(planned);
       if (planned.steps.length === 0) {
         // The cluster is what Git says: that is the stack's last apply now, whoever made it so.
-        recordApplied(session, planned.members);
+        await recordApplied(session, planned.members);
         return { plan: judged, applied: false };
       }
       if (!(await decide(judged))) return { plan: judged, applied: false };

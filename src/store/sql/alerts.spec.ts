@@ -1,0 +1,94 @@
+// Episodes and the outbox on both databases: transitions are atomic, the outbox keeps its order, threads and
+// delivery problems are remembered across opening the store again.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { storeBackends } from "../../../test/support/store-backends.ts";
+import type { ResourceChange } from "../../core/types.ts";
+import type { AlertEvent } from "../../notifiers/api.ts";
+import type { AlertTransition, EpisodeRecord } from "../api.ts";
+
+const backends = storeBackends();
+beforeAll(() => backends.start());
+afterAll(() => backends.stop());
+
+const change: ResourceChange = { kind: "drift", address: "local_file.a", type: "local_file", action: "delete", properties: [] };
+const subject = { stack: "net", engine: "terraform", runId: "r1", verdict: "drifted" as const, repo: "/r", path: ".", checkedAt: "2026-11-23T10:00:00.000Z" };
+const opened: AlertEvent = { type: "episode-opened", subject, episode: { id: 0, openedAt: subject.checkedAt, seenCount: 1, lastSeenAt: subject.checkedAt }, changes: [change] };
+
+function openTransition(): AlertTransition {
+  const episode = { stack: "net", openedAt: subject.checkedAt, openedRunId: "r1", lastRunId: "r1", lastSeenAt: subject.checkedAt, seenCount: 1, fingerprint: "fp1", changes: [change] };
+  return { stack: "net", episode: { op: "open", episode }, events: [opened], notifiers: ["log", "slack"] };
+}
+
+describe.each(backends.list)("the alert store on $name", (backend) => {
+  it("keeps the flapping resources an episode flagged", async () => {
+    const store = await (await backend.fresh()).open();
+    await store.applyAlertTransition(openTransition());
+    const open = (await store.openEpisode("net"))!;
+    expect(open.flapping).toBeUndefined();
+    const flapping = [{ address: "local_file.a", type: "local_file", times: 3, since: subject.checkedAt, paths: ["content"] }];
+    await store.applyAlertTransition({ stack: "net", episode: { op: "update", episode: { ...open, seenCount: 2, flapping } }, events: [], notifiers: [] });
+    expect(await store.openEpisode("net")).toMatchObject({ seenCount: 2, flapping });
+    await store.close();
+  });
+
+  it("opens an episode with its outbox entries at once, fills in the episode id, and keeps the thread once delivered", async () => {
+    const db = await backend.fresh();
+    const store = await db.open();
+    const [event] = await store.applyAlertTransition(openTransition());
+    const episode = (await store.openEpisode("net"))!;
+    expect(episode).toMatchObject({ stack: "net", seenCount: 1, fingerprint: "fp1", changes: [change] });
+    expect(event).toMatchObject({ episode: { id: episode.id } });
+    const [slack] = await store.pendingAlerts("slack");
+    expect(slack).toMatchObject({ notifier: "slack", episodeId: episode.id, attempts: 0, event: { type: "episode-opened", episode: { id: episode.id } } });
+    expect(await store.pendingAlerts("log")).toHaveLength(1);
+
+    await store.markAlertAttempt(slack!.id, "HTTP 503");
+    expect((await store.pendingAlerts("slack"))[0]).toMatchObject({ attempts: 1, lastError: "HTTP 503" });
+    await store.markAlertDelivered(slack!.id, { thread: { channel: "CDRIFT", ts: "1.2" } });
+    await store.close();
+
+    const again = await db.open();
+    expect(await again.pendingAlerts("slack")).toEqual([]);
+    expect((await again.openEpisode("net"))!.slackThread).toEqual({ channel: "CDRIFT", ts: "1.2" });
+    await again.close();
+  });
+
+  it("writes nothing of a transition that cannot be applied", async () => {
+    const store = await (await backend.fresh()).open();
+    await store.applyAlertTransition(openTransition());
+    const open = (await store.openEpisode("net"))!;
+    await store.applyAlertTransition({ stack: "net", episode: { op: "close", episode: { ...open, closedAt: "2026-11-23T11:00:00.000Z" } }, events: [], notifiers: [] });
+    const stale: EpisodeRecord = { ...open, seenCount: 2 };
+    await expect(
+      store.applyAlertTransition({ stack: "net", episode: { op: "update", episode: stale }, events: [{ ...opened, type: "episode-unchanged" }], notifiers: ["slack"] }),
+    ).rejects.toThrow(/is not open/);
+    expect(await store.pendingAlerts("slack")).toHaveLength(1); // only the opening's
+    expect(await store.openEpisode("net")).toBeUndefined();
+    expect(await store.getEpisode(open.id)).toMatchObject({ closedAt: "2026-11-23T11:00:00.000Z" });
+    await store.close();
+  });
+
+  it("allows one open episode per stack", async () => {
+    const store = await (await backend.fresh()).open();
+    await store.applyAlertTransition(openTransition());
+    await expect(store.applyAlertTransition(openTransition())).rejects.toThrow();
+    expect(await store.pendingAlerts("slack")).toHaveLength(1);
+    await store.close();
+  });
+
+  it("keeps the outbox in order, takes failed entries out, and notes the problem on the run", async () => {
+    const store = await (await backend.fresh()).open();
+    await store.recordRun({ runId: "r1", stack: "net", engine: "terraform", verdict: "drifted", changes: [change], startedAt: subject.checkedAt, finishedAt: subject.checkedAt, durationMs: 1 });
+    await store.applyAlertTransition(openTransition());
+    const failed: AlertEvent = { type: "run-failed", subject, error: { kind: "TimeoutError", message: "slow" }, suppressed: 0 };
+    await store.applyAlertTransition({ stack: "net", failure: { stack: "net", lastAlertAt: subject.checkedAt, lastKind: "TimeoutError", suppressed: 0 }, events: [failed], notifiers: ["slack"] });
+    expect((await store.pendingAlerts("slack")).map((e) => e.event.type)).toEqual(["episode-opened", "run-failed"]);
+    expect(await store.failureAlertState("net")).toEqual({ stack: "net", lastAlertAt: subject.checkedAt, lastKind: "TimeoutError", suppressed: 0 });
+    const first = (await store.pendingAlerts("slack"))[0]!;
+    await store.markAlertFailed(first.id, "channel_not_found");
+    await store.noteRunAlertError("r1", "slack: channel_not_found");
+    expect((await store.pendingAlerts("slack")).map((e) => e.event.type)).toEqual(["run-failed"]);
+    expect((await store.listRuns())[0]!.alertError).toBe("slack: channel_not_found");
+    await store.close();
+  });
+});
