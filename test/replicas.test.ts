@@ -71,7 +71,8 @@ function configFor(name: string): string {
     "  http: { port: 0 }",
     "stacks:",
     ...STACKS.map((s) => `  - { name: ${s}, engine: terraform, source: { repo: ${repo}, path: ${s} }, terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } } }`),
-    // On a schedule that never comes during the test: checked when the API asks.
+    // On a schedule that never comes during the test: checked when a webhook or the API asks.
+    `  - { name: hooked, engine: terraform, schedule: "0 0 1 1 *", source: { repo: ${repo}, path: hooked }, terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } } }`,
     `  - { name: gated, engine: terraform, schedule: "0 0 1 1 *", source: { repo: ${repo}, path: gated }, terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } } }`,
   ];
   writeFileSync(file, `${lines.join("\n")}\n`);
@@ -154,7 +155,7 @@ beforeAll(async () => {
   execFileSync("mkfifo", [join(root, "world", "gate")]);
   mkdirSync(repo, { recursive: true });
   git(repo, "init", "-q", "-b", "main");
-  commitFiles(repo, { ...Object.fromEntries(STACKS.map((s, i) => [`${s}/main.tf`, QUICK(i)])), "gated/main.tf": GATED }, "stacks");
+  commitFiles(repo, { ...Object.fromEntries(STACKS.map((s, i) => [`${s}/main.tf`, QUICK(i)])), "hooked/main.tf": QUICK(0), "gated/main.tf": GATED }, "stacks");
   // The schema first, as a deploy pipeline's `driftwatch db migrate` would: the replicas then start on it together.
   store = await openPostgresStore(databaseUrl);
   await Promise.all(["a", "b", "c"].map(startReplica));
@@ -189,22 +190,22 @@ describe("three replicas on one database", () => {
   }, engineTimeout(150));
 
   it("runs a stack once for a commit a webhook to one replica names and the leader's poll sees", async () => {
-    const before = (await runsOf("s07")).filter((r) => r.trigger !== "schedule").length;
-    const commit = commitFiles(repo, { "s07/main.tf": `${QUICK(7)}output "changed" { value = true }\n` }, "change s07");
+    // A stack no schedule checks during the test: every run of it here is the commit's.
+    const commit = commitFiles(repo, { "hooked/main.tf": `${QUICK(0)}output "changed" { value = true }\n` }, "change hooked");
     const payload = JSON.stringify({ ref: "refs/heads/main", repository: { clone_url: repo } });
     const signature = `sha256=${createHmac("sha256", HOOK_SECRET).update(payload).digest("hex")}`;
     const target = replicas.get("b")!;
     const response = await fetch(new URL("/api/hooks/git", target.url), { method: "POST", body: payload, headers: { "content-type": "application/json", "x-hub-signature-256": signature } });
     expect(response.status).toBe(202);
-    const forCommit = async () => (await runsOf("s07")).filter((r) => r.trigger !== "schedule" && r.commit === commit);
-    await until(async () => (await forCommit()).length >= 1, 120_000, "s07 checked at the new commit");
+    await until(async () => (await runsOf("hooked")).length >= 1, 120_000, "hooked checked at the new commit");
     // The leader polls every 2 s: give it several polls to (wrongly) run the stack a second time.
     const polled = Date.now();
     await until(() => Date.now() - polled > 10_000, 20_000);
-    expect(await forCommit()).toHaveLength(1);
-    expect((await runsOf("s07")).filter((r) => r.trigger !== "schedule").length).toBe(before + 1);
-    // Other stacks were not touched by the commit: no check for them but their schedule's.
-    expect((await runsOf("s08")).filter((r) => r.trigger !== "schedule")).toEqual([]);
+    const runs = await runsOf("hooked");
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ commit, verdict: "in-sync", trigger: expect.stringMatching(/^(git|webhook)$/) });
+    // The commit touched no other stack: none was checked but by its schedule.
+    expect((await runsOf()).filter((r) => r.stack !== "hooked" && r.stack !== "gated" && r.trigger !== "schedule")).toEqual([]);
   }, engineTimeout(60));
 
   it("runs a check a killed replica left again on another, recording the cut-off run as interrupted", async () => {

@@ -67,6 +67,8 @@ export interface RunStackOptions {
   trigger?: string;
   /** The run's id, when it was noted as running before (a remediation's re-check); default a new one. */
   runId?: string;
+  /** A fetch of the repository older than this (epoch ms) is not reused: the trigger saw a newer commit. */
+  fetchedAfter?: number;
 }
 
 /**
@@ -129,7 +131,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
 
   try {
     if (options.signal?.aborted) throw new InterruptedError(`Driftwatch stopped before stack ${stack.name} started`);
-    const acquired = await timer.time("git", () => deps.source.acquire(stack.source, { signal: runSignal }));
+    const acquired = await timer.time("git", () => deps.source.acquire(stack.source, { signal: runSignal, ...(options.fetchedAfter ? { fetchedAfter: options.fetchedAfter } : {}) }));
     commit = acquired.commit;
     staleSource = acquired.staleSource;
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");

@@ -26,12 +26,16 @@ export const CHECK_QUEUE = "driftwatch-check";
 export const QUEUE_SCHEMA = "driftwatch_queue";
 /** Replicas started within the same slot of this length check every stack once between them. */
 const START_SLOT_MS = 10 * 60_000;
+/** Stacks whose tick jobs go in one INSERT. */
+const TICK_BATCH = 500;
 /** How often the fleet's phases (queued, running) are read for the dashboard. */
 const PHASES_REFRESH_MS = 2_000;
 
 interface CheckJob {
   stack: string;
   reason: TriggerReason;
+  /** When the commit the trigger names was seen (epoch ms): the run fetches if its mirror is older. */
+  seenAt?: number;
 }
 
 export interface FleetSchedulerOptions {
@@ -44,10 +48,9 @@ export interface FleetSchedulerOptions {
   poolSize: number;
   /** A running job's heartbeat; a job whose heartbeat stops for this long is run again elsewhere (≥ 10). */
   heartbeatSeconds: number;
-  run(stack: StackConfig, reason: TriggerReason, signal: AbortSignal): Promise<void>;
+  run(stack: StackConfig, reason: TriggerReason, signal: AbortSignal, fetchedAfter?: number): Promise<void>;
   /** Before a job runs again after its replica died: what that replica left running is interrupted. */
   onRetry(stack: StackConfig, attempt: number): Promise<void>;
-  onSkip?(stack: string): void;
   logger: Logger;
   random?: () => number;
   now?: () => Date;
@@ -100,6 +103,8 @@ export class FleetScheduler implements CheckScheduler {
       superviseIntervalSeconds: Math.max(2, Math.floor(options.heartbeatSeconds / 2)),
       monitorIntervalSeconds: Math.max(2, Math.floor(options.heartbeatSeconds / 2)),
       useListenNotify: true,
+      // A connection may be a while coming when the pool is busy: a slow queue, not a lost trigger.
+      connectionTimeoutMillis: 30_000,
     } as ConstructorParameters<typeof PgBoss>[0]);
     this.#boss.on("error", (error: Error) => options.logger.error({ err: error.message }, "the work queue reported an error"));
     for (const stack of options.stacks) this.#phases[stack.name] = "idle";
@@ -146,12 +151,44 @@ export class FleetScheduler implements CheckScheduler {
     if (runOnStart) for (const stack of this.#stacks.values()) void this.trigger(stack.name, "start");
   }
 
-  /** A cron tick: one job per stack for the tick, started after the stack's own random delay within the jitter. */
+  /**
+   * A cron tick: one job per stack for the tick, started after the stack's own random delay within the jitter. The
+   * jobs of a tick go in one statement per TICK_BATCH stacks (not one send each), so a large fleet's tick leaves
+   * the queue's connections to the workers.
+   */
   #tick(stacks: readonly StackConfig[], expression: string, timezone: string): void {
     // The tick as the schedule names it, whatever this replica's timer was late by: the same on every replica.
     const tick = latestTick(expression, timezone, this.#options.now?.() ?? new Date());
-    if (!tick) return;
-    for (const stack of stacks) void this.trigger(stack.name, "schedule", { tick });
+    if (!tick || this.#stopping) return;
+    void this.queueTick(tick, stacks);
+  }
+
+  /**
+   * Queues the jobs of one tick for `stacks` (default all): what this replica's cron does. Returns how many this
+   * replica inserted (the rest another replica had, or the stack's previous job still waits).
+   */
+  async queueTick(tick: Date, stacks: readonly StackConfig[] = [...this.#stacks.values()]): Promise<number> {
+    const random = this.#options.random ?? Math.random;
+    let inserted = 0;
+    for (let i = 0; i < stacks.length; i += TICK_BATCH) {
+      const jobs = stacks.slice(i, i + TICK_BATCH).map((stack) => {
+        const delay = Math.floor(random() * this.#options.jitterMs);
+        return {
+          id: jobIdFor(stack.name, "schedule", { tick }, tick)!,
+          data: { stack: stack.name, reason: "schedule" } satisfies CheckJob,
+          singletonKey: stack.name,
+          expireInSeconds: expireSeconds(stack),
+          ...(delay >= 1000 ? { startAfter: Math.floor(delay / 1000) } : {}),
+        };
+      });
+      try {
+        // Rows another replica inserted first (the same ids), or for a stack whose job still waits, are skipped.
+        inserted += (await this.#boss.insert(CHECK_QUEUE, jobs, { returnId: true }))?.length ?? 0;
+      } catch (error) {
+        this.#options.logger.error({ err: errorMessage(error), tick: tick.toISOString(), stacks: jobs.length }, "could not queue a tick's checks; the next tick checks again");
+      }
+    }
+    return inserted;
   }
 
   get running(): boolean {
@@ -189,7 +226,7 @@ export class FleetScheduler implements CheckScheduler {
     const id = jobIdFor(name, reason, context, now);
     const delay = reason === "schedule" ? Math.floor((this.#options.random ?? Math.random)() * this.#options.jitterMs) : 0;
     try {
-      const sent = await this.#boss.send(CHECK_QUEUE, { stack: name, reason } satisfies CheckJob, {
+      const sent = await this.#boss.send(CHECK_QUEUE, { stack: name, reason, ...(context.commit ? { seenAt: now.getTime() } : {}) } satisfies CheckJob, {
         singletonKey: name,
         ...(id ? { id } : {}),
         expireInSeconds: expireSeconds(stack),
@@ -197,12 +234,11 @@ export class FleetScheduler implements CheckScheduler {
       });
       if (sent) return "queued";
       // Another replica sent this very job, or the stack has one queued already.
-      if (reason === "schedule") this.#options.onSkip?.(name);
       log.debug("trigger coalesced: the stack has a job queued, or this one was sent already");
       return reason === "schedule" ? "skipped" : "coalesced";
     } catch (error) {
       log.error({ err: errorMessage(error) }, "could not queue the check");
-      return "stopping";
+      return "unavailable";
     }
   }
 
@@ -233,7 +269,7 @@ export class FleetScheduler implements CheckScheduler {
         await this.#options.onRetry(stack, job.retryCount + 1);
       }
       const signal = job.signal ? AbortSignal.any([job.signal, this.#cancel.signal]) : this.#cancel.signal;
-      await this.#options.run(stack, job.data.reason, signal);
+      await this.#options.run(stack, job.data.reason, signal, job.data.seenAt);
     } catch (error) {
       // Never a retry for a failure: the run is recorded (as an error) by the runner; the next trigger checks again.
       log.error({ err: errorMessage(error) }, "run failed unexpectedly");

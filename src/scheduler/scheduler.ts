@@ -13,7 +13,8 @@ import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 
 export type TriggerReason = "schedule" | "start" | "git" | "webhook" | "api";
-export type TriggerOutcome = "queued" | "coalesced" | "skipped" | "stopping" | "unknown-stack";
+/** `unavailable`: the check could not be queued (a fleet's database did not answer). */
+export type TriggerOutcome = "queued" | "coalesced" | "skipped" | "stopping" | "unknown-stack" | "unavailable";
 
 /** What a trigger stands for, when many processes may see the same event (fleet.ts makes one job of it). */
 export interface TriggerContext {
@@ -37,8 +38,11 @@ export interface SchedulerOptions {
   concurrency: number;
   /** Upper bound of the random delay before a scheduled check starts. */
   jitterMs: number;
-  /** Runs one stack until its result is recorded. `signal` aborts when the service stops for good. */
-  run(stack: StackConfig, reason: TriggerReason, signal: AbortSignal): Promise<void>;
+  /**
+   * Runs one stack until its result is recorded. `signal` aborts when the service stops for good; `fetchedAfter`
+   * (epoch ms): a trigger saw a newer commit then, so an older fetch of the repository is not reused.
+   */
+  run(stack: StackConfig, reason: TriggerReason, signal: AbortSignal, fetchedAfter?: number): Promise<void>;
   /** A scheduled tick was skipped because the stack was still queued or running. */
   onSkip?(stack: string): void;
   logger: Logger;
@@ -51,6 +55,8 @@ interface StackState {
   phase: "idle" | "queued" | "running";
   /** A trigger that arrived while running: one more run follows. */
   again?: TriggerReason;
+  /** When a trigger about a new commit arrived (see SchedulerOptions.run). */
+  fetchedAfter?: number;
 }
 
 export interface StopSummary {
@@ -120,10 +126,11 @@ export class Scheduler implements CheckScheduler {
   }
 
   /** Asks for a check of `name`; see the state diagram at the top for what happens when it is busy. */
-  trigger(name: string, reason: TriggerReason): TriggerOutcome {
+  trigger(name: string, reason: TriggerReason, context: TriggerContext = {}): TriggerOutcome {
     const state = this.#states.get(name);
     if (!state) return "unknown-stack";
     if (this.#stopping) return "stopping";
+    if (context.commit) state.fetchedAfter = Date.now();
     const log = this.#options.logger.child({ stack: name, trigger: reason });
     if (state.phase !== "idle") {
       if (reason === "schedule") {
@@ -150,8 +157,10 @@ export class Scheduler implements CheckScheduler {
       return;
     }
     state.phase = "running";
+    const fetchedAfter = state.fetchedAfter;
+    state.fetchedAfter = undefined;
     try {
-      await this.#options.run(state.stack, reason, this.#cancel.signal);
+      await this.#options.run(state.stack, reason, this.#cancel.signal, fetchedAfter);
     } finally {
       state.phase = "idle";
       const again = state.again;

@@ -217,6 +217,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     const outcome = await deps.scheduler.trigger(request.params.name, "api");
     if (outcome === "unknown-stack") return reply.code(404).send({ error: `no stack named ${request.params.name}` });
     if (outcome === "stopping") return reply.code(503).send({ error: "the service is stopping" });
+    if (outcome === "unavailable") return reply.code(503).send({ error: "the check could not be queued: the database did not answer (see the service's log)" });
     return reply.code(202).send({ stack: request.params.name, outcome });
   });
 

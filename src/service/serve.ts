@@ -57,8 +57,8 @@ export async function startService(options: ServeOptions): Promise<Service> {
   await runner.settleInterruptedApplies();
   const metrics = await createMetrics(config.stacks, runner.store);
   const concurrency = config.service.concurrency ?? availableParallelism();
-  const run = async (stack: Parameters<Runner["run"]>[0], reason: TriggerReason, signal: AbortSignal) => {
-    const result = await runner.run(stack, "detect", { signal, trigger: reason });
+  const run = async (stack: Parameters<Runner["run"]>[0], reason: TriggerReason, signal: AbortSignal, fetchedAfter?: number) => {
+    const result = await runner.run(stack, "detect", { signal, trigger: reason, ...(fetchedAfter ? { fetchedAfter } : {}) });
     metrics.observe(stack, result);
   };
   const database = config.database;
@@ -73,7 +73,6 @@ export async function startService(options: ServeOptions): Promise<Service> {
           poolSize: Math.max(2, Math.min(database.poolSize, concurrency + 2)),
           heartbeatSeconds: database.heartbeatSeconds,
           logger: logger.child({ component: "queue" }),
-          onSkip: () => metrics.skipped(),
           run,
           onRetry: async (stack) => {
             for (const left of await runner.store.interruptRunningRuns("the replica running the check stopped before it finished", () => true, { stack: stack.name })) {

@@ -74,6 +74,11 @@ export interface GitSourceOptions {
 export interface GitCallOptions {
   /** Stops waiting (and the git commands only this caller needs): a run's timeout, Driftwatch stopping. */
   signal?: AbortSignal;
+  /**
+   * acquire: a fetch of the mirror that started before this time (epoch ms) is not reused. A check triggered by a
+   * commit someone saw (a poll, a webhook, maybe on another replica) gets at least that commit.
+   */
+  fetchedAfter?: number;
 }
 
 interface Mirror {
@@ -84,6 +89,7 @@ interface Mirror {
 
 interface MirrorUpdate {
   work: SharedWork<Mirror>;
+  startedAt: number;
   settledAt?: number;
 }
 
@@ -190,7 +196,7 @@ export class GitSource {
   async acquire(spec: SourceSpec, options: GitCallOptions = {}): Promise<AcquiredSource> {
     const { signal } = options;
     const repo = this.redact(spec.repo);
-    const mirror = await this.mirror(spec.repo, signal);
+    const mirror = await this.mirror(spec.repo, signal, options.fetchedAfter);
     let commit: string | undefined;
     try {
       commit = await resolveRef((args) => this.inMirror(mirror.dir, repo, args, this.localEnv(), this.bounded(signal)), spec.ref);
@@ -282,12 +288,17 @@ export class GitSource {
    * (a failure is shared the same way: stacks of one pass get the same answer; a service asks again later).
    * A fetch abandoned by every caller is not reused.
    */
-  private async mirror(url: string, signal: AbortSignal | undefined): Promise<Mirror> {
+  private async mirror(url: string, signal: AbortSignal | undefined, fetchedAfter = 0): Promise<Mirror> {
     let update = this.mirrors.get(url);
-    const reusable = update && !update.work.abandoned && (update.settledAt === undefined || Date.now() - update.settledAt < this.fetchMaxAgeMs);
+    const reusable =
+      update &&
+      !update.work.abandoned &&
+      update.startedAt >= fetchedAfter &&
+      (update.settledAt === undefined || Date.now() - update.settledAt < this.fetchMaxAgeMs);
     if (!update || !reusable) {
       const previous = update?.work.result;
       const created: MirrorUpdate = {
+        startedAt: Date.now(),
         // After the previous update of this mirror is over (an abandoned one is being stopped), so two never overlap.
         work: new SharedWork(async (workSignal) => {
           await previous?.catch(() => undefined);
