@@ -13,6 +13,7 @@ const MIGRATION_LOCK = 0x6477;
 export const POSTGRES_DIALECT: Dialect = {
   name: "postgres",
   recordOrder: "seq",
+  nowMs: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
   inList: (column, values) => ({ sql: `${column} = ANY(CAST(? AS TEXT[]))`, param: values }),
 };
 

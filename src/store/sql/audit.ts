@@ -68,13 +68,14 @@ export function sqlAuditStore(db: SqlDb): AuditStore {
     },
 
     async acquireLease(name, holder, ttlMs): Promise<boolean> {
-      const now = Date.now();
-      // Taken when free, expired, or already ours (renewal); one statement, so two processes cannot both win.
+      // Taken when free, expired, or already ours (renewal); one statement, so two processes cannot both win. The
+      // database's clock, not this host's: holders on hosts whose clocks disagree still agree when a lease expired.
+      const now = db.dialect.nowMs;
       const changed = await db.run(
-        `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ?)
+        `INSERT INTO leases (name, holder, expires_at) VALUES (?, ?, ${now} + ?)
          ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
-         WHERE leases.expires_at <= ? OR leases.holder = excluded.holder`,
-        [name, holder, now + ttlMs, now],
+         WHERE leases.expires_at <= ${now} OR leases.holder = excluded.holder`,
+        [name, holder, ttlMs],
       );
       return changed > 0;
     },
@@ -89,7 +90,7 @@ export function sqlAuditStore(db: SqlDb): AuditStore {
     },
 
     async takeOverLease(name, from, to, ttlMs): Promise<boolean> {
-      return (await db.run("UPDATE leases SET holder = ?, expires_at = ? WHERE name = ? AND holder = ?", [to, Date.now() + ttlMs, name, from])) > 0;
+      return (await db.run(`UPDATE leases SET holder = ?, expires_at = ${db.dialect.nowMs} + ? WHERE name = ? AND holder = ?`, [to, ttlMs, name, from])) > 0;
     },
   };
 }

@@ -46,6 +46,8 @@ export interface Dialect {
   readonly name: "sqlite" | "postgres";
   /** The column that orders rows of `runs` and `approvals` as they were recorded (ties of equal timestamps). */
   readonly recordOrder: string;
+  /** The database's clock, in epoch milliseconds (an integer expression): one clock for every host. */
+  readonly nowMs: string;
   /** `column` is one of `values`: the condition and its one parameter. */
   inList(column: string, values: readonly string[]): { sql: string; param: Param };
 }

@@ -15,6 +15,7 @@ const BUSY_TIMEOUT_MS = 5000;
 export const SQLITE_DIALECT: Dialect = {
   name: "sqlite",
   recordOrder: "rowid",
+  nowMs: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
   inList: (column, values) => ({ sql: `${column} IN (SELECT value FROM json_each(?))`, param: JSON.stringify(values) }),
 };
 
