@@ -5,18 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exec, which } from "../src/toolchain/exec.ts";
 import { apiRequest, type LocalCluster, READ_ONLY_RULES, startKubeCluster } from "./support/kube-cluster.ts";
 import { testToolchain } from "./support/toolchain.ts";
+import { isRunning } from "./support/processes.ts";
 
 const configMap = (name: string) =>
   JSON.stringify({ apiVersion: "v1", kind: "ConfigMap", metadata: { name, namespace: "default" }, data: { greeting: "hello" } });
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("the local Kubernetes API server", () => {
   let cluster: LocalCluster;

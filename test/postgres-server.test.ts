@@ -6,6 +6,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LocalPostgres, LocalPostgresError, startPostgres } from "./support/postgres.ts";
 import { testToolchain } from "./support/toolchain.ts";
+import { isRunning } from "./support/processes.ts";
 
 async function query<T extends pg.QueryResultRow>(url: string, text: string): Promise<T[]> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 30_000 });
@@ -17,14 +18,6 @@ async function query<T extends pg.QueryResultRow>(url: string, text: string): Pr
   }
 }
 
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The real uid a process runs as, from /proc. */
 function uidOf(pid: number): number {

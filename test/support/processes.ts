@@ -57,3 +57,13 @@ export async function holdLock(file: string): Promise<() => void> {
 export function exitedPid(): number {
   return Number(spawnSync("sh", ["-c", "echo $$"], { encoding: "utf8" }).stdout.trim());
 }
+
+/** Whether a process with this pid exists (signal 0 checks without signalling). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
