@@ -119,7 +119,9 @@ export class FleetScheduler implements CheckScheduler {
       policy: "stately",
       notify: true,
       heartbeatSeconds: this.#options.heartbeatSeconds,
-      // Only a replica that died retries a job (the handler never throws): once, then the next trigger covers it.
+      // A job is retried only when its replica died or stopped (the handler never throws for a failed check): at
+      // most twice; past that, the next trigger checks the stack again. A cut-off apply is never retried: the
+      // retried check finds it (once the dead holder's lease expires), audits it as interrupted and pauses.
       retryLimit: 2,
       retryDelay: 0,
       deleteAfterSeconds: 7 * 86_400,
