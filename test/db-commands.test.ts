@@ -2,7 +2,7 @@
 // store across whole (runs with their changes, episodes and their outbox, approvals, the audit log, backoff, applies
 // in flight, engine state, reports) and refuses a database that is not empty; `db migrate` brings a database to the
 // current schema; `database.url` is a secret like any other.
-import { writeFileSync } from "node:fs";
+import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResourceChange, StackResult } from "../src/core/types.ts";
@@ -162,6 +162,16 @@ describe("driftwatch db", () => {
     // The history commands read the same database.
     const history = await driftwatch(["-c", config, "history", "--json"], { DATABASE_URL: url });
     expect(JSON.parse(history.stdout)).toEqual({ runs: [] });
+  });
+
+  it("db migrate makes the default SQLite database (privately) when there is none, and says so", async () => {
+    const dir = tempDir("driftwatch-db-");
+    const config = configIn(dir);
+    const file = join(dir, "data", "driftwatch.db");
+    const first = await driftwatch(["-c", config, "db", "migrate"]);
+    expect(first.stdout).toBe(`${file}: schema version 0 → ${latestVersion()}\n`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect((await driftwatch(["-c", config, "db", "migrate"])).stdout).toBe(`${file}: schema version ${latestVersion()}, up to date\n`);
   });
 
   it("refuses a database.url that is not PostgreSQL, naming the key and not the value", async () => {

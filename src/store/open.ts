@@ -36,9 +36,10 @@ export function databaseLocation(database: DatabaseConfig): string {
 
 /** The database's schema version now (0 for a new one), read without writing anything. */
 export async function databaseVersion(database: DatabaseConfig): Promise<number> {
-  const db = database.kind === "sqlite" ? openSqliteDb(database.file, { readOnly: existsSync(database.file) }) : openPostgresDb(database.url, { poolSize: 2, location: database.location });
+  // A SQLite file that is not there yet is version 0 (and is not created by looking).
+  if (database.kind === "sqlite" && !existsSync(database.file)) return 0;
+  const db = database.kind === "sqlite" ? openSqliteDb(database.file, { readOnly: true }) : openPostgresDb(database.url, { poolSize: 2, location: database.location });
   try {
-    if (database.kind === "sqlite" && !existsSync(database.file)) return 0;
     return await schemaVersion(db);
   } catch (error) {
     throw new StoreError(databaseLocation(database), `cannot read the schema version of ${databaseLocation(database)}: ${errorMessage(error)}`, { cause: error });
