@@ -170,19 +170,9 @@ export class FleetScheduler implements CheckScheduler {
    * replica inserted (the rest another replica had, or the stack's previous job still waits).
    */
   async queueTick(tick: Date, stacks: readonly StackConfig[] = [...this.#stacks.values()]): Promise<number> {
-    const random = this.#options.random ?? Math.random;
     let inserted = 0;
     for (let i = 0; i < stacks.length; i += TICK_BATCH) {
-      const jobs = stacks.slice(i, i + TICK_BATCH).map((stack) => {
-        const delay = Math.floor(random() * this.#options.jitterMs);
-        return {
-          id: jobIdFor(stack.name, "schedule", { tick }, tick)!,
-          data: { stack: stack.name, reason: "schedule" } satisfies CheckJob,
-          singletonKey: stack.name,
-          expireInSeconds: expireSeconds(stack),
-          ...(delay >= 1000 ? { startAfter: Math.floor(delay / 1000) } : {}),
-        };
-      });
+      const jobs = stacks.slice(i, i + TICK_BATCH).map((stack) => this.#job(stack, "schedule", { tick }, tick));
       try {
         // Rows another replica inserted first (the same ids), or for a stack whose job still waits, are skipped.
         inserted += (await this.#boss.insert(CHECK_QUEUE, jobs, { returnId: true }))?.length ?? 0;
@@ -224,16 +214,9 @@ export class FleetScheduler implements CheckScheduler {
     if (!stack) return "unknown-stack";
     if (this.#stopping) return "stopping";
     const log = this.#options.logger.child({ stack: name, trigger: reason });
-    const now = this.#options.now?.() ?? new Date();
-    const id = jobIdFor(name, reason, context, now);
-    const delay = reason === "schedule" ? Math.floor((this.#options.random ?? Math.random)() * this.#options.jitterMs) : 0;
+    const { data, ...options } = this.#job(stack, reason, context, this.#options.now?.() ?? new Date());
     try {
-      const sent = await this.#boss.send(CHECK_QUEUE, { stack: name, reason, ...(context.commit ? { seenAt: now.getTime() } : {}) } satisfies CheckJob, {
-        singletonKey: name,
-        ...(id ? { id } : {}),
-        expireInSeconds: expireSeconds(stack),
-        ...(delay >= 1000 ? { startAfter: Math.floor(delay / 1000) } : {}),
-      });
+      const sent = await this.#boss.send(CHECK_QUEUE, data, options);
       if (sent) return "queued";
       // Another replica sent this very job, or the stack has one queued already.
       log.debug("trigger coalesced: the stack has a job queued, or this one was sent already");
@@ -242,6 +225,23 @@ export class FleetScheduler implements CheckScheduler {
       log.error({ err: errorMessage(error) }, "could not queue the check");
       return "unavailable";
     }
+  }
+
+  /**
+   * A stack's job as the queue takes it: keyed by the stack (one waiting, one running), its id when the trigger
+   * stands for a shared event, an expiry fit for the stack, and for a schedule tick the stack's random delay
+   * within the jitter.
+   */
+  #job(stack: StackConfig, reason: TriggerReason, context: TriggerContext, now: Date) {
+    const id = jobIdFor(stack.name, reason, context, now);
+    const delay = reason === "schedule" ? Math.floor((this.#options.random ?? Math.random)() * this.#options.jitterMs) : 0;
+    return {
+      data: { stack: stack.name, reason, ...(context.commit ? { seenAt: now.getTime() } : {}) } satisfies CheckJob,
+      singletonKey: stack.name,
+      ...(id ? { id } : {}),
+      expireInSeconds: expireSeconds(stack),
+      ...(delay >= 1000 ? { startAfter: Math.floor(delay / 1000) } : {}),
+    };
   }
 
   async #work(jobs: Job<CheckJob>[]): Promise<void> {

@@ -7,8 +7,8 @@ import type { Dialect, Param, Row, SqlDb, SqlExecutor } from "../sql/db.ts";
 
 /** pg's type id of BIGINT (int8): read as a number (every value Driftwatch stores is well within 2^53). */
 const INT8_OID = 20;
-/** The advisory lock key migrations are applied under (any fixed number; "dw" in ASCII). */
-const MIGRATION_LOCK = 0x6477;
+/** The advisory lock migrations are applied under. */
+const MIGRATION_LOCK = "driftwatch:migrate";
 
 export const POSTGRES_DIALECT: Dialect = {
   name: "postgres",
@@ -89,6 +89,25 @@ export function openPostgresDb(url: string, options: PostgresDbOptions): SqlDb {
     types: { getTypeParser: ((oid: number, format?: string) => (oid === INT8_OID ? (value: string) => Number(value) : pg.types.getTypeParser(oid, format as "text"))) as typeof pg.types.getTypeParser },
   });
   pool.on("error", (error) => options.onIdleError?.(error));
+  /** Runs `fn` with a pooled connection of its own (a session advisory lock lives as long as it). */
+  async function onOwnConnection<T>(fn: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await pool.connect();
+    try {
+      return await fn(client);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs `fn`, then lets go of the session advisory lock `key` the client holds. */
+  async function thenUnlock<T>(client: PoolClient, key: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } finally {
+      await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]);
+    }
+  }
+
   const outside = executor(pool, async () => {
     throw new Error("lock() is for transactions");
   });
@@ -118,33 +137,16 @@ export function openPostgresDb(url: string, options: PostgresDbOptions): SqlDb {
         client.release(broken);
       }
     },
-    async exclusively(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK]);
-        try {
-          return await fn();
-        } finally {
-          await client.query("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK]);
-        }
-      } finally {
-        client.release();
-      }
-    },
-    async ifNobodyElse(key, fn) {
-      const client = await pool.connect();
-      try {
+    exclusively: (fn) =>
+      onOwnConnection(async (client) => {
+        await client.query("SELECT pg_advisory_lock(hashtextextended($1, 0))", [MIGRATION_LOCK]);
+        return thenUnlock(client, MIGRATION_LOCK, fn);
+      }),
+    ifNobodyElse: (key, fn) =>
+      onOwnConnection(async (client) => {
         const { rows } = await client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS taken", [key]);
-        if (rows[0]?.taken !== true) return undefined;
-        try {
-          return await fn();
-        } finally {
-          await client.query("SELECT pg_advisory_unlock(hashtextextended($1, 0))", [key]);
-        }
-      } finally {
-        client.release();
-      }
-    },
+        return rows[0]?.taken === true ? thenUnlock(client, key, fn) : undefined;
+      }),
     async tableExists(name) {
       const row = await outside.get("SELECT 1 AS found FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?", [name]);
       return row !== undefined;
