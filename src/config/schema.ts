@@ -274,7 +274,9 @@ const slackSchema = z
       .default(30)
       .describe("How long one delivery may wait out a Slack rate limit (Retry-After) before leaving the alert in the outbox."),
   })
-  .describe("Alerts in Slack through a bot (scopes chat:write, optionally chat:write.public).");
+  .describe(
+    "Alerts in Slack through a bot (scopes chat:write, optionally chat:write.public; channels:read and channels:history, groups:read and groups:history for private channels, let a delivery cut off mid-post check the channel before posting again).",
+  );
 
 const alertsSchema = z
   .strictObject({

@@ -112,6 +112,23 @@ export interface DeliveryReceipt {
   thread?: SlackThread;
 }
 
+/**
+ * One attempt at delivering an outbox entry, and what earlier attempts left: how a notifier posts each alert once
+ * although any attempt (in any process) may die between its post landing and the entry being marked delivered.
+ * A notifier posts at most one new message per event; it tags the message with `key`, calls `beforePost` first
+ * and `recordPost` as soon as the post is confirmed.
+ */
+export interface DeliveryAttempt {
+  /** Names the outbox entry across attempts and processes (and installations sharing a channel). */
+  key: string;
+  /** The message an earlier attempt posted and recorded: not posted again. */
+  recorded?: SlackThread;
+  /** An earlier attempt started a post at this time and never confirmed it: look for it before posting. */
+  unconfirmedSince?: string;
+  beforePost(): Promise<void>;
+  recordPost(message: SlackThread): Promise<void>;
+}
+
 /** Delivery failed; `permanent` failures (invalid_auth, channel_not_found, ...) are never retried. */
 export interface Notifier {
   readonly id: "slack" | "log";
@@ -119,7 +136,7 @@ export interface Notifier {
    * Delivers one event. `thread` is the episode's thread when one exists. Throws NotifierError on failure
    * (src/notifiers/errors.ts), marked permanent or transient.
    */
-  deliver(event: AlertEvent, thread: SlackThread | undefined): Promise<DeliveryReceipt>;
+  deliver(event: AlertEvent, thread: SlackThread | undefined, attempt: DeliveryAttempt): Promise<DeliveryReceipt>;
   /** Gives up on requests in flight (the run is over; what was not confirmed stays in the outbox). */
   stop?(): void;
 }

@@ -1,8 +1,10 @@
 // Drains the alert outbox: each notifier's entries in order, one at a time, in the background of the run.
-// A transient failure stops that notifier's queue where it is (order is kept; the rest waits for the next
-// occasion); a permanent one takes the entry out with its reason, is logged once and noted on the run's record.
+// A transient failure stops that notifier's queue where it is (order is kept; the rest waits for the next run, or
+// fifteen seconds in a long-running process); a permanent one takes the entry out with its reason, is logged once
+// and noted on the run's record. A post that may have landed unconfirmed is looked for before it is sent again
+// (DeliveryAttempt), so an alert is posted once however many attempts, in however many processes, it takes.
 import type { Logger } from "pino";
-import type { Notifier } from "./api.ts";
+import type { DeliveryAttempt, DeliveryReceipt, Notifier } from "./api.ts";
 import { CREDENTIAL_ERROR_CODES, NotifierError } from "./errors.ts";
 import type { AlertStore, OutboxEntry } from "../store/api.ts";
 
@@ -25,6 +27,8 @@ export interface Delivery {
 const BATCH = 50;
 /** How soon a process that found another delivering looks at the outbox again. */
 const BUSY_RETRY_MS = 2_000;
+/** How soon a notifier's queue stopped by a transient failure (an outage) is tried again, at the least. */
+const TRANSIENT_RETRY_MS = 15_000;
 
 function asNotifierError(notifier: string, error: unknown): NotifierError {
   if (error instanceof NotifierError) return error;
@@ -45,15 +49,33 @@ export function createDelivery(options: DeliveryOptions): Delivery {
     const about = event.type === "report-digest" ? { report: event.report.id } : { stack: event.subject.stack, runId: event.subject.runId };
     const log = logger.child({ notifier: notifier.id, ...about, alert: event.type, outboxId: entry.id });
     const thread = entry.episodeId === undefined ? undefined : (await store.getEpisode(entry.episodeId))?.slackThread;
+    // A write the notifier asks for that fails is the store's problem, not the alert's: it ends this pass (the
+    // entry stays as it is, with whatever was recorded) instead of being classified as a delivery failure.
+    let storeFailure: { error: unknown } | undefined;
+    const write = async (step: () => Promise<void>) => {
+      try {
+        await step();
+      } catch (error) {
+        storeFailure = { error };
+        throw error;
+      }
+    };
+    const attempt: DeliveryAttempt = {
+      key: `${entry.id}@${entry.createdAt}`,
+      ...(entry.posted ? { recorded: entry.posted } : entry.postStartedAt ? { unconfirmedSince: entry.postStartedAt } : {}),
+      beforePost: () => write(() => store.markAlertPosting(entry.id)),
+      recordPost: (message) => write(() => store.recordAlertPost(entry.id, message)),
+    };
+    let receipt: DeliveryReceipt;
     try {
-      const receipt = await notifier.deliver(event, thread);
-      await store.markAlertDelivered(entry.id, receipt);
-      log.debug("alert delivered");
-      return true;
+      receipt = await notifier.deliver(event, thread, attempt);
     } catch (caught) {
+      if (storeFailure) throw storeFailure.error;
       const error = asNotifierError(notifier.id, caught);
       if (stopped) return false; // abandoned at the deadline: not a failure of the alert
       if (!error.permanent) {
+        // A long-running process does not wait for its next run to try again (the CLI's runs end before this fires).
+        retryLater(Math.max(TRANSIENT_RETRY_MS, (error.retryAfterSeconds ?? 0) * 1000));
         await store.markAlertAttempt(entry.id, error.message);
         log.warn({ err: error.message, attempts: entry.attempts + 1, retryAfterSeconds: error.retryAfterSeconds }, "alert not delivered yet; kept in the outbox for the next run");
         return false;
@@ -68,6 +90,9 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       // With unusable credentials every further delivery fails the same way: leave the rest for when they are fixed.
       return !(error.code && CREDENTIAL_ERROR_CODES.has(error.code));
     }
+    await store.markAlertDelivered(entry.id, receipt);
+    log.debug("alert delivered");
+    return true;
   }
 
   async function drain(notifier: Notifier): Promise<void> {
@@ -81,16 +106,16 @@ export function createDelivery(options: DeliveryOptions): Delivery {
       }
     });
     // Another replica is delivering: it may have looked at the outbox just before this one's entries landed.
-    if (drained === undefined && !stopped) retryLater();
+    if (drained === undefined && !stopped) retryLater(BUSY_RETRY_MS);
   }
 
   let retryTimer: NodeJS.Timeout | undefined;
-  function retryLater(): void {
-    if (retryTimer) return;
+  function retryLater(ms: number): void {
+    if (retryTimer || stopped) return;
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
       kick();
-    }, BUSY_RETRY_MS);
+    }, ms);
     retryTimer.unref();
   }
 

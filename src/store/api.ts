@@ -68,6 +68,10 @@ export interface OutboxEntry {
   createdAt: string;
   attempts: number;
   lastError?: string;
+  /** An earlier attempt started posting at this time: its message may have landed even though nothing confirmed it. */
+  postStartedAt?: string;
+  /** The message an earlier attempt posted and recorded, before the entry was marked delivered. */
+  posted?: SlackThread;
 }
 
 /** Episodes and the alert outbox: what makes alerts exactly-once across runs and restarts. */
@@ -82,6 +86,10 @@ export interface AlertStore {
   pendingAlerts(notifier: string, limit?: number): Promise<OutboxEntry[]>;
   /** Delivered: the entry leaves the outbox; a receipt's thread is kept on the entry's episode. */
   markAlertDelivered(entryId: number, receipt: DeliveryReceipt): Promise<void>;
+  /** A post for the entry is about to be sent: from now on it may have landed (kept durably, the earliest time). */
+  markAlertPosting(entryId: number): Promise<void>;
+  /** A post for the entry landed: its channel and ts are kept before anything else happens. */
+  recordAlertPost(entryId: number, message: SlackThread): Promise<void>;
   /** A transient failure: counted, kept for the next occasion. */
   markAlertAttempt(entryId: number, error: string): Promise<void>;
   /** A permanent failure: the entry leaves the outbox with its reason (kept for inspection, never retried). */

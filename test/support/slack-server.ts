@@ -1,7 +1,8 @@
 // A local stand-in for the Slack Web API, for tests: the real @slack/web-api client talks to it through its
-// `slackApiUrl` option. It implements the methods Driftwatch uses (chat.postMessage, chat.update, auth.test),
-// keeps the messages per channel, records every request, enforces the Block Kit limits Slack enforces, and fails
-// on demand (429 with Retry-After, 5xx, a request that never answers, or a platform error like invalid_auth).
+// `slackApiUrl` option. It implements the methods Driftwatch uses (chat.postMessage, chat.update, auth.test,
+// conversations.list/history/replies with message metadata), keeps the messages per channel, records every
+// request, enforces the Block Kit limits Slack enforces, and fails on demand (429 with Retry-After, 5xx, a request
+// that never answers, a platform error like invalid_auth, or a post that lands but whose answer is lost).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 
@@ -9,7 +10,9 @@ export type FailureMode =
   | { kind: "ratelimit"; retryAfterSeconds: number }
   | { kind: "status"; status: number }
   | { kind: "hang" }
-  | { kind: "platform"; error: string };
+  | { kind: "platform"; error: string }
+  /** The request is carried out (a post lands), then its answer is lost: never sent, or replaced by this status. */
+  | { kind: "lost-answer"; status?: number };
 
 export interface RecordedRequest {
   method: string;
@@ -28,6 +31,7 @@ export interface StoredMessage {
   text: string;
   blocks: unknown[];
   edits: number;
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 interface Block {
@@ -63,8 +67,10 @@ export class SlackServer {
   readonly #channels = new Map<string, StoredMessage[]>();
   readonly #failures: FailureMode[] = [];
   #mode: FailureMode | undefined;
-  #clock = 1_700_000_000;
+  #clock = Math.floor(Date.now() / 1000);
   #url = "";
+  /** Called when a request arrives, before it is answered (a test's hook: "a post is in flight now"). */
+  onRequest: ((request: RecordedRequest) => void) | undefined;
 
   /** The bot token the server accepts. */
   readonly token: string;
@@ -128,9 +134,19 @@ export class SlackServer {
     const token = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1] ?? (typeof body.token === "string" ? body.token : undefined);
     const record: RecordedRequest = { method, body, token, at: Date.now(), status: 200 };
     this.requests.push(record);
+    this.onRequest?.(record);
 
     const failure = this.#failures.shift() ?? this.#mode;
     if (failure?.kind === "hang") return; // never answered; close() destroys the socket
+    if (failure?.kind === "lost-answer") {
+      const done = this.#answer(method, body, token);
+      record.error = done.ok === false ? String(done.error) : "answer lost";
+      if (failure.status !== undefined) {
+        record.status = failure.status;
+        res.writeHead(failure.status, { "content-type": "text/plain" }).end("upstream trouble");
+      }
+      return;
+    }
     if (failure?.kind === "ratelimit") {
       record.status = 429;
       res.writeHead(429, { "retry-after": String(failure.retryAfterSeconds), "content-type": "application/json" }).end(JSON.stringify({ ok: false, error: "ratelimited" }));
@@ -149,6 +165,8 @@ export class SlackServer {
   #answer(method: string, body: Record<string, unknown>, token: string | undefined): Record<string, unknown> {
     if (token !== this.token) return { ok: false, error: token ? "invalid_auth" : "not_authed" };
     if (method === "auth.test") return { ok: true, user_id: "UDRIFTWATCH", team_id: "TTEST" };
+    if (method === "conversations.list") return this.#list(body);
+    if (method === "conversations.history" || method === "conversations.replies") return this.#read(method, body);
     if (method !== "chat.postMessage" && method !== "chat.update") return { ok: false, error: "unknown_method" };
 
     const channelName = typeof body.channel === "string" ? body.channel : "";
@@ -176,8 +194,53 @@ export class SlackServer {
     if (threadTs && !messages.some((m) => m.ts === threadTs)) return { ok: false, error: "thread_not_found" };
     this.#clock += 1;
     const ts = `${this.#clock}.000100`;
-    messages.push({ ts, ...(threadTs ? { threadTs } : {}), text, blocks, edits: 0 });
+    const metadata = body.metadata as StoredMessage["metadata"] | undefined;
+    this.#names.set(channelName.replace(/^#/, ""), channel);
+    messages.push({ ts, ...(threadTs ? { threadTs } : {}), text, blocks, edits: 0, ...(metadata ? { metadata } : {}) });
     return { ok: true, channel, ts, message: { text, ts, ...(threadTs ? { thread_ts: threadTs } : {}) } };
+  }
+
+  /** Channel names (without '#') the bot has posted to, with their ids: what conversations.list shows. */
+  readonly #names = new Map<string, string>();
+
+  /** conversations.list: one channel per page of `limit`, so that the client's paging is exercised. */
+  #list(body: Record<string, unknown>): Record<string, unknown> {
+    const all = [...this.#names].map(([name, id]) => ({ id, name, is_channel: true }));
+    const start = Number(body.cursor ?? 0);
+    const limit = Math.min(Number(body.limit ?? 100), 2);
+    const next = start + limit < all.length ? String(start + limit) : "";
+    return { ok: true, channels: all.slice(start, start + limit), response_metadata: { next_cursor: next } };
+  }
+
+  /**
+   * conversations.history (the channel's roots, newest first) and conversations.replies (a thread, parent first),
+   * from `oldest` on, two messages a page; metadata only with include_all_metadata, as Slack does.
+   */
+  #read(method: string, body: Record<string, unknown>): Record<string, unknown> {
+    const channel = typeof body.channel === "string" ? body.channel : "";
+    if (!/^[CGD][A-Z0-9]{6,}$/.test(channel) || !this.#channels.has(channel)) return { ok: false, error: "channel_not_found" };
+    const oldest = Number(body.oldest ?? 0);
+    const withMetadata = body.include_all_metadata === true || body.include_all_metadata === "true";
+    const all = this.#channels.get(channel)!;
+    let selected: StoredMessage[];
+    if (method === "conversations.replies") {
+      const parent = all.find((m) => m.ts === body.ts);
+      if (!parent) return { ok: false, error: "thread_not_found" };
+      selected = [parent, ...all.filter((m) => m.threadTs === parent.ts && Number(m.ts) >= oldest)];
+    } else {
+      selected = all.filter((m) => !m.threadTs && Number(m.ts) >= oldest).reverse();
+    }
+    const start = Number(body.cursor ?? 0);
+    const limit = Math.min(Number(body.limit ?? 100), 2);
+    const next = start + limit < selected.length ? String(start + limit) : "";
+    const page = selected.slice(start, start + limit).map((m) => ({
+      type: "message",
+      ts: m.ts,
+      text: m.text,
+      ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+      ...(withMetadata && m.metadata ? { metadata: m.metadata } : {}),
+    }));
+    return { ok: true, messages: page, has_more: next !== "", response_metadata: { next_cursor: next } };
   }
 }
 
@@ -190,5 +253,6 @@ async function readBody(req: IncomingMessage): Promise<Record<string, unknown>> 
     ? (JSON.parse(raw || "{}") as Record<string, unknown>)
     : Object.fromEntries(new URLSearchParams(raw));
   if (typeof params.blocks === "string") params.blocks = JSON.parse(params.blocks) as unknown;
+  if (typeof params.metadata === "string") params.metadata = JSON.parse(params.metadata) as unknown;
   return params;
 }

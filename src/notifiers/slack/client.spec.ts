@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { until } from "../../../test/support/processes.ts";
 import { SlackServer } from "../../../test/support/slack-server.ts";
 import { NotifierError } from "../errors.ts";
-import { SlackTransport, type SlackTransportOptions } from "./client.ts";
+import { POST_METADATA_TYPE, SlackTransport, type SlackTransportOptions } from "./client.ts";
 
 const TOKEN = "xoxb-test-token-0123456789";
 const message = { text: "drift in net", blocks: [{ type: "section", text: { type: "mrkdwn", text: "*drift*" } }] };
@@ -123,3 +123,54 @@ describe("SlackTransport", () => {
     expect(error.permanent).toBe(false);
   });
 });
+
+describe("SlackTransport, a keyed post", () => {
+  const keyed = (channel: string) => server.messages(channel).filter((m) => m.metadata?.event_type === POST_METADATA_TYPE);
+
+  it("carries its key as message metadata, and is found by it in the channel and in a thread", async () => {
+    const slack = transport();
+    const since = new Date();
+    const root = await slack.postMessage("#keyed", message, undefined, "7@2026-11-28T00:00:00.000Z");
+    const reply = await slack.postMessage(root.channel, message, root.ts, "8@2026-11-28T00:00:00.000Z");
+    // A few more messages, so that the lookups page (the stand-in answers two messages a page).
+    for (let i = 0; i < 4; i += 1) await slack.postMessage(root.channel, message, i % 2 ? root.ts : undefined);
+    expect(keyed("#keyed").map((m) => m.metadata?.event_payload)).toEqual([{ key: "7@2026-11-28T00:00:00.000Z" }, { key: "8@2026-11-28T00:00:00.000Z" }]);
+    expect(await slack.findPosted("#keyed", "7@2026-11-28T00:00:00.000Z", { since })).toEqual(root);
+    expect(await slack.findPosted(root.channel, "8@2026-11-28T00:00:00.000Z", { since, threadTs: root.ts })).toEqual(reply);
+    expect(await slack.findPosted("#keyed", "9@2026-11-28T00:00:00.000Z", { since })).toBeUndefined();
+    // A channel the bot cannot see holds nothing of ours.
+    expect(await transport().findPosted("#never-posted", "7@2026-11-28T00:00:00.000Z", { since })).toBeUndefined();
+  });
+
+  it("is not posted twice when Slack posted it but its answer was lost", async () => {
+    // The post lands, then a 503 replaces the answer: the client looks, finds it, and stops there.
+    server.failNext(1, { kind: "lost-answer", status: 503 });
+    const posted = await transport().postMessage("#lost-503", message, undefined, "1@k");
+    expect(keyed("#lost-503")).toHaveLength(1);
+    expect(posted.ts).toBe(keyed("#lost-503")[0]!.ts);
+    // The answer never comes: the request times out, and the look finds the message all the same.
+    server.failNext(1, { kind: "lost-answer" });
+    const timedOut = await transport({ timeoutMs: 500 }).postMessage("#lost-hang", message, undefined, "2@k");
+    expect(keyed("#lost-hang").map((m) => m.ts)).toEqual([timedOut.ts]);
+    expect(server.calls("chat.postMessage").length + server.requests.filter((r) => r.error === "answer lost").length).toBe(2);
+  });
+
+  it("is posted again when the failed request did not land", async () => {
+    server.failNext(1, { kind: "status", status: 502 });
+    await transport().postMessage("#not-landed", message, undefined, "3@k");
+    expect(keyed("#not-landed")).toHaveLength(1);
+    // Looked first (the bot's channels, paged: #not-landed is not among them yet), then posted again.
+    const methods = server.requests.map((r) => r.method);
+    expect(methods[0]).toBe("chat.postMessage");
+    expect(methods.at(-1)).toBe("chat.postMessage");
+    expect(new Set(methods.slice(1, -1))).toEqual(new Set(["conversations.list"]));
+  });
+
+  it("says which scopes a lookup needs when the app lacks them", async () => {
+    server.failNext(1, { kind: "platform", error: "missing_scope" });
+    const error = await failure(transport().findPosted("#keyed", "1@k", { since: new Date() }));
+    expect(error).toMatchObject({ permanent: true, code: "missing_scope" });
+    expect(error.message).toContain("channels:history");
+  });
+});
+

@@ -24,6 +24,24 @@ export interface SlackMessageBody {
   blocks: unknown[];
 }
 
+/** Where a message posted with a key is looked for. */
+export interface FindPostedOptions {
+  /** Only messages posted since (minus a margin for the difference between our clock and Slack's). */
+  since: Date;
+  /** Among the replies of this thread; otherwise among the channel's messages. */
+  threadTs?: string;
+}
+
+/** The message metadata type every keyed post carries (its payload: `{ key }`). */
+export const POST_METADATA_TYPE = "driftwatch_alert";
+/** Slack's clock and ours may disagree: a lookup starts this much before the post started. */
+const CLOCK_MARGIN_MS = 10 * 60_000;
+/** How many pages of 200 messages a lookup reads at most. */
+const MAX_LOOKUP_PAGES = 25;
+/** Errors after which Slack may have processed the request: a keyed post looks before it is sent again. */
+const AMBIGUOUS_CODES: ReadonlySet<string> = new Set(["request_error", "http_500", "http_502", "http_503", "http_504"]);
+const CHANNEL_ID = /^[CGD][A-Z0-9]{6,}$/;
+
 /** Errors retrying cannot fix, beyond bad credentials: the channel, the message or the payload is the problem. */
 const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set([
   ...CREDENTIAL_ERROR_CODES,
@@ -55,6 +73,8 @@ const HINTS: Record<string, string> = {
   token_expired: "the bot token expired: refresh it",
   account_inactive: "the bot's account is inactive: reinstall the Slack app",
   missing_scope: "the Slack app lacks a scope: give it chat:write (and chat:write.public to post in channels it was not invited to)",
+  missing_read_scope:
+    "the Slack app cannot read the channel to check whether an interrupted delivery already posted: give it channels:read, channels:history (and groups:read, groups:history for private channels)",
   channel_not_found: "the channel does not exist or the app cannot see it: check the channel, or invite the app to it",
   not_in_channel: "the app is not in the channel: invite it (/invite @app) or give it chat:write.public",
   is_archived: "the channel is archived: unarchive it or choose another channel",
@@ -71,10 +91,21 @@ function codeOf(error: unknown): string | undefined {
   return typeof error === "object" && error !== null && "code" in error ? String((error as { code: unknown }).code) : undefined;
 }
 
+interface FoundMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
 export class SlackTransport {
   readonly #client: WebClient;
+  /** The same client without its own retries: a keyed post is retried here, after looking whether it landed. */
+  readonly #once: WebClient;
   readonly #stop = new AbortController();
   readonly #maxRateLimitWaitMs: number;
+  readonly #retries: number;
+  readonly #logger: Logger;
+  /** Channel names as the bot sees them (name → id), read when a lookup first needs one. */
+  #channelIds: Map<string, string> | undefined;
 
   constructor(options: SlackTransportOptions) {
     const stop = this.#stop.signal;
@@ -92,28 +123,103 @@ export class SlackTransport {
         if (stop.aborted) throw new Error("stopped");
       },
     };
-    this.#client = new WebClient(options.token, {
+    const clientOptions = {
       ...(options.apiUrl ? { slackApiUrl: options.apiUrl.endsWith("/") ? options.apiUrl : `${options.apiUrl}/` } : {}),
       timeout: options.timeoutMs,
       rejectRateLimitedCalls: true,
-      retryConfig,
       fetch: abortableFetch,
       logger: clientLogger(options.logger),
       logLevel: LogLevel.DEBUG,
-    });
+    };
+    this.#client = new WebClient(options.token, { ...clientOptions, retryConfig });
+    this.#once = new WebClient(options.token, { ...clientOptions, retryConfig: { ...retryConfig, retries: 0 } });
     this.#maxRateLimitWaitMs = options.maxRateLimitWaitMs;
+    this.#retries = options.retries;
+    this.#logger = options.logger;
   }
 
-  async postMessage(channel: string, message: SlackMessageBody, threadTs?: string): Promise<SlackThread> {
+  /**
+   * Posts a message. With a `key`, the message carries it as metadata, and a failure after which Slack may have
+   * posted it (a timeout, a 5xx) is retried only once a look at the channel found no message with that key.
+   */
+  async postMessage(channel: string, message: SlackMessageBody, threadTs?: string, key?: string): Promise<SlackThread> {
+    if (key === undefined) return this.#post(this.#client, channel, message, threadTs);
+    const started = new Date();
+    for (let attempt = 0; ; attempt += 1) {
+      if (attempt > 0) {
+        const found = await this.findPosted(channel, key, { since: started, ...(threadTs ? { threadTs } : {}) });
+        if (found) return found;
+      }
+      try {
+        return await this.#post(this.#once, channel, message, threadTs, key);
+      } catch (error) {
+        const ambiguous = error instanceof NotifierError && error.code !== undefined && AMBIGUOUS_CODES.has(error.code);
+        if (!ambiguous || attempt >= this.#retries || this.#stop.signal.aborted) throw error;
+        await this.#sleep(Math.min(5000, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  /**
+   * The message posted with `key` (see postMessage), if there is one: an attempt that died between its post and
+   * recording it leaves one behind. Reads the channel's history (or the thread's replies) since `since`.
+   */
+  async findPosted(channel: string, key: string, options: FindPostedOptions): Promise<SlackThread | undefined> {
+    const channelId = options.threadTs ? channel : await this.#channelIdOf(channel);
+    if (channelId === undefined) return undefined; // not a channel the bot can see: nothing of ours is in it
+    const oldest = ((options.since.getTime() - CLOCK_MARGIN_MS) / 1000).toFixed(6);
+    let cursor: string | undefined;
+    for (let page = 0; page < MAX_LOOKUP_PAGES; page += 1) {
+      const paging = { channel: channelId, oldest, include_all_metadata: true, limit: 200, ...(cursor ? { cursor } : {}) };
+      const result = options.threadTs
+        ? await this.#call("conversations.replies", () => this.#client.conversations.replies({ ...paging, ts: options.threadTs! }))
+        : await this.#call("conversations.history", () => this.#client.conversations.history(paging));
+      const messages = (result.messages ?? []) as FoundMessage[];
+      const match = messages.find((m) => m.metadata?.event_type === POST_METADATA_TYPE && m.metadata.event_payload?.key === key);
+      if (match?.ts) return { channel: channelId, ts: match.ts };
+      cursor = result.response_metadata?.next_cursor || undefined;
+      if (!cursor) return undefined;
+    }
+    this.#logger.warn({ channel: channelId, pages: MAX_LOOKUP_PAGES }, "stopped looking for an interrupted delivery's message after many pages");
+    return undefined;
+  }
+
+  async update(channel: string, ts: string, message: SlackMessageBody): Promise<void> {
+    await this.#call("chat.update", () => this.#client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }));
+  }
+
+  async #post(client: WebClient, channel: string, message: SlackMessageBody, threadTs: string | undefined, key?: string): Promise<SlackThread> {
     const result = await this.#call("chat.postMessage", () =>
-      this.#client.chat.postMessage({ channel, text: message.text, blocks: message.blocks as never, ...(threadTs ? { thread_ts: threadTs } : {}), unfurl_links: false }),
+      client.chat.postMessage({
+        channel,
+        text: message.text,
+        blocks: message.blocks as never,
+        ...(threadTs ? { thread_ts: threadTs } : {}),
+        ...(key === undefined ? {} : { metadata: { event_type: POST_METADATA_TYPE, event_payload: { key } } }),
+        unfurl_links: false,
+      }),
     );
     if (!result.channel || !result.ts) throw new NotifierError("slack", "chat.postMessage answered without channel or ts", { permanent: false });
     return { channel: result.channel, ts: result.ts };
   }
 
-  async update(channel: string, ts: string, message: SlackMessageBody): Promise<void> {
-    await this.#call("chat.update", () => this.#client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }));
+  /** A channel's id: ids as they are, names ("#drift", "drift") through the channels the bot can see. */
+  async #channelIdOf(channel: string): Promise<string | undefined> {
+    if (CHANNEL_ID.test(channel)) return channel;
+    const name = channel.replace(/^#/, "");
+    if (!this.#channelIds?.has(name)) {
+      const ids = new Map<string, string>();
+      let cursor: string | undefined;
+      do {
+        const result = await this.#call("conversations.list", () =>
+          this.#client.conversations.list({ types: "public_channel,private_channel", exclude_archived: true, limit: 1000, ...(cursor ? { cursor } : {}) }),
+        );
+        for (const c of result.channels ?? []) if (c.id && c.name) ids.set(c.name, c.id);
+        cursor = result.response_metadata?.next_cursor || undefined;
+      } while (cursor);
+      this.#channelIds = ids;
+    }
+    return this.#channelIds.get(name);
   }
 
   /** Abandons every request in flight and every wait; later calls fail at once. */
@@ -156,7 +262,8 @@ export class SlackTransport {
     if (code === ErrorCode.PlatformError) {
       const slackCode = String((error as { data?: { error?: unknown } }).data?.error ?? "unknown_error");
       const permanent = PERMANENT_ERROR_CODES.has(slackCode);
-      const hint = HINTS[slackCode] ? `: ${HINTS[slackCode]}` : "";
+      const hintKey = slackCode === "missing_scope" && method.startsWith("conversations.") ? "missing_read_scope" : slackCode;
+      const hint = HINTS[hintKey] ? `: ${HINTS[hintKey]}` : "";
       return new NotifierError("slack", `${method} failed with ${slackCode}${hint}`, { permanent, code: slackCode, cause: error });
     }
     if (code === ErrorCode.HTTPError) {

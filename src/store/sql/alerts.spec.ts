@@ -91,4 +91,23 @@ describe.each(backends.list)("the alert store on $name", (backend) => {
     expect((await store.listRuns())[0]!.alertError).toBe("slack: channel_not_found");
     await store.close();
   });
+
+  it("keeps what an attempt posted, and when it started posting, for the next process", async () => {
+    const db = await backend.fresh();
+    const store = await db.open();
+    await store.applyAlertTransition(openTransition());
+    const [entry] = await store.pendingAlerts("slack");
+    expect(entry!.postStartedAt).toBeUndefined();
+    await store.markAlertPosting(entry!.id);
+    const started = (await store.pendingAlerts("slack"))[0]!.postStartedAt!;
+    expect(Date.parse(started)).not.toBeNaN();
+    // A later attempt keeps the earliest start: the window where the first post may be.
+    await store.markAlertPosting(entry!.id);
+    await store.recordAlertPost(entry!.id, { channel: "CDRIFT", ts: "1700000001.000100" });
+    await store.close();
+
+    const again = await db.open();
+    expect((await again.pendingAlerts("slack"))[0]).toMatchObject({ id: entry!.id, postStartedAt: started, posted: { channel: "CDRIFT", ts: "1700000001.000100" } });
+    await again.close();
+  });
 });

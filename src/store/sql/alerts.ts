@@ -45,6 +45,9 @@ function flappingJson(flapping: EpisodeRecord["flapping"]): string | null {
 
 function outboxEntryOf(row: Row): OutboxEntry {
   const lastError = optionalStr(row, "last_error");
+  const postStartedAt = optionalStr(row, "post_started_at");
+  const postedChannel = optionalStr(row, "posted_channel");
+  const postedTs = optionalStr(row, "posted_ts");
   const episodeId = row.episode_id;
   return {
     id: Number(row.id),
@@ -54,6 +57,8 @@ function outboxEntryOf(row: Row): OutboxEntry {
     createdAt: str(row, "created_at"),
     attempts: Number(row.attempts),
     ...(lastError === undefined ? {} : { lastError }),
+    ...(postStartedAt === undefined ? {} : { postStartedAt }),
+    ...(postedChannel !== undefined && postedTs !== undefined ? { posted: { channel: postedChannel, ts: postedTs } } : {}),
   };
 }
 
@@ -137,7 +142,7 @@ export function sqlAlertStore(db: SqlDb): AlertStore {
 
     async pendingAlerts(notifier, limit = 100) {
       const rows = await db.all(
-        "SELECT id, notifier, episode_id, event_json, created_at, attempts, last_error FROM alert_outbox WHERE notifier = ? AND state = 'pending' ORDER BY id LIMIT ?",
+        "SELECT id, notifier, episode_id, event_json, created_at, attempts, last_error, post_started_at, posted_channel, posted_ts FROM alert_outbox WHERE notifier = ? AND state = 'pending' ORDER BY id LIMIT ?",
         [notifier, limit],
       );
       return rows.map(outboxEntryOf);
@@ -152,6 +157,14 @@ export function sqlAlertStore(db: SqlDb): AlertStore {
           await tx.run("UPDATE episodes SET slack_channel = ?, slack_ts = ? WHERE id = ?", [receipt.thread.channel, receipt.thread.ts, Number(episodeId)]);
         }
       });
+    },
+
+    async markAlertPosting(entryId) {
+      await db.run("UPDATE alert_outbox SET post_started_at = COALESCE(post_started_at, ?) WHERE id = ?", [new Date().toISOString(), entryId]);
+    },
+
+    async recordAlertPost(entryId, message) {
+      await db.run("UPDATE alert_outbox SET posted_channel = ?, posted_ts = ? WHERE id = ?", [message.channel, message.ts, entryId]);
     },
 
     async markAlertAttempt(entryId, error) {

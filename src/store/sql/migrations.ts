@@ -282,6 +282,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE approvals ADD COLUMN seq BIGSERIAL;
     `,
   },
+  {
+    version: 15,
+    name: "what an alert's delivery posted, before it is marked delivered",
+    // A process that dies between a post and marking its entry delivered must not make the next one post again:
+    // post_started_at says a post may have landed (the next attempt looks for it first), posted_* what landed.
+    sql: `
+      ALTER TABLE alert_outbox ADD COLUMN post_started_at TEXT;
+      ALTER TABLE alert_outbox ADD COLUMN posted_channel TEXT;
+      ALTER TABLE alert_outbox ADD COLUMN posted_ts TEXT;
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */
