@@ -6,7 +6,7 @@ import { LocalFile } from "../stacks/demo-files/localFile";
 const config = new pulumi.Config();
 const installDir = config.require("installDir");
 const schedule = config.get("schedule") ?? "*/15 * * * *";
-// A Node >= 22 (type stripping): the one `npm run provision` installs when the host's is older.
+// A Node >= 22.19 (type stripping): the one `npm run provision` installs when the host's is older.
 const node = config.get("nodeBinary") ?? "/usr/bin/node"; // Pulumi.yaml's default
 
 const serviceConfig = new LocalFile("service-config", {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The one plain-JavaScript file in Driftwatch: it has to run on whatever Node the machine has (often 20),
-// make sure a Node >= 22 and the npm dependencies are in place, and then hand over to the TypeScript
-// toolchain entry point (src/toolchain/main.ts), which Node >= 22 runs directly by stripping types.
+// make sure a Node >= 22.19 and the npm dependencies are in place, and then hand over to the TypeScript
+// toolchain entry point (src/toolchain/main.ts), which Node >= 22.19 runs directly by stripping types.
 //
 //   node tools/bootstrap.mjs <provision|test|stress|start|bench|cluster|typecheck> [args...]
 //
@@ -42,11 +42,16 @@ function run(command, args, options) {
   return { ok: result.status === 0, output: `${result.stdout ?? ""}${result.stderr ?? ""}` };
 }
 
-// Node >= minimumMajor: the machine's own when it is recent enough, otherwise the pinned one from the npm
+// Node >= versions.node.minimum: the machine's own when it is recent enough, otherwise the pinned one from the npm
 // registry's node-<platform>-<arch> package (the binary the `node` package's install script would fetch).
+function recentEnough(version, minimum) {
+  const [have, need] = [version, minimum].map((v) => v.split(".").map(Number));
+  const differs = have.findIndex((n, i) => n !== need[i]);
+  return differs === -1 || have[differs] > need[differs];
+}
+
 function ensureNode(tools) {
-  const major = Number(process.versions.node.split(".")[0]);
-  if (major >= versions.node.minimumMajor && !process.env.DRIFTWATCH_FORCE_NODE_INSTALL) {
+  if (recentEnough(process.versions.node, versions.node.minimum) && !process.env.DRIFTWATCH_FORCE_NODE_INSTALL) {
     return process.execPath;
   }
   const pkg = `node-${process.platform}-${process.arch}`;

@@ -59,8 +59,22 @@ describe("toolchain/versions.json", () => {
     expect(pin.npmVersion.startsWith(`${pin.version}.`)).toBe(true);
   });
 
-  it("requires the Node major that package.json's engines field promises", () => {
-    expect(JSON.parse(read("package.json")).engines.node).toBe(`>=${pins.node.minimumMajor}`);
-    expect(Number(pins.node.version.split(".")[0])).toBeGreaterThanOrEqual(pins.node.minimumMajor);
+  it("requires the Node that package.json's engines field promises, at least what the dependencies need", () => {
+    const pkg = JSON.parse(read("package.json")) as { engines: { node: string } };
+    expect(pkg.engines.node).toBe(`>=${pins.node.minimum}`);
+    const parts = (v: string) => v.replace(/^>=/, "").split(".").map(Number);
+    const atLeast = (v: string, min: string) => {
+      const [a, b] = [parts(v), parts(min)];
+      const i = a.findIndex((n, k) => n !== b[k]);
+      return i === -1 || a[i]! > b[i]!;
+    };
+    expect(atLeast(pins.node.version, pins.node.minimum)).toBe(true);
+    // Every runtime dependency that states a Node range is satisfied by the minimum (a lower bound, >= or ^).
+    const lock = JSON.parse(read("package-lock.json")) as { packages: Record<string, { engines?: { node?: string }; dev?: boolean }> };
+    for (const [name, entry] of Object.entries(lock.packages)) {
+      const bound = /^(?:>=|\^)\s*(\d+(?:\.\d+){0,2})\s*$/.exec(entry.engines?.node ?? "")?.[1];
+      if (!name || entry.dev || !bound) continue;
+      expect(atLeast(pins.node.minimum, bound.split(".").concat(["0", "0"]).slice(0, 3).join(".")), `${name} needs Node ${entry.engines!.node}`).toBe(true);
+    }
   });
 });

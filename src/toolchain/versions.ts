@@ -24,7 +24,8 @@ const goInstalledTool = z.strictObject({
 
 export const pinnedVersionsSchema = z.strictObject({
   $comment: z.string().optional(),
-  node: z.strictObject({ version: z.string(), minimumMajor: z.number().int() }),
+  /** `minimum`: the oldest Node that runs Driftwatch (type stripping on by default, node:sqlite, pg-boss 12). */
+  node: z.strictObject({ version: z.string().regex(/^\d+\.\d+\.\d+$/), minimum: z.string().regex(/^\d+\.\d+\.\d+$/) }),
   pulumi: goBuiltTool,
   pulumiLanguageNodejs: goBuiltTool,
   tofu: goBuiltTool,
