@@ -3,7 +3,7 @@
 // first; a webhook to one replica and the leader's Git poll of the same commit run the stack once; a replica
 // killed with kill -9 in the middle of a check loses nothing: another replica runs the stack again once the
 // dead one's heartbeat stops, and the cut-off run is recorded as interrupted.
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { createHmac } from "node:crypto";
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, writeSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,17 +11,16 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunSummary, Store } from "../src/store/api.ts";
 import { openPostgresStore } from "../src/store/postgres/index.ts";
-import { manifestPath } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { type LocalPostgres, queryDatabase, startPostgres } from "./support/postgres.ts";
-import { processesUnder, until } from "./support/processes.ts";
+import { until } from "./support/processes.ts";
+import { killReplica as killFleetReplica, type Replica, startReplica as startFleetReplica } from "./support/replicas.ts";
 import { sharedCacheDir } from "./support/tempdir.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
 const STACKS = Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(2, "0")}`);
 const API_TOKEN = "api-token-for-replica-tests";
 const HOOK_SECRET = "webhook-secret-for-replica-tests";
-const CLI = join(import.meta.dirname, "../src/cli/main.ts");
 
 /** No provider at all: init and plan take a moment, so 30 stacks a minute fit a busy 2-core machine. */
 const QUICK = (n: number) => `variable "dir" { type = string }\noutput "n" { value = ${n} }\n`;
@@ -36,15 +35,6 @@ data "local_file" "gate" {
   filename = "\${var.dir}/gate"
 }
 `;
-
-interface Replica {
-  name: string;
-  dataDir: string;
-  child: ChildProcess;
-  url: string;
-  exited: Promise<number | null>;
-  log: string[];
-}
 
 let server: LocalPostgres;
 let databaseUrl: string;
@@ -80,47 +70,15 @@ function configFor(name: string): string {
 }
 
 async function startReplica(name: string): Promise<Replica> {
-  const env = {
-    ...process.env,
-    DATABASE_URL: databaseUrl,
-    DRIFTWATCH_TOOLCHAIN: process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath(),
-    DRIFTWATCH_API_TOKEN: API_TOKEN,
-    DRIFTWATCH_WEBHOOK_SECRET: HOOK_SECRET,
-    DRIFTWATCH_LOG_LEVEL: "info",
-  };
-  const child = spawn(process.execPath, [CLI, "--config", configFor(name), "serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
-  const log: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffered = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        log.push(line);
-        const serving = /"msg":"driftwatch serving"/.test(line) ? (JSON.parse(line) as { url: string }).url : undefined;
-        if (serving) resolve(serving);
-      }
-    });
-    void exited.then((code) => reject(new Error(`replica ${name} exited (${code}) before serving:\n${log.slice(-20).join("\n")}`)));
-  });
-  const replica = { name, dataDir: join(root, name), child, url, exited, log };
+  const env = { DATABASE_URL: databaseUrl, DRIFTWATCH_API_TOKEN: API_TOKEN, DRIFTWATCH_WEBHOOK_SECRET: HOOK_SECRET };
+  const replica = await startFleetReplica({ name, config: configFor(name), dataDir: join(root, name), env });
   replicas.set(name, replica);
   return replica;
 }
 
-async function stopReplica(replica: Replica): Promise<void> {
-  replica.child.kill("SIGTERM");
-  await replica.exited;
-  replicas.delete(replica.name);
-}
-
 /** kill -9 of the replica and of every process it started (a machine going away takes them all). */
 async function killReplica(replica: Replica): Promise<void> {
-  replica.child.kill("SIGKILL");
-  await replica.exited;
-  for (const pid of processesUnder(replica.dataDir)) process.kill(pid, "SIGKILL");
+  await killFleetReplica(replica);
   replicas.delete(replica.name);
 }
 

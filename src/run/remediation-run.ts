@@ -68,6 +68,8 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
   let decision: RemediationSummary["decision"];
   let reason: string;
   let leased = false;
+  /** The approval as read again under the lease. */
+  let current: ApprovalRecord | undefined;
 
   const entryOf = (decided: RemediationSummary["decision"], why: string, after?: StackResult): AuditEntry =>
     maskedFor<AuditEntry>(
@@ -99,7 +101,15 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     reason = `${backoff.failures} failed remediation(s) in a row; the next attempt waits until ${backoff.nextAttemptAt}`;
   } else if (!(leased = await takeLease(deps.store, lease, holder, leaseMs(stack)))) {
     decision = "busy";
-    reason = "another remediation of this stack is in progress";
+    reason = approval
+      ? `another remediation of this stack is in progress (perhaps this approval, given elsewhere); this request did not apply approval ${approval.id}: see what became of it with driftwatch approvals ${stack.name}`
+      : "another remediation of this stack is in progress";
+  } else if (approval && (current = await deps.store.getApproval(approval.id))?.state !== "pending") {
+    // The approval was read before the lease was taken: another request (on any replica) decided it meanwhile. It
+    // settled the approval before letting go of the lease, so the state read under the lease is final. Nothing is
+    // planned or audited, as if this request had come after that one.
+    await deps.store.releaseLease(lease, holder);
+    throw current ? notPendingError(current) : new ApprovalError("no such approval");
   } else if (await settleInterruptedApply(stack, deps, logger, { inSync: false })) {
     decision = "needs-attention";
     reason = `an earlier remediation's apply was interrupted, so what it changed is unknown; automatic remediation is paused until the stack is in sync again: look at the stack, then driftwatch converge ${stack.name}`;
@@ -325,6 +335,10 @@ export async function afterInSyncCheck(stack: StackConfig, check: StackResult, d
   await deps.store.clearRemediationBackoff(stack.name);
 }
 
+function notPendingError(approval: ApprovalRecord): ApprovalError {
+  return new ApprovalError(`approval ${approval.id} is ${approval.state}${approval.reason ? `: ${approval.reason}` : ""}`);
+}
+
 /**
  * A person approves a waiting plan: the stack is planned again at the approved commit, and only a plan with the
  * approved fingerprint is applied (guards, windows and freezes are evaluated again, now). A changed plan voids the
@@ -332,7 +346,7 @@ export async function afterInSyncCheck(stack: StackConfig, check: StackResult, d
  */
 export async function approveRemediation(stack: StackConfig | undefined, approval: ApprovalRecord | undefined, approver: string, deps: RunDependencies, options: RunStackOptions = {}): Promise<StackResult> {
   if (!approval) throw new ApprovalError("no such approval");
-  if (approval.state !== "pending") throw new ApprovalError(`approval ${approval.id} is ${approval.state}${approval.reason ? `: ${approval.reason}` : ""}`);
+  if (approval.state !== "pending") throw notPendingError(approval);
   if (approval.expiresAt <= new Date().toISOString()) {
     await deps.store.settleApproval(approval.id, "expired", approver, `expired at ${approval.expiresAt}`);
     throw new ApprovalError(`approval ${approval.id} expired at ${approval.expiresAt}; the next check requests a new one`);

@@ -1,0 +1,75 @@
+// Real `driftwatch serve` replicas for the fleet tests: a child process per replica (its own config file and
+// dataDir, one shared database), started until it says where it serves, stopped gracefully or killed with -9
+// together with every engine it started.
+//
+//   const replica = await startReplica({ name: "a", config: "/tmp/x/a.yaml", dataDir: "/tmp/x/a", env: { DATABASE_URL: url } });
+//   await fetch(new URL("/api/stacks", replica.url));
+//   await stopReplica(replica); // or killReplica(replica)
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { manifestPath } from "../../src/toolchain/paths.ts";
+import { processesUnder } from "./processes.ts";
+
+const CLI = join(import.meta.dirname, "../../src/cli/main.ts");
+
+export interface Replica {
+  name: string;
+  dataDir: string;
+  child: ChildProcess;
+  /** Where it serves, e.g. http://127.0.0.1:40123/ */
+  url: string;
+  exited: Promise<number | null>;
+  /** Every stderr line so far (JSON log lines, at level info). */
+  log: string[];
+}
+
+export interface ReplicaSpec {
+  name: string;
+  /** Its driftwatch.yaml. */
+  config: string;
+  /** The config's dataDir: where killReplica looks for the engines it left running. */
+  dataDir: string;
+  /** On top of this process's environment (DATABASE_URL, tokens). */
+  env: NodeJS.ProcessEnv;
+}
+
+/** Starts `driftwatch serve` and resolves once it serves; rejects if it exits first (with its last log lines). */
+export async function startReplica(spec: ReplicaSpec): Promise<Replica> {
+  const env = {
+    ...process.env,
+    DRIFTWATCH_TOOLCHAIN: process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath(),
+    DRIFTWATCH_LOG_LEVEL: "info",
+    ...spec.env,
+  };
+  const child = spawn(process.execPath, [CLI, "--config", spec.config, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
+  const log: string[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    let buffered = "";
+    child.stderr!.on("data", (chunk: Buffer) => {
+      buffered += chunk.toString("utf8");
+      const lines = buffered.split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        log.push(line);
+        const serving = /"msg":"driftwatch serving"/.test(line) ? (JSON.parse(line) as { url: string }).url : undefined;
+        if (serving) resolve(serving);
+      }
+    });
+    void exited.then((code) => reject(new Error(`replica ${spec.name} exited (${code}) before serving:\n${log.slice(-20).join("\n")}`)));
+  });
+  return { name: spec.name, dataDir: spec.dataDir, child, url, exited, log };
+}
+
+/** SIGTERM, and waits for the graceful stop. */
+export async function stopReplica(replica: Replica): Promise<void> {
+  replica.child.kill("SIGTERM");
+  await replica.exited;
+}
+
+/** kill -9 of the replica and of every process it started (a machine going away takes them all). */
+export async function killReplica(replica: Replica): Promise<void> {
+  replica.child.kill("SIGKILL");
+  await replica.exited;
+  for (const pid of processesUnder(replica.dataDir)) process.kill(pid, "SIGKILL");
+}
