@@ -145,6 +145,12 @@ describe("three replicas on one database", () => {
     // The replicas shared the work: not all done by whichever clock fired first.
     const processes = await sql("SELECT DISTINCT process FROM runs WHERE trigger = 'schedule'");
     expect(processes.length).toBeGreaterThanOrEqual(2);
+    // The modules declare no backend: each replica said, once per stack it ran, that its state is its own.
+    for (const replica of replicas.values()) {
+      const warned = replica.log.filter((line) => line.includes("kept under this replica's dataDir")).map((line) => (JSON.parse(line) as { stack: string }).stack);
+      expect(new Set(warned).size).toBe(warned.length);
+    }
+    expect([...replicas.values()].some((r) => r.log.some((line) => line.includes("kept under this replica's dataDir")))).toBe(true);
   }, engineTimeout(150));
 
   it("runs a stack once for a commit a webhook to one replica names and the leader's poll sees", async () => {

@@ -60,6 +60,11 @@ export interface EngineDependencies {
   cacheDir: string;
   /** Driftwatch's data directory, for engine state that must outlive a worktree. */
   dataDir: string;
+  /**
+   * Other processes (replicas on other hosts) share the history: state kept under `dataDir` is this process's
+   * alone, and an engine says so when it falls back to keeping a stack's state there.
+   */
+  sharedHistory?: boolean;
 }
 
 type EngineFactory = (deps: EngineDependencies) => Engine;

@@ -72,7 +72,13 @@ export async function createRunner(options: RunnerOptions): Promise<Runner> {
     engineFor: (stack: StackConfig) => {
       let engine = engines.get(stack.engine);
       if (!engine) {
-        engine = createEngine(stack.engine, { toolchain: options.toolchain, logger, cacheDir: config.cacheDir, dataDir: config.dataDir });
+        engine = createEngine(stack.engine, {
+          toolchain: options.toolchain,
+          logger,
+          cacheDir: config.cacheDir,
+          dataDir: config.dataDir,
+          sharedHistory: config.database.kind === "postgres",
+        });
         engines.set(stack.engine, engine);
       }
       return engine;

@@ -9,6 +9,7 @@ import { preparePrivateDir } from "../../core/private-dir.ts";
 import type { Detection, ResourceChange } from "../../core/types.ts";
 import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
+import { isInside, localStateWarning } from "../replica-local-state.ts";
 import { isolatedCommand } from "./command.ts";
 import { ensureDependencies } from "./dependencies.ts";
 import { classifyPulumiError, planViolation } from "./errors.ts";
@@ -28,6 +29,7 @@ function settingsOf(ctx: EngineContext) {
 
 export function createPulumiEngine(deps: EngineDependencies): Engine {
   let command: Promise<PulumiCommand> | undefined;
+  const warnLocalState = localStateWarning(deps);
   const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }).then(isolatedCommand));
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
@@ -35,7 +37,12 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
     const settings = settingsOf(ctx);
     const backend = settings.backendUrl;
     // Stack state (secrets encrypted, everything else in clear): the service's user only.
-    if (backend.startsWith("file://")) preparePrivateDir(fileURLToPath(backend));
+    if (backend.startsWith("file://")) {
+      preparePrivateDir(fileURLToPath(backend));
+      if (isInside(fileURLToPath(backend), deps.dataDir)) {
+        warnLocalState(ctx.stack.name, ctx.logger, "its backend is a folder in it; give the stack a pulumi.backendUrl every replica reaches (s3://, gs://, azblob://, Pulumi Cloud)");
+      }
+    }
     const envVars: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined) envVars[key] = value;
     envVars.PULUMI_BACKEND_URL = settings.backendUrl;

@@ -12,6 +12,7 @@ import { fingerprintChanges } from "../../core/fingerprint.ts";
 import { runTool, type ToolRun } from "../../core/process.ts";
 import { resolveWorktreeFile, worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
+import { localStateWarning } from "../replica-local-state.ts";
 import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
 import { cleanOutput, formatValidateJson, isLockConflict } from "./diagnostics.ts";
 import { withInitLock } from "./init-lock.ts";
@@ -54,6 +55,7 @@ function asTerraformStack(ctx: EngineContext): TerraformStackConfig {
 }
 
 export function createTerraformEngine(deps: EngineDependencies): Engine {
+  const warnLocalState = localStateWarning(deps);
 
   /** tofu, terraform or a path; by default tofu when the toolchain has it, else terraform. */
   function binaryFor(stack: TerraformStackConfig): string {
@@ -175,7 +177,10 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         await initialize(session, initArgs, memo);
       }
       // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
-      if (!existsSync(join(dataDir, "terraform.tfstate"))) session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
+      if (!existsSync(join(dataDir, "terraform.tfstate"))) {
+        session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
+        warnLocalState(stack.name, ctx.logger, "the module declares no backend; give it one every replica reaches (s3, gcs, remote, ...)");
+      }
       return session;
     } catch (error) {
       rmSync(planDir, { recursive: true, force: true });
