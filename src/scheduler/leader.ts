@@ -1,6 +1,6 @@
-// One replica of a fleet at a time does what must not be done N times (polling Git): whoever holds a PostgreSQL
-// session advisory lock. The lock lives as long as the holder's connection, so a replica that dies (or loses the
-// database) lets it go at once, and another replica takes it at its next try.
+// One replica of a fleet at a time does what must not be done N times (polling Git, exporting the fleet gauges of
+// /metrics): whoever holds a PostgreSQL session advisory lock. The lock lives as long as the holder's connection, so
+// a replica that dies (or loses the database) lets it go at once, and another replica takes it at its next try.
 import pg from "pg";
 import type { Logger } from "pino";
 import { errorMessage } from "../core/errors.ts";
@@ -41,7 +41,7 @@ export class Leadership {
   #set(leading: boolean): void {
     if (leading === this.#leading) return;
     this.#leading = leading;
-    this.#options.logger.info({ leading }, leading ? "this replica polls Git for the fleet" : "this replica no longer polls Git");
+    this.#options.logger.info({ leading }, leading ? "this replica leads the fleet: it polls Git and exports the fleet gauges" : "this replica no longer leads the fleet");
     this.#options.onChange?.(leading);
   }
 

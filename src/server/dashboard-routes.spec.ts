@@ -50,7 +50,7 @@ async function setup(options: { token?: string } = {}) {
   const server = buildServer({
     config,
     store: opened,
-    metrics: await createMetrics(config.stacks, opened),
+    metrics: createMetrics({ stacks: config.stacks, store: opened, logger: pino({ level: "silent" }) }),
     scheduler: { running: true, phases: () => ({}), trigger: () => "queued" },
     onPush: async () => [],
     approve: async () => {

@@ -5,11 +5,12 @@
 // a live one, such as a `check` running next to the service), and so are the
 // remediation applies it left unfinished (automatic remediation of those stacks then waits for a person).
 // On PostgreSQL the service is one replica of a fleet: checks go through the shared queue (scheduler/fleet.ts),
-// and the replica holding the lead (scheduler/leader.ts) polls Git; webhooks and the API work on every replica.
+// and the replica holding the lead (scheduler/leader.ts) polls Git and exports the fleet gauges of /metrics;
+// webhooks, the API and /metrics work on every replica.
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import type { DriftwatchConfig } from "../config/types.ts";
-import { processIsGone } from "../core/liveness.ts";
+import { processId, processIsGone } from "../core/liveness.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import { ScheduledReports } from "../reports/scheduled.ts";
@@ -55,14 +56,23 @@ export async function startService(options: ServeOptions): Promise<Service> {
     logger.warn({ stack: run.stack, runId: run.runId }, "a run left unfinished by an earlier process is marked interrupted");
   }
   await runner.settleInterruptedApplies();
-  const metrics = await createMetrics(config.stacks, runner.store);
+  const database = config.database;
+  // On PostgreSQL one replica at a time (the leader) polls Git and exports the fleet gauges.
+  const leadership =
+    database.kind === "postgres" ? new Leadership({ databaseUrl: database.url, intervalMs: Math.max(1000, Math.min(config.service.gitPollMs || 10_000, 10_000)), logger }) : undefined;
+  const metrics = createMetrics({
+    stacks: config.stacks,
+    store: runner.store,
+    logger: logger.child({ component: "metrics" }),
+    // The replica's name on its own series is the one the runs it records carry (`process`, host:pid).
+    ...(leadership ? { replica: processId(), leading: () => leadership.leading } : {}),
+  });
   const concurrency = config.service.concurrency ?? availableParallelism();
   const run = async (stack: Parameters<Runner["run"]>[0], reason: TriggerReason, signal: AbortSignal, fetchedAfter?: number) => {
     const result = await runner.run(stack, "detect", { signal, trigger: reason, ...(fetchedAfter ? { fetchedAfter } : {}) });
-    metrics.observe(stack, result);
+    metrics.observe(result);
   };
-  const database = config.database;
-  // On PostgreSQL every replica shares the work: a queue of checks, and one replica (the leader) polling Git.
+  // On PostgreSQL every replica shares the work through a queue of checks.
   const scheduler: CheckScheduler =
     database.kind === "postgres"
       ? new FleetScheduler({
@@ -81,8 +91,6 @@ export async function startService(options: ServeOptions): Promise<Service> {
           },
         })
       : new Scheduler({ stacks: config.stacks, concurrency, jitterMs: config.service.jitterMs, logger, onSkip: () => metrics.skipped(), run });
-  const leadership =
-    database.kind === "postgres" ? new Leadership({ databaseUrl: database.url, intervalMs: Math.max(1000, Math.min(config.service.gitPollMs || 10_000, 10_000)), logger }) : undefined;
   const gitWatch = new GitWatch({
     stacks: config.stacks,
     source: runner.source,

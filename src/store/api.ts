@@ -303,6 +303,13 @@ export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore
   /** Newest first (by `startedAt`, then by recording order). */
   listRuns(options?: ListRunsOptions): Promise<RunSummary[]>;
   /**
+   * The newest finished run of each of `stacks` (the one `listRuns({ stack, limit: 1 })` gives), in one query
+   * whatever the number of stacks; a stack never run is left out. Ordered by stack.
+   */
+  latestRuns(stacks: readonly string[]): Promise<RunSummary[]>;
+  /** When each open drift episode opened, one per stack that has one, in one query. Ordered by stack. */
+  openEpisodeStarts(): Promise<{ stack: string; openedAt: string }[]>;
+  /**
    * Which of `addresses` the stack's successful runs found drifting, oldest first: the runs started at or after
    * `since`, and the last one before it.
    */

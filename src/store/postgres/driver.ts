@@ -15,6 +15,7 @@ export const POSTGRES_DIALECT: Dialect = {
   recordOrder: "seq",
   nowMs: "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
   inList: (column, values) => ({ sql: `${column} = ANY(CAST(? AS TEXT[]))`, param: values }),
+  listTable: (alias, values) => ({ sql: `unnest(CAST(? AS TEXT[])) AS ${alias}(value)`, param: values }),
 };
 
 /**

@@ -50,4 +50,6 @@ export interface Dialect {
   readonly nowMs: string;
   /** `column` is one of `values`: the condition and its one parameter. */
   inList(column: string, values: readonly string[]): { sql: string; param: Param };
+  /** A FROM item named `alias` with one row per value, in its column `value`: the item and its one parameter. */
+  listTable(alias: string, values: readonly string[]): { sql: string; param: Param };
 }

@@ -308,6 +308,55 @@ describe.each(backends.list)("the store on $name", (backend) => {
       await store.close();
       await expect(store.close()).resolves.toBeUndefined();
     });
+
+    describe("the state of many stacks at once (what /metrics reads)", () => {
+      it("latestRuns gives each listed stack's newest finished run, as listRuns would, in one query", async () => {
+        await withStore(await fresh(), async (store) => {
+          await seed(store);
+          // Same instant twice: the later-recorded wins, as in listRuns. A run in progress is not a result yet.
+          await store.recordRun(result({ runId: "ops-1", stack: "ops", startedAt: "2026-05-01T09:00:00.000Z", verdict: "drifted", changes: [driftChange] }));
+          await store.recordRun(result({ runId: "ops-2", stack: "ops", startedAt: "2026-05-01T09:00:00.000Z", verdict: "error", error: { kind: "TimeoutError", message: "slow" } }));
+          await store.startRun({ runId: "web-running", stack: "web", engine: "pulumi", startedAt: "2026-05-01T15:00:00.000Z" });
+          await store.startRun({ runId: "new-running", stack: "new", engine: "pulumi", startedAt: "2026-05-01T15:00:00.000Z" });
+
+          const latest = await store.latestRuns(["web", "db", "ops", "new", "unknown", "web"]);
+          expect(latest.map((r) => r.runId)).toEqual(["db-2", "ops-2", "web-3"]); // by stack; never finished: absent
+          for (const stack of ["web", "db", "ops"]) {
+            expect(latest.find((r) => r.stack === stack)).toStrictEqual((await store.listRuns({ stack, limit: 1 }))[0]);
+          }
+          expect(latest.find((r) => r.stack === "web")).toMatchObject({ verdict: "drifted+pending", driftCount: 1, pendingCount: 1 });
+          expect((await store.latestRuns(["db"])).map((r) => r.runId)).toEqual(["db-2"]);
+          expect(await store.latestRuns([])).toEqual([]);
+
+          // Many stacks are one statement with one parameter, not one per stack.
+          const many = Array.from({ length: 2500 }, (_, i) => `stack-${i}`);
+          for (const i of [0, 1234, 2499]) await store.recordRun(result({ runId: `many-${i}`, stack: `stack-${i}` }));
+          expect((await store.latestRuns(many)).map((r) => r.runId)).toEqual(["many-0", "many-1234", "many-2499"]);
+        });
+      });
+
+      it("openEpisodeStarts gives when each open episode opened, by stack; closed ones are left out", async () => {
+        await withStore(await fresh(), async (store) => {
+          expect(await store.openEpisodeStarts()).toEqual([]);
+          const open = (stack: string, openedAt: string) =>
+            store.applyAlertTransition({
+              stack,
+              episode: { op: "open", episode: { stack, openedAt, openedRunId: `${stack}-1`, lastRunId: `${stack}-1`, lastSeenAt: openedAt, seenCount: 1, fingerprint: "fp", changes: [driftChange] } },
+              events: [],
+              notifiers: [],
+            });
+          await open("web", "2026-05-01T10:00:00.000Z");
+          await open("db", "2026-05-01T11:00:00.000Z");
+          await open("ops", "2026-05-01T12:00:00.000Z");
+          const ops = (await store.openEpisode("ops"))!;
+          await store.applyAlertTransition({ stack: "ops", episode: { op: "close", episode: { ...ops, closedAt: "2026-05-01T13:00:00.000Z" } }, events: [], notifiers: [] });
+          expect(await store.openEpisodeStarts()).toEqual([
+            { stack: "db", openedAt: "2026-05-01T11:00:00.000Z" },
+            { stack: "web", openedAt: "2026-05-01T10:00:00.000Z" },
+          ]);
+        });
+      });
+    });
   });
 
   describe("drift history", () => {

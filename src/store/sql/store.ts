@@ -233,6 +233,26 @@ export function sqlStore(db: SqlDb): Store {
       return rows.map(summaryOf);
     },
 
+    async latestRuns(stacks: readonly string[]): Promise<RunSummary[]> {
+      if (stacks.length === 0) return [];
+      // One index lookup per stack (runs_stack_started_at, newest first), whatever the length of the history: the
+      // newest finished run's id of each listed stack, then those runs by their primary key.
+      const list = db.dialect.listTable("s", stacks);
+      const rows = await db.all(
+        `SELECT ${RUN_READ_COLUMNS} FROM runs WHERE run_id IN (` +
+          `SELECT (SELECT x.run_id FROM runs x WHERE x.stack = s.value AND x.status != 'running' ORDER BY x.started_at DESC, x.${order} DESC LIMIT 1) FROM ${list.sql}` +
+          ") ORDER BY stack",
+        [list.param],
+      );
+      return rows.map(summaryOf);
+    },
+
+    async openEpisodeStarts(): Promise<{ stack: string; openedAt: string }[]> {
+      // The open episodes are what the partial index episodes_open_stack holds: one per stack at most.
+      const rows = await db.all("SELECT stack, opened_at FROM episodes WHERE closed_at IS NULL ORDER BY stack");
+      return rows.map((row) => ({ stack: text(row, "stack"), openedAt: text(row, "opened_at") }));
+    },
+
     async getRun(runId: string): Promise<StackResult | undefined> {
       const row = await db.get(`SELECT ${RUN_READ_COLUMNS} FROM runs WHERE run_id = ? AND status != 'running'`, [runId]);
       if (!row) return undefined;

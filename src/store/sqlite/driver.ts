@@ -17,6 +17,7 @@ export const SQLITE_DIALECT: Dialect = {
   recordOrder: "rowid",
   nowMs: "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
   inList: (column, values) => ({ sql: `${column} IN (SELECT value FROM json_each(?))`, param: JSON.stringify(values) }),
+  listTable: (alias, values) => ({ sql: `json_each(?) AS ${alias}`, param: JSON.stringify(values) }),
 };
 
 /** The queue of each database file this thread has open, with how many connections share it. */
