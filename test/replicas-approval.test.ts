@@ -15,8 +15,7 @@ import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { type LocalPostgres, queryDatabase, startPostgres } from "./support/postgres.ts";
 import { until } from "./support/processes.ts";
-import { killReplica, type Replica, startReplica } from "./support/replicas.ts";
-import { sharedCacheDir } from "./support/tempdir.ts";
+import { killReplica, replicaConfigHead, type Replica, startReplica } from "./support/replicas.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
@@ -49,11 +48,7 @@ const responses: string[] = [];
 function configFor(name: string): string {
   const file = join(root, `${name}.yaml`);
   const lines = [
-    `dataDir: ${join(root, name)}`,
-    `cacheDir: ${sharedCacheDir}`,
-    "database:",
-    "  url: ${env:DATABASE_URL}",
-    "  heartbeatSeconds: 10",
+    ...replicaConfigHead(join(root, name)),
     "service:",
     '  schedule: "0 0 1 1 *"', // no tick during the test: the stack is checked when the API asks
     "  runOnStart: false",

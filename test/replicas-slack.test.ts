@@ -12,9 +12,8 @@ import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { type LocalPostgres, queryDatabase, startPostgres } from "./support/postgres.ts";
 import { until } from "./support/processes.ts";
-import { killReplica, type Replica, startReplica } from "./support/replicas.ts";
+import { killReplica, replicaConfigHead, type Replica, startReplica } from "./support/replicas.ts";
 import { SlackServer, type StoredMessage } from "./support/slack-server.ts";
-import { sharedCacheDir } from "./support/tempdir.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
 const STACKS = ["s1", "s2", "s3", "s4"];
@@ -50,11 +49,7 @@ const world = (stack: string, file: string) => join(root, "world", stack, file);
 function configFor(name: string): string {
   const file = join(root, `${name}.yaml`);
   const lines = [
-    `dataDir: ${join(root, name)}`,
-    `cacheDir: ${sharedCacheDir}`,
-    "database:",
-    "  url: ${env:DATABASE_URL}",
-    "  heartbeatSeconds: 10",
+    ...replicaConfigHead(join(root, name)),
     "alerts:",
     "  log: false",
     `  slack: { channel: "${CHANNEL}", apiUrl: "${slack.url}", retries: 1, timeoutSeconds: 2, maxRateLimitWaitSeconds: 5 }`,

@@ -14,8 +14,7 @@ import { openPostgresStore } from "../src/store/postgres/index.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { type LocalPostgres, queryDatabase, startPostgres } from "./support/postgres.ts";
 import { until } from "./support/processes.ts";
-import { killReplica as killFleetReplica, type Replica, startReplica as startFleetReplica } from "./support/replicas.ts";
-import { sharedCacheDir } from "./support/tempdir.ts";
+import { killReplica as killFleetReplica, replicaConfigHead, type Replica, startReplica as startFleetReplica } from "./support/replicas.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
 const STACKS = Array.from({ length: 30 }, (_, i) => `s${String(i + 1).padStart(2, "0")}`);
@@ -46,11 +45,7 @@ const replicas = new Map<string, Replica>();
 function configFor(name: string): string {
   const file = join(root, `${name}.yaml`);
   const lines = [
-    `dataDir: ${join(root, name)}`,
-    `cacheDir: ${sharedCacheDir}`,
-    "database:",
-    "  url: ${env:DATABASE_URL}",
-    "  heartbeatSeconds: 10",
+    ...replicaConfigHead(join(root, name)),
     "service:",
     '  schedule: "* * * * *"',
     "  jitterSeconds: 0",

@@ -9,6 +9,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
 import { manifestPath } from "../../src/toolchain/paths.ts";
 import { processesUnder } from "./processes.ts";
+import { sharedCacheDir } from "./tempdir.ts";
 
 const CLI = join(import.meta.dirname, "../../src/cli/main.ts");
 
@@ -31,6 +32,14 @@ export interface ReplicaSpec {
   dataDir: string;
   /** On top of this process's environment (DATABASE_URL, tokens). */
   env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The top of a replica's driftwatch.yaml: its own dataDir, the tests' shared cache, the database from
+ * ${env:DATABASE_URL} with a 10 s heartbeat (a killed replica's check is taken over within about 20 s).
+ */
+export function replicaConfigHead(dataDir: string): string[] {
+  return [`dataDir: ${dataDir}`, `cacheDir: ${sharedCacheDir}`, "database:", "  url: ${env:DATABASE_URL}", "  heartbeatSeconds: 10"];
 }
 
 /** Starts `driftwatch serve` and resolves once it serves; rejects if it exits first (with its last log lines). */
