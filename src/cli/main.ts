@@ -16,7 +16,6 @@ import { createRunner } from "../run/runner.ts";
 import { startService } from "../service/serve.ts";
 import type { Store } from "../store/api.ts";
 import { StoreError } from "../store/errors.ts";
-import { copySqliteToPostgres } from "../store/copy.ts";
 import { migrateDatabase, openStore } from "../store/open.ts";
 import { isPostgresUrl, redactDatabaseUrl } from "../store/postgres/url.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
@@ -324,6 +323,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const to = opts.to ?? (config.database.kind === "postgres" ? config.database.url : undefined);
       if (to === undefined) throw new UsageError("db copy: give --to postgres://… (or set database.url in the configuration)");
       if (!isPostgresUrl(to)) throw new UsageError("db copy: --to must be a PostgreSQL URL: postgres://user:password@host:5432/database");
+      const { copySqliteToPostgres } = await import("../store/copy.ts");
       const copied = await copySqliteToPostgres(from, to);
       const total = copied.reduce((n, t) => n + t.rows, 0);
       const lines = copied.map((t) => `  ${t.table.padEnd(20)} ${t.rows}`);

@@ -11,7 +11,7 @@ import type { StackResult } from "../core/types.ts";
 import { computeReport } from "../reports/compute.ts";
 import type { FleetReport } from "../reports/model.ts";
 import { reportsDir } from "../reports/scheduled.ts";
-import type { ApprovalState, Store } from "../store/api.ts";
+import type { ApprovalState, OpenEpisodeSummary, RunSummary, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
 import { bearerMatches, webhookAuthentication } from "./auth.ts";
 import { badRequestPage, notFoundPage, runPage, stackPage, type StackRow } from "./dashboard.ts";
@@ -93,28 +93,35 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     if (!http.apiToken || !bearerMatches(request.headers.authorization, http.apiToken)) return unauthorized(reply, "an API token is required");
   };
 
+  const rowOf = (stack: StackConfig, phases: Record<string, string>, lastRun: RunSummary | undefined, episode: OpenEpisodeSummary | undefined): StackRow => ({
+    name: stack.name,
+    engine: stack.engine,
+    phase: phases[stack.name] ?? "idle",
+    ...(lastRun ? { lastRun } : {}),
+    ...(episode ? { openEpisode: { openedAt: episode.openedAt, seenCount: episode.seenCount, ...(episode.flapping ? { flapping: episode.flapping } : {}) } } : {}),
+  });
+
   const row = async (stack: StackConfig, phases: Record<string, string>): Promise<StackRow> => {
     const [[lastRun], episode] = await Promise.all([store.listRuns({ stack: stack.name, limit: 1 }), store.openEpisode(stack.name)]);
-    return {
-      name: stack.name,
-      engine: stack.engine,
-      phase: phases[stack.name] ?? "idle",
-      ...(lastRun ? { lastRun } : {}),
-      ...(episode ? { openEpisode: { openedAt: episode.openedAt, seenCount: episode.seenCount, ...(episode.flapping ? { flapping: episode.flapping } : {}) } } : {}),
-    };
+    return rowOf(stack, phases, lastRun, episode);
   };
 
-  const stackJson = async (stack: StackConfig, phases: Record<string, string>) => {
-    const r = await row(stack, phases);
-    return {
-      name: stack.name,
-      engine: stack.engine,
-      schedule: stack.schedule,
-      state: r.phase,
-      lastRun: r.lastRun ?? null,
-      openEpisode: r.openEpisode ? { ...r.openEpisode, openSeconds: Math.round((Date.now() - Date.parse(r.openEpisode.openedAt)) / 1000) } : null,
-    };
+  /** Every configured stack's row in two queries, whatever the number of stacks. */
+  const allRows = async (phases: Record<string, string>): Promise<StackRow[]> => {
+    const [runs, episodes] = await Promise.all([store.latestRuns(config.stacks.map((s) => s.name)), store.openEpisodeSummaries()]);
+    const lastRuns = new Map(runs.map((r) => [r.stack, r]));
+    const open = new Map(episodes.map((e) => [e.stack, e]));
+    return config.stacks.map((s) => rowOf(s, phases, lastRuns.get(s.name), open.get(s.name)));
   };
+
+  const stackJson = (stack: StackConfig, r: StackRow) => ({
+    name: stack.name,
+    engine: stack.engine,
+    schedule: stack.schedule,
+    state: r.phase,
+    lastRun: r.lastRun ?? null,
+    openEpisode: r.openEpisode ? { ...r.openEpisode, openSeconds: Math.round((Date.now() - Date.parse(r.openEpisode.openedAt)) / 1000) } : null,
+  });
 
   app.get("/healthz", async () => ({ status: "ok" }));
 
@@ -138,13 +145,14 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   app.get("/api/stacks", { preHandler: readGuard }, async () => {
     const phases = deps.scheduler.phases();
-    return { stacks: await Promise.all(config.stacks.map((s) => stackJson(s, phases))) };
+    const rows = await allRows(phases);
+    return { stacks: config.stacks.map((s, i) => stackJson(s, rows[i]!)) };
   });
 
   app.get<{ Params: { name: string } }>("/api/stacks/:name", { preHandler: readGuard }, async (request, reply) => {
     const stack = stacks.get(request.params.name);
     if (!stack) return reply.code(404).send({ error: `no stack named ${request.params.name}` });
-    const summary = await stackJson(stack, deps.scheduler.phases());
+    const summary = stackJson(stack, await row(stack, deps.scheduler.phases()));
     const last = summary.lastRun ? await store.getRun(summary.lastRun.runId) : undefined;
     return { ...summary, changes: last?.changes ?? [] };
   });
@@ -270,7 +278,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     const fleet = await fleetReport(request);
     const stale = new Set(fleet?.posture.stale ?? []);
     const phases = deps.scheduler.phases();
-    const rows = await Promise.all(config.stacks.map(async (s) => ({ ...(await row(s, phases)), stale: stale.has(s.name) })));
+    const rows = (await allRows(phases)).map((r) => ({ ...r, stale: stale.has(r.name) }));
     return html(reply, stacksPage(rows, { query: parsed.query, ...(fleet ? { fleet } : {}) }));
   });
 

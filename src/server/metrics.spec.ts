@@ -111,9 +111,9 @@ describe("metrics of a single process", () => {
     const store = await openSqliteStore(join(dir, "driftwatch.db"));
     onTestFinished(() => store.close());
     const calls: string[] = [];
-    const counted: Pick<Store, "latestRuns" | "openEpisodeStarts"> = {
+    const counted: Pick<Store, "latestRuns" | "openEpisodeSummaries"> = {
       latestRuns: (names) => (calls.push(`latestRuns(${names.length})`), store.latestRuns(names)),
-      openEpisodeStarts: () => (calls.push("openEpisodeStarts"), store.openEpisodeStarts()),
+      openEpisodeSummaries: () => (calls.push("openEpisodeSummaries"), store.openEpisodeSummaries()),
     };
     const metrics = createMetrics({ stacks, store: counted, logger: silent, now: () => NOW });
     expect(calls).toEqual([]); // nothing read before the first scrape
@@ -132,7 +132,7 @@ describe("metrics of a single process", () => {
     metrics.skipped();
     calls.length = 0;
     const text = await scrape(metrics);
-    expect(calls.sort()).toEqual(["latestRuns(3)", "openEpisodeStarts"]);
+    expect(calls.sort()).toEqual(["latestRuns(3)", "openEpisodeSummaries"]);
     expectFleetGauges(text);
     expect(samples(text, "driftwatch_checks_total")).toEqual(new Map([['{outcome="drifted+pending"}', 1], ['{outcome="in-sync"}', 1]]));
     expect(samples(text, "driftwatch_check_duration_seconds_count")).toEqual(new Map([["", 2]]));
@@ -154,9 +154,9 @@ describe("metrics of a single process", () => {
     const dir = tempDir();
     const lines: string[] = [];
     const logger = pino({ level: "warn" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }));
-    const broken: Pick<Store, "latestRuns" | "openEpisodeStarts"> = {
+    const broken: Pick<Store, "latestRuns" | "openEpisodeSummaries"> = {
       latestRuns: () => Promise.reject(new Error("database is locked")),
-      openEpisodeStarts: () => Promise.resolve([]),
+      openEpisodeSummaries: () => Promise.resolve([]),
     };
     const metrics = createMetrics({ stacks: stacksOf(dir), store: broken, logger });
     metrics.observe(finished("app", "in-sync", 1_000));

@@ -27,7 +27,7 @@ export interface ServiceMetrics {
 
 export interface MetricsOptions {
   stacks: readonly StackConfig[];
-  store: Pick<Store, "latestRuns" | "openEpisodeStarts">;
+  store: Pick<Store, "latestRuns" | "openEpisodeSummaries">;
   logger: Logger;
   /** In a fleet: this replica (host:pid), the `replica` label of every per-process series. Absent: one process, no label. */
   replica?: string;
@@ -85,7 +85,7 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
   const readFleet = async (): Promise<FleetRead> => {
     if (!leading()) return { leading: false };
     try {
-      const [runs, episodes] = await Promise.all([store.latestRuns(names), store.openEpisodeStarts()]);
+      const [runs, episodes] = await Promise.all([store.latestRuns(names), store.openEpisodeSummaries()]);
       return {
         leading: true,
         state: { runs: new Map(runs.map((r) => [r.stack, r])), openedAt: new Map(episodes.map((e) => [e.stack, e.openedAt])), now: now() },

@@ -17,8 +17,6 @@ import { ScheduledReports } from "../reports/scheduled.ts";
 import { computeReportOffThread } from "../reports/off-thread.ts";
 import { createRunner, type Runner } from "../run/runner.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
-import { FleetScheduler } from "../scheduler/fleet.ts";
-import { Leadership } from "../scheduler/leader.ts";
 import { type CheckScheduler, Scheduler, type StopSummary, type TriggerReason } from "../scheduler/scheduler.ts";
 import { buildServer } from "../server/app.ts";
 import { createMetrics } from "../server/metrics.ts";
@@ -57,9 +55,13 @@ export async function startService(options: ServeOptions): Promise<Service> {
   }
   await runner.settleInterruptedApplies();
   const database = config.database;
+  // The queue and the PostgreSQL client are loaded for a fleet only: a SQLite service does not carry them (~26 MB).
+  const fleet = database.kind === "postgres" ? { FleetScheduler: (await import("../scheduler/fleet.ts")).FleetScheduler, Leadership: (await import("../scheduler/leader.ts")).Leadership } : undefined;
   // On PostgreSQL one replica at a time (the leader) polls Git and exports the fleet gauges.
   const leadership =
-    database.kind === "postgres" ? new Leadership({ databaseUrl: database.url, intervalMs: Math.max(1000, Math.min(config.service.gitPollMs || 10_000, 10_000)), logger }) : undefined;
+    database.kind === "postgres" && fleet
+      ? new fleet.Leadership({ databaseUrl: database.url, intervalMs: Math.max(1000, Math.min(config.service.gitPollMs || 10_000, 10_000)), logger })
+      : undefined;
   const metrics = createMetrics({
     stacks: config.stacks,
     store: runner.store,
@@ -74,8 +76,8 @@ export async function startService(options: ServeOptions): Promise<Service> {
   };
   // On PostgreSQL every replica shares the work through a queue of checks.
   const scheduler: CheckScheduler =
-    database.kind === "postgres"
-      ? new FleetScheduler({
+    database.kind === "postgres" && fleet
+      ? new fleet.FleetScheduler({
           stacks: config.stacks,
           concurrency,
           jitterMs: config.service.jitterMs,

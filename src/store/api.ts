@@ -74,6 +74,9 @@ export interface OutboxEntry {
   posted?: SlackThread;
 }
 
+/** What the stack lists and the fleet gauges show of an open episode. */
+export type OpenEpisodeSummary = Pick<EpisodeRecord, "stack" | "openedAt" | "seenCount" | "flapping">;
+
 /** Episodes and the alert outbox: what makes alerts exactly-once across runs and restarts. */
 export interface AlertStore {
   /** The stack's open episode, if any. */
@@ -307,8 +310,8 @@ export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore
    * whatever the number of stacks; a stack never run is left out. Ordered by stack.
    */
   latestRuns(stacks: readonly string[]): Promise<RunSummary[]>;
-  /** When each open drift episode opened, one per stack that has one, in one query. Ordered by stack. */
-  openEpisodeStarts(): Promise<{ stack: string; openedAt: string }[]>;
+  /** Each open drift episode in brief (no changes), one per stack that has one, in one query. Ordered by stack. */
+  openEpisodeSummaries(): Promise<OpenEpisodeSummary[]>;
   /**
    * Which of `addresses` the stack's successful runs found drifting, oldest first: the runs started at or after
    * `since`, and the last one before it.

@@ -1,11 +1,10 @@
 // Opening the store the configuration names: SQLite under dataDir, or the PostgreSQL database replicas share.
+// The PostgreSQL client is loaded only for a PostgreSQL database: a SQLite service does not carry it (~11 MB).
 import { existsSync } from "node:fs";
 import type { DatabaseConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Store } from "./api.ts";
 import { StoreError } from "./errors.ts";
-import { openPostgresDb } from "./postgres/driver.ts";
-import { openPostgresStore } from "./postgres/index.ts";
 import { schemaVersion } from "./sql/migrate.ts";
 import { latestVersion } from "./sql/migrations.ts";
 import { openSqliteDb } from "./sqlite/driver.ts";
@@ -20,8 +19,9 @@ export interface OpenStoreOptions {
   onIdleError?: (error: Error) => void;
 }
 
-export function openStore(database: DatabaseConfig, options: OpenStoreOptions = {}): Promise<Store> {
+export async function openStore(database: DatabaseConfig, options: OpenStoreOptions = {}): Promise<Store> {
   if (database.kind === "sqlite") return openSqliteStore(database.file, options.readOnly ? { readOnly: true } : {});
+  const { openPostgresStore } = await import("./postgres/index.ts");
   return openPostgresStore(database.url, {
     poolSize: options.poolSize ?? database.poolSize,
     ...(options.readOnly ? { migrate: false } : {}),
@@ -38,7 +38,10 @@ export function databaseLocation(database: DatabaseConfig): string {
 export async function databaseVersion(database: DatabaseConfig): Promise<number> {
   // A SQLite file that is not there yet is version 0 (and is not created by looking).
   if (database.kind === "sqlite" && !existsSync(database.file)) return 0;
-  const db = database.kind === "sqlite" ? openSqliteDb(database.file, { readOnly: true }) : openPostgresDb(database.url, { poolSize: 2, location: database.location });
+  const db =
+    database.kind === "sqlite"
+      ? openSqliteDb(database.file, { readOnly: true })
+      : (await import("./postgres/driver.ts")).openPostgresDb(database.url, { poolSize: 2, location: database.location });
   try {
     return await schemaVersion(db);
   } catch (error) {

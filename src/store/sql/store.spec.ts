@@ -335,9 +335,9 @@ describe.each(backends.list)("the store on $name", (backend) => {
         });
       });
 
-      it("openEpisodeStarts gives when each open episode opened, by stack; closed ones are left out", async () => {
+      it("openEpisodeSummaries gives each open episode in brief, by stack; closed ones are left out", async () => {
         await withStore(await fresh(), async (store) => {
-          expect(await store.openEpisodeStarts()).toEqual([]);
+          expect(await store.openEpisodeSummaries()).toEqual([]);
           const open = (stack: string, openedAt: string) =>
             store.applyAlertTransition({
               stack,
@@ -350,9 +350,9 @@ describe.each(backends.list)("the store on $name", (backend) => {
           await open("ops", "2026-05-01T12:00:00.000Z");
           const ops = (await store.openEpisode("ops"))!;
           await store.applyAlertTransition({ stack: "ops", episode: { op: "close", episode: { ...ops, closedAt: "2026-05-01T13:00:00.000Z" } }, events: [], notifiers: [] });
-          expect(await store.openEpisodeStarts()).toEqual([
-            { stack: "db", openedAt: "2026-05-01T11:00:00.000Z" },
-            { stack: "web", openedAt: "2026-05-01T10:00:00.000Z" },
+          expect(await store.openEpisodeSummaries()).toEqual([
+            { stack: "db", openedAt: "2026-05-01T11:00:00.000Z", seenCount: 1 },
+            { stack: "web", openedAt: "2026-05-01T10:00:00.000Z", seenCount: 1 },
           ]);
         });
       });

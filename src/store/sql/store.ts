@@ -1,6 +1,6 @@
 // The run history store, written once over the SqlDb seam: SQLite and PostgreSQL run the same statements.
-import type { ChangeKind, PropertyDiff, ResourceAction, ResourceChange, RunDrift, StackResult, Verdict } from "../../core/types.ts";
-import type { ListRunsOptions, RunSummary, Store } from "../api.ts";
+import type { ChangeKind, FlappingResource, PropertyDiff, ResourceAction, ResourceChange, RunDrift, StackResult, Verdict } from "../../core/types.ts";
+import type { ListRunsOptions, OpenEpisodeSummary, RunSummary, Store } from "../api.ts";
 import { errorMessage } from "../../core/errors.ts";
 import { processId } from "../../core/liveness.ts";
 import { StoreWriteError } from "../errors.ts";
@@ -247,10 +247,15 @@ export function sqlStore(db: SqlDb): Store {
       return rows.map(summaryOf);
     },
 
-    async openEpisodeStarts(): Promise<{ stack: string; openedAt: string }[]> {
+    async openEpisodeSummaries(): Promise<OpenEpisodeSummary[]> {
       // The open episodes are what the partial index episodes_open_stack holds: one per stack at most.
-      const rows = await db.all("SELECT stack, opened_at FROM episodes WHERE closed_at IS NULL ORDER BY stack");
-      return rows.map((row) => ({ stack: text(row, "stack"), openedAt: text(row, "opened_at") }));
+      const rows = await db.all("SELECT stack, opened_at, seen_count, flapping_json FROM episodes WHERE closed_at IS NULL ORDER BY stack");
+      return rows.map((row) => ({
+        stack: text(row, "stack"),
+        openedAt: text(row, "opened_at"),
+        seenCount: Number(row.seen_count),
+        ...(typeof row.flapping_json === "string" ? { flapping: JSON.parse(row.flapping_json) as FlappingResource[] } : {}),
+      }));
     },
 
     async getRun(runId: string): Promise<StackResult | undefined> {
