@@ -58,6 +58,7 @@ const PERMANENT_ERROR_CODES: ReadonlySet<string> = new Set([
   "no_text",
   "too_many_attachments",
   "message_not_found",
+  "thread_not_found",
   "cant_update_message",
   "edit_window_closed",
   "invalid_arguments",
