@@ -16,6 +16,7 @@ import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
 import { bearerMatches, webhookAuthentication } from "./auth.ts";
 import { badRequestPage, notFoundPage, runPage, stackPage, type StackRow } from "./dashboard.ts";
 import { FleetReportCache } from "./fleet-report-cache.ts";
+import { readStackStates } from "./stack-states.ts";
 import { approvalsPage, auditPage, awaiting, parseStackFilter } from "./remediation-pages.ts";
 import { REPORT_ID, reportsPage } from "./reports-page.ts";
 import { parseStackQuery } from "./stack-query.ts";
@@ -108,10 +109,8 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   /** Every configured stack's row in two queries, whatever the number of stacks. */
   const allRows = async (phases: Record<string, string>): Promise<StackRow[]> => {
-    const [runs, episodes] = await Promise.all([store.latestRuns(config.stacks.map((s) => s.name)), store.openEpisodeSummaries()]);
-    const lastRuns = new Map(runs.map((r) => [r.stack, r]));
-    const open = new Map(episodes.map((e) => [e.stack, e]));
-    return config.stacks.map((s) => rowOf(s, phases, lastRuns.get(s.name), open.get(s.name)));
+    const { lastRuns, openEpisodes } = await readStackStates(store, config.stacks.map((s) => s.name));
+    return config.stacks.map((s) => rowOf(s, phases, lastRuns.get(s.name), openEpisodes.get(s.name)));
   };
 
   const stackJson = (stack: StackConfig, r: StackRow) => ({

@@ -13,7 +13,8 @@ import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { StackResult, Verdict } from "../core/types.ts";
-import type { RunSummary, Store } from "../store/api.ts";
+import type { Store } from "../store/api.ts";
+import { readStackStates, type StackStates } from "./stack-states.ts";
 
 const STATUSES: readonly (Verdict | "unknown")[] = ["in-sync", "drifted", "pending", "drifted+pending", "error", "unknown"];
 
@@ -40,7 +41,7 @@ export interface MetricsOptions {
 /** What one scrape exports of the fleet: nothing unless leading, nothing when the store could not be read. */
 interface FleetRead {
   leading: boolean;
-  state?: { runs: Map<string, RunSummary>; openedAt: Map<string, string>; now: number };
+  state?: StackStates & { now: number };
 }
 
 export function createMetrics(options: MetricsOptions): ServiceMetrics {
@@ -85,11 +86,7 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
   const readFleet = async (): Promise<FleetRead> => {
     if (!leading()) return { leading: false };
     try {
-      const [runs, episodes] = await Promise.all([store.latestRuns(names), store.openEpisodeSummaries()]);
-      return {
-        leading: true,
-        state: { runs: new Map(runs.map((r) => [r.stack, r])), openedAt: new Map(episodes.map((e) => [e.stack, e.openedAt])), now: now() },
-      };
+      return { leading: true, state: { ...(await readStackStates(store, names)), now: now() } };
     } catch (error) {
       logger.warn({ err: errorMessage(error) }, "cannot read the stacks' state from the store: this scrape has no fleet gauges");
       return { leading: true };
@@ -130,19 +127,19 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
     "driftwatch_stack_status",
     "1 for the stack's current status (from its last run), 0 for the others; unknown before the first run.",
     ["stack", "engine", "status"],
-    (gauge, { runs }) => {
+    (gauge, { lastRuns }) => {
       for (const stack of stacks) {
-        const current = runs.get(stack.name)?.verdict ?? "unknown";
+        const current = lastRuns.get(stack.name)?.verdict ?? "unknown";
         for (const s of STATUSES) gauge.set({ stack: stack.name, engine: stack.engine, status: s }, s === current ? 1 : 0);
       }
     },
   );
-  fleetGauge("driftwatch_drifted_resources", "Resources that drifted, as of the stack's last run.", ["stack"], (gauge, { runs }) => {
-    for (const stack of stacks) gauge.set({ stack: stack.name }, runs.get(stack.name)?.driftCount ?? 0);
+  fleetGauge("driftwatch_drifted_resources", "Resources that drifted, as of the stack's last run.", ["stack"], (gauge, { lastRuns }) => {
+    for (const stack of stacks) gauge.set({ stack: stack.name }, lastRuns.get(stack.name)?.driftCount ?? 0);
   });
-  fleetGauge("driftwatch_last_check_timestamp_seconds", "When the stack's last check finished (Unix time).", ["stack"], (gauge, { runs }) => {
+  fleetGauge("driftwatch_last_check_timestamp_seconds", "When the stack's last check finished (Unix time).", ["stack"], (gauge, { lastRuns }) => {
     for (const stack of stacks) {
-      const last = runs.get(stack.name);
+      const last = lastRuns.get(stack.name);
       if (last) gauge.set({ stack: stack.name }, Date.parse(last.finishedAt) / 1000);
       else gauge.remove({ stack: stack.name });
     }
@@ -151,9 +148,9 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
     "driftwatch_drift_episode_open_seconds",
     "How long the stack's open drift episode has been open; 0 when there is none.",
     ["stack"],
-    (gauge, { openedAt, now: at }) => {
+    (gauge, { openEpisodes, now: at }) => {
       for (const stack of stacks) {
-        const opened = openedAt.get(stack.name);
+        const opened = openEpisodes.get(stack.name)?.openedAt;
         gauge.set({ stack: stack.name }, opened === undefined ? 0 : Math.max(0, (at - Date.parse(opened)) / 1000));
       }
     },
