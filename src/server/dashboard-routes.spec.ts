@@ -6,13 +6,13 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { parseConfig } from "../config/load.ts";
 import type { DriftwatchConfig } from "../config/types.ts";
 import { computeReport } from "../reports/compute.ts";
 import { digestOf } from "../reports/digest.ts";
 import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { drift, recordHistory } from "../../test/support/history.ts";
+import { nowhereStacksConfig } from "../../test/support/nowhere-stacks.ts";
 import { tempDir } from "../../test/support/tempdir.ts";
 import { buildServer } from "./app.ts";
 import { createMetrics } from "./metrics.ts";
@@ -23,19 +23,7 @@ afterEach(() => store?.close());
 
 async function setup(options: { token?: string } = {}) {
   const dir = tempDir();
-  const config: DriftwatchConfig = parseConfig(
-    [
-      `dataDir: ${dir}`,
-      "service: { schedule: '0 * * * *' }",
-      "stacks:",
-      "  - { name: app, engine: terraform, source: { repo: /nowhere, path: app } }",
-      "  - { name: web, engine: pulumi, source: { repo: /nowhere, path: web }, pulumi: { stack: dev } }",
-      "  - { name: idle, engine: kubernetes, source: { repo: /nowhere, path: k8s } }",
-      "",
-    ].join("\n"),
-    join(dir, "driftwatch.yaml"),
-    { env: {} },
-  );
+  const config: DriftwatchConfig = nowhereStacksConfig(dir);
   if (options.token) {
     config.service.http.publicRead = false;
     config.service.http.apiToken = options.token;

@@ -7,7 +7,6 @@ import { Writable } from "node:stream";
 import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
-import { parseConfig } from "../config/load.ts";
 import type { StackConfig } from "../config/types.ts";
 import type { StackResult } from "../core/types.ts";
 import { Leadership } from "../scheduler/leader.ts";
@@ -17,6 +16,7 @@ import { openSqliteStore } from "../store/sqlite/index.ts";
 import { drift, pending, recordHistory } from "../../test/support/history.ts";
 import { type LocalPostgres, startPostgres } from "../../test/support/postgres.ts";
 import { until } from "../../test/support/processes.ts";
+import { nowhereStacksConfig } from "../../test/support/nowhere-stacks.ts";
 import { tempDir } from "../../test/support/tempdir.ts";
 import { createMetrics, type ServiceMetrics } from "./metrics.ts";
 
@@ -25,18 +25,7 @@ const NOW = Date.parse("2026-05-01T12:00:00.000Z");
 const FLEET_GAUGES = ["driftwatch_stack_status", "driftwatch_drifted_resources", "driftwatch_last_check_timestamp_seconds", "driftwatch_drift_episode_open_seconds"];
 
 function stacksOf(dir: string): StackConfig[] {
-  return parseConfig(
-    [
-      `dataDir: ${dir}`,
-      "stacks:",
-      "  - { name: app, engine: terraform, source: { repo: /nowhere, path: app } }",
-      "  - { name: web, engine: pulumi, source: { repo: /nowhere, path: web }, pulumi: { stack: dev } }",
-      "  - { name: idle, engine: kubernetes, source: { repo: /nowhere, path: k8s } }",
-      "",
-    ].join("\n"),
-    join(dir, "driftwatch.yaml"),
-    { env: {} },
-  ).stacks;
+  return nowhereStacksConfig(dir).stacks;
 }
 
 /** The samples of one metric in an exposition: labels as written (`{…}` or "") → value. */
