@@ -6,7 +6,7 @@ import { ConfigError } from "../core/errors.ts";
 import { repoRoot } from "../toolchain/paths.ts";
 import { interpolate, loadConfig, parseConfig } from "./load.ts";
 import { DEFAULT_REMEDIATION } from "./remediation.ts";
-import { secretMaskerFor } from "./secrets.ts";
+import { knownSecrets, secretMaskerFor } from "./secrets.ts";
 import type { PulumiSettings, StackConfig } from "./types.ts";
 
 const FILE = "/srv/watch/driftwatch.yaml";
@@ -58,6 +58,8 @@ describe("parseConfig: defaults and paths", () => {
           alerts: { pending: false, mute: false },
           schedule: { expression: "*/15 * * * *", timezone: "UTC" },
           remediation: DEFAULT_REMEDIATION,
+          approvers: [],
+          actions: { restrict: false },
           ignore: [],
           flapping: { threshold: 3, windowMs: 86_400_000 },
         },
@@ -151,13 +153,41 @@ stacks:
     );
     expect(config.alerts).toEqual({
       log: true,
-      slack: { token: "xoxb-test", tokenEnv: "SLACK_BOT_TOKEN", channel: "#drift", mentionUserGroup: "S0123ABCD", timeoutMs: 5000, retries: 3, maxRateLimitWaitMs: 30_000 },
+      slack: { token: "xoxb-test", tokenEnv: "SLACK_BOT_TOKEN", channel: "#drift", mentionUserGroup: "S0123ABCD", timeoutMs: 5000, retries: 3, maxRateLimitWaitMs: 30_000, signingSecretEnv: "SLACK_SIGNING_SECRET" },
       dashboardUrl: "https://driftwatch.example.com/",
       failureRepeatMs: 3_600_000,
       deliveryTimeoutMs: 30_000,
       redact: { patterns: ["corp-[0-9]+"], showValuesOf: ["tags.*"] },
     });
     expect(config.stacks[0]?.alerts).toEqual({ channel: "C0TEAMNET", pending: true, mute: false });
+  });
+
+  it("reads who may act from Slack: the signing secret from the environment, approvers and actions per stack over the defaults", () => {
+    const config = parseConfig(
+      `alerts:
+  slack: { channel: "#drift", signingSecretEnv: DW_SIGNING }
+defaults:
+  approvers: [U0PLATFORM, S0PLATFORM]
+  actions: { restrict: true }
+stacks:
+  - { name: a, engine: terraform, source: { repo: . } }
+  - { name: b, engine: terraform, source: { repo: . }, approvers: [W0ENTERPRISE], actions: { restrict: false } }
+`,
+      FILE,
+      { env: { SLACK_BOT_TOKEN: "xoxb-test", DW_SIGNING: "signing-secret-value" } },
+    );
+    expect(config.alerts.slack).toMatchObject({ signingSecretEnv: "DW_SIGNING", signingSecret: "signing-secret-value" });
+    expect(config.stacks.map((s) => [s.name, s.approvers, s.actions])).toEqual([
+      ["a", ["U0PLATFORM", "S0PLATFORM"], { restrict: true }],
+      ["b", ["W0ENTERPRISE"], { restrict: false }],
+    ]);
+    expect(knownSecrets(config, {})).toContain("signing-secret-value");
+    const unset = parseConfig('alerts: { slack: { channel: "#drift" } }\n', FILE, { env: { SLACK_BOT_TOKEN: "xoxb-test" } });
+    expect(unset.alerts.slack).not.toHaveProperty("signingSecret");
+
+    expect(() => parseConfig("stacks:\n  - { name: a, engine: terraform, source: { repo: . }, approvers: [alice, C0CHANNEL1] }\n", FILE, { env: {} })).toThrow(
+      /stacks\[0\] \(a\)\.approvers\[0\]: must be a Slack user id \(U0123ABCD\) or user group id \(S0123ABCD\); names change, ids do not[\s\S]*approvers\[1\]/,
+    );
   });
 
   it("rejects alert settings that cannot work: missing token, bad channel, bad pattern", () => {
@@ -242,6 +272,8 @@ stacks:
       alerts: { pending: false, mute: false },
       schedule: { expression: "*/15 * * * *", timezone: "UTC" },
       remediation: DEFAULT_REMEDIATION,
+      approvers: [],
+      actions: { restrict: false },
       ignore: [],
       flapping: { threshold: 3, windowMs: 86_400_000 },
     });
@@ -269,7 +301,7 @@ stacks:
       backend: {}
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, terraform) (line 5)",
+      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, approvers, actions, ignore, flapping, requiresEnv, engine, terraform) (line 5)",
       "stacks[0] (tf).terraform.binary: must be tofu, terraform or the path of a binary (line 7)",
       expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.workspace: must be a workspace name .* \(line 8\)$/),
       "stacks[0] (tf).terraform.varFiles[0]: must be a path relative to the root module (source.path) (line 9)",
@@ -434,7 +466,7 @@ describe("parseConfig: validation", () => {
 stack: []
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, approvers, actions, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
       "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, database, service, alerts, stacks, reports) (line 9)",
     ]);
   });

@@ -121,6 +121,8 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
       alerts: { ...(stack.alerts.channel === undefined ? {} : { channel: stack.alerts.channel }), pending: stack.alerts.pending, mute: stack.alerts.mute },
       schedule: { expression: stack.schedule ?? data.service.schedule, timezone: stack.timezone ?? data.service.timezone },
       remediation: remediationPolicy(data.defaults.remediation, stack.remediation, baseDir),
+      approvers: [...(stack.approvers ?? data.defaults.approvers ?? [])],
+      actions: { restrict: stack.actions?.restrict ?? data.defaults.actions?.restrict ?? false },
       ignore: [...(data.defaults.ignore ?? []), ...(stack.ignore ?? [])].map((rule) => ({ ...(rule.type === undefined ? {} : { type: rule.type }), paths: rule.paths })),
       flapping: {
         threshold: stack.flapping?.threshold ?? data.defaults.flapping?.threshold ?? 3,
@@ -229,6 +231,8 @@ function alertsConfig(raw: ConfigFile["alerts"], env: NodeJS.ProcessEnv): Alerts
             timeoutMs: slack.timeoutSeconds * 1000,
             retries: slack.retries,
             maxRateLimitWaitMs: slack.maxRateLimitWaitSeconds * 1000,
+            signingSecretEnv: slack.signingSecretEnv,
+            ...(env[slack.signingSecretEnv] ? { signingSecret: env[slack.signingSecretEnv] } : {}),
           },
         }
       : {}),

@@ -249,6 +249,25 @@ const slackUserGroup = z
   .string()
   .regex(SLACK_USER_GROUP_PATTERN, unless("must be a Slack user group id such as S0123ABCD (find it in the group's URL)"));
 
+/** A Slack user id (U0123ABCD, or W… in Enterprise Grid) or user group id (S0123ABCD). */
+export const SLACK_PRINCIPAL_PATTERN = /^[UWS][A-Z0-9]{6,}$/;
+
+const approversSchema = z
+  .array(z.string().regex(SLACK_PRINCIPAL_PATTERN, unless("must be a Slack user id (U0123ABCD) or user group id (S0123ABCD); names change, ids do not")))
+  .describe(
+    "Who may approve or reject this stack's remediation plans from Slack: user ids and user group ids (a group's members at the time of the press). " +
+      "None: approving from Slack is off for the stack (driftwatch approve and the API still work).",
+  );
+
+const actionsSchema = z
+  .strictObject({
+    restrict: z
+      .boolean()
+      .optional()
+      .describe("Only `approvers` may re-check, snooze and acknowledge from Slack (default false: anyone in the channel may)."),
+  })
+  .describe("Who may use the Slack buttons that do not change infrastructure (re-check, snooze, acknowledge).");
+
 const seconds = (what: string) =>
   z
     .number()
@@ -273,6 +292,14 @@ const slackSchema = z
     maxRateLimitWaitSeconds: seconds("waiting out a rate limit")
       .default(30)
       .describe("How long one delivery may wait out a Slack rate limit (Retry-After) before leaving the alert in the outbox."),
+    signingSecretEnv: z
+      .string()
+      .regex(ENV_NAME_PATTERN, unless("must be an environment variable name"))
+      .default("SLACK_SIGNING_SECRET")
+      .describe(
+        "The environment variable holding the Slack app's signing secret. When it is set, alerts carry buttons (approve, reject, re-check, snooze, " +
+          "acknowledge) and driftwatch serve takes their presses at POST /api/slack/interactions; unset, messages have no buttons and the endpoint is off.",
+      ),
   })
   .describe(
     "Alerts in Slack through a bot (scopes chat:write, optionally chat:write.public; channels:read and channels:history, groups:read and groups:history for private channels, let a delivery cut off mid-post check the channel before posting again).",
@@ -498,6 +525,8 @@ const stackFields = {
   schedule: cronExpression.optional().describe("This stack's schedule (cron, five fields); default service.schedule."),
   timezone: timeZone.optional().describe("The time zone of this stack's schedule; default service.timezone."),
   remediation: remediationSchema.optional(),
+  approvers: approversSchema.optional().describe("Who may approve this stack's plans from Slack; default defaults.approvers."),
+  actions: actionsSchema.optional(),
   ignore: ignoreRulesSchema.optional(),
   flapping: flappingSchema.optional(),
   requiresEnv: z
@@ -586,6 +615,8 @@ export const configFileSchema = z
       .strictObject({
         timeoutSeconds: timeoutSeconds.default(600).describe("The run timeout in seconds for stacks that set none."),
         remediation: remediationSchema.optional(),
+        approvers: approversSchema.optional().describe("Who may approve plans from Slack, for stacks that name none of their own."),
+        actions: actionsSchema.optional().describe("Who may use the other Slack buttons, for stacks that say nothing of their own."),
         ignore: ignoreRulesSchema.optional().describe("Ignore rules every stack has, before its own."),
         flapping: flappingSchema.optional().describe("Flapping detection for every stack; a stack's own settings win, field by field."),
       })

@@ -30,6 +30,7 @@ export function knownSecrets(config: DriftwatchConfig, serviceEnv: NodeJS.Proces
     ...(http.apiToken ? [http.apiToken] : []),
     ...(http.webhookSecret ? [http.webhookSecret] : []),
     ...(config.alerts.slack?.token ? [config.alerts.slack.token] : []),
+    ...(config.alerts.slack?.signingSecret ? [config.alerts.slack.signingSecret] : []),
     ...config.environmentValues,
     ...databaseSecrets(config),
     ...config.stacks.flatMap(stackSecrets),

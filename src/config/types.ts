@@ -42,6 +42,10 @@ interface StackConfigBase {
   /** When `serve` checks this stack. */
   schedule: { expression: string; timezone: string };
   remediation: RemediationPolicy;
+  /** Slack user and user group ids who may approve or reject plans from Slack (the stack's, else defaults'); empty: nobody. */
+  approvers: string[];
+  /** restrict: only `approvers` may re-check, snooze and acknowledge from Slack. */
+  actions: { restrict: boolean };
   /** `defaults.ignore`, then the stack's own. */
   ignore: IgnoreRule[];
   flapping: FlappingPolicy;
@@ -106,6 +110,9 @@ export interface SlackSettings {
   timeoutMs: number;
   retries: number;
   maxRateLimitWaitMs: number;
+  /** The app's signing secret, from `signingSecretEnv`; undefined: no buttons, the interactivity endpoint is off. */
+  signingSecret?: string;
+  signingSecretEnv: string;
 }
 
 export interface ServiceConfig {

@@ -26,6 +26,23 @@ export interface AlertSubject {
   staleSource?: string;
 }
 
+/** Someone who acted on an alert (from Slack): their user id and the name Slack gave for them. */
+export interface Person {
+  id: string;
+  name: string;
+}
+
+/** Someone said they are on an episode. */
+export interface EpisodeMark {
+  by: Person;
+  at: string;
+}
+
+/** Someone snoozed an episode: its updates are held back until `until`, or until its drift changes. */
+export interface EpisodeSnooze extends EpisodeMark {
+  until: string;
+}
+
 /** A drift episode: from the first divergent run of a stack to the run that finds it in sync again. */
 export interface EpisodeInfo {
   id: number;
@@ -37,6 +54,10 @@ export interface EpisodeInfo {
   closedAt?: string;
   /** closedAt − openedAt, for resolved episodes. */
   durationMs?: number;
+  /** Who said they are on it. */
+  acknowledged?: EpisodeMark;
+  /** Set while the episode is snoozed. */
+  snooze?: EpisodeSnooze;
 }
 
 /** A resource in a change list, as named in "added to / removed from the drift". */
@@ -65,6 +86,8 @@ export type AlertEvent =
   | (EpisodeEventBase & { type: "episode-changed"; added: ChangeRef[]; removed: ChangeRef[]; modified: ChangeRef[] })
   /** Back in sync: a thread reply says so, the root message turns resolved. */
   | (EpisodeEventBase & { type: "episode-resolved" })
+  /** Someone acknowledged or snoozed the episode: the root message is updated to say so; nothing new is posted. */
+  | (EpisodeEventBase & { type: "episode-noted"; note: "acknowledged" | "snoozed"; by: Person })
   /** A stack could not be checked (rate-limited by the pipeline: not every failed run produces one). */
   | { type: "run-failed"; subject: AlertSubject; error: RunError; /** failed runs not alerted since the last alert */ suppressed: number }
   /** A remediation plan waits for a person's approval: a reply in the episode's thread (or a message of its own). */

@@ -103,7 +103,7 @@ describe("the fleet report's numbers", () => {
       decisions: 2,
       byDecision: { applied: 1, refused: 1 },
       refusedBy: [{ guard: "maxChanges", count: 1 }],
-      approvals: { requested: 1, pending: 1, applied: 0, refused: 0, failed: 0, void: 0, expired: 0 },
+      approvals: { requested: 1, pending: 1, applied: 0, refused: 0, rejected: 0, failed: 0, void: 0, expired: 0 },
     });
     expect(report.remediation.entries.map((x) => [x.stack, x.decision, x.failedGuards])).toEqual([
       ["web", "refused", ["maxChanges"]],

@@ -12,7 +12,7 @@
 import type { StackConfig } from "../config/types.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { Verdict } from "../core/types.ts";
-import type { ApprovalStore, EpisodeRecord, ReportSource, RunPoint } from "../store/api.ts";
+import { type ApprovalStore, type EpisodeRecord, isRemediationDecision, type ReportSource, type RunPoint } from "../store/api.ts";
 import {
   POSTURE_VERDICTS,
   REPORT_SCHEMA_VERSION,
@@ -352,7 +352,8 @@ function driftStats(episodes: readonly EpisodeRecord[], stacks: readonly ReportS
 }
 
 async function remediationStats(input: ReportInput, names: ReadonlySet<string>, from: string, to: string): Promise<RemediationStats> {
-  const audit = (await input.store.auditBetween(from, to)).filter((e) => names.has(e.stack));
+  // People acknowledging, snoozing or asking for a check are in the audit log, but are not remediation decisions.
+  const audit = (await input.store.auditBetween(from, to)).filter((e) => names.has(e.stack) && isRemediationDecision(e.decision));
   const byDecision: Partial<Record<AuditDecision, number>> = {};
   const refused = new Map<string, number>();
   for (const entry of audit) {
@@ -361,7 +362,7 @@ async function remediationStats(input: ReportInput, names: ReadonlySet<string>, 
     const guard = entry.guards.find((g) => !g.passed)?.guard ?? "plan-changed";
     refused.set(guard, (refused.get(guard) ?? 0) + 1);
   }
-  const approvals = { requested: 0, pending: 0, applied: 0, refused: 0, failed: 0, void: 0, expired: 0 };
+  const approvals = { requested: 0, pending: 0, applied: 0, refused: 0, rejected: 0, failed: 0, void: 0, expired: 0 };
   for (const a of await input.store.approvalsRequestedBetween(from, to)) {
     if (!names.has(a.stack)) continue;
     approvals.requested++;

@@ -6,6 +6,7 @@
 // Times are ISO 8601 strings (UTC); durations are whole milliseconds. The JSON form is this object as it is:
 // `schemaVersion` changes only when a field changes meaning or goes away (new fields may appear at any time).
 import type { RemediationSummary, Verdict } from "../core/types.ts";
+import type { AuditDecision } from "../store/api.ts";
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -145,7 +146,7 @@ export interface DriftStats {
   stacksByTimeInDrift: { stack: string; engine: string; episodes: number; timeInDriftMs: number; shareOfPeriod: number }[];
 }
 
-export type AuditDecision = RemediationSummary["decision"];
+export type { AuditDecision };
 
 export interface RemediationStats {
   /** Audit entries within the period. */
@@ -154,7 +155,7 @@ export interface RemediationStats {
   /** Refusals by the first guard that said no, most frequent first. */
   refusedBy: { guard: string; count: number }[];
   /** Approval requests made within the period, by their state now. */
-  approvals: { requested: number; pending: number; applied: number; refused: number; failed: number; void: number; expired: number };
+  approvals: { requested: number; pending: number; applied: number; refused: number; rejected: number; failed: number; void: number; expired: number };
   /** The entries, newest first (at most 200; `decisions` counts them all). */
   entries: { auditId: number; at: string; stack: string; decision: AuditDecision; actor: string; failedGuards: string[]; reason?: string; outcome?: string }[];
 }

@@ -90,7 +90,7 @@ export interface OutlineOptions {
 const MAX_IGNORE_SUGGESTIONS = 20;
 
 /** The order decisions are listed in: what happened first, then why nothing did. */
-const DECISION_ORDER: readonly AuditDecision[] = ["applied", "approval-requested", "refused", "noop", "failed", "busy", "backoff", "needs-attention", "interrupted"];
+const DECISION_ORDER: readonly AuditDecision[] = ["applied", "approval-requested", "refused", "rejected", "noop", "failed", "busy", "backoff", "needs-attention", "interrupted"];
 
 // --- inline content -----------------------------------------------------------------------------------------------
 
@@ -345,7 +345,7 @@ function remediationSection(report: FleetReport, options: OutlineOptions): Secti
   const others = (Object.keys(r.byDecision) as AuditDecision[]).filter((d) => !DECISION_ORDER.includes(d) && (r.byDecision[d] ?? 0) > 0);
   const decisions = [...known, ...others].map((d) => `${d} ${r.byDecision[d]}`).join(", ");
   const a = r.approvals;
-  const approvalStates = (["pending", "applied", "refused", "failed", "void", "expired"] as const).flatMap((k) => (a[k] > 0 ? [`${a[k]} ${k}`] : []));
+  const approvalStates = (["pending", "applied", "refused", "rejected", "failed", "void", "expired"] as const).flatMap((k) => (a[k] > 0 ? [`${a[k]} ${k}`] : []));
   // `entries` holds at most 200 of the period's decisions; `decisions` counts them all.
   const shown = r.entries.slice(0, options.limit);
   const unlisted = r.decisions - shown.length;

@@ -16,6 +16,8 @@ const stack: StackConfig = {
   alerts: { pending: false, mute: false },
   schedule: { expression: "*/15 * * * *", timezone: "UTC" },
   remediation: DEFAULT_REMEDIATION,
+  approvers: [],
+  actions: { restrict: false },
   ignore: [],
   flapping: { threshold: 3, windowMs: 86_400_000 },
 };
@@ -65,6 +67,41 @@ function follow(runs: StackResult[], config: StackConfig = stack, repeatMs = 3_6
 }
 
 describe("planAlerts", () => {
+  it("holds back a snoozed episode's updates until the snooze ends, and lets a changed drift through, ending the snooze", () => {
+    const first = result([drift("a")]);
+    const opened = planAlerts({ stack, result: first, open: undefined, failure: undefined, failureRepeatMs: 0 })!;
+    const by = { id: "UALICE1", name: "alice" };
+    const open: EpisodeRecord = {
+      ...(opened.episode!.episode as Omit<EpisodeRecord, "id">),
+      id: 7,
+      acknowledged: { by, at: first.finishedAt },
+      snooze: { by, at: first.finishedAt, until: new Date(clock + 20 * 60_000).toISOString() },
+    };
+    const plan = (r: StackResult, episode: EpisodeRecord) => planAlerts({ stack, result: r, open: episode, failure: undefined, failureRepeatMs: 0 })!;
+
+    // Within the snooze, the same drift: recorded as seen, nothing posted, the marks left to the store.
+    const held = plan(result([drift("a")]), open);
+    expect(held.events).toEqual([]);
+    expect(held.episode).toMatchObject({ op: "update", episode: { seenCount: 2 } });
+    expect(held.episode).not.toHaveProperty("endSnooze");
+
+    // After the snooze: the root is updated again, and says who is on it (the snooze is not shown any more).
+    const after = plan(result([drift("a")]), { ...open, seenCount: 2 });
+    expect(after.events).toMatchObject([{ type: "episode-unchanged", episode: { seenCount: 3, acknowledged: { by } } }]);
+    expect((after.events[0] as Extract<StackAlertEvent, { type: "episode-unchanged" }>).episode.snooze).toBeUndefined();
+
+    // Within the snooze, a changed drift: posted, and the snooze ends.
+    const snoozed = { ...open, snooze: { by, at: first.finishedAt, until: new Date(clock + 60 * 60_000).toISOString() } };
+    const changed = plan(result([drift("a", "z")]), snoozed);
+    expect(changed.episode).toMatchObject({ op: "update", endSnooze: true });
+    expect(changed.episode!.episode).not.toHaveProperty("snooze");
+    expect(changed.events).toMatchObject([{ type: "episode-changed", modified: [{ address: "a" }], episode: { acknowledged: { by } } }]);
+    expect((changed.events[0] as Extract<StackAlertEvent, { type: "episode-changed" }>).episode.snooze).toBeUndefined();
+
+    // Within the snooze, back in sync: resolved, as always.
+    expect(plan(result([]), snoozed).events).toMatchObject([{ type: "episode-resolved" }]);
+  });
+
   it("flags flapping resources in the episode and its events, keeping each resource's latest count", () => {
     const flap = (address: string, times: number) => ({ address, type: "local_file", times, since: "2026-11-23T08:00:00.000Z", paths: ["content"] });
     const [opened, unchanged, resolved] = follow([

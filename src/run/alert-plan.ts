@@ -47,8 +47,16 @@ export function subjectOf(stack: StackConfig, result: StackResult, changes: read
   };
 }
 
-function infoOf(episode: Pick<EpisodeRecord, "openedAt" | "seenCount" | "lastSeenAt"> & { id?: number; closedAt?: string }): EpisodeInfo {
+/** Whether a snooze holds the episode's updates back at `now`. */
+export function snoozedAt(episode: Pick<EpisodeRecord, "snooze">, now: string): boolean {
+  return episode.snooze !== undefined && episode.snooze.until > now;
+}
+
+/** What alerts say about an episode; its snooze only while it holds `at` (default: the episode's last sighting). */
+export function infoOf(episode: Pick<EpisodeRecord, "openedAt" | "seenCount" | "lastSeenAt" | "acknowledged" | "snooze"> & { id?: number; closedAt?: string }, at = episode.lastSeenAt): EpisodeInfo {
   return {
+    ...(episode.acknowledged ? { acknowledged: episode.acknowledged } : {}),
+    ...(episode.snooze && !episode.closedAt && snoozedAt(episode, at) ? { snooze: episode.snooze } : {}),
     id: episode.id ?? 0,
     openedAt: episode.openedAt,
     seenCount: episode.seenCount,
@@ -116,11 +124,19 @@ export function planAlerts(input: AlertPlanInput): Omit<AlertTransition, "notifi
     return { stack: stack.name, episode: { op: "open", episode: opened }, events: [{ type: "episode-opened", subject, episode: infoOf(opened), changes, ...flagged }] };
   }
   const seen = { ...open, lastRunId: result.runId, lastSeenAt: now, seenCount: open.seenCount + 1, fingerprint, changes, ...flagged };
-  const episode = { op: "update" as const, episode: seen };
   if (open.fingerprint === fingerprint) {
-    return { stack: stack.name, episode, events: [{ type: "episode-unchanged", subject, episode: infoOf(seen), changes, ...flagged }] };
+    // Snoozed: the episode is recorded as seen, and its root is not touched until the snooze ends.
+    const events: AlertEvent[] = snoozedAt(open, now) ? [] : [{ type: "episode-unchanged", subject, episode: infoOf(seen), changes, ...flagged }];
+    return { stack: stack.name, episode: { op: "update", episode: seen }, events };
   }
-  return { stack: stack.name, episode, events: [{ type: "episode-changed", subject, episode: infoOf(seen), changes, ...changeDelta(open.changes, changes), ...flagged }] };
+  // The drift changed: that ends a snooze, and people hear of it.
+  const { snooze: _ended, ...unsnoozed } = seen;
+  const endSnooze = open.snooze ? { endSnooze: true } : {};
+  return {
+    stack: stack.name,
+    episode: { op: "update", episode: unsnoozed, ...endSnooze },
+    events: [{ type: "episode-changed", subject, episode: infoOf(unsnoozed), changes, ...changeDelta(open.changes, changes), ...flagged }],
+  };
 }
 
 /** The episode's flapping resources: what it flagged before, updated with this run's counts. */

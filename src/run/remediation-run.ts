@@ -30,7 +30,7 @@ export function remediationWanted(stack: StackConfig, result: StackResult): bool
   return (policy.on !== "pending" && drift) || (policy.on !== "drift" && pending);
 }
 
-const leaseName = (stack: StackConfig) => `remediate:${stack.name}`;
+const leaseName = (stack: Pick<StackConfig, "name">) => `remediate:${stack.name}`;
 
 /** How long a remediation may hold its stack's lease: the run's timeout and some margin; a crashed holder's lease expires. */
 function leaseMs(stack: StackConfig): number {
@@ -63,6 +63,8 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
   let guards: GuardResult[] = [];
   let requested: { approval: ApprovalRecord; existing: boolean } | undefined;
   let planChanged = false;
+  /** The person's rejection of this very plan, within the episode: it is not asked for again. */
+  let rejected: ApprovalRecord | undefined;
   /** Set once the apply starts: its re-check run, noted as running (interrupted, should this process die). */
   let applyRunId: string | undefined;
   let decision: RemediationSummary["decision"];
@@ -138,6 +140,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
           planChanged = approval !== undefined && planned.fingerprint !== approval.planFingerprint;
           const allowed = guards.every((g) => g.passed);
           if (allowed && (planChanged || (policy.mode === "approve" && !approval))) {
+            if ((rejected = await rejectionOf(stack.name, planned.fingerprint, deps))) return false;
             requested = await deps.store.requestApproval({
               id: randomBytes(6).toString("hex"),
               stack: stack.name,
@@ -173,8 +176,15 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
           reason = "nothing to apply: the plan is empty (the stack converged since the check)";
         } else if (planChanged) {
           decision = "refused";
-          const next = requested ? `, and approval ${requested.approval.id} is requested for the new plan` : `; the new plan is refused: ${refusals(guards).join("; ")}`;
+          const next = requested
+            ? `, and approval ${requested.approval.id} is requested for the new plan`
+            : rejected
+              ? `; the new plan is one ${rejected.decidedBy} rejected (approval ${rejected.id})`
+              : `; the new plan is refused: ${refusals(guards).join("; ")}`;
           reason = `the plan changed since approval ${approval!.id} was given; that approval is void${next}`;
+        } else if (rejected) {
+          decision = "refused";
+          reason = `the plan is the one ${rejected.decidedBy} rejected at ${rejected.decidedAt} (approval ${rejected.id}); it is not asked for again while the drift stays the same`;
         } else if (requested) {
           decision = "approval-requested";
           const verb = requested.existing ? "still waits" : "is requested";
@@ -335,6 +345,18 @@ export async function afterInSyncCheck(stack: StackConfig, check: StackResult, d
   await deps.store.clearRemediationBackoff(stack.name);
 }
 
+/**
+ * The rejection of the plan with `fingerprint` by a person, if the stack's latest one is of that plan and was made
+ * during the open episode: asking again for a plan someone said no to, at every check, would be noise. A changed
+ * plan, or the drift coming back after the stack was in sync, is asked for again.
+ */
+async function rejectionOf(stack: string, fingerprint: string, deps: RunDependencies): Promise<ApprovalRecord | undefined> {
+  const [latest] = await deps.store.listApprovals({ stack, state: "rejected", limit: 1 });
+  if (!latest || latest.planFingerprint !== fingerprint || !latest.decidedAt) return undefined;
+  const episode = await deps.store.openEpisode(stack);
+  return episode && latest.decidedAt >= episode.openedAt ? latest : undefined;
+}
+
 function notPendingError(approval: ApprovalRecord): ApprovalError {
   return new ApprovalError(`approval ${approval.id} is ${approval.state}${approval.reason ? `: ${approval.reason}` : ""}`);
 }
@@ -358,4 +380,54 @@ export async function approveRemediation(stack: StackConfig | undefined, approva
   const check = await deps.store.getRun(approval.runId);
   if (!check) throw new ApprovalError(`approval ${approval.id} refers to run ${approval.runId}, which is not recorded`);
   return remediate(stack, { check, trigger: "approval", actor: approver, approval }, deps, options);
+}
+
+/**
+ * A person rejects a waiting plan: the approval is void for good (state `rejected`, with who), the audit log says so,
+ * and the same plan is not asked for again while the episode lasts (remediate). Taken under
+ * the stack's remediation lease, so a rejection never lands while the same approval is being applied. Throws
+ * ApprovalError when the approval cannot be rejected (decided already, or being applied right now).
+ */
+export async function rejectRemediation(stack: StackConfig | undefined, approval: ApprovalRecord | undefined, by: string, trigger: string, deps: RunDependencies): Promise<ApprovalRecord> {
+  if (!approval) throw new ApprovalError("no such approval");
+  if (approval.state !== "pending") throw notPendingError(approval);
+  const started = Date.now();
+  const holder = newLeaseHolder();
+  const lease = leaseName({ name: approval.stack });
+  if (!(await takeLease(deps.store, lease, holder, stack ? leaseMs(stack) : 60_000))) {
+    throw new ApprovalError(`approval ${approval.id} cannot be rejected now: a remediation of stack ${approval.stack} is in progress (perhaps this approval, being applied)`);
+  }
+  try {
+    const current = await deps.store.getApproval(approval.id);
+    if (current?.state !== "pending") throw current ? notPendingError(current) : new ApprovalError("no such approval");
+    const reason = `rejected by ${by}`;
+    if (!(await deps.store.settleApproval(approval.id, "rejected", by, reason))) {
+      const now = await deps.store.getApproval(approval.id);
+      throw now ? notPendingError(now) : new ApprovalError("no such approval");
+    }
+    await deps.store.appendAudit(
+      maskedFor<AuditEntry>(
+        {
+          at: new Date(started).toISOString(),
+          stack: approval.stack,
+          runId: approval.runId,
+          triggeredBy: trigger,
+          actor: by,
+          commit: approval.commit,
+          mode: stack?.remediation.mode ?? "approve",
+          planFingerprint: approval.planFingerprint,
+          planChanges: approval.plan.length,
+          guards: [],
+          decision: "rejected",
+          reason: `approval ${approval.id} ${reason}; the plan is not applied, nor asked for again while the drift stays the same`,
+          durationMs: Date.now() - started,
+        },
+        deps,
+      ),
+    );
+    deps.logger.info({ stack: approval.stack, approvalId: approval.id, by }, "remediation approval rejected");
+    return (await deps.store.getApproval(approval.id)) ?? current;
+  } finally {
+    await deps.store.releaseLease(lease, holder);
+  }
 }

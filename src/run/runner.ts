@@ -9,12 +9,12 @@ import type { StackResult } from "../core/types.ts";
 import { createEngine, type Engine } from "../engines/api.ts";
 import { createNotifiers } from "../notifiers/api.ts";
 import { GitSource } from "../sources/git/index.ts";
-import type { Store } from "../store/api.ts";
+import type { ApprovalRecord, Store } from "../store/api.ts";
 import { openStore } from "../store/open.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting, type Alerting } from "./alerting.ts";
 import { baseEngineEnv } from "./engine-env.ts";
-import { afterInSyncCheck, approveRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
+import { afterInSyncCheck, approveRemediation, rejectRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
 
 export interface RunnerOptions {
@@ -38,6 +38,8 @@ export interface Runner {
   run(stack: StackConfig, operation: StackOperation, options?: RunStackOptions): Promise<StackResult>;
   /** Applies a waiting remediation approval (see approveRemediation); throws ApprovalError when it cannot be used. */
   approve(approvalId: string, approver: string, options?: RunStackOptions): Promise<StackResult>;
+  /** Voids a waiting remediation approval (see rejectRemediation); throws ApprovalError when it cannot be rejected. */
+  reject(approvalId: string, by: string, trigger: string): Promise<ApprovalRecord>;
   /** Settles the remediation applies a dead process left unfinished as interrupted (see settleInterruptedApplies). */
   settleInterruptedApplies(): Promise<void>;
   /** Lets alerts drain (bounded), tidies worktrees, closes the store. */
@@ -106,6 +108,10 @@ export async function createRunner(options: RunnerOptions): Promise<Runner> {
         deps,
         runOptions,
       );
+    },
+    async reject(approvalId, by, trigger) {
+      const approval = await store.getApproval(approvalId);
+      return rejectRemediation(config.stacks.find((s) => s.name === approval?.stack), approval, by, trigger, deps);
     },
     async settleInterruptedApplies() {
       await settleInterruptedApplies(config.stacks, deps);

@@ -19,6 +19,8 @@ function stack(name: string, expression = "* * * * *"): StackConfig {
     alerts: { pending: false, mute: false },
     schedule: { expression, timezone: "UTC" },
     remediation: DEFAULT_REMEDIATION,
+    approvers: [],
+    actions: { restrict: false },
     ignore: [],
     flapping: { threshold: 3, windowMs: 86_400_000 },
   };

@@ -12,7 +12,7 @@ import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 
-export type TriggerReason = "schedule" | "start" | "git" | "webhook" | "api";
+export type TriggerReason = "schedule" | "start" | "git" | "webhook" | "api" | "slack";
 /** `unavailable`: the check could not be queued (a fleet's database did not answer). */
 export type TriggerOutcome = "queued" | "coalesced" | "skipped" | "stopping" | "unknown-stack" | "unavailable";
 

@@ -13,7 +13,8 @@ import type { FleetReport } from "../reports/model.ts";
 import { reportsDir } from "../reports/scheduled.ts";
 import type { ApprovalState, OpenEpisodeSummary, RunSummary, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
-import { bearerMatches, webhookAuthentication } from "./auth.ts";
+import { bearerMatches, SLACK_SIGNATURE_MAX_AGE_MS, slackSignatureProblem, webhookAuthentication } from "./auth.ts";
+import { readInteraction, type SlackAction } from "../notifiers/slack/interaction.ts";
 import { badRequestPage, notFoundPage, runPage, stackPage, type StackRow } from "./dashboard.ts";
 import { FleetReportCache } from "./fleet-report-cache.ts";
 import { readStackStates } from "./stack-states.ts";
@@ -43,6 +44,8 @@ export interface ServerDependencies {
   computeFleetReport?: (input: FleetReportRequest) => Promise<FleetReport>;
   /** Applies a waiting remediation approval; throws ApprovalError when it cannot be used. */
   approve(approvalId: string, approver: string): Promise<StackResult>;
+  /** Carries out a press of a Slack button (never throws); absent when Slack interactivity is off. */
+  slackActions?: { handle(action: SlackAction): Promise<void> };
   logger: Logger;
 }
 
@@ -83,8 +86,9 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     return reply.code(421).send({ error: "this server does not answer to the host name in the request; its operator can add it to service.http.allowedHosts" });
   });
 
-  // The webhook needs the exact bytes for its signature.
+  // The webhook and Slack's interactions need the exact bytes for their signatures.
   app.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "buffer" }, (_req, body, done) => done(null, body));
 
   const unauthorized = (reply: FastifyReply, why: string) => reply.code(401).header("www-authenticate", "Bearer").send({ error: why });
 
@@ -250,6 +254,31 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
       deliveries.release(keys);
       throw error;
     }
+  });
+
+  // Slack's interactivity request URL: a press of a button on one of our messages. Signed by Slack with the app's
+  // signing secret; answered at once (Slack gives three seconds), the work done after, its result posted to Slack.
+  app.post("/api/slack/interactions", async (request, reply) => {
+    const slack = config.alerts.slack;
+    if (!slack?.signingSecret || !deps.slackActions) {
+      return reply.code(403).send({ error: `Slack interactivity is off: set ${slack?.signingSecretEnv ?? "alerts.slack.signingSecretEnv"} to the Slack app's signing secret to enable it` });
+    }
+    const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+    const problem = slackSignatureProblem(request.headers, body, slack.signingSecret);
+    if (problem) {
+      request.log.warn({ problem }, "refused a Slack interaction");
+      return unauthorized(reply, problem);
+    }
+    // A signature is valid for five minutes either side of its timestamp; the same bytes again within that time are a
+    // replay (to this replica or another), never carried out twice.
+    if (!(await store.claimRequest(`slack:${String(request.headers["x-slack-signature"])}`, 2 * SLACK_SIGNATURE_MAX_AGE_MS))) {
+      request.log.warn("refused a Slack interaction: the same signed request was taken already (a replay)");
+      return unauthorized(reply, "this request was taken already (a replay)");
+    }
+    const read = readInteraction(body.toString("utf8"));
+    if (!read.ok) return reply.code(400).send({ error: read.reason });
+    for (const action of read.actions) void deps.slackActions.handle(action);
+    return reply.code(200).send();
   });
 
   // --- dashboard ---

@@ -41,6 +41,10 @@ const DECISION_TONE: Record<AuditEntry["decision"], "in-sync" | "pending" | "err
   "approval-requested": "pending",
   backoff: "neutral",
   "needs-attention": "error",
+  rejected: "neutral",
+  acknowledged: "neutral",
+  snoozed: "neutral",
+  "recheck-requested": "neutral",
 };
 
 function guards(entry: AuditEntry): string {
@@ -112,6 +116,7 @@ const STATE_TONE: Record<ApprovalRecord["state"], "in-sync" | "pending" | "error
   pending: "pending",
   applied: "in-sync",
   refused: "error",
+  rejected: "neutral",
   failed: "error",
   void: "neutral",
   expired: "neutral",

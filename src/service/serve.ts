@@ -16,6 +16,8 @@ import { secretMaskerFor } from "../config/secrets.ts";
 import { ScheduledReports } from "../reports/scheduled.ts";
 import { computeReportOffThread } from "../reports/off-thread.ts";
 import { createRunner, type Runner } from "../run/runner.ts";
+import type { StackResult } from "../core/types.ts";
+import type { SlackActions } from "./slack-actions.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
 import { type CheckScheduler, Scheduler, type StopSummary, type TriggerReason } from "../scheduler/scheduler.ts";
 import { buildServer } from "../server/app.ts";
@@ -101,9 +103,12 @@ export async function startService(options: ServeOptions): Promise<Service> {
     ...(leadership ? { polls: () => leadership.leading } : {}),
     logger: logger.child({ component: "git-watch" }),
   });
+  const approve = (id: string, approver: string) => runner.approve(id, approver, { trigger: "approval" });
+  const slackActions = await slackActionsFor(config, runner, scheduler, approve, logger);
   const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload),
     computeFleetReport: (period) => computeReportOffThread({ database: config.database, stacks: config.stacks, ...period }),
-    approve: (id, approver) => runner.approve(id, approver, { trigger: "approval" }),
+    approve,
+    ...(slackActions ? { slackActions } : {}),
     logger,
   });
 
@@ -154,6 +159,8 @@ export async function startService(options: ServeOptions): Promise<Service> {
         await reports.stop();
         const summary = await scheduler.stop(config.service.stopGraceMs);
         await app.close();
+        // A press taken before the server closed finishes (an approval being applied among them).
+        await slackActions?.idle();
         await runner.close();
         logger.info(summary, "stopped");
         return summary;
@@ -161,4 +168,39 @@ export async function startService(options: ServeOptions): Promise<Service> {
       return stopping;
     },
   };
+}
+
+/**
+ * What carries out presses of Slack buttons, when the Slack app's signing secret is configured (otherwise messages
+ * have no buttons and the endpoint is off). The Slack client is loaded only then.
+ */
+async function slackActionsFor(
+  config: DriftwatchConfig,
+  runner: Runner,
+  scheduler: CheckScheduler,
+  approve: (id: string, approver: string) => Promise<StackResult>,
+  logger: Logger,
+): Promise<SlackActions | undefined> {
+  const slack = config.alerts.slack;
+  if (!slack?.signingSecret) return undefined;
+  const { SlackTransport } = await import("../notifiers/slack/client.ts");
+  const { createSlackActions } = await import("./slack-actions.ts");
+  const transport = new SlackTransport({
+    token: slack.token,
+    ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
+    timeoutMs: slack.timeoutMs,
+    retries: slack.retries,
+    maxRateLimitWaitMs: slack.maxRateLimitWaitMs,
+    logger: logger.child({ component: "slack-actions" }),
+  });
+  return createSlackActions({
+    config,
+    store: runner.store,
+    slack: transport,
+    trigger: (stack, reason) => scheduler.trigger(stack, reason),
+    approve,
+    reject: (id, by) => runner.reject(id, by, "slack"),
+    notify: (stack, event) => runner.alerting.notify(stack, event),
+    logger: logger.child({ component: "slack-actions" }),
+  });
 }

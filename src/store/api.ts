@@ -1,7 +1,7 @@
 // The run history store: every run Driftwatch makes, with the changes it found. Implementations live beside this
 // file (sqlite/); the rest of Driftwatch depends on this interface only.
 import type { FlappingResource, RemediationSummary, ResourceChange, RunDrift, StackResult, Verdict } from "../core/types.ts";
-import type { AlertEvent, DeliveryReceipt, SlackThread } from "../notifiers/api.ts";
+import type { AlertEvent, DeliveryReceipt, EpisodeMark, EpisodeSnooze, SlackThread } from "../notifiers/api.ts";
 import type { ReportDigest } from "../reports/model.ts";
 
 /** One run as `history` lists it: the result without its changes, counted instead. */
@@ -30,6 +30,10 @@ export interface EpisodeRecord {
   slackThread?: SlackThread;
   /** Resources flagged as flapping while the episode was open (the latest count of each). */
   flapping?: FlappingResource[];
+  /** Who said they are on it (the first to). */
+  acknowledged?: EpisodeMark;
+  /** The latest snooze, kept after it ended until the drift changes; in force while `until` is ahead. */
+  snooze?: EpisodeSnooze;
 }
 
 /** Rate limiting of "stack could not be checked" alerts. */
@@ -46,7 +50,8 @@ export interface FailureAlertState {
 /** The episode side of an alert transition. A new episode's id is assigned by the store and filled into the events. */
 export type EpisodeChange =
   | { op: "open"; episode: Omit<EpisodeRecord, "id" | "slackThread" | "closedAt"> }
-  | { op: "update"; episode: EpisodeRecord }
+  /** endSnooze: the drift changed, so a snooze ends here (the rest of the record's snooze and acknowledgement is never written by an update). */
+  | { op: "update"; episode: EpisodeRecord; endSnooze?: boolean }
   | { op: "close"; episode: EpisodeRecord & { closedAt: string } };
 
 /** One step of a stack's alert state, written at once: episode, failure state and the outbox entries of its events. */
@@ -75,7 +80,7 @@ export interface OutboxEntry {
 }
 
 /** What the stack lists and the fleet gauges show of an open episode. */
-export type OpenEpisodeSummary = Pick<EpisodeRecord, "stack" | "openedAt" | "seenCount" | "flapping">;
+export type OpenEpisodeSummary = Pick<EpisodeRecord, "stack" | "openedAt" | "seenCount" | "flapping" | "acknowledged" | "snooze">;
 
 /** Episodes and the alert outbox: what makes alerts exactly-once across runs and restarts. */
 export interface AlertStore {
@@ -85,6 +90,13 @@ export interface AlertStore {
   failureAlertState(stack: string): Promise<FailureAlertState | undefined>;
   /** Writes the transition in one transaction (all of it or nothing); returns the events as enqueued (ids filled). */
   applyAlertTransition(transition: AlertTransition): Promise<AlertEvent[]>;
+  /**
+   * Marks an open episode as acknowledged unless someone did already (then `already` says who; the mark stays).
+   * Undefined when the episode is unknown or closed.
+   */
+  acknowledgeEpisode(id: number, mark: EpisodeMark): Promise<{ episode: EpisodeRecord; already?: EpisodeMark } | undefined>;
+  /** Snoozes an open episode (a later snooze replaces an earlier one). Undefined when the episode is unknown or closed. */
+  snoozeEpisode(id: number, snooze: EpisodeSnooze): Promise<EpisodeRecord | undefined>;
   /** A notifier's undelivered entries, oldest first. */
   pendingAlerts(notifier: string, limit?: number): Promise<OutboxEntry[]>;
   /** Delivered: the entry leaves the outbox; a receipt's thread is kept on the entry's episode. */
@@ -120,7 +132,19 @@ export interface ListRunsOptions {
  * Property values round-trip as JSON: `desired`/`actual` of any JSON type, including null, come back deep-equal;
  * an `undefined` `desired` or `actual` is stored and read back as `null` (as `diffProperties` reports absence).
  */
-/** One remediation decision, as the audit log keeps it. */
+/** What people did from Slack about an episode: in the audit log beside the remediation decisions, not counted as one. */
+export const PERSON_ACTIONS = ["acknowledged", "snoozed", "recheck-requested"] as const;
+export type PersonAction = (typeof PERSON_ACTIONS)[number];
+
+/** A remediation decision (rejected: a person voided the approval request), or a person's action. */
+export type AuditDecision = RemediationSummary["decision"] | "rejected" | PersonAction;
+
+/** Whether an audit entry is a remediation decision (not a person acknowledging, snoozing or asking for a check). */
+export function isRemediationDecision(decision: AuditDecision): boolean {
+  return !(PERSON_ACTIONS as readonly string[]).includes(decision);
+}
+
+/** One remediation decision, or one person's action on an alert, as the audit log keeps it. */
 export interface AuditEntry {
   id?: number;
   at: string;
@@ -129,7 +153,7 @@ export interface AuditEntry {
   runId: string;
   /** What started the run: schedule, git, webhook, api, cli. */
   triggeredBy: string;
-  /** Who decided: "driftwatch" for automatic remediation, or the approver. */
+  /** Who decided: "driftwatch" for automatic remediation, or the person (a Slack user as `name (Slack U…)`). */
   actor: string;
   commit?: string;
   /** The policy's mode at the time. */
@@ -141,9 +165,10 @@ export interface AuditEntry {
   guards: { guard: string; passed: boolean; reason: string }[];
   /**
    * applied: the plan was applied; refused: a guard said no; noop: the plan was empty by then; failed: planning or
-   * applying failed; busy: another remediation held the stack; interrupted: the process died during the apply.
+   * applying failed; busy: another remediation held the stack; interrupted: the process died during the apply;
+   * rejected: a person voided the approval request. Or a person's action (PERSON_ACTIONS).
    */
-  decision: RemediationSummary["decision"];
+  decision: AuditDecision;
   reason?: string;
   /** After an apply: the verdict of the check that followed. */
   outcome?: string;
@@ -195,7 +220,8 @@ export interface ApplyStore {
   interruptRun(runId: string, message: string): Promise<boolean>;
 }
 
-export type ApprovalState = "pending" | "applied" | "refused" | "failed" | "void" | "expired";
+/** rejected: a person said no (the same plan is not asked for again within the episode). */
+export type ApprovalState = "pending" | "applied" | "refused" | "rejected" | "failed" | "void" | "expired";
 
 /** A remediation plan waiting for (or past) a person's approval. */
 export interface ApprovalRecord {
@@ -293,7 +319,13 @@ export interface ReportSource {
   stacksNeedingAttention(): Promise<string[]>;
 }
 
-export interface Store extends AlertStore, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore, ReportStore, ReportSource {
+/** Signed requests already taken (Slack interactions), so a replay within the signature's lifetime does nothing. */
+export interface RequestLog {
+  /** Remembers `key` for `ttlMs`; false when it is remembered already (by any process sharing the store). */
+  claimRequest(key: string, ttlMs: number): Promise<boolean>;
+}
+
+export interface Store extends AlertStore, RequestLog, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore, ReportStore, ReportSource {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): Promise<void>;
   /**

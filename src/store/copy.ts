@@ -12,7 +12,8 @@ import { openSqliteDb } from "./sqlite/driver.ts";
 
 /**
  * What is copied, parents before children (foreign keys), each in the order it was recorded. Leases are not: they
- * belong to processes of the old machine and expire within minutes anyway.
+ * belong to processes of the old machine and expire within minutes anyway; nor are the signed requests already
+ * taken (seen_requests), which only matter for the five minutes a signature is valid.
  */
 const TABLES: readonly { name: string; identity?: string }[] = [
   { name: "runs" },

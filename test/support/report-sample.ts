@@ -170,7 +170,7 @@ export function sampleReport(): FleetReport {
       decisions: 5,
       byDecision: { applied: 2, refused: 1, "approval-requested": 1, noop: 1 },
       refusedBy: [{ guard: "deletes", count: 1 }],
-      approvals: { requested: 1, pending: 1, applied: 0, refused: 0, failed: 0, void: 0, expired: 0 },
+      approvals: { requested: 1, pending: 1, applied: 0, refused: 0, rejected: 0, failed: 0, void: 0, expired: 0 },
       entries: [
         { auditId: 105, at: iso(TO - 2 * HOUR), stack: "web-files", decision: "approval-requested", actor: "driftwatch", failedGuards: [], reason: "mode approve: waiting for a person" },
         { auditId: 104, at: iso(FROM + 4 * DAY + HOUR), stack: HOSTILE_STACK, decision: "refused", actor: "driftwatch", failedGuards: ["deletes"], reason: "plan deletes 1 resource:\naws_vpc.main | <b>not allowed</b>" },

@@ -62,6 +62,8 @@ function context(dir: string, overrides: Partial<CloudFormationStackConfig["clou
     alerts: { pending: false, mute: false },
     schedule: { expression: "*/15 * * * *", timezone: "UTC" },
     remediation: { mode: "off" } as never,
+    approvers: [],
+    actions: { restrict: false },
     ignore: [],
     flapping: { threshold: 3, windowMs: 86_400_000 },
     cloudformation: { stackName: "web-prod", region: "eu-west-1", template: "template.yaml", parameters: { DbPassword: "hunter2-secret", Env: "prod" }, capabilities: [], ...overrides },

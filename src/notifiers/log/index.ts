@@ -9,6 +9,7 @@ const WHAT: Record<AlertEvent["type"], string> = {
   "episode-unchanged": "drift episode unchanged",
   "episode-changed": "drift episode changed",
   "episode-resolved": "drift episode resolved",
+  "episode-noted": "drift episode acknowledged or snoozed",
   "run-failed": "stack could not be checked",
   "approval-requested": "remediation waits for approval",
   "remediation-needs-attention": "remediation failed too often: paused, needs attention",
@@ -30,6 +31,7 @@ function fieldsOf(event: AlertEvent): Record<string, unknown> {
   const rules = event.flapping ? suggestedIgnoreRules(event.flapping) : [];
   const flapping = event.flapping?.length ? { flapping: event.flapping, ...(rules.length > 0 ? { suggestedIgnore: rules } : {}) } : {};
   if (event.type === "episode-changed") return { ...base, ...episode, added: event.added, removed: event.removed, modified: event.modified, changes, ...flapping };
+  if (event.type === "episode-noted") return { ...base, ...episode, note: event.note, by: event.by, ...(event.episode.snooze ? { snoozedUntil: event.episode.snooze.until } : {}) };
   return { ...base, ...episode, changes, ...flapping };
 }
 
@@ -38,7 +40,7 @@ export function createLogNotifier(logger: Logger): Notifier {
   return {
     id: "log",
     deliver(event): Promise<DeliveryReceipt> {
-      const level = event.type === "run-failed" || event.type === "remediation-needs-attention" ? "error" : event.type === "episode-unchanged" || event.type === "episode-resolved" ? "info" : "warn";
+      const level = event.type === "run-failed" || event.type === "remediation-needs-attention" ? "error" : event.type === "episode-unchanged" || event.type === "episode-resolved" || event.type === "episode-noted" ? "info" : "warn";
       log[level](fieldsOf(event), WHAT[event.type]);
       return Promise.resolve({});
     },

@@ -80,6 +80,7 @@ const HINTS: Record<string, string> = {
   not_in_channel: "the app is not in the channel: invite it (/invite @app) or give it chat:write.public",
   is_archived: "the channel is archived: unarchive it or choose another channel",
   invalid_blocks: "Slack rejected the message layout (a Driftwatch bug: please report it)",
+  no_such_subteam: "a user group in approvers does not exist in this workspace: check its id",
 };
 
 /** pino behind the client's logger interface; everything at debug (the outcome is logged by the delivery). */
@@ -187,6 +188,19 @@ export class SlackTransport {
 
   async update(channel: string, ts: string, message: SlackMessageBody): Promise<void> {
     await this.#call("chat.update", () => this.#client.chat.update({ channel, ts, text: message.text, blocks: message.blocks as never }));
+  }
+
+  /** A message only `user` sees, in the channel (and thread) where they pressed a button. */
+  async postEphemeral(channel: string, user: string, message: SlackMessageBody, threadTs?: string): Promise<void> {
+    await this.#call("chat.postEphemeral", () =>
+      this.#client.chat.postEphemeral({ channel, user, text: message.text, ...(message.blocks.length > 0 ? { blocks: message.blocks as never } : {}), ...(threadTs ? { thread_ts: threadTs } : {}) }),
+    );
+  }
+
+  /** The user ids of a user group's members (scope usergroups:read). */
+  async userGroupMembers(group: string): Promise<string[]> {
+    const result = await this.#call("usergroups.users.list", () => this.#client.usergroups.users.list({ usergroup: group }));
+    return result.users ?? [];
   }
 
   async #post(client: WebClient, channel: string, message: SlackMessageBody, threadTs: string | undefined, key?: string): Promise<SlackThread> {

@@ -37,7 +37,11 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
   };
   const channels = new Map(options.stacks.map((s) => [s.name, s.alerts.channel ?? settings.channel]));
   const channelOf = (stack: string) => channels.get(stack) ?? settings.channel;
-  const base: RenderOptions = options.alerts.dashboardUrl ? { dashboardUrl: options.alerts.dashboardUrl } : {};
+  // Buttons only when the service can take their presses (a signing secret to verify them with).
+  const base: RenderOptions = {
+    ...(options.alerts.dashboardUrl ? { dashboardUrl: options.alerts.dashboardUrl } : {}),
+    ...(settings.signingSecret ? { interactive: true } : {}),
+  };
   const withMention: RenderOptions = settings.mentionUserGroup ? { ...base, mention: `<!subteam^${settings.mentionUserGroup}>` } : base;
 
   /**
@@ -97,6 +101,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
         case "episode-opened":
           return { thread: await post(channelOf(stack), renderRoot(event, withMention)) };
         case "episode-unchanged":
+        case "episode-noted":
         case "episode-changed":
         case "episode-resolved": {
           // A new root for an episode that has none yet (opened before Slack was configured).
@@ -104,7 +109,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
           if (!thread) return { thread: await post(channelOf(stack), root) };
           // The root first: updating it again is harmless, so a retry after a failed reply never posts the reply twice.
           await transport.update(thread.channel, thread.ts, root);
-          if (event.type !== "episode-unchanged") await post(thread.channel, renderReply(event, base), thread.ts);
+          if (event.type === "episode-changed" || event.type === "episode-resolved") await post(thread.channel, renderReply(event, base), thread.ts);
           return {};
         }
       }

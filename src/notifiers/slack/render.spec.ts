@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { blockProblem } from "../../../test/support/slack-server.ts";
 import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
 import type { AlertSubject, ChangeRef, EpisodeInfo } from "../api.ts";
-import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderNeedsAttention, renderReply, renderReportDigest, renderRoot, renderRunFailed, type EpisodeEvent, type SlackMessage } from "./render.ts";
+import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderNeedsAttention, renderReply, renderReportDigest, renderRoot, renderRunFailed, withOutcome, type EpisodeEvent, type SlackMessage } from "./render.ts";
+import { ACTION } from "./actions.ts";
 
 const SHA = "0123456789abcdef0123456789abcdef01234567";
 const subject: AlertSubject = {
@@ -263,6 +264,9 @@ function limitViolations(message: SlackMessage): string[] {
     else if (block.type === "context") {
       if (block.elements.length > LIMITS.contextElements) problems.push(`block ${i}: ${block.elements.length} context elements`);
       for (const e of block.elements) text(`block ${i} context`, "text" in e ? e.text : undefined, LIMITS.sectionText);
+    } else if (block.type === "actions") {
+      if (block.elements.length > 25) problems.push(`block ${i}: ${block.elements.length} elements`);
+      for (const e of block.elements) if (e.type === "button") text(`block ${i} button`, e.text.text, 75);
     } else if (block.type !== "divider") problems.push(`block ${i}: unexpected ${block.type}`);
   }
   const serverProblem = blockProblem(message.blocks);
@@ -544,5 +548,69 @@ describe("report digest", () => {
     expect(text).toContain("none: no stack drifted this period");
     expect(text).toContain("Time in drift (median) –");
     expect(text).not.toContain("Open the full report");
+  });
+});
+
+describe("buttons", () => {
+  const actionBlocks = (m: SlackMessage) => m.blocks.filter((b) => b.type === "actions");
+  const elementsOf = (m: SlackMessage) => actionBlocks(m).flatMap((b) => (b.type === "actions" ? b.elements : []));
+  const flapping = [{ address: "aws_security_group.web", type: "aws_security_group", times: 4, since: "2026-11-23T08:00:00.000Z", paths: ["tags.LastScanned"] }];
+
+  it("are on an open episode's root only when the service takes presses: re-check, acknowledge, snooze; show the ignore rule when flapping", () => {
+    const event = { type: "episode-opened" as const, subject, episode, changes: [sg], flapping };
+    expect(actionBlocks(renderRoot(event, {}))).toEqual([]);
+    const message = renderRoot(event, { interactive: true });
+    expect(elementsOf(message)).toMatchObject([
+      { type: "button", action_id: ACTION.recheck, value: "7", text: { text: "Re-check now" } },
+      { type: "button", action_id: ACTION.acknowledge, value: "7" },
+      { type: "static_select", action_id: ACTION.snooze, options: [{ value: "7:1h" }, { value: "7:1d" }, { value: "7:1w" }] },
+      { type: "button", action_id: ACTION.ignoreRule, value: "7", text: { text: "Show the ignore rule" } },
+    ]);
+    expect(blockProblem(message.blocks)).toBeUndefined();
+    for (const type of ["episode-resolved", "episode-changed"] as const) {
+      const other = renderRoot(type === "episode-changed" ? { ...event, type, added: [], removed: [], modified: [] } : { ...event, type, episode: { ...episode, closedAt: subject.checkedAt, durationMs: 1 } }, { interactive: true });
+      expect(actionBlocks(other).length).toBe(type === "episode-resolved" ? 0 : 2);
+    }
+  });
+
+  it("say who is on an episode and until when it is snoozed; acknowledging is offered until someone has", () => {
+    const by = { id: "UALICE1", name: "alice" };
+    const message = renderRoot(
+      { type: "episode-noted", note: "snoozed", by, subject, episode: { ...episode, acknowledged: { by, at: episode.openedAt }, snooze: { by, at: episode.openedAt, until: "2026-11-23T11:00:00.000Z" } }, changes: [sg] },
+      { interactive: true },
+    );
+    expect(all(message)).toContain(`👀 <@UALICE1> is on it (since ${OPENED_AT})`);
+    expect(all(message)).toContain("💤 Snoozed by <@UALICE1> until <!date^1795431600^");
+    expect(elementsOf(message).map((e) => e.action_id)).toEqual([ACTION.recheck, ACTION.snooze]);
+    // An id that is not a Slack user id is shown as an escaped name, never as markup.
+    const odd = renderRoot({ type: "episode-unchanged", subject, episode: { ...episode, acknowledged: { by: { id: "<!channel>", name: "<!here> eve" }, at: episode.openedAt } }, changes: [sg] });
+    expect(all(odd)).toContain("👀 &lt;!here&gt; eve is on it");
+  });
+
+  it("on an approval request: approve (confirmed first) and reject, naming the approval; spent, they are taken off and the outcome added", () => {
+    const event = { type: "approval-requested" as const, subject, episode, approval: { id: "0a1b2c3d4e5f", expiresAt: "2026-11-24T10:30:00.000Z" }, changes: [queue] };
+    expect(actionBlocks(renderApprovalRequested(event))).toEqual([]);
+    const message = renderApprovalRequested(event, { interactive: true });
+    expect(elementsOf(message)).toMatchObject([
+      { action_id: ACTION.approve, value: "0a1b2c3d4e5f", style: "primary", confirm: { confirm: { text: "Approve and apply" } } },
+      { action_id: ACTION.reject, value: "0a1b2c3d4e5f", style: "danger" },
+    ]);
+    const someoneElses = { type: "actions", block_id: "not-ours", elements: [] };
+    const spent = withOutcome({ text: message.text, blocks: [...message.blocks, someoneElses] }, "✅ Approved by <@UALICE1>");
+    expect(spent.text).toBe(message.text);
+    expect(spent.blocks.filter((b) => b.type === "actions")).toEqual([someoneElses]);
+    expect(sectionTexts(spent).at(-1)).toBe("✅ Approved by <@UALICE1>");
+    const full = withOutcome({ text: "", blocks: Array.from({ length: 50 }, () => ({ type: "divider" })) }, "done");
+    expect(full.blocks).toHaveLength(50);
+    expect(full.text).toBe("done");
+  });
+
+  it("keep every message within Slack's limits, however many resources", () => {
+    const changes = Array.from({ length: 500 }, (_, i) => ({ ...sg, address: `aws_instance.i${i}` }));
+    for (const type of ROOT_TYPES) {
+      const message = renderRoot({ ...rootEvent(type, subject, changes), flapping }, { ...options, interactive: true });
+      expect(limitViolations(message)).toEqual([]);
+      expect(blockProblem(message.blocks)).toBeUndefined();
+    }
   });
 });

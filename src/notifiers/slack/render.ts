@@ -3,13 +3,14 @@
 // whatever the input: at most 50 blocks, 3,000 characters per section or context text, 150 per header, 10 context
 // elements, a `text` fallback of at most 4,000. Every piece of input text has a budget counted after escaping, so
 // nothing is ever cut inside an escape (`&amp;`) or a character; what does not fit becomes "…and N more".
-import type { ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock } from "@slack/web-api";
+import type { ActionsBlock, Button, ContextBlock, DividerBlock, HeaderBlock, KnownBlock, SectionBlock, StaticSelect } from "@slack/web-api";
 import { formatDuration } from "../../core/durations.ts";
 import { formatChanger, formatValue, plural, shortAddress } from "../../core/present.ts";
 import type { FlappingResource, PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../../core/flapping.ts";
 import type { AlertEvent, AlertSubject, ChangeRef } from "../api.ts";
 import { commitUrl, shortSha } from "../commit-link.ts";
+import { ACTION, ACTIONS_BLOCK_PREFIX, SNOOZE_OPTIONS, snoozeOptionValue } from "./actions.ts";
 
 export interface SlackMessage {
   /** The plain-text fallback: notifications, screen readers, clients without Block Kit. */
@@ -22,9 +23,12 @@ export interface RenderOptions {
   dashboardUrl?: string;
   /** Put in front of the root message of a new episode only, e.g. "<!subteam^S0123ABCD>" or "<!here>"; sent as is. */
   mention?: string;
+  /** Add the buttons (the service takes their presses: alerts.slack has a signing secret). */
+  interactive?: boolean;
 }
 
 export type EpisodeEvent = Exclude<AlertEvent, { type: "run-failed" | "approval-requested" | "remediation-needs-attention" | "report-digest" }>;
+export type ApprovalRequestedEvent = Extract<AlertEvent, { type: "approval-requested" }>;
 export type ReplyEvent = Extract<AlertEvent, { type: "episode-changed" | "episode-resolved" }>;
 export type RunFailedEvent = Extract<AlertEvent, { type: "run-failed" }>;
 
@@ -175,6 +179,19 @@ function context(parts: readonly string[]): ContextBlock {
 
 const divider: DividerBlock = { type: "divider" };
 
+function button(actionId: string, label: string, value: string, style?: "primary" | "danger"): Button {
+  return { type: "button", action_id: actionId, text: { type: "plain_text", text: label, emoji: true }, value, ...(style ? { style } : {}) };
+}
+
+function actions(name: string, elements: ActionsBlock["elements"]): ActionsBlock {
+  return { type: "actions", block_id: `${ACTIONS_BLOCK_PREFIX}-${name}`, elements };
+}
+
+/** A Slack user as a mention when the id looks like one (ids come from Slack), else their name as text. */
+export function personText(person: { id: string; name: string }): string {
+  return /^[UW][A-Z0-9]{2,30}$/.test(person.id) ? `<@${person.id}>` : inline(person.name, MAX.name);
+}
+
 function runUrl(options: RenderOptions, subject: AlertSubject): string | undefined {
   if (!options.dashboardUrl) return undefined;
   return `${options.dashboardUrl.replace(/\/+$/, "")}/runs/${encodeURIComponent(wellFormedText(subject.runId))}`;
@@ -319,6 +336,31 @@ function rootSummary(event: EpisodeEvent): string {
   return `${TITLES[s.verdict].title} in ${stackName(s)} (${inline(s.engine, MAX.name)}): ${n.drift} drifted, ${n.pending} pending ${n.drift + n.pending === 1 ? "resource" : "resources"}${at}${stale}`;
 }
 
+/** Who is on the episode, and whether its updates are held back: the root's line about people. */
+function peopleLine(event: EpisodeEvent): string[] {
+  const e = event.episode;
+  const parts: string[] = [];
+  if (e.acknowledged) parts.push(`👀 ${personText(e.acknowledged.by)} is on it (since ${when(e.acknowledged.at)})`);
+  if (e.snooze && event.type !== "episode-resolved") parts.push(`💤 Snoozed by ${personText(e.snooze.by)} until ${when(e.snooze.until)}: updates are held back unless the drift changes`);
+  return parts.length > 0 ? [parts.join(" · ")] : [];
+}
+
+/** The root's buttons while the episode is open: re-check, acknowledge (until someone has), snooze. */
+function episodeActions(event: EpisodeEvent): ActionsBlock {
+  const id = String(event.episode.id);
+  const snooze: StaticSelect = {
+    type: "static_select",
+    action_id: ACTION.snooze,
+    placeholder: { type: "plain_text", text: "Snooze for…", emoji: true },
+    options: SNOOZE_OPTIONS.map((o) => ({ text: { type: "plain_text", text: o.label, emoji: true }, value: snoozeOptionValue(event.episode.id, o.value) })),
+  };
+  return actions("episode", [
+    button(ACTION.recheck, "Re-check now", id),
+    ...(event.episode.acknowledged ? [] : [button(ACTION.acknowledge, "Acknowledge", id)]),
+    snooze,
+  ]);
+}
+
 /** Resources that keep drifting again: who else owns them? And the ignore rule that would end the churn. */
 function flappingSection(flapping: readonly FlappingResource[]): SectionBlock {
   const intro = "🔁 *Flapping*: these resources keep drifting again after being put right; something besides Git may own them.";
@@ -337,8 +379,16 @@ export function renderRoot(event: EpisodeEvent, options: RenderOptions = {}): Sl
   const blocks: KnownBlock[] = [header(rootTitle(event))];
   if (mention) blocks.push(section(`${mention} new ${s.verdict === "pending" ? "pending changes" : "drift"} in stack *${stackName(s)}*`));
   blocks.push(context([...subjectFacts(s, true), countsText(event.changes, resolved), statusLine(event), ...staleWarning(s)]));
+  const people = peopleLine(event);
+  if (people.length > 0) blocks.push(context(people));
+  if (options.interactive && !resolved) blocks.push(episodeActions(event));
   blocks.push(resolved ? context([`✅ Resolved: the last changes seen before stack ${stackName(s)} got back in sync`]) : divider);
-  if (event.flapping?.length) blocks.push(flappingSection(event.flapping));
+  if (event.flapping?.length) {
+    blocks.push(flappingSection(event.flapping));
+    if (options.interactive && !resolved && suggestedIgnoreRules(event.flapping).length > 0) {
+      blocks.push(actions("flapping", [button(ACTION.ignoreRule, "Show the ignore rule", String(event.episode.id))]));
+    }
+  }
   const linkBlocks = options.dashboardUrl ? 1 : 0;
   blocks.push(...resourceSections(event.changes, resolved, LIMITS.blocks - blocks.length - linkBlocks));
   const text = fitMrkdwn(`${mention ? `${mention} ` : ""}${rootSummary(event)}`, LIMITS.fallbackText);
@@ -400,7 +450,17 @@ export function renderRunFailed(event: RunFailedEvent, options: RenderOptions = 
   return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks: withDashboardLink(blocks, options, s) };
 }
 
-type ApprovalRequestedEvent = Extract<AlertEvent, { type: "approval-requested" }>;
+/** Approve (with Slack's confirmation dialog: it changes infrastructure) and reject. */
+function approvalActions(event: ApprovalRequestedEvent): ActionsBlock {
+  const approve = button(ACTION.approve, "Approve and apply", event.approval.id, "primary");
+  approve.confirm = {
+    title: { type: "plain_text", text: "Apply this plan?" },
+    text: { type: "mrkdwn", text: cut(`Driftwatch plans stack ${event.subject.stack} again and applies the plan only if it is still the one shown, within every guard.`, 300) },
+    confirm: { type: "plain_text", text: "Approve and apply" },
+    deny: { type: "plain_text", text: "Cancel" },
+  };
+  return actions("approval", [approve, button(ACTION.reject, "Reject", event.approval.id, "danger")]);
+}
 
 /** A remediation plan that waits for approval: what would be applied, and how to approve it. */
 export function renderApprovalRequested(event: ApprovalRequestedEvent, options: RenderOptions = {}): SlackMessage {
@@ -410,6 +470,7 @@ export function renderApprovalRequested(event: ApprovalRequestedEvent, options: 
     header(`🛠️ Approval needed: remediate stack ${s.stack}`),
     context([...subjectFacts(s, false), `*Plan* ${plural(event.changes.length, "resource", "resources")}`, `*Expires* ${when(event.approval.expiresAt)}`]),
     section(`Driftwatch would apply this plan to bring *${stackName(s)}* back to Git. Approve with \`driftwatch approve ${id}\` or \`POST /api/approvals/${id}\`; the approval applies only while the plan stays the same.`),
+    ...(options.interactive ? [approvalActions(event)] : []),
     divider,
   ];
   const linkBlocks = options.dashboardUrl ? 1 : 0;
@@ -473,4 +534,38 @@ export function renderReportDigest(event: ReportDigestEvent, options: RenderOpti
   if (report.url && report.url.length <= 2000) blocks.push(section(`<${linkTarget(report.url)}|Open the full report>`));
   const summary = `Drift report ${inline(report.name, MAX.name)}: ${percent(p.inSyncShare)} of ${plural(p.stacks, "stack", "stacks")} in sync, ${plural(e.opened, "episode", "episodes")} opened, ${e.stillOpen} open`;
   return { text: fitMrkdwn(summary, LIMITS.fallbackText), blocks };
+}
+
+// --- after a press ------------------------------------------------------------------------------------------------
+
+/**
+ * A message of ours whose buttons are spent (an approval decided): the same blocks without Driftwatch's action
+ * blocks, and what happened as the last section. The blocks are the message's as Slack gave them back.
+ */
+export function withOutcome(message: { text: string; blocks: readonly unknown[] }, outcome: string): SlackMessage {
+  const kept = message.blocks.filter((b) => !(isRecord(b) && b.type === "actions" && typeof b.block_id === "string" && b.block_id.startsWith(ACTIONS_BLOCK_PREFIX)));
+  const outcomeBlock = section(outcome);
+  return { text: message.text || cut(outcome, LIMITS.fallbackText), blocks: [...(kept.slice(0, LIMITS.blocks - 1) as KnownBlock[]), outcomeBlock] };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
+
+/** Text from a person (or a reason that quotes one) for a message: escaped, on one line, within `max`. */
+export function mrkdwnText(raw: string, max = 500): string {
+  return inline(raw, max);
+}
+
+/** A time in a message, in the reader's time zone. */
+export const slackDate = when;
+
+/** Text for a ``` block in a message: nothing in it can close the block early. */
+export function codeBlock(raw: string, max = 2500): string {
+  return `\`\`\`\n${codeText(raw, max) || " "}\n\`\`\``;
+}
+
+/** A short note for one person (an ephemeral answer to a press): mrkdwn already built by the caller. */
+export function renderNote(text: string): SlackMessage {
+  return { text: fitMrkdwn(text, LIMITS.fallbackText), blocks: [section(text)] };
 }

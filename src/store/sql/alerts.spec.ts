@@ -20,6 +20,53 @@ function openTransition(): AlertTransition {
 }
 
 describe.each(backends.list)("the alert store on $name", (backend) => {
+  it("keeps the first acknowledgement and the latest snooze of an open episode; a run's update keeps both, a changed drift ends the snooze", async () => {
+    const store = await (await backend.fresh()).open();
+    await store.applyAlertTransition(openTransition());
+    const open = (await store.openEpisode("net"))!;
+    const alice = { by: { id: "UALICE1", name: "alice" }, at: "2026-11-23T10:05:00.000Z" };
+    const bob = { by: { id: "UBOB001", name: "bob" }, at: "2026-11-23T10:06:00.000Z" };
+    expect(await store.acknowledgeEpisode(open.id, alice)).toMatchObject({ episode: { id: open.id, acknowledged: alice } });
+    const second = await store.acknowledgeEpisode(open.id, bob);
+    expect(second?.already).toEqual(alice);
+    expect(second?.episode.acknowledged).toEqual(alice);
+
+    const snooze = { ...bob, until: "2026-11-23T11:06:00.000Z" };
+    expect(await store.snoozeEpisode(open.id, snooze)).toMatchObject({ snooze, acknowledged: alice });
+    const longer = { ...alice, until: "2026-11-24T10:05:00.000Z" };
+    expect((await store.snoozeEpisode(open.id, longer))?.snooze).toEqual(longer);
+    expect(await store.openEpisodeSummaries()).toMatchObject([{ stack: "net", acknowledged: alice, snooze: longer }]);
+
+    // A run read the episode before the marks were set: its update must not write them away.
+    await store.applyAlertTransition({ stack: "net", episode: { op: "update", episode: { ...open, seenCount: 2 } }, events: [], notifiers: [] });
+    expect(await store.openEpisode("net")).toMatchObject({ seenCount: 2, acknowledged: alice, snooze: longer });
+    await store.applyAlertTransition({ stack: "net", episode: { op: "update", episode: { ...open, seenCount: 3, fingerprint: "fp2" }, endSnooze: true }, events: [], notifiers: [] });
+    const changed = (await store.openEpisode("net"))!;
+    expect(changed).toMatchObject({ seenCount: 3, acknowledged: alice });
+    expect(changed.snooze).toBeUndefined();
+
+    await store.applyAlertTransition({ stack: "net", episode: { op: "close", episode: { ...changed, closedAt: "2026-11-23T12:00:00.000Z" } }, events: [], notifiers: [] });
+    expect(await store.acknowledgeEpisode(open.id, bob)).toBeUndefined();
+    expect(await store.snoozeEpisode(open.id, snooze)).toBeUndefined();
+    expect(await store.acknowledgeEpisode(999_999, bob)).toBeUndefined();
+    await store.close();
+  });
+
+  it("takes a signed request once, across connections, until its time is up", async () => {
+    const db = await backend.fresh();
+    const one = await db.open();
+    const two = await db.open();
+    expect(await one.claimRequest("slack:v0=abc", 60_000)).toBe(true);
+    expect(await two.claimRequest("slack:v0=abc", 60_000)).toBe(false);
+    expect(await one.claimRequest("slack:v0=abc", 60_000)).toBe(false);
+    expect(await two.claimRequest("slack:v0=def", 60_000)).toBe(true);
+    // A key whose time is up is forgotten (a lifetime of 0 ends at once).
+    expect(await one.claimRequest("slack:v0=short", 0)).toBe(true);
+    expect(await two.claimRequest("slack:v0=short", 60_000)).toBe(true);
+    await one.close();
+    await two.close();
+  });
+
   it("keeps the flapping resources an episode flagged", async () => {
     const store = await (await backend.fresh()).open();
     await store.applyAlertTransition(openTransition());

@@ -2,12 +2,12 @@
 // it produces are written in one transaction, so an alert is never lost between the two, and the outbox is delivered
 // in order, so a thread's root message always comes before its replies.
 import type { FlappingResource, ResourceChange } from "../../core/types.ts";
-import type { AlertEvent, DeliveryReceipt } from "../../notifiers/api.ts";
+import type { AlertEvent, DeliveryReceipt, EpisodeMark, EpisodeSnooze } from "../../notifiers/api.ts";
 import type { AlertStore, AlertTransition, EpisodeRecord, FailureAlertState, OutboxEntry } from "../api.ts";
 import type { Row, SqlDb, SqlExecutor } from "./db.ts";
 
 export const EPISODE_COLUMNS =
-  "id, stack, opened_at, opened_run_id, last_run_id, last_seen_at, seen_count, fingerprint, changes_json, closed_at, slack_channel, slack_ts, flapping_json";
+  "id, stack, opened_at, opened_run_id, last_run_id, last_seen_at, seen_count, fingerprint, changes_json, closed_at, slack_channel, slack_ts, flapping_json, acknowledged_json, snooze_json";
 
 function str(row: Row, column: string): string {
   return String(row[column]);
@@ -36,6 +36,17 @@ export function episodeOf(row: Row): EpisodeRecord {
     ...(closedAt === undefined ? {} : { closedAt }),
     ...(channel !== undefined && ts !== undefined ? { slackThread: { channel, ts } } : {}),
     ...(flapping === undefined ? {} : { flapping: JSON.parse(flapping) as FlappingResource[] }),
+    ...marksOf(row),
+  };
+}
+
+/** An episode row's acknowledgement and snooze (columns acknowledged_json, snooze_json). */
+export function marksOf(row: Row): { acknowledged?: EpisodeMark; snooze?: EpisodeSnooze } {
+  const acknowledged = optionalStr(row, "acknowledged_json");
+  const snooze = optionalStr(row, "snooze_json");
+  return {
+    ...(acknowledged === undefined ? {} : { acknowledged: JSON.parse(acknowledged) as EpisodeMark }),
+    ...(snooze === undefined ? {} : { snooze: JSON.parse(snooze) as EpisodeSnooze }),
   };
 }
 
@@ -92,8 +103,11 @@ async function writeEpisode(tx: SqlExecutor, transition: AlertTransition): Promi
     return Number(inserted!.id);
   }
   const closedAt = change.op === "close" ? change.episode.closedAt : null;
+  // The acknowledgement and the snooze are people's, set while the run was going: an update never writes them back,
+  // it only ends the snooze when the drift changed.
+  const endSnooze = change.op === "update" && change.endSnooze ? ", snooze_json = NULL" : "";
   const updated = await tx.run(
-    "UPDATE episodes SET last_run_id = ?, last_seen_at = ?, seen_count = ?, fingerprint = ?, changes_json = ?, closed_at = ?, flapping_json = ? WHERE id = ? AND closed_at IS NULL",
+    `UPDATE episodes SET last_run_id = ?, last_seen_at = ?, seen_count = ?, fingerprint = ?, changes_json = ?, closed_at = ?, flapping_json = ?${endSnooze} WHERE id = ? AND closed_at IS NULL`,
     [e.lastRunId, e.lastSeenAt, e.seenCount, e.fingerprint, JSON.stringify(e.changes), closedAt, flappingJson(e.flapping), change.episode.id],
   );
   if (updated !== 1) throw new Error(`episode ${change.episode.id} of stack ${e.stack} is not open (changed by another process?)`);
@@ -109,6 +123,21 @@ export function sqlAlertStore(db: SqlDb): AlertStore {
     },
 
     async getEpisode(id) {
+      const row = await db.get(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE id = ?`, [id]);
+      return row ? episodeOf(row) : undefined;
+    },
+
+    async acknowledgeEpisode(id, mark) {
+      const changed = await db.run("UPDATE episodes SET acknowledged_json = ? WHERE id = ? AND closed_at IS NULL AND acknowledged_json IS NULL", [JSON.stringify(mark), id]);
+      const row = await db.get(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE id = ? AND closed_at IS NULL`, [id]);
+      if (!row) return undefined;
+      const episode = episodeOf(row);
+      return changed > 0 || !episode.acknowledged ? { episode } : { episode, already: episode.acknowledged };
+    },
+
+    async snoozeEpisode(id, snooze) {
+      const changed = await db.run("UPDATE episodes SET snooze_json = ? WHERE id = ? AND closed_at IS NULL", [JSON.stringify(snooze), id]);
+      if (changed === 0) return undefined;
       const row = await db.get(`SELECT ${EPISODE_COLUMNS} FROM episodes WHERE id = ?`, [id]);
       return row ? episodeOf(row) : undefined;
     },

@@ -293,6 +293,21 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE alert_outbox ADD COLUMN posted_ts TEXT;
     `,
   },
+  {
+    version: 16,
+    name: "acting from Slack: acknowledged and snoozed episodes, signed requests already taken",
+    sql: `
+      ALTER TABLE episodes ADD COLUMN acknowledged_json TEXT;
+      ALTER TABLE episodes ADD COLUMN snooze_json TEXT;
+
+      -- A signed Slack request is taken once: the same bytes sent again within the signature's lifetime are a replay.
+      CREATE TABLE seen_requests (
+        request_key  TEXT PRIMARY KEY,
+        expires_at   INTEGER NOT NULL
+      );
+      CREATE INDEX seen_requests_expires_at ON seen_requests (expires_at);
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

@@ -4,11 +4,12 @@ import type { ListRunsOptions, OpenEpisodeSummary, RunSummary, Store } from "../
 import { errorMessage } from "../../core/errors.ts";
 import { processId } from "../../core/liveness.ts";
 import { StoreWriteError } from "../errors.ts";
-import { sqlAlertStore } from "./alerts.ts";
+import { marksOf, sqlAlertStore } from "./alerts.ts";
 import { sqlApprovalStore } from "./approvals.ts";
 import { insertApply, sqlApplyMarkers, sqlAuditStore, sqlBackoffStore, sqlEngineStateStore } from "./audit.ts";
 import type { Row, SqlDb, SqlExecutor } from "./db.ts";
 import { sqlReportStore } from "./reports.ts";
+import { sqlRequestLog } from "./requests.ts";
 
 const DEFAULT_LIMIT = 50;
 
@@ -122,6 +123,7 @@ export function sqlStore(db: SqlDb): Store {
     ...sqlApprovalStore(db),
     ...sqlReportStore(db),
     ...sqlApplyMarkers(db),
+    ...sqlRequestLog(db),
 
     async recordRun(result: StackResult): Promise<void> {
       try {
@@ -249,12 +251,13 @@ export function sqlStore(db: SqlDb): Store {
 
     async openEpisodeSummaries(): Promise<OpenEpisodeSummary[]> {
       // The open episodes are what the partial index episodes_open_stack holds: one per stack at most.
-      const rows = await db.all("SELECT stack, opened_at, seen_count, flapping_json FROM episodes WHERE closed_at IS NULL ORDER BY stack");
+      const rows = await db.all("SELECT stack, opened_at, seen_count, flapping_json, acknowledged_json, snooze_json FROM episodes WHERE closed_at IS NULL ORDER BY stack");
       return rows.map((row) => ({
         stack: text(row, "stack"),
         openedAt: text(row, "opened_at"),
         seenCount: Number(row.seen_count),
         ...(typeof row.flapping_json === "string" ? { flapping: JSON.parse(row.flapping_json) as FlappingResource[] } : {}),
+        ...marksOf(row),
       }));
     },
 
