@@ -66,6 +66,18 @@ const REPORTS_PAGE_LIMIT = 100;
 /** A stored report: self-contained (inline styles, SVG, no script), so it may load nothing at all. */
 const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
 
+/** What the dashboard and the API show of an open episode: its age, who is on it, and a snooze while it holds. */
+function openEpisodeOf(episode: OpenEpisodeSummary): NonNullable<StackRow["openEpisode"]> {
+  const snoozed = episode.snooze && episode.snooze.until > new Date().toISOString();
+  return {
+    openedAt: episode.openedAt,
+    seenCount: episode.seenCount,
+    ...(episode.flapping ? { flapping: episode.flapping } : {}),
+    ...(episode.acknowledged ? { acknowledged: episode.acknowledged } : {}),
+    ...(snoozed ? { snooze: episode.snooze } : {}),
+  };
+}
+
 export function buildServer(deps: ServerDependencies): FastifyInstance {
   const { config, store } = deps;
   const http = config.service.http;
@@ -103,7 +115,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     engine: stack.engine,
     phase: phases[stack.name] ?? "idle",
     ...(lastRun ? { lastRun } : {}),
-    ...(episode ? { openEpisode: { openedAt: episode.openedAt, seenCount: episode.seenCount, ...(episode.flapping ? { flapping: episode.flapping } : {}) } } : {}),
+    ...(episode ? { openEpisode: openEpisodeOf(episode) } : {}),
   });
 
   const row = async (stack: StackConfig, phases: Record<string, string>): Promise<StackRow> => {

@@ -15,7 +15,7 @@ export interface StackRow {
   engine: string;
   phase: string;
   lastRun?: RunSummary;
-  openEpisode?: Pick<EpisodeRecord, "openedAt" | "seenCount" | "flapping">;
+  openEpisode?: Pick<EpisodeRecord, "openedAt" | "seenCount" | "flapping" | "acknowledged" | "snooze">;
   /** Not checked within twice its schedule (from the fleet report; unknown counts as not stale). */
   stale?: boolean;
 }
@@ -239,6 +239,15 @@ export interface StackPageOptions {
   awaitingApproval?: Pick<ApprovalRecord, "id" | "expiresAt">;
 }
 
+/** Who said they are on the open episode (from Slack), and until when its alerts are snoozed. */
+export function peopleLine(episode: StackRow["openEpisode"]): string {
+  const parts = [
+    ...(episode?.acknowledged ? [`Acknowledged by <strong>${h(episode.acknowledged.by.name)}</strong> (Slack ${h(episode.acknowledged.by.id)}) ${when(episode.acknowledged.at)}`] : []),
+    ...(episode?.snooze ? [`alerts snoozed by ${h(episode.snooze.by.name)} until ${when(episode.snooze.until)} (or until the drift changes)`] : []),
+  ];
+  return parts.length > 0 ? `<p class="people">${parts.join(" · ")}</p>\n` : "";
+}
+
 /** Where the stack's remediation history is, and the plan waiting for approval. */
 function remediationLinks(name: string, awaiting: StackPageOptions["awaitingApproval"]): string {
   const q = encodeURIComponent(name);
@@ -255,7 +264,7 @@ export function stackPage(row: StackRow, runs: readonly RunSummary[], last: Stac
     row.name,
     `<h1>${h(row.name)} ${badge(status)}</h1>
 <p>${h(row.engine)} · last check ${ago(last?.finishedAt, now)}${last?.commit ? ` · commit <code>${h(last.commit.slice(0, 12))}</code>` : ""}${row.openEpisode ? ` · drift episode open for ${age(row.openEpisode.openedAt, now)}` : ""}</p>
-${remediationLinks(row.name, options.awaitingApproval)}
+${peopleLine(row.openEpisode)}${remediationLinks(row.name, options.awaitingApproval)}
 ${flappingSection(row.openEpisode?.flapping)}
 <h2>Timeline</h2>
 ${timeline(runs)}

@@ -118,6 +118,13 @@ function header(label: string, query: StackQuery, key?: SortKey): string {
   return `<th scope="col"${sorted}><a href="${h(sortHref(query, key))}">${h(label)}</a></th>`;
 }
 
+/** Who is on an open episode, and whether it is snoozed: short, the stack's page says more. */
+function episodeMarks(episode: NonNullable<StackRow["openEpisode"]>): string {
+  const ack = episode.acknowledged ? `<br><span class="note">on it: ${h(episode.acknowledged.by.name)}</span>` : "";
+  const snooze = episode.snooze ? `<br><span class="note">snoozed</span>` : "";
+  return `${ack}${snooze}`;
+}
+
 function stackRow(r: StackRow, now: number): string {
   return `<tr data-stack="${h(r.name)}">
   <td><a href="/stacks/${encodeURIComponent(r.name)}">${h(r.name)}</a></td>
@@ -126,7 +133,7 @@ function stackRow(r: StackRow, now: number): string {
   <td>${ago(r.lastRun?.finishedAt, now)}</td>
   <td>${r.lastRun?.commit ? `<code>${h(r.lastRun.commit.slice(0, 12))}</code>` : "–"}</td>
   <td>${r.lastRun ? `${r.lastRun.driftCount} / ${r.lastRun.pendingCount}` : "–"}</td>
-  <td>${r.openEpisode ? `${age(r.openEpisode.openedAt, now)} (seen ${r.openEpisode.seenCount}×)` : "–"}</td>
+  <td>${r.openEpisode ? `${age(r.openEpisode.openedAt, now)} (seen ${r.openEpisode.seenCount}×)${episodeMarks(r.openEpisode)}` : "–"}</td>
 </tr>`;
 }
 
