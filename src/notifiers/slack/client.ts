@@ -81,6 +81,7 @@ const HINTS: Record<string, string> = {
   is_archived: "the channel is archived: unarchive it or choose another channel",
   invalid_blocks: "Slack rejected the message layout (a Driftwatch bug: please report it)",
   no_such_subteam: "a user group in approvers does not exist in this workspace: check its id",
+  missing_usergroups_scope: "the Slack app cannot read user groups, so a group in approvers cannot be checked: give it usergroups:read",
 };
 
 /** pino behind the client's logger interface; everything at debug (the outcome is logged by the delivery). */
@@ -277,7 +278,7 @@ export class SlackTransport {
     if (code === ErrorCode.PlatformError) {
       const slackCode = String((error as { data?: { error?: unknown } }).data?.error ?? "unknown_error");
       const permanent = PERMANENT_ERROR_CODES.has(slackCode);
-      const hintKey = slackCode === "missing_scope" && method.startsWith("conversations.") ? "missing_read_scope" : slackCode;
+      const hintKey = slackCode !== "missing_scope" ? slackCode : method.startsWith("conversations.") ? "missing_read_scope" : method.startsWith("usergroups.") ? "missing_usergroups_scope" : slackCode;
       const hint = HINTS[hintKey] ? `: ${HINTS[hintKey]}` : "";
       return new NotifierError("slack", `${method} failed with ${slackCode}${hint}`, { permanent, code: slackCode, cause: error });
     }
