@@ -142,12 +142,27 @@ export function createSlackActions(deps: SlackActionsDependencies): SlackActions
     if (approval.state === "void" || approval.state === "expired") await settleMessage(action, `_This approval is ${approval.state}${why}._`);
   }
 
-  async function approvePressed(action: SlackAction): Promise<void> {
+  /** The approval a press names, when the person may decide `what` and it still waits; otherwise says why. */
+  async function pendingApprovalFor(action: SlackAction, what: string): Promise<{ approval: ApprovalRecord; stack: StackConfig } | undefined> {
     const found = await approvalOf(action);
+    if (!found || !(await allowed(action, found.stack, what, true))) return undefined;
+    if (found.approval.state === "pending") return found;
+    await notPending(action, found.approval);
+    return undefined;
+  }
+
+  /** Deciding failed (ApprovalError): decided meanwhile by someone else, or not decidable; says which. */
+  async function notDecided(action: SlackAction, approval: ApprovalRecord, error: unknown, verb: "applied" | "rejected"): Promise<void> {
+    if (!(error instanceof ApprovalError)) throw error;
+    const current = await store.getApproval(approval.id);
+    if (current && current.state !== "pending") return notPending(action, current);
+    return tell(action, `Not ${verb}: ${mrkdwnText(error.message)}`);
+  }
+
+  async function approvePressed(action: SlackAction): Promise<void> {
+    const found = await pendingApprovalFor(action, "approve plans");
     if (!found) return;
     const { approval, stack } = found;
-    if (!(await allowed(action, stack, "approve plans", true))) return;
-    if (approval.state !== "pending") return notPending(action, approval);
     const by = personText(action.user);
     await tell(action, `Approved. Driftwatch plans stack *${mrkdwnText(stack.name)}* again and applies the plan only if it is still the one shown, within every guard.`);
     const at = slackDate(now().toISOString());
@@ -155,10 +170,7 @@ export function createSlackActions(deps: SlackActionsDependencies): SlackActions
     try {
       result = await deps.approve(approval.id, actorOf(action.user));
     } catch (error) {
-      if (!(error instanceof ApprovalError)) throw error;
-      const current = await store.getApproval(approval.id);
-      if (current && current.state !== "pending") return notPending(action, current);
-      return tell(action, `Not applied: ${mrkdwnText(error.message)}`);
+      return notDecided(action, approval, error, "applied");
     }
     const remediation = result.remediation;
     if (!remediation || remediation.decision === "busy") {
@@ -175,18 +187,12 @@ export function createSlackActions(deps: SlackActionsDependencies): SlackActions
   }
 
   async function rejectPressed(action: SlackAction): Promise<void> {
-    const found = await approvalOf(action);
+    const found = await pendingApprovalFor(action, "reject plans");
     if (!found) return;
-    const { approval, stack } = found;
-    if (!(await allowed(action, stack, "reject plans", true))) return;
-    if (approval.state !== "pending") return notPending(action, approval);
     try {
-      await deps.reject(approval.id, actorOf(action.user));
+      await deps.reject(found.approval.id, actorOf(action.user));
     } catch (error) {
-      if (!(error instanceof ApprovalError)) throw error;
-      const current = await store.getApproval(approval.id);
-      if (current && current.state !== "pending") return notPending(action, current);
-      return tell(action, `Not rejected: ${mrkdwnText(error.message)}`);
+      return notDecided(action, found.approval, error, "rejected");
     }
     await settleMessage(action, `🚫 Rejected by ${personText(action.user)} ${slackDate(now().toISOString())}: the plan is not applied, nor asked for again while the drift stays the same.`);
   }
