@@ -262,10 +262,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       });
 
   listing("history", "list past runs, newest first", "runs", 20, (store, options) => store.listRuns(options), renderHistory);
-  listing("approvals", "remediation approvals, newest first: pending, applied, void, expired", "approvals", 20, (store, options) => store.listApprovals(options), renderApprovals);
+  listing("approvals", "remediation approvals, newest first: pending, applied, refused, rejected, failed, void, expired", "approvals", 20, (store, options) => store.listApprovals(options), renderApprovals);
   listing(
     "audit",
-    "remediation decisions, newest first: trigger, commit, plan fingerprint, every guard, outcome",
+    "remediation decisions (and actions taken from Slack), newest first: trigger, commit, plan fingerprint, every guard, outcome",
     "entries",
     50,
     (store, options) => store.listAudit(options),
