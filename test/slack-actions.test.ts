@@ -142,9 +142,9 @@ describe("acting on drift from Slack", () => {
     expect((await audit("files")).filter((e) => e.decision === "applied")).toEqual([
       expect.objectContaining({ actor: `${winner.name} (Slack ${winner.id})`, triggeredBy: "approval", outcome: "in-sync", planFingerprint: approval.planFingerprint }),
     ]);
-    // The other press was told, and applied nothing.
-    await until(() => ephemeralsTo(loser).length >= 2, 10_000, "the other press's answer");
-    expect(ephemeralsTo(loser).at(-1)!.text).toMatch(/^(Not applied by this press: another remediation of this stack is in progress|Approval `[0-9a-f]{12}` is applied already)/);
+    // The other press was told, and applied nothing (busy while the winner applied, or decided by the time it looked).
+    const told = /^(Not applied by this press: another remediation of this stack is in progress|Approval `[0-9a-f]{12}` is applied already)/;
+    await until(() => ephemeralsTo(loser).some((e) => told.test(e.text)), 10_000, "the other press's answer");
 
     // The re-check after the apply resolves the episode: the thread says so, and the root loses its buttons.
     await until(() => repliesTo(root).some((m) => m.text.includes("back in sync")), engineTimeout(30), "the resolved reply");
