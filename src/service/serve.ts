@@ -185,18 +185,10 @@ async function slackActionsFor(
   if (!slack?.signingSecret) return undefined;
   const { SlackTransport } = await import("../notifiers/slack/client.ts");
   const { createSlackActions } = await import("./slack-actions.ts");
-  const transport = new SlackTransport({
-    token: slack.token,
-    ...(slack.apiUrl ? { apiUrl: slack.apiUrl } : {}),
-    timeoutMs: slack.timeoutMs,
-    retries: slack.retries,
-    maxRateLimitWaitMs: slack.maxRateLimitWaitMs,
-    logger: logger.child({ component: "slack-actions" }),
-  });
   return createSlackActions({
     config,
     store: runner.store,
-    slack: transport,
+    slack: SlackTransport.fromSettings(slack, logger.child({ component: "slack-actions" })),
     trigger: (stack, reason) => scheduler.trigger(stack, reason),
     approve,
     reject: (id, by) => runner.reject(id, by, "slack"),

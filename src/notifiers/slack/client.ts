@@ -6,6 +6,7 @@ import type { FetchFunction } from "@slack/web-api";
 import type { Logger } from "pino";
 import { CREDENTIAL_ERROR_CODES, NotifierError } from "../errors.ts";
 import type { SlackThread } from "../api.ts";
+import type { SlackSettings } from "../../config/types.ts";
 
 export interface SlackTransportOptions {
   token: string;
@@ -109,6 +110,18 @@ export class SlackTransport {
   readonly #logger: Logger;
   /** Channel names as the bot sees them (name → id), read when a lookup first needs one. */
   #channelIds: Map<string, string> | undefined;
+
+  /** A transport as `alerts.slack` configures it. */
+  static fromSettings(settings: SlackSettings, logger: Logger): SlackTransport {
+    return new SlackTransport({
+      token: settings.token,
+      ...(settings.apiUrl ? { apiUrl: settings.apiUrl } : {}),
+      timeoutMs: settings.timeoutMs,
+      retries: settings.retries,
+      maxRateLimitWaitMs: settings.maxRateLimitWaitMs,
+      logger,
+    });
+  }
 
   constructor(options: SlackTransportOptions) {
     const stop = this.#stop.signal;

@@ -23,14 +23,7 @@ export function createSlackNotifier(options: SlackNotifierOptions): Notifier {
   const transportPromise = async (): Promise<SlackTransport> => {
     if (!loaded) {
       const { SlackTransport } = await import("./client.ts");
-      loaded = new SlackTransport({
-        token: settings.token,
-        ...(settings.apiUrl ? { apiUrl: settings.apiUrl } : {}),
-        timeoutMs: settings.timeoutMs,
-        retries: settings.retries,
-        maxRateLimitWaitMs: settings.maxRateLimitWaitMs,
-        logger: options.logger.child({ notifier: "slack" }),
-      });
+      loaded = SlackTransport.fromSettings(settings, options.logger.child({ notifier: "slack" }));
       if (stopped) loaded.stop();
     }
     return loaded;
