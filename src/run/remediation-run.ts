@@ -111,7 +111,7 @@ async function remediate(stack: StackConfig, attempt: Attempt, deps: RunDependen
     // settled the approval before letting go of the lease, so the state read under the lease is final. Nothing is
     // planned or audited, as if this request had come after that one.
     await deps.store.releaseLease(lease, holder);
-    throw current ? notPendingError(current) : new ApprovalError("no such approval");
+    throw notPendingError(current);
   } else if (await settleInterruptedApply(stack, deps, logger, { inSync: false })) {
     decision = "needs-attention";
     reason = `an earlier remediation's apply was interrupted, so what it changed is unknown; automatic remediation is paused until the stack is in sync again: look at the stack, then driftwatch converge ${stack.name}`;
@@ -357,7 +357,9 @@ async function rejectionOf(stack: string, fingerprint: string, deps: RunDependen
   return episode && latest.decidedAt >= episode.openedAt ? latest : undefined;
 }
 
-function notPendingError(approval: ApprovalRecord): ApprovalError {
+/** Why an approval read again cannot be used: decided meanwhile (its state and reason), or gone. */
+function notPendingError(approval: ApprovalRecord | undefined): ApprovalError {
+  if (!approval) return new ApprovalError("no such approval");
   return new ApprovalError(`approval ${approval.id} is ${approval.state}${approval.reason ? `: ${approval.reason}` : ""}`);
 }
 
@@ -399,11 +401,10 @@ export async function rejectRemediation(stack: StackConfig | undefined, approval
   }
   try {
     const current = await deps.store.getApproval(approval.id);
-    if (current?.state !== "pending") throw current ? notPendingError(current) : new ApprovalError("no such approval");
+    if (current?.state !== "pending") throw notPendingError(current);
     const reason = `rejected by ${by}`;
     if (!(await deps.store.settleApproval(approval.id, "rejected", by, reason))) {
-      const now = await deps.store.getApproval(approval.id);
-      throw now ? notPendingError(now) : new ApprovalError("no such approval");
+      throw notPendingError(await deps.store.getApproval(approval.id));
     }
     await deps.store.appendAudit(
       maskedFor<AuditEntry>(
