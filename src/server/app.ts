@@ -18,6 +18,7 @@ import { readInteraction, type SlackAction } from "../notifiers/slack/interactio
 import { badRequestPage, notFoundPage, runPage, stackPage, type StackRow } from "./dashboard.ts";
 import { FleetReportCache } from "./fleet-report-cache.ts";
 import { readStackStates } from "./stack-states.ts";
+import { snoozedAt } from "../run/alert-plan.ts";
 import { approvalsPage, auditPage, awaiting, parseStackFilter } from "./remediation-pages.ts";
 import { REPORT_ID, reportsPage } from "./reports-page.ts";
 import { parseStackQuery } from "./stack-query.ts";
@@ -68,7 +69,7 @@ const REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:
 
 /** What the dashboard and the API show of an open episode: its age, who is on it, and a snooze while it holds. */
 function openEpisodeOf(episode: OpenEpisodeSummary): NonNullable<StackRow["openEpisode"]> {
-  const snoozed = episode.snooze && episode.snooze.until > new Date().toISOString();
+  const snoozed = snoozedAt(episode, new Date().toISOString());
   return {
     openedAt: episode.openedAt,
     seenCount: episode.seenCount,
