@@ -12,6 +12,7 @@ import { SlackTransport } from "../notifiers/slack/client.ts";
 import type { SlackAction } from "../notifiers/slack/interaction.ts";
 import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
+import { drift, recordHistory } from "../../test/support/history.ts";
 import { SlackServer } from "../../test/support/slack-server.ts";
 import { tempDir } from "../../test/support/tempdir.ts";
 import { createSlackActions } from "./slack-actions.ts";
@@ -47,13 +48,9 @@ async function setup() {
   store = await openSqliteStore(join(dir, "driftwatch.db"));
   const opened = store;
   const flapping = [{ address: "aws_security_group.web", type: "aws_security_group", times: 4, since: AT, paths: ["tags.LastScanned"] }];
+  // A drifted run recorded as the pipeline does: it opens the stack's episode.
   const episodeOf = async (stack: string) => {
-    await opened.applyAlertTransition({
-      stack,
-      episode: { op: "open", episode: { stack, openedAt: AT, openedRunId: "r1", lastRunId: "r1", lastSeenAt: AT, seenCount: 1, fingerprint: "fp", changes: [], flapping } },
-      events: [],
-      notifiers: [],
-    });
+    await recordHistory(opened, config.stacks.find((s) => s.name === stack)!, [{ startedAt: AT, changes: [drift("aws_security_group.web", "aws_security_group", "tags.LastScanned")], flapping }]);
     return (await opened.openEpisode(stack))!;
   };
   const triggered: string[] = [];
@@ -104,7 +101,7 @@ describe("Slack actions", () => {
     // Alice is named: she may, and the root is updated (through the outbox) to say so.
     await actions.handle(pressOf(ACTION.acknowledge, String(guarded.id), ALICE));
     expect((await store.openEpisode("guarded"))?.acknowledged).toMatchObject({ by: ALICE });
-    expect(notified).toMatchObject([{ type: "episode-noted", note: "acknowledged", by: ALICE, subject: { stack: "guarded", runId: "r1" }, episode: { id: guarded.id, acknowledged: { by: ALICE } } }]);
+    expect(notified).toMatchObject([{ type: "episode-noted", note: "acknowledged", by: ALICE, subject: { stack: "guarded", runId: guarded.lastRunId, verdict: "drifted" }, episode: { id: guarded.id, acknowledged: { by: ALICE } } }]);
     await actions.handle(pressOf(ACTION.acknowledge, String(guarded.id), EVE));
     expect(lastTo(EVE)).toMatch(/^🚫 You are not allowed/);
     expect((await store.listAudit({ stack: "guarded" })).map((e) => [e.decision, e.actor, e.triggeredBy])).toEqual([["acknowledged", "alice (Slack UALICE01)", "slack"]]);

@@ -15,14 +15,13 @@ import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import { ApprovalError, errorMessage } from "../core/errors.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { StackResult } from "../core/types.ts";
-import type { AlertEvent, AlertSubject, Person } from "../notifiers/api.ts";
+import type { AlertEvent, Person } from "../notifiers/api.ts";
 import { ACTION, parseApprovalId, parseEpisodeId, parseSnoozeOption } from "../notifiers/slack/actions.ts";
 import type { SlackAction } from "../notifiers/slack/interaction.ts";
 import { codeBlock, mrkdwnText, personText, renderNote, slackDate, withOutcome, type SlackMessage } from "../notifiers/slack/render.ts";
 import { alertableChanges, infoOf, subjectOf } from "../run/alert-plan.ts";
 import type { TriggerOutcome } from "../scheduler/scheduler.ts";
 import type { ApprovalRecord, AuditEntry, EpisodeRecord, PersonAction, Store } from "../store/api.ts";
-import { redactUrls } from "../core/redact.ts";
 import { ApproverCheck, type GroupDirectory } from "./slack-approvers.ts";
 
 /** The Slack calls the actions make: updating the pressed message, answering the person who pressed. */
@@ -216,15 +215,14 @@ export function createSlackActions(deps: SlackActionsDependencies): SlackActions
 
   /** The root message says who acknowledged or snoozed: an update through the outbox, in order with the others. */
   async function noteOnRoot(stack: StackConfig, episode: EpisodeRecord, note: "acknowledged" | "snoozed", by: Person): Promise<void> {
+    // The run an episode last saw is recorded before the episode is updated, and runs are never pruned.
     const run = await store.getRun(episode.lastRunId);
-    const subject: AlertSubject = run
-      ? subjectOf(stack, run, alertableChanges(stack, run.changes))
-      : { stack: stack.name, engine: stack.engine, runId: episode.lastRunId, verdict: "drifted", repo: redactUrls(stack.source.repo), path: stack.source.path, checkedAt: episode.lastSeenAt };
+    if (!run) throw new Error(`run ${episode.lastRunId}, the last of episode ${episode.id}, is not recorded`);
     await deps.notify(stack, {
       type: "episode-noted",
       note,
       by,
-      subject,
+      subject: subjectOf(stack, run, alertableChanges(stack, run.changes)),
       episode: { ...infoOf(episode, now().toISOString()), id: episode.id },
       changes: episode.changes,
       ...(episode.flapping ? { flapping: episode.flapping } : {}),
