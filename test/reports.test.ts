@@ -197,14 +197,14 @@ describe("scheduled reports in serve", () => {
     expect(blocks).toContain(`https://driftwatch.example.com/reports/${record!.id}`);
     expect(blocks).toContain("tampered");
     expectNoSecret(blocks);
-  }, 120_000);
+  });
 
   it("produces a report at its cron tick, keeps the newest `keep`, and deletes the older files", async () => {
     writeConfig(['  - { name: minutely, schedule: "* * * * *", since: 1d, keep: 1 }']);
     const reportsDir = join(root, "data", "reports");
     const service = await serve();
     // The real node-cron tick (at most a minute away), then a second one: only the newest stays.
-    await until(async () => (await service.runner.store.listReports({ name: "minutely" })).length > 0, 90_000, "the first minutely report");
+    await until(async () => (await service.runner.store.listReports({ name: "minutely" })).length > 0, 180_000, "the first minutely report");
     const first = (await service.runner.store.listReports({ name: "minutely" }))[0]!;
     expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(true);
     const second = await service.reports.produce(loadConfig(configFile, { env }).reports[0]!, new Date(Date.parse(first.tickAt) + 60_000));
@@ -213,5 +213,5 @@ describe("scheduled reports in serve", () => {
     expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(false);
     expect(existsSync(join(reportsDir, `${second!.id}.html`))).toBe(true);
     await service.stop();
-  }, 150_000);
+  });
 });
