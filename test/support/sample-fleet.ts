@@ -1,31 +1,23 @@
 // A fleet's history with controlled timestamps, for the report's tests: recorded through the real store and the
 // real alert planning (recordHistory), so its episodes are the pipeline's.
 import { join } from "node:path";
-import { parseConfig } from "../../src/config/load.ts";
 import type { DriftwatchConfig } from "../../src/config/types.ts";
 import type { Store } from "../../src/store/api.ts";
 import { openSqliteStore } from "../../src/store/sqlite/index.ts";
 import { drift, pending, recordHistory } from "./history.ts";
+import { nowhereConfig } from "./nowhere-stacks.ts";
 
 /** The period the sample's numbers are about. */
 export const SAMPLE_FROM = new Date("2026-11-01T00:00:00Z");
 export const SAMPLE_TO = new Date("2026-11-08T00:00:00Z");
 
 function fleet(dir: string) {
-  return parseConfig(
-    [
-      `dataDir: ${dir}`,
-      "service: { schedule: '0 * * * *' }",
-      "stacks:",
-      "  - { name: app, engine: terraform, source: { repo: /nowhere, path: app } }",
-      "  - { name: web, engine: pulumi, source: { repo: /nowhere, path: web }, pulumi: { stack: dev } }",
-      "  - { name: cluster, engine: kubernetes, source: { repo: /nowhere, path: k8s } }",
-      "  - { name: net, engine: cloudformation, schedule: '0 */6 * * *', source: { repo: /nowhere, path: net }, cloudformation: { stackName: net, region: eu-west-1, template: net.yaml } }",
-      "",
-    ].join("\n"),
-    join(dir, "driftwatch.yaml"),
-    { env: {} },
-  );
+  return nowhereConfig(dir, [
+    "{ name: app, engine: terraform, source: { repo: /nowhere, path: app } }",
+    "{ name: web, engine: pulumi, source: { repo: /nowhere, path: web }, pulumi: { stack: dev } }",
+    "{ name: cluster, engine: kubernetes, source: { repo: /nowhere, path: k8s } }",
+    "{ name: net, engine: cloudformation, schedule: '0 */6 * * *', source: { repo: /nowhere, path: net }, cloudformation: { stackName: net, region: eu-west-1, template: net.yaml } }",
+  ]);
 }
 
 export const FILE = "local_file";
