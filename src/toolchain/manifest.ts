@@ -68,6 +68,8 @@ export const toolchainManifestSchema = z.strictObject({
     etcd: tool.optional(),
     kubeApiserver: tool.optional(),
   }),
+  /** driftwatch-sandbox: every process tree of repository code (engines, npm installs, kustomize) starts through it. */
+  sandbox: tool,
   /** The PostgreSQL server the tests and benchmarks start (src/toolchain/postgres.ts): with the test tools or for `npm run bench`. */
   postgres: postgresSchema.optional(),
 });

@@ -27,6 +27,7 @@ function manifestWith(
       pulumi: { ...tool, binDir: dir, languageNodejs: tool },
       terraform: { clis: [{ ...tool, flavor: "tofu" }], cliConfigFile: dir, providerMirror: dir, providers: [], ...(fixtureProvider ? { fixtureProvider } : {}) },
       kubernetes: { kustomize: tool },
+      sandbox: tool,
       ...others,
     },
     file,

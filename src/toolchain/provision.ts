@@ -10,6 +10,7 @@ import { manifestPath, toolsDir } from "./paths.ts";
 import type { Progress } from "./progress.ts";
 import { formatDuration } from "./progress.ts";
 import { provisionPulumi } from "./pulumi.ts";
+import { provisionSandbox } from "./sandbox.ts";
 import { keptFixtureProvider, provisionTerraform } from "./terraform.ts";
 import { versionString } from "./semver.ts";
 import type { PinnedVersions } from "./versions.ts";
@@ -55,12 +56,13 @@ export async function provision(options: ProvisionOptions): Promise<ToolchainMan
   moto.catch(() => {}); // awaited below; keeps an early rejection from being reported as unhandled
   const chromium = options.withTestTools ? provisionChromium(search) : Promise.resolve(kept.chromium);
   chromium.catch(() => {});
+  const sandbox = await provisionSandbox(search);
   const pulumi = await provisionPulumi(search);
   const terraform = await provisionTerraform(search, { fixtureProvider: options.withTestTools, kept: kept.terraformFixtureProvider });
   const servers = options.withTestTools || options.withKubernetesServers === true;
   const kubernetes = await provisionKubernetes(search, { servers, kept: kept.kubernetesServers });
   const postgres = withPostgres ? await provisionPostgres(search) : kept.postgres;
-  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium, kubernetes, postgres };
+  const manifest: ToolchainManifest = { node, pulumi, terraform, moto: await moto, chromium: await chromium, kubernetes, sandbox, postgres };
   writeToolchainManifest(manifest, manifestPath(tools));
   options.progress.info(`toolchain ready in ${formatDuration(Date.now() - started)} (${manifestPath(tools)})`);
   return manifest;

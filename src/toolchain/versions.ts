@@ -32,6 +32,8 @@ export const pinnedVersionsSchema = z.strictObject({
   terraformProviders: z.array(terraformProvider).min(1),
   /** driftwatch/fixture, the tests' provider whose resources are local JSON files (tools/terraform-provider-fixture). */
   terraformFixtureProvider: goBuiltTool,
+  /** driftwatch-sandbox, the launcher every process tree of repository code starts through (tools/sandbox, on go-landlock). */
+  sandbox: goBuiltTool,
   moto: z.strictObject({ version: z.string() }),
   /** The Kubernetes engine renders kustomizations with it. */
   kustomize: goInstalledTool,
