@@ -19,6 +19,7 @@ import { PgBoss, type Job } from "pg-boss";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
+import { pinSearchPath } from "../store/postgres/search-path.ts";
 import type { CheckScheduler, StopSummary, TriggerContext, TriggerOutcome, TriggerReason } from "./scheduler.ts";
 
 export const CHECK_QUEUE = "driftwatch-check";
@@ -95,7 +96,9 @@ export class FleetScheduler implements CheckScheduler {
     this.#options = options;
     for (const stack of options.stacks) this.#stacks.set(stack.name, stack);
     this.#boss = new PgBoss({
-      connectionString: options.databaseUrl,
+      // Its connections (the pool and LISTEN's) look names up in pg_catalog, then the queue's schema, nowhere else
+      // (see search-path.ts); pg-boss names its schema on every table and function of its own.
+      ...pinSearchPath(options.databaseUrl, [QUEUE_SCHEMA]),
       schema: QUEUE_SCHEMA,
       max: options.poolSize,
       application_name: "driftwatch-queue",

@@ -4,6 +4,7 @@
 import pg from "pg";
 import type { Logger } from "pino";
 import { errorMessage } from "../core/errors.ts";
+import { pinSearchPath } from "../store/postgres/search-path.ts";
 
 /** The advisory lock key of the Git poll ("dw" + 1). */
 const GIT_POLL_LOCK = 0x647701;
@@ -56,7 +57,8 @@ export class Leadership {
     if (this.#stopped) return;
     try {
       if (!this.#client) {
-        const client = new pg.Client({ connectionString: this.#options.databaseUrl, application_name: "driftwatch-leader", connectionTimeoutMillis: 10_000 });
+        // This connection reads no table: it looks names up in pg_catalog only.
+        const client = new pg.Client({ ...pinSearchPath(this.#options.databaseUrl, []), application_name: "driftwatch-leader", connectionTimeoutMillis: 10_000 });
         client.on("error", (error) => {
           this.#options.logger.warn({ err: error.message }, "the leader connection failed");
           this.#drop(client);
@@ -68,7 +70,7 @@ export class Leadership {
         await this.#client.query("SELECT 1");
         return;
       }
-      const { rows } = await this.#client.query<{ taken: boolean }>("SELECT pg_try_advisory_lock($1) AS taken", [GIT_POLL_LOCK]);
+      const { rows } = await this.#client.query<{ taken: boolean }>("SELECT pg_catalog.pg_try_advisory_lock($1::bigint) AS taken", [GIT_POLL_LOCK]);
       this.#set(rows[0]?.taken === true);
     } catch (error) {
       this.#options.logger.warn({ err: errorMessage(error) }, "cannot reach the database to take or keep the lead");

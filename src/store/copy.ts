@@ -73,9 +73,13 @@ async function copyTable(source: SqlDb, target: SqlExecutor, table: (typeof TABL
     copied += rows.length;
     if (rows.length < READ_BATCH) break;
   }
-  // Rows inserted with their ids leave the identity behind: the next id must come after the copied ones.
+  // Rows inserted with their ids leave the identity behind: the next id must come after the copied ones. The
+  // functions are pg_catalog's, named so (an unqualified setval(text, …) of another role's would match better).
   if (table.identity) {
-    await target.get(`SELECT setval(pg_get_serial_sequence('${table.name}', '${table.identity}'), COALESCE(MAX(${table.identity}), 0) + 1, false) FROM ${table.name}`);
+    await target.get(
+      `SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence(CAST('${table.name}' AS pg_catalog.text), CAST('${table.identity}' AS pg_catalog.text)), ` +
+        `COALESCE(pg_catalog.max(${table.identity}), 0) + 1, false) FROM ${table.name}`,
+    );
   }
   return copied;
 }
