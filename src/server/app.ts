@@ -6,7 +6,7 @@ import { join } from "node:path";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
-import { ApprovalError } from "../core/errors.ts";
+import { ApprovalError, errorMessage } from "../core/errors.ts";
 import type { StackResult } from "../core/types.ts";
 import { computeReport } from "../reports/compute.ts";
 import type { FleetReport } from "../reports/model.ts";
@@ -25,6 +25,7 @@ import { parseStackQuery } from "./stack-query.ts";
 import { stacksPage } from "./stacks-page.ts";
 import { allowedHostNames, hostAllowed } from "./host-check.ts";
 import type { ServiceMetrics } from "./metrics.ts";
+import { reportProblems, runsRepositoryCode, type SandboxReport } from "../sandbox/report.ts";
 import { deliveryKeys, WebhookDeliveries } from "./webhook-deliveries.ts";
 
 export interface ServerDependencies {
@@ -245,7 +246,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     return reply.code(202).send({ stack: request.params.name, outcome });
   });
 
-  const deliveries = new WebhookDeliveries();
+  const deliveries = new WebhookDeliveries(store);
   app.post("/api/hooks/git", async (request, reply) => {
     if (!http.webhookSecret) return reply.code(403).send({ error: `the webhook is off: set ${http.webhookSecretEnv} to enable it` });
     const body = Buffer.isBuffer(request.body) ? request.body : Buffer.from(typeof request.body === "string" ? request.body : "");
@@ -260,11 +261,11 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     // A delivery already taken (a replay, or a redelivery of one that was handled) is answered as delivered, so
     // the sender does not count it as a failure, and starts nothing.
     const keys = deliveryKeys(request.headers, body, authentication === "signature");
-    if (!deliveries.claim(keys)) return reply.code(200).send({ stacks: [], duplicate: true });
+    if (!(await deliveries.claim(keys))) return reply.code(200).send({ stacks: [], duplicate: true });
     try {
       return reply.code(202).send({ stacks: await deps.onPush(payload) });
     } catch (error) {
-      deliveries.release(keys);
+      await deliveries.release(keys).catch((releaseError: unknown) => request.log.warn({ err: errorMessage(releaseError) }, "could not forget a webhook delivery that failed: its sender's retry is taken for a replay"));
       throw error;
     }
   });

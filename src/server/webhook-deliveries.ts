@@ -4,10 +4,11 @@
 // but not a fresh body. None of the supported schemes signs a timestamp, so there is no time window to enforce.
 //
 // A redelivery (GitHub's "Redeliver" keeps the delivery id and the body) is the same delivery: ignored too. The
-// memory is bounded (the newest MAX_DELIVERIES, each for DELIVERY_MEMORY_MS) and kept in memory only: a replay after
-// a restart or later than that starts a check, which is all a webhook can do.
+// memory is the store's (every replica shares it, and it outlives a restart), bounded: each key for
+// DELIVERY_MEMORY_MS, the newest MAX_DELIVERIES keys at most. A replay later than that starts a check, which is all
+// a webhook can do.
 import { createHash } from "node:crypto";
-import { LRUCache } from "lru-cache";
+import type { DeliveryLog } from "../store/api.ts";
 
 /** Headers naming a delivery; each keeps its value when the sender retries or redelivers. */
 const DELIVERY_ID_HEADERS = ["x-github-delivery", "x-gitea-delivery", "x-forgejo-delivery", "x-gogs-delivery", "x-gitlab-event-uuid", "idempotency-key", "x-driftwatch-delivery"];
@@ -31,17 +32,25 @@ export function deliveryKeys(headers: WebhookHeaders, body: Buffer, bodySigned: 
 }
 
 export class WebhookDeliveries {
-  readonly #seen = new LRUCache<string, true>({ max: MAX_DELIVERIES, ttl: DELIVERY_MEMORY_MS });
+  readonly #log: DeliveryLog;
+  readonly #limits: { ttlMs: number; max: number };
 
-  /** Notes a delivery as taken; false (nothing noted) when one of its keys was seen before. */
-  claim(keys: readonly string[]): boolean {
-    if (keys.some((key) => this.#seen.has(key))) return false;
-    for (const key of keys) this.#seen.set(key, true);
-    return true;
+  /** `limits`: how long a key is kept and how many at most; DELIVERY_MEMORY_MS and MAX_DELIVERIES unless given. */
+  constructor(log: DeliveryLog, limits: { ttlMs?: number; max?: number } = {}) {
+    this.#log = log;
+    this.#limits = { ttlMs: limits.ttlMs ?? DELIVERY_MEMORY_MS, max: limits.max ?? MAX_DELIVERIES };
+  }
+
+  /**
+   * Notes a delivery as taken; false (nothing noted) when one of its keys was taken before, here or by another
+   * process sharing the store. Of the same delivery claimed twice at once, one claim is true.
+   */
+  claim(keys: readonly string[]): Promise<boolean> {
+    return this.#log.claimDelivery(keys, this.#limits);
   }
 
   /** Forgets a claimed delivery that could not be handled, so its sender may try it again. */
-  release(keys: readonly string[]): void {
-    for (const key of keys) this.#seen.delete(key);
+  release(keys: readonly string[]): Promise<void> {
+    return this.#log.releaseDelivery(keys);
   }
 }

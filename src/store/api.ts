@@ -325,7 +325,20 @@ export interface RequestLog {
   claimRequest(key: string, ttlMs: number): Promise<boolean>;
 }
 
-export interface Store extends AlertStore, RequestLog, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore, ReportStore, ReportSource {
+/** Push webhook deliveries already accepted, each by every key it is known by, so a replay of one starts nothing. */
+export interface DeliveryLog {
+  /**
+   * Notes every one of `keys` for `ttlMs`, unless one of them is noted already (by any process sharing the store):
+   * then nothing is noted and the answer is false. Of claims sharing a key made at the same time, exactly one is
+   * true. Keys past their time, and all but about the newest `max`, are forgotten first. No keys: true (nothing to
+   * know the delivery by).
+   */
+  claimDelivery(keys: readonly string[], limits: { ttlMs: number; max: number }): Promise<boolean>;
+  /** Forgets `keys` (a claimed delivery that could not be handled), so its sender may send it again. */
+  releaseDelivery(keys: readonly string[]): Promise<void>;
+}
+
+export interface Store extends AlertStore, RequestLog, DeliveryLog, AuditStore, ApplyStore, ApprovalStore, BackoffStore, EngineStateStore, ReportStore, ReportSource {
   /** Notes that a run started (it is not listed until recordRun gives its result). */
   startRun(run: { runId: string; stack: string; engine: string; startedAt: string }): Promise<void>;
   /**

@@ -308,6 +308,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX seen_requests_expires_at ON seen_requests (expires_at);
     `,
   },
+  {
+    version: 17,
+    name: "push webhook deliveries already accepted",
+    sql: `
+      -- A push webhook's delivery is taken once, by whichever replica gets it first, across restarts: each key it is
+      -- known by (a sender's delivery id, the signed body's digest) is kept until expires_at (epoch ms, by the
+      -- database's clock).
+      CREATE TABLE webhook_deliveries (
+        delivery_key  TEXT PRIMARY KEY,
+        expires_at    INTEGER NOT NULL
+      );
+      CREATE INDEX webhook_deliveries_expires_at ON webhook_deliveries (expires_at);
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

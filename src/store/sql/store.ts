@@ -8,6 +8,7 @@ import { marksOf, sqlAlertStore } from "./alerts.ts";
 import { sqlApprovalStore } from "./approvals.ts";
 import { insertApply, sqlApplyMarkers, sqlAuditStore, sqlBackoffStore, sqlEngineStateStore } from "./audit.ts";
 import type { Row, SqlDb, SqlExecutor } from "./db.ts";
+import { sqlDeliveryLog } from "./deliveries.ts";
 import { sqlReportStore } from "./reports.ts";
 import { sqlRequestLog } from "./requests.ts";
 
@@ -124,6 +125,7 @@ export function sqlStore(db: SqlDb): Store {
     ...sqlReportStore(db),
     ...sqlApplyMarkers(db),
     ...sqlRequestLog(db),
+    ...sqlDeliveryLog(db),
 
     async recordRun(result: StackResult): Promise<void> {
       try {
