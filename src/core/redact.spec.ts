@@ -51,6 +51,31 @@ describe("SecretMasker", () => {
     expect(masker.value(report)).toEqual({ series: { timelines: [{ stack: "web-[secret]", "[secret]s": [{ verdict: "in-sync" }] }] } });
   });
 
+  it("masks JSON Web Tokens and EKS tokens by their shape", () => {
+    const jwt = "eyJhbGciOiJSUzI1NiIsImtpZCI6IjEifQ.eyJpc3MiOiJrdWJlcm5ldGVzL3NlcnZpY2VhY2NvdW50In0.c2lnbmF0dXJlLWJ5dGVz";
+    expect(new SecretMasker([]).text(`Bearer ${jwt} expired`)).toBe("Bearer [secret] expired");
+    expect(new SecretMasker([]).text("token k8s-aws-v1.aHR0cHM6Ly9zdHMuYW1hem9uYXdzLmNvbS8_QWN0aW9u end")).toBe("token [secret] end");
+  });
+
+  it("masks what its sources hold now, asking them before each masking", () => {
+    let values: readonly string[] = ["first-value"];
+    let asked = 0;
+    const masker = new SecretMasker(["told-value"]).track({
+      current: () => {
+        asked += 1;
+        return values;
+      },
+    });
+    expect(masker.text("first-value told-value")).toBe("[secret] [secret]");
+    values = ["second-value"];
+    expect(masker.value({ a: "first-value second-value told-value" })).toEqual({ a: "first-value [secret] [secret]" });
+    expect(masker.document({ n: "second-value" })).toEqual({ n: "[secret]" });
+    expect(masker.isSecret("second-value")).toBe(true);
+    const before = asked;
+    masker.value({ a: ["x", "y", { b: "z" }] });
+    expect(asked - before).toBe(1); // once per masking, not once per string
+  });
+
   it("learns more secrets later", () => {
     const masker = new SecretMasker([]);
     expect(masker.text("late-secret")).toBe("late-secret");

@@ -1,15 +1,26 @@
 // A small client for the Kubernetes API: @kubernetes/client-node loads the kubeconfig and authenticates (tokens,
 // client certificates, exec plugins, the in-cluster service account); requests go out raw, so server-side apply
 // sends exactly the object we rendered (the library's typed models drop fields they do not know).
+//
+// The kubeconfig holds credentials, and so may what fails around it (a YAML error quotes the file, an exec plugin's
+// stderr or output, an answer echoing the request): no error quotes the file, and every message is masked with the
+// credentials this client loaded and sent (credentials.ts), whatever the service's own masker knows.
+import { readFileSync } from "node:fs";
 import { request as httpRequest, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
+import { dirname } from "node:path";
+import { KubeConfig, type User } from "@kubernetes/client-node";
 import type { KubernetesSettings } from "../../config/types.ts";
 import { errorMessage } from "../../core/errors.ts";
+import { SecretMasker } from "../../core/redact.ts";
+import { kubeconfigSecrets, readTokenFile, SERVICE_ACCOUNT_TOKEN } from "./credentials.ts";
 import { ClusterForbiddenError, ClusterUnauthorizedError, ClusterUnreachableError, KubeconfigError, KubernetesApiError } from "./errors.ts";
 
 /** The largest response body read (a List of big objects is a few MiB; beyond this something is wrong). */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+/** How much of a credential plugin's own error message is shown (its first line). */
+const MAX_PLUGIN_MESSAGE = 300;
 
 export interface KubeRequest {
   method: "GET" | "PATCH" | "DELETE" | "POST";
@@ -31,14 +42,56 @@ function statusOf(body: unknown): StatusBody {
   return typeof body === "object" && body !== null && (body as StatusBody).kind === "Status" ? (body as StatusBody) : {};
 }
 
+function systemCode(error: unknown): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return typeof code === "string" ? code : undefined;
+}
+
+function firstLine(text: string): string {
+  const line = text.split("\n").map((l) => l.trim()).find((l) => l !== "") ?? "";
+  return line.length > MAX_PLUGIN_MESSAGE ? `${line.slice(0, MAX_PLUGIN_MESSAGE)}…` : line;
+}
+
+/**
+ * Why a kubeconfig's text did not load, without quoting it: a YAML error's position (and its reason when that is
+ * one of the parser's fixed phrases: some quote an alias or a tag, which can be a token), or the client's own checks.
+ */
+function loadFailure(error: unknown): string {
+  if (error instanceof Error && error.name === "YAMLException") {
+    const { reason, mark } = error as Error & { reason?: string; mark?: { line: number; column: number } };
+    const why = reason && /^[A-Za-z0-9 ,()-]+$/.test(reason) ? `${reason}, ` : "";
+    return `is not valid YAML (${why}${mark ? `line ${mark.line + 1}, column ${mark.column + 1}` : "position unknown"})`;
+  }
+  const code = systemCode(error);
+  // A token-file the kubeconfig names, read while loading: the message names the path.
+  if (code) return `cannot be loaded: ${firstLine(errorMessage(error))}`;
+  const message = errorMessage(error);
+  if (/^(clusters|users|contexts)\[\d+\]\.[\w.]+ is missing$/.test(message) || /^Duplicate (cluster|user|context): /.test(message)) return `is not a usable kubeconfig: ${firstLine(message)}`;
+  return `is not a kubeconfig (${error instanceof Error ? error.name : typeof error} while reading it)`;
+}
+
+/** Why the credentials of `user` could not be turned into a request: an exec plugin's failure is its own words, masked. */
+function credentialFailure(error: unknown, user: User | null, masker: SecretMasker): string {
+  const plugin = user?.exec?.command ? `the exec plugin '${user.exec.command}'` : user?.authProvider?.name ? `the auth provider '${user.authProvider.name}'` : "the kubeconfig's credentials";
+  // JSON.parse quotes what it could not read: the plugin's output, which may well be a token.
+  if (error instanceof SyntaxError) return `${plugin} answered something that is not JSON (an ExecCredential was expected)`;
+  const code = systemCode(error);
+  if (code) return `${plugin} cannot be used: ${masker.text(firstLine(errorMessage(error)))}`;
+  return `${plugin} failed: ${masker.text(firstLine(errorMessage(error))) || "no message"}`;
+}
+
 export class KubeClient {
   readonly server: string;
   readonly #config: KubeConfig;
   readonly #stack: string;
+  /** The credentials of the kubeconfig, and those requests carried (an exec plugin's token): masked in every message. */
+  readonly #masker: SecretMasker;
+  readonly #sent = new Set<string>();
 
-  private constructor(config: KubeConfig, stack: string) {
+  private constructor(config: KubeConfig, stack: string, masker: SecretMasker) {
     this.#config = config;
     this.#stack = stack;
+    this.#masker = masker;
     const cluster = config.getCurrentCluster();
     if (!cluster?.server) throw new KubeconfigError(`stack ${stack}: the kubeconfig's context '${config.getCurrentContext()}' names no cluster with a server`);
     if (!config.getCurrentUser()) throw new KubeconfigError(`stack ${stack}: the kubeconfig's context '${config.getCurrentContext()}' names no user`);
@@ -48,21 +101,55 @@ export class KubeClient {
   /** From the stack's kubeconfig and context, or the in-cluster service account when it names none. */
   static load(settings: Pick<KubernetesSettings, "kubeconfig" | "context">, stack: string): KubeClient {
     const config = new KubeConfig();
-    try {
-      if (settings.kubeconfig) config.loadFromFile(settings.kubeconfig);
-      else config.loadFromCluster();
-    } catch (error) {
-      const where = settings.kubeconfig ? `kubernetes.kubeconfig '${settings.kubeconfig}'` : "the in-cluster service account (no kubernetes.kubeconfig set)";
-      // The first line only: a YAML error goes on with a snippet of the file, which holds tokens and keys.
-      throw new KubeconfigError(`stack ${stack}: cannot load ${where}: ${errorMessage(error).split("\n")[0]}`);
+    const masker = new SecretMasker();
+    const where = settings.kubeconfig ? `kubernetes.kubeconfig '${settings.kubeconfig}'` : "the in-cluster service account (no kubernetes.kubeconfig set)";
+    const fail = (why: string) => new KubeconfigError(masker.text(`stack ${stack}: ${where} ${why}`));
+    if (settings.kubeconfig) {
+      let text: string;
+      try {
+        text = readFileSync(settings.kubeconfig, "utf8");
+      } catch (error) {
+        throw fail(`cannot be read: ${firstLine(errorMessage(error))}`);
+      }
+      // Known before anything can fail: what it holds is masked even in the error of a kubeconfig that does not load.
+      masker.add(kubeconfigSecrets(text, dirname(settings.kubeconfig)).secrets);
+      try {
+        // What loadFromFile does, from the text read once: the masker knows what the client loaded.
+        config.loadFromString(text);
+        config.makePathsAbsolute(dirname(settings.kubeconfig));
+      } catch (error) {
+        throw fail(loadFailure(error));
+      }
+    } else {
+      try {
+        masker.add(readTokenFile(SERVICE_ACCOUNT_TOKEN).secrets);
+      } catch {
+        // Not in a pod (or not yet mounted): the first request fails, naming the file.
+      }
+      try {
+        config.loadFromCluster();
+      } catch (error) {
+        throw fail(`cannot be used: ${firstLine(errorMessage(error))}`);
+      }
     }
     if (settings.context) {
       if (!config.getContextObject(settings.context)) {
-        throw new KubeconfigError(`stack ${stack}: kubernetes.context '${settings.context}' is not in the kubeconfig (it has: ${config.getContexts().map((c) => c.name).join(", ") || "none"})`);
+        throw new KubeconfigError(masker.text(`stack ${stack}: kubernetes.context '${settings.context}' is not in the kubeconfig (it has: ${config.getContexts().map((c) => c.name).join(", ") || "none"})`));
       }
       config.setCurrentContext(settings.context);
     }
-    return new KubeClient(config, stack);
+    return new KubeClient(config, stack, masker);
+  }
+
+  /** Learns what a request's options carry (the header an exec plugin's or a token file's token made, a password, a key). */
+  #learn(options: RequestOptions & { headers: Record<string, string> }): void {
+    const authorization = options.headers.Authorization ?? options.headers.authorization;
+    const rawKey = (options as { key?: unknown }).key;
+    const key = Buffer.isBuffer(rawKey) ? rawKey.toString("utf8") : typeof rawKey === "string" ? rawKey : undefined;
+    const values = [authorization, authorization?.replace(/^\S+\s+/, ""), options.auth ?? undefined, key].filter((v): v is string => typeof v === "string" && v !== "" && !this.#sent.has(v));
+    if (values.length === 0) return;
+    for (const value of values) this.#sent.add(value);
+    this.#masker.add(values.flatMap((v) => [v, Buffer.from(v, "utf8").toString("base64")]));
   }
 
   /** Sends one request; 2xx answers are parsed JSON, anything else a typed error naming the call. */
@@ -73,8 +160,9 @@ export class KubeClient {
     try {
       await this.#config.applyToHTTPSOptions(options);
     } catch (error) {
-      throw new KubeconfigError(`stack ${this.#stack}: the kubeconfig's credentials cannot be used: ${errorMessage(error)}`);
+      throw new KubeconfigError(this.#masker.text(`stack ${this.#stack}: ${credentialFailure(error, this.#config.getCurrentUser(), this.#masker)}`));
     }
+    this.#learn(options);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     if (payload) {
       options.headers["Content-Type"] = req.contentType ?? "application/json";
@@ -91,7 +179,8 @@ export class KubeClient {
     if (status >= 200 && status < 300) return body as T;
     const answer = statusOf(body);
     const reason = answer.reason ?? `HTTP ${status}`;
-    const message = `stack ${this.#stack}: the API server refused ${what}: ${answer.message ?? text.slice(0, 300)}`;
+    // An answer may echo the request (a proxy's error page with its headers): masked like everything else.
+    const message = this.#masker.text(`stack ${this.#stack}: the API server refused ${what}: ${answer.message ?? text.slice(0, 300)}`);
     const causes = answer.details?.causes ?? [];
     if (status === 401) throw new ClusterUnauthorizedError(`${message} (the credentials were refused: an expired or revoked token?)`, status, reason);
     if (status === 403) throw new ClusterForbiddenError(`${message} (RBAC: see the README for the permissions a checker and a converger need)`, status, reason);
@@ -101,23 +190,31 @@ export class KubeClient {
   #exchange(url: URL, options: RequestOptions, payload: Buffer | undefined, signal: AbortSignal, what: string): Promise<{ status: number; text: string }> {
     const send = url.protocol === "http:" ? httpRequest : httpsRequest;
     return new Promise((resolvePromise, reject) => {
-      const req = send(url, { ...options, signal }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on("data", (chunk: Buffer) => {
-          size += chunk.length;
-          if (size > MAX_RESPONSE_BYTES) {
-            req.destroy(new Error(`the answer is larger than ${MAX_RESPONSE_BYTES} bytes`));
-            return;
-          }
-          chunks.push(chunk);
+      let req: ReturnType<typeof send>;
+      try {
+        req = send(url, { ...options, signal }, (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on("data", (chunk: Buffer) => {
+            size += chunk.length;
+            if (size > MAX_RESPONSE_BYTES) {
+              req.destroy(new Error(`the answer is larger than ${MAX_RESPONSE_BYTES} bytes`));
+              return;
+            }
+            chunks.push(chunk);
+          });
+          res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
+          res.on("error", reject);
         });
-        res.on("end", () => resolvePromise({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      });
+      } catch (error) {
+        // A header Node refuses to send (a token file ending in a newline): its message names the header, not the value.
+        if (systemCode(error) === "ERR_INVALID_CHAR") reject(new KubeconfigError(`stack ${this.#stack}: the kubeconfig's credentials cannot be sent: ${errorMessage(error)} (a token file that ends in a newline?)`));
+        else reject(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
       req.on("error", (error: NodeJS.ErrnoException) => {
         if (signal.aborted) reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
-        else reject(new ClusterUnreachableError(`stack ${this.#stack}: the API server ${this.server} did not answer ${what}: ${error.code ? `${error.code}: ` : ""}${error.message}`));
+        else reject(new ClusterUnreachableError(this.#masker.text(`stack ${this.#stack}: the API server ${this.server} did not answer ${what}: ${error.code ? `${error.code}: ` : ""}${error.message}`)));
       });
       req.end(payload);
     });
