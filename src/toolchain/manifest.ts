@@ -27,6 +27,22 @@ const terraformFixtureProviderSchema = z.strictObject({
   mirror: z.string(),
 });
 
+/** One provider package laid out in a provisioned mirror, with the SHA-256 of each of its files. */
+const terraformProviderPackageSchema = z.strictObject({
+  /** The provider's address as a lock file names it: "registry.opentofu.org/hashicorp/random". */
+  source: z.string(),
+  version: z.string(),
+  /** OS_ARCH, the package's folder: "linux_amd64". */
+  platform: z.string(),
+  /** The mirror holding it (providerMirror or fixtureProvider.mirror): the package is <mirror>/<source>/<version>/<platform>. */
+  mirror: z.string(),
+  /** Every file of the package, by its "/"-separated path inside the package's folder: its SHA-256, in hex. */
+  files: z.record(z.string(), z.string().regex(/^[0-9a-f]{64}$/)),
+});
+
+/** What `providerPackages` holds, also read on its own from an older manifest (see terraform.ts). */
+export const terraformProviderPackagesSchema = z.array(terraformProviderPackageSchema);
+
 const runtimeUserSchema = z.strictObject({ name: z.string(), uid: z.number().int(), gid: z.number().int() });
 
 const postgresSchema = tool.extend({
@@ -57,6 +73,12 @@ export const toolchainManifestSchema = z.strictObject({
     providers: z.array(z.strictObject({ name: z.string(), version: z.string() })),
     /** driftwatch/fixture, the tests' provider (tools/terraform-provider-fixture), in a mirror of its own: with the test tools. */
     fixtureProvider: terraformFixtureProviderSchema.optional(),
+    /**
+     * Every package of the mirrors above, as provisioning built it: what the engine checks a stack's providers
+     * against before a plan runs them (src/engines/terraform/provider-integrity.ts). Recorded once per mirror build;
+     * absent from a manifest written before Driftwatch recorded it, which the next provisioning completes.
+     */
+    providerPackages: terraformProviderPackagesSchema.optional(),
   }),
   moto: z.strictObject({ python: z.string(), version: z.string() }).optional(),
   /** For the dashboard's browser test. */
@@ -81,6 +103,7 @@ export type KubernetesTools = ToolchainManifest["kubernetes"];
 export type TerraformCli = z.infer<typeof terraformCliSchema>;
 export type TerraformFlavor = TerraformCli["flavor"];
 export type TerraformFixtureProvider = z.infer<typeof terraformFixtureProviderSchema>;
+export type TerraformProviderPackage = z.infer<typeof terraformProviderPackageSchema>;
 export type PostgresTool = z.infer<typeof postgresSchema>;
 /** An unprivileged user a server runs as when provisioning and tests run as root. */
 export type RuntimeUser = z.infer<typeof runtimeUserSchema>;

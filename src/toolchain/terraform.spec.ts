@@ -1,10 +1,14 @@
 // The CLI config and the fixture provider's cache entry: what decides where the CLIs find providers, and when
 // the tests' provider is built again.
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { cliConfig, fixtureProviderEntry } from "./terraform.ts";
+import { toolchainManifestSchema } from "./manifest.ts";
+import { manifestPath } from "./paths.ts";
+import { silentProgress } from "./progress.ts";
+import { mirrorPackages } from "./provider-packages.ts";
+import { cliConfig, fixtureProviderEntry, mirrorChecksums, recordedProviderPackages } from "./terraform.ts";
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -49,5 +53,48 @@ describe("fixtureProviderEntry", () => {
       seen.add(root());
     }
     expect(seen.size).toBe(5);
+  });
+});
+
+describe("the provider checksums provisioning records", () => {
+  function mirrorWith(root: string, content: string): string {
+    const mirror = join(root, "terraform-providers-abc", "mirror");
+    const dir = join(mirror, "registry.opentofu.org", "hashicorp", "local", "2.9.0", "linux_amd64");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "terraform-provider-local_v2.9.0"), content);
+    return mirror;
+  }
+  const manifestWith = (tools: string, terraform: Record<string, unknown>) => writeFileSync(manifestPath(tools), JSON.stringify({ terraform }));
+
+  it("are kept as recorded for a mirror that was not built again, even once the mirror changed: provisioning never blesses a change", async () => {
+    const tools = tempDir();
+    const mirror = mirrorWith(tools, "as built");
+    manifestWith(tools, { providerPackages: await mirrorPackages(mirror) });
+    mirrorWith(tools, "changed since");
+    const recorded = recordedProviderPackages(tools);
+    expect(await mirrorChecksums({ progress: silentProgress }, mirror, false, recorded)).toEqual(recorded);
+    // Built again just now: what it holds now is what was built.
+    expect(await mirrorChecksums({ progress: silentProgress }, mirror, true, recorded)).toEqual(await mirrorPackages(mirror));
+  });
+
+  it("are taken from the mirror when the manifest being replaced has none: an older one, one today's schema rejects, or none", async () => {
+    const tools = tempDir();
+    const mirror = mirrorWith(tools, "as built");
+    expect(recordedProviderPackages(tools)).toEqual([]); // no manifest yet
+    manifestWith(tools, { clis: [], providerMirror: mirror }); // older: no providerPackages
+    expect(recordedProviderPackages(tools)).toEqual([]);
+    writeFileSync(manifestPath(tools), "{ not json");
+    expect(recordedProviderPackages(tools)).toEqual([]);
+    // Records of another mirror are not this one's.
+    manifestWith(tools, { providerPackages: (await mirrorPackages(mirror)).map((p) => ({ ...p, mirror: "/elsewhere" })) });
+    expect(await mirrorChecksums({ progress: silentProgress }, mirror, false, recordedProviderPackages(tools))).toEqual(await mirrorPackages(mirror));
+  });
+
+  it("are optional in the manifest, so a manifest written before them still loads", () => {
+    const terraform = { clis: [{ bin: "/t/tofu", version: "1.12.6", origin: "built", flavor: "tofu" }], cliConfigFile: "/t/cli.tfrc", providerMirror: "/t/mirror", providers: [] };
+    expect(toolchainManifestSchema.shape.terraform.safeParse(terraform).success).toBe(true);
+    const withRecords = { ...terraform, providerPackages: [{ source: "registry.opentofu.org/hashicorp/local", version: "2.9.0", platform: "linux_amd64", mirror: "/t/mirror", files: { x: "0".repeat(64) } }] };
+    expect(toolchainManifestSchema.shape.terraform.safeParse(withRecords).success).toBe(true);
+    expect(toolchainManifestSchema.shape.terraform.safeParse({ ...withRecords, providerPackages: [{ ...withRecords.providerPackages[0], files: { x: "not a digest" } }] }).success).toBe(false);
   });
 });

@@ -1,11 +1,12 @@
-import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
 import { BuildError, ProvisionError } from "./errors.ts";
 import { exec, which } from "./exec.ts";
 import { goBuild, goInstall } from "./go.ts";
-import type { TerraformCli, TerraformFixtureProvider, TerraformFlavor, ToolchainManifest } from "./manifest.ts";
-import { repoRoot } from "./paths.ts";
+import { terraformProviderPackagesSchema, type TerraformCli, type TerraformFixtureProvider, type TerraformFlavor, type TerraformProviderPackage, type ToolchainManifest } from "./manifest.ts";
+import { manifestPath, repoRoot } from "./paths.ts";
+import { mirrorPackages } from "./provider-packages.ts";
 import type { ToolSearch } from "./pulumi.ts";
 import { versionString } from "./semver.ts";
 import type { GoBuiltTool, PinnedVersions, TerraformProviderPin } from "./versions.ts";
@@ -112,7 +113,7 @@ function layOutProvider(mirror: string, provider: { namespace: string; name: str
  * Builds each pinned provider with `go install module@commit` and lays it out as an unpacked filesystem mirror
  * for both registries.
  */
-async function provisionProviders(search: ToolSearch, pins: readonly TerraformProviderPin[]): Promise<{ mirror: string; cliConfigFile: string }> {
+async function provisionProviders(search: ToolSearch, pins: readonly TerraformProviderPin[]): Promise<{ mirror: string; cliConfigFile: string; built: boolean }> {
   const key = cacheKey([mirrorTarget(), ...pins.map((p) => `${p.name}@${p.version}=${p.module}@${p.moduleVersion}`)]);
   const root = join(search.tools, `terraform-providers-${key}`);
   const mirror = join(root, "mirror");
@@ -128,7 +129,7 @@ async function provisionProviders(search: ToolSearch, pins: readonly TerraformPr
     writeFileSync(join(staging, "cli.tfrc"), cliConfig([mirror]));
   });
   if (cached) search.progress.info(`terraform providers (${pins.map((p) => `${p.name} ${p.version}`).join(", ")}): cached in ${root}`);
-  return { mirror, cliConfigFile };
+  return { mirror, cliConfigFile, built: !cached };
 }
 
 /** The tests' provider, whose `fixture_object` resources are JSON files: what a module's required_providers names. */
@@ -155,7 +156,7 @@ export function fixtureProviderEntry(tools: string, pin: GoBuiltTool): { moduleD
  * Builds driftwatch/fixture through its module in tools/ into a mirror of its own, so the product's provider
  * mirror (and its cache key) knows nothing of a test tool.
  */
-async function provisionFixtureProvider(search: ToolSearch): Promise<TerraformFixtureProvider> {
+async function provisionFixtureProvider(search: ToolSearch): Promise<{ provider: TerraformFixtureProvider; built: boolean }> {
   const pin = search.versions.terraformFixtureProvider;
   const { moduleDir, root, mirror, bin } = fixtureProviderEntry(search.tools, pin);
   const source = `${FIXTURE_PROVIDER.namespace}/${FIXTURE_PROVIDER.name}`;
@@ -168,7 +169,7 @@ async function provisionFixtureProvider(search: ToolSearch): Promise<TerraformFi
     rmSync(join(staging, "build"), { recursive: true, force: true });
   });
   if (cached) search.progress.info(`terraform provider ${source} ${pin.version}: cached in ${root}`);
-  return { source, version: pin.version, bin, mirror };
+  return { provider: { source, version: pin.version, bin, mirror }, built: !cached };
 }
 
 /**
@@ -178,6 +179,30 @@ async function provisionFixtureProvider(search: ToolSearch): Promise<TerraformFi
 export function keptFixtureProvider(previous: TerraformFixtureProvider | undefined, tools: string, versions: PinnedVersions): TerraformFixtureProvider | undefined {
   if (!previous || !existsSync(previous.bin)) return undefined;
   return previous.bin === fixtureProviderEntry(tools, versions.terraformFixtureProvider).bin ? previous : undefined;
+}
+
+/** The provider packages the manifest being replaced recorded (none when it has no such record, or is unreadable). */
+export function recordedProviderPackages(tools: string): TerraformProviderPackage[] {
+  try {
+    // Only this part is read: the rest of an older manifest may not match today's schema.
+    const previous = JSON.parse(readFileSync(manifestPath(tools), "utf8")) as { terraform?: { providerPackages?: unknown } };
+    const parsed = terraformProviderPackagesSchema.safeParse(previous.terraform?.providerPackages);
+    return parsed.success ? parsed.data : [];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The SHA-256 of every file of every package in `mirror`: taken when the mirror was built just now, or when the
+ * manifest being replaced has no record of it (a cache built before Driftwatch recorded them); otherwise kept as
+ * recorded. Never taken again from an entry already recorded: a mirror changed after its build (through a plugin
+ * cache entry, which links to it) stays detectably changed instead of being blessed by the next provisioning.
+ */
+export async function mirrorChecksums(search: Pick<ToolSearch, "progress">, mirror: string, builtNow: boolean, recorded: readonly TerraformProviderPackage[]): Promise<TerraformProviderPackage[]> {
+  const kept = builtNow ? [] : recorded.filter((p) => p.mirror === mirror);
+  if (kept.length > 0) return kept;
+  return search.progress.timed(`recording the SHA-256 of every provider file in ${mirror}`, () => mirrorPackages(mirror));
 }
 
 /** A CLI config naming several mirrors, in a cache entry of its own: it depends on every mirror's entry. */
@@ -196,7 +221,8 @@ export interface TerraformProvisionOptions {
 /**
  * OpenTofu always (installed, else built: it is the engine's default), HashiCorp Terraform when one is installed
  * (it cannot be built from the proxy under its own licence terms), and the provider mirror both use; with the test
- * tools, also the fixture provider, whose mirror the CLI config then lists as well.
+ * tools, also the fixture provider, whose mirror the CLI config then lists as well. Records the SHA-256 of every
+ * file of every package in those mirrors (see mirrorChecksums), which the engine holds a stack's providers to.
  */
 export async function provisionTerraform(
   search: ToolSearch,
@@ -211,10 +237,14 @@ export async function provisionTerraform(
     if (cli) clis.push(cli);
   }
   const pins = search.versions.terraformProviders;
-  const { mirror, cliConfigFile } = await provisionProviders(search, pins);
+  const recorded = recordedProviderPackages(search.tools);
+  const { mirror, cliConfigFile, built } = await provisionProviders(search, pins);
   const providers = pins.map((p) => ({ name: p.name, version: p.version }));
-  const fixtureProvider = options.fixtureProvider ? await provisionFixtureProvider(search) : options.kept;
-  if (!fixtureProvider) return { clis, cliConfigFile, providerMirror: mirror, providers };
+  const products = await mirrorChecksums(search, mirror, built, recorded);
+  const fixture = options.fixtureProvider ? await provisionFixtureProvider(search) : options.kept && { provider: options.kept, built: false };
+  if (!fixture) return { clis, cliConfigFile, providerMirror: mirror, providers, providerPackages: products };
+  const fixtureProvider = fixture.provider;
+  const providerPackages = [...products, ...(await mirrorChecksums(search, fixtureProvider.mirror, fixture.built, recorded))];
   const shared = await sharedCliConfig(search.tools, [mirror, fixtureProvider.mirror]);
-  return { clis, cliConfigFile: shared, providerMirror: mirror, providers, fixtureProvider };
+  return { clis, cliConfigFile: shared, providerMirror: mirror, providers, fixtureProvider, providerPackages };
 }

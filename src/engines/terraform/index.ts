@@ -18,6 +18,7 @@ import { cleanOutput, formatValidateJson, isLockConflict } from "./diagnostics.t
 import { withInitLock } from "./init-lock.ts";
 import { initMemo, type InitMemo } from "./init-memo.ts";
 import { detachProviders } from "./private-providers.ts";
+import { providersStillVerified, verifyInstalledProviders } from "./provider-integrity.ts";
 import { backendConfigFile } from "./hcl.ts";
 import { driftFromPlan, pendingFromPlan, plannedChanges, type PlanJson } from "./plan.ts";
 
@@ -112,6 +113,8 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         await detachProviders(join(memo.dataDir, "providers"), join(memo.home, "providers-staging")).catch((error: unknown) => {
           throw new EngineError(`stack ${stack.name}: could not give the stack its own copy of the providers init installed: ${errorMessage(error)}`);
         });
+        // They are what provisioning built, or the run stops here (see provider-integrity.ts).
+        await verifyInstalledProviders({ toolchain: deps.toolchain, stack: stack.name, providersDir: join(memo.dataDir, "providers"), pluginCacheDir: session.env.TF_PLUGIN_CACHE_DIR!, logger: ctx.logger });
       });
     } catch (error) {
       if (ctx.signal.aborted && !(error instanceof DriftwatchError)) {
@@ -169,7 +172,8 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         backendConfig: stack.terraform.backendConfig,
         env,
       });
-      if (options.reuseInit && memo.matches()) {
+      // Init is skipped only while the stack's providers are still what was verified (see provider-integrity.ts).
+      if (options.reuseInit && memo.matches() && (await providersStillVerified({ toolchain: deps.toolchain, stack: stack.name, providersDir: join(dataDir, "providers"), logger: ctx.logger }))) {
         ctx.logger.debug({ binary: session.bin }, "terraform init skipped: it ran before for this commit and these settings");
         memo.restore(ctx.dir);
         session.redoInit = () => initialize(session, initArgs, memo);

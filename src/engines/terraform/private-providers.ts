@@ -6,7 +6,9 @@
 // again, so a plan that starts a provider through the link in that instant gets ENOENT. Right after its init, and
 // still under the init lock (nothing writes the cache meanwhile), each such link is replaced by a directory of the
 // stack's own holding hard links to the package's files (copies where the cache lives on another filesystem).
-// Whatever an init does to the cache's directory entries afterwards, the stack's plans run their own files.
+// Whatever an init does to the cache's directory entries afterwards, the stack's plans run their own files. Those
+// files are still the mirror's (a cache entry links to the mirror's package folder, and a hard link is the same
+// file): provider-integrity.ts holds them to the checksums provisioning recorded, right after this and before plans.
 import { copyFile, link, mkdir, readdir, readlink, realpath, rename, rm, stat, symlink, unlink } from "node:fs/promises";
 import { join } from "node:path";
 
