@@ -62,6 +62,26 @@ export class EngineError extends DriftwatchError {
   override name = "EngineError";
 }
 
+/**
+ * A tool wrote more output than Driftwatch keeps (a kustomization that multiplies itself, a runaway program): it was
+ * killed at the limit and nothing of its output was used. Names the stack (when known), the tool and the limit.
+ */
+export class OutputTooLargeError extends DriftwatchError {
+  override name = "OutputTooLargeError";
+  /** The stack whose run it was, when the caller knows (git commands do not). */
+  readonly stackName: string | undefined;
+  /** What produced the output, e.g. `kustomize build` or `terraform show -json`. */
+  readonly producer: string;
+  readonly limitBytes: number;
+  constructor(producer: string, limitBytes: number, options: { stack?: string } = {}) {
+    const limit = limitBytes % 1_048_576 === 0 ? `${limitBytes / 1_048_576} MiB` : `${limitBytes} bytes`;
+    super(`${options.stack ? `stack ${options.stack}: ` : ""}${producer} wrote more than ${limit} of output; it was stopped and its output was not used`);
+    this.stackName = options.stack;
+    this.producer = producer;
+    this.limitBytes = limitBytes;
+  }
+}
+
 /** The engine cannot remediate this stack (e.g. CloudFormation cannot revert drift of some resource type): nothing applied. */
 export class RemediationUnavailableError extends DriftwatchError {
   override name = "RemediationUnavailableError";

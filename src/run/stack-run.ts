@@ -4,6 +4,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError, errorMessage, InterruptedError } from "../core/errors.ts";
+import { capResultSize } from "../core/result-size.ts";
 import { flappingResources, windowStart } from "../core/flapping.ts";
 import { PhaseTimer } from "../core/phase-timer.ts";
 import type { SecretMasker } from "../core/redact.ts";
@@ -157,7 +158,8 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
 
   const finished = new Date();
   const flapping = detection ? await timer.time("store", () => flappingOf(stack, deps, { startedAt: started.toISOString(), drift: detection.drift }, logger)) : [];
-  const result = maskedFor<StackResult>(
+  // Masked first, then bounded (core/result-size.ts): a cut never splits a secret before the masker sees it whole.
+  const result = capResultSize(maskedFor<StackResult>(
     {
       runId,
       stack: stack.name,
@@ -177,7 +179,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       ...(flapping.length > 0 ? { flapping } : {}),
     },
     deps,
-  );
+  ));
   if (result.error) logger.error({ kind: result.error.kind, err: result.error.message }, "run failed");
   else logger.info({ verdict: result.verdict, changes: result.changes.length, durationMs: result.durationMs }, "run finished");
   await timer.time("store", async () => {

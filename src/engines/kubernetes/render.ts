@@ -9,8 +9,8 @@ import { join, relative, sep } from "node:path";
 import type { Logger } from "pino";
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { KubernetesSettings } from "../../config/types.ts";
-import { TimeoutError } from "../../core/errors.ts";
-import { runTool } from "../../core/process.ts";
+import { OutputTooLargeError, TimeoutError } from "../../core/errors.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, runTool } from "../../core/process.ts";
 import { readWorktreeFile, type WorktreeFolder } from "../../core/worktree-file.ts";
 import { ManifestError } from "./errors.ts";
 import { checkKustomization, KUSTOMIZATION_FILES, kustomizationIn } from "./kustomize-guard.ts";
@@ -99,6 +99,8 @@ async function renderKustomize(folder: WorktreeFolder, options: RenderOptions): 
   await checkKustomization(folder, options.stack);
   const run = await runTool(options.kustomize, ["build", "."], { cwd: folder.dir, env: options.env, signal: options.signal });
   if (run.aborted) throw new TimeoutError(`stack ${options.stack}: kustomize build was stopped (timeout or shutdown)`);
+  // runTool's default limit (64 MiB) is the rendered output's: far above any real set of manifests.
+  if (run.outputTooLarge) throw new OutputTooLargeError("kustomize build", DEFAULT_MAX_OUTPUT_BYTES, { stack: options.stack });
   if (run.code !== 0) {
     const message = run.stderr.trim().split("\n").slice(0, 5).join("\n");
     throw new ManifestError(`stack ${options.stack}: kustomize build failed: ${message || `exit code ${run.code}`}`);

@@ -4,12 +4,12 @@
 // the module uses the implicit local backend (never in the per-commit worktree, where it would be lost at the
 // next commit), and a private directory for plan files, which hold secrets and are deleted after use.
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { TerraformStackConfig } from "../../config/types.ts";
-import { DriftwatchError, EngineError, errorMessage, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
+import { DriftwatchError, EngineError, errorMessage, OutputTooLargeError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection, ResourceChange } from "../../core/types.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
-import { runTool, type ToolRun } from "../../core/process.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, runTool, type ToolRun } from "../../core/process.ts";
 import { resolveWorktreeFile, worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
 import { localStateWarning } from "../replica-local-state.ts";
@@ -24,6 +24,9 @@ import { driftFromPlan, pendingFromPlan, plannedChanges, type PlanJson } from ".
 
 /** The files a root module's configuration is made of (OpenTofu also reads .tofu files). */
 const CONFIG_FILE = /\.(tf|tf\.json|tofu|tofu\.json)$/;
+
+/** The most of `show -json` a plan may print (other commands keep runTool's default). */
+const SHOW_JSON_MAX_BYTES = 256 * 1024 * 1024;
 
 /** A CLI command that exited non-zero, with its output; turned into a user-facing error by explainFailure. */
 class ToolFailure extends Error {
@@ -71,11 +74,12 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
   }
 
   /** Runs the CLI; a failure throws with the tool's own output (colour codes stripped). */
-  async function run(session: Session, args: string[], what: string): Promise<ToolRun> {
-    const result = await runTool(session.bin, args, { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal });
+  async function run(session: Session, args: string[], what: string, maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES): Promise<ToolRun> {
+    const result = await runTool(session.bin, args, { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal, maxOutputBytes });
     if (result.aborted) {
       throw new TimeoutError(`stack ${session.stack.name} did not finish within ${session.stack.timeoutSeconds}s; ${what} was stopped`);
     }
+    if (result.outputTooLarge) throw new OutputTooLargeError(`${basename(session.bin)} ${what}`, maxOutputBytes, { stack: session.stack.name });
     if (result.code !== 0) {
       const output = cleanOutput(`${result.stderr}\n${result.stdout}`);
       if (isLockConflict(output)) throw new StackLockedError(`stack ${session.stack.name} is locked:\n${output}`);
@@ -91,7 +95,8 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
   async function explainFailure(session: Session, error: unknown): Promise<never> {
     if (!(error instanceof ToolFailure)) throw error;
     const validate = await runTool(session.bin, ["validate", "-json", "-no-color"], { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal });
-    const located = formatValidateJson(validate.stdout, { locatedOnly: true, moduleDir: session.stack.source.path });
+    // Output past the limit is not read (stdout is empty): the failure is explained by its own output instead.
+    const located = validate.outputTooLarge ? undefined : formatValidateJson(validate.stdout, { locatedOnly: true, moduleDir: session.stack.source.path });
     if (located) throw new ProgramError(`the configuration of stack ${session.stack.name} is invalid:\n${located}`);
     throw new EngineError(`${error.what} failed for stack ${session.stack.name}:\n${error.output}`);
   }
@@ -211,7 +216,8 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       await redo();
       await run(session, args, what).catch((again: unknown) => explainFailure(session, again));
     }
-    const shown = await run(session, ["show", "-json", "-no-color", file], "show -json");
+    // A plan's JSON holds every resource's before and after: large for a large stack, so a generous limit.
+    const shown = await run(session, ["show", "-json", "-no-color", file], "show -json", SHOW_JSON_MAX_BYTES);
     return { file, json: JSON.parse(shown.stdout) as PlanJson };
   }
 

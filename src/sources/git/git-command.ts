@@ -1,7 +1,8 @@
 // One git command, run as a process group of its own (argument array, no shell), so a timeout or a stop ends it
 // with whatever it started: git-remote-https, ssh, upload-pack. Killing only git (as simple-git's abort does)
 // leaves a transport helper blocked on a stalled remote behind.
-import { runTool } from "../../core/process.ts";
+import { OutputTooLargeError } from "../../core/errors.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, runTool } from "../../core/process.ts";
 
 export interface GitCall {
   /** The directory git runs in (the repository, or where a clone goes). */
@@ -40,10 +41,14 @@ export function abortedByTimeout(signal: AbortSignal): boolean {
   return reason instanceof Error && reason.name === "TimeoutError";
 }
 
-/** Runs `git <args>`; resolves with its stdout, throws GitFailure (non-zero exit) or GitStopped (signal). */
+/**
+ * Runs `git <args>`; resolves with its stdout, throws GitFailure (non-zero exit), GitStopped (signal) or
+ * OutputTooLargeError (more stdout than runTool keeps: git was killed).
+ */
 export async function runGit(args: readonly string[], call: GitCall): Promise<string> {
   const result = await runTool("git", args, { cwd: call.cwd, env: call.env, signal: call.signal, graceMs: GRACE_MS });
   if (result.aborted) throw new GitStopped(args[0] ?? "", abortedByTimeout(call.signal));
+  if (result.outputTooLarge) throw new OutputTooLargeError(`git ${args[0] ?? ""}`, DEFAULT_MAX_OUTPUT_BYTES);
   if (result.code !== 0) throw new GitFailure(result.stderr.trim() || `git ${args[0] ?? ""} exited with code ${result.code ?? "unknown"}`);
   return result.stdout;
 }

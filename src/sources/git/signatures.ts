@@ -14,8 +14,8 @@ import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { TimeoutError } from "../../core/errors.ts";
-import { runTool, type ToolRun } from "../../core/process.ts";
+import { OutputTooLargeError, TimeoutError } from "../../core/errors.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, runTool, type ToolRun } from "../../core/process.ts";
 
 export interface SignatureCheck {
   verified: boolean;
@@ -117,7 +117,8 @@ function primaryFingerprints(colons: string): string[] {
 
 /**
  * Whether `commit` carries a good signature, in the format of `trustedKeys`, by one of its keys (see the top of
- * this file). Never throws for a bad, missing or foreign signature; throws TimeoutError when `signal` stops it.
+ * this file). Never throws for a bad, missing or foreign signature; throws TimeoutError when `signal` stops it, and
+ * OutputTooLargeError when a tool prints more than runTool keeps (a commit object of more than 64 MiB).
  */
 export async function verifyCommitSignature(options: VerifyCommitOptions): Promise<SignatureCheck> {
   const { repository, commit, trustedKeys } = options;
@@ -139,6 +140,7 @@ export async function verifyCommitSignature(options: VerifyCommitOptions): Promi
   const call = async (command: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<ToolRun> => {
     const result = await runTool(command, args, { cwd: repository, env, signal, graceMs: 1_000 });
     if (result.aborted) throw new TimeoutError(`verifying the signature of commit ${short} was stopped before it finished (timeout or shutdown)`);
+    if (result.outputTooLarge) throw new OutputTooLargeError(`${command}, verifying the signature of commit ${short},`, DEFAULT_MAX_OUTPUT_BYTES);
     return result;
   };
   const gitEnv = { ...options.env, GNUPGHOME: home };
