@@ -20,6 +20,7 @@ import { ensureDependencies } from "../src/engines/pulumi/dependencies.ts";
 import { localStateFile } from "../src/engines/terraform/index.ts";
 import { check } from "../src/run/check.ts";
 import { GitSource } from "../src/sources/git/index.ts";
+import { sandboxFor } from "../test/support/sandbox.ts";
 import { readToolchainManifest, terraformCli, toolchainEnv } from "../src/toolchain/manifest.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { deploy, median, phaseLine, phaseStat, run, seconds, sum, wallTimes } from "./support.ts";
@@ -62,7 +63,8 @@ const pulumiSource = await source.acquire(pulumiStack.source);
 const tofuSource = await source.acquire(tofuStack.source);
 try {
   const pulumiEnv = { ...toolchainEnv(toolchain), ...pulumiStack.env, PULUMI_BACKEND_URL: pulumiStack.pulumi.backendUrl, PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
-  await ensureDependencies({ folder: worktreeFolder(pulumiSource.dir, pulumiStack.source.path), stack: pulumiStack.name, cacheDir: config.cacheDir, env: pulumiEnv, logger });
+  const sandbox = sandboxFor(pulumiStack, pulumiSource.dir, config.dataDir);
+  await ensureDependencies({ folder: worktreeFolder(pulumiSource.dir, pulumiStack.source.path), stack: pulumiStack.name, cacheDir: config.cacheDir, env: pulumiEnv, logger, sandbox, signal: AbortSignal.timeout(600_000) });
   const pulumi = (args: string[]) => () => run(toolchain.pulumi.bin, [...args, "--non-interactive", "--stack", pulumiStack.pulumi.stack], { cwd: pulumiSource.dir, env: pulumiEnv });
   const pulumiOnePass = await wallTimes(RUNS, pulumi(["preview", "--refresh"]));
   const pulumiRefresh = await wallTimes(RUNS, pulumi(["refresh", "--preview-only"]));

@@ -10,6 +10,7 @@ import { worktreeFolder } from "../src/core/worktree-file.ts";
 import { contentFingerprint, stateFingerprint } from "../src/engines/pulumi/dependency-integrity.ts";
 import { ensureDependencies } from "../src/engines/pulumi/dependencies.ts";
 import { GitSource } from "../src/sources/git/index.ts";
+import { sandboxFor } from "../test/support/sandbox.ts";
 import { readToolchainManifest, toolchainEnv } from "../src/toolchain/manifest.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { median } from "./support.ts";
@@ -24,7 +25,7 @@ const source = new GitSource({ dataDir: config.dataDir, logger });
 const acquired = await source.acquire(stack.source);
 const folder = worktreeFolder(acquired.dir, stack.source.path);
 const env = { ...toolchainEnv(readToolchainManifest()), ...stack.env };
-await ensureDependencies({ folder, stack: stack.name, cacheDir: config.cacheDir, env, logger });
+await ensureDependencies({ folder, stack: stack.name, cacheDir: config.cacheDir, env, logger, sandbox: sandboxFor(stack, acquired.dir, config.dataDir), signal: AbortSignal.timeout(600_000) });
 const tree = readlinkSync(join(folder.dir, "node_modules")); // the cache entry the worktree links to
 await acquired.release();
 

@@ -65,7 +65,10 @@ const unit = new LocalFile("systemd-unit", {
     "RestrictSUIDSGID=true",
     "RestrictRealtime=true",
     "LockPersonality=true",
-    "RestrictNamespaces=true",
+    // The sandbox launcher gives each engine run a user, PID (and, for rendering, network) namespace of its own.
+    "RestrictNamespaces=user pid net",
+    // Other users' processes are invisible in /proc.
+    "ProtectProc=invisible",
     "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
     "CapabilityBoundingSet=",
     "",

@@ -14,6 +14,7 @@ import { deployedMatchesGit } from "../src/engines/cloudformation/deployed.ts";
 import { createCloudFormationEngine } from "../src/engines/cloudformation/index.ts";
 import { loadTemplate } from "../src/engines/cloudformation/template.ts";
 import { startMoto, type MotoServer } from "./support/moto.ts";
+import { defaultSandbox, sandboxFor } from "./support/sandbox.ts";
 import { testToolchain } from "./support/toolchain.ts";
 
 const TEMPLATE = `AWSTemplateFormatVersion: "2010-09-09"
@@ -85,7 +86,8 @@ describe("CloudFormation against moto's server", () => {
       timeoutSeconds: 30,
       cloudformation: settings,
     } as unknown as CloudFormationStackConfig;
-    const error = await engine.detect({ stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env, state: { read: async () => undefined, write: async () => {} } }).catch((e: unknown) => e);
+    const sandbox = sandboxFor({ ...stack, sandbox: defaultSandbox() }, dir, join(dir, ".data"));
+    const error = await engine.detect({ stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env, sandbox, state: { read: async () => undefined, write: async () => {} } }).catch((e: unknown) => e);
     expect((error as Error).name).toBe("EngineError");
     expect((error as Error).message).toMatch(/^CloudFormation failed for stack moto \(driftwatch-moto, eu-west-1\): /);
   });

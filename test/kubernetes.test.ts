@@ -18,6 +18,7 @@ import { freeLoopbackPort } from "../src/toolchain/ports.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { apiRequest, startKubeCluster, type LocalCluster } from "./support/kube-cluster.ts";
+import { defaultSandbox, sandboxFor } from "./support/sandbox.ts";
 import { testToolchain } from "./support/toolchain.ts";
 
 /** Never a credential-like word, so only the engine's own Secret handling can keep it out of the output. */
@@ -387,9 +388,12 @@ describe("kubernetes engine on a real API server", () => {
       env: {},
       timeoutSeconds: 120,
       kubernetes: { kubeconfig: cluster.kubeconfig, namespace: "default", render: "auto", fieldManager: "driftwatch", trustedManagers: [], prune: true },
+      sandbox: defaultSandbox(),
     } as unknown as KubernetesStackConfig;
+    const sandbox = sandboxFor(stackConfig, join(repo, "clusters", "moved"), join(root, "direct-data"));
     const ctx = () => ({
       stack: stackConfig,
+      sandbox,
       dir: join(repo, "clusters", "moved"),
       logger: pino({ level: "silent" }),
       signal: AbortSignal.timeout(120_000),

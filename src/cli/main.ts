@@ -30,6 +30,10 @@ import { renderReport, REPORT_FORMATS, type ReportFormat } from "../reports/rend
 import { isGlob, stacksMatching } from "../reports/selection.ts";
 import { checkOutFile, renderResultsAs, RESULTS_FORMATS, resultsFormat, type ResultsOutputOptions, writeResultsFile } from "./ci-output.ts";
 import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
+import { doctorDocument, renderDoctor } from "./doctor.ts";
+import { reportProblems, sandboxReport } from "../sandbox/report.ts";
+import { Sandboxes } from "../sandbox/sandboxes.ts";
+import { baseEngineEnv } from "../run/engine-env.ts";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -238,6 +242,20 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       await aborted(io.stop);
       const summary = await service.stop();
       setExitCode(summary.cancelled > 0 ? 1 : 0);
+    });
+
+  program
+    .command("doctor")
+    .description("what this machine lets Driftwatch enforce: the OS sandbox's kernel support, and which stacks can run here (exit 1 when some cannot)")
+    .option("--json", "print one JSON document instead of text")
+    .action(async (opts: { json?: boolean }, command: Command) => {
+      const { config } = context(command);
+      const tools = await engines(io);
+      const sandboxes = new Sandboxes({ toolchain: tools, engineEnv: baseEngineEnv(tools, io.env), serviceEnv: io.env, dataDir: config.dataDir, protectedFiles: [] });
+      const report = await sandboxReport(sandboxes, config.stacks);
+      const document = doctorDocument(config, { bin: tools.sandbox.bin, version: tools.sandbox.version }, report);
+      io.stdout.write(opts.json ? `${JSON.stringify(document, null, 2)}\n` : renderDoctor(document, reportProblems(report)));
+      setExitCode(report.refused.length > 0 ? 1 : 0);
     });
 
   /** A read-only listing from the store: `{ <key>: [...] }` as JSON, or a table. */

@@ -46,6 +46,7 @@ export function renderResults(results: readonly StackResult[]): string {
   for (const r of results) {
     if (r.error) lines.push("", `${r.stack}: ${r.error.kind}: ${r.error.message}`);
     if (r.staleSource) lines.push("", `${r.stack}: stale source (remote unreachable): ${r.staleSource.error}`);
+    if (r.sandbox === "off") lines.push("", `${r.stack}: ran unconfined (sandbox: off): its repository code could read whatever Driftwatch can`);
     if (r.remediation) lines.push("", `${r.stack}: remediation ${r.remediation.decision}: ${r.remediation.reason} (audit #${r.remediation.auditId})`);
     if (r.flapping?.length) lines.push("", ...flappingLines(r.stack, r.flapping));
     for (const note of r.notes ?? []) lines.push("", `${r.stack}: note: ${note}`);

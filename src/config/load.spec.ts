@@ -52,7 +52,8 @@ describe("parseConfig: defaults and paths", () => {
           name: "demo-files",
           engine: "pulumi",
           source: { repo: "/srv/watch", ref: "main", path: "." },
-          pulumi: { stack: "dev", backendUrl: "file:///srv/watch/.driftwatch/pulumi-backend" },
+          // Each stack's own backend folder, so its program (in its sandbox) reaches its own state only.
+          pulumi: { stack: "dev", backendUrl: "file:///srv/watch/.driftwatch/pulumi/demo-files/backend" },
           env: {},
           timeoutSeconds: 600,
           alerts: { pending: false, mute: false },
@@ -62,6 +63,8 @@ describe("parseConfig: defaults and paths", () => {
           actions: { restrict: false },
           ignore: [],
           flapping: { threshold: 3, windowMs: 86_400_000 },
+          // Strict by default, nothing granted; the CPU-time limit is the stack's timeout (at least 60 s).
+          sandbox: { level: "strict", readOnly: [], readWrite: [], connectPorts: [], memoryBytes: 4096 * 1024 * 1024, cpuSeconds: 600 },
         },
       ],
       alerts: { log: true, failureRepeatMs: 3_600_000, deliveryTimeoutMs: 30_000, redact: { patterns: [] } },
@@ -74,6 +77,7 @@ describe("parseConfig: defaults and paths", () => {
       },
       git: { tokenHosts: [], timeoutMs: 300_000 },
       reports: [],
+      sandbox: { level: "strict" },
     });
   });
 
@@ -237,7 +241,8 @@ stacks:
     const [a, b] = config.stacks;
     expect(a?.source).toEqual({ repo: "/srv/infra", ref: "v1.2.3", path: "stacks/app" });
     expect(a?.timeoutSeconds).toBe(120);
-    expect(pulumiOf(a).backendUrl).toBe("file:///srv/state/pulumi-backend");
+    expect(pulumiOf(a).backendUrl).toBe("file:///srv/state/pulumi/a/backend");
+    expect(pulumiOf(b).backendUrl).toBe("file:///srv/state/pulumi/b.2_x-y/backend");
     expect(b?.source).toEqual({ repo: "/abs/repo", ref: "main", path: "." });
     expect(b?.timeoutSeconds).toBe(30);
     expect(pulumiOf(b).stack).toBe("org/project/dev");
@@ -276,6 +281,7 @@ stacks:
       actions: { restrict: false },
       ignore: [],
       flapping: { threshold: 3, windowMs: 86_400_000 },
+      sandbox: { level: "strict", readOnly: [], readWrite: [], connectPorts: [], memoryBytes: 4096 * 1024 * 1024, cpuSeconds: 600 },
     });
     expect(full?.engine === "terraform" && full.terraform).toEqual({
       binary: "/srv/watch/bin/tofu",
@@ -301,7 +307,7 @@ stacks:
       backend: {}
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, approvers, actions, ignore, flapping, requiresEnv, engine, terraform) (line 5)",
+      "stacks[0] (tf).pulumi: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, approvers, actions, ignore, flapping, sandbox, requiresEnv, engine, terraform) (line 5)",
       "stacks[0] (tf).terraform.binary: must be tofu, terraform or the path of a binary (line 7)",
       expect.stringMatching(/^stacks\[0\] \(tf\)\.terraform\.workspace: must be a workspace name .* \(line 8\)$/),
       "stacks[0] (tf).terraform.varFiles[0]: must be a path relative to the root module (source.path) (line 9)",
@@ -379,6 +385,79 @@ stacks:
   });
 });
 
+describe("parseConfig: the sandbox", () => {
+  it("gives every stack the top-level level unless it names its own, its grants made absolute and interpolated", () => {
+    const config = parseConfig(
+      `dataDir: /var/lib/dw
+sandbox: files
+defaults: { timeoutSeconds: 30 }
+stacks:
+  - name: world
+    engine: terraform
+    source: { repo: . }
+    timeoutSeconds: 900
+    sandbox:
+      readOnly: [ca/bundle.pem, "\${env:SHARED}/models"]
+      readWrite:
+        - \${dataDir}/world/demo
+        - ../outside
+      connectPorts: [5432, 8443]
+      memoryMB: 512
+      cpuSeconds: 120
+  - { name: plain, engine: terraform, source: { repo: . } }
+  - { name: open, engine: terraform, source: { repo: . }, sandbox: { level: off } }
+`,
+      FILE,
+      { env: { SHARED: "/opt/shared" } },
+    );
+    expect(config.sandbox).toEqual({ level: "files" });
+    const [world, plain, open] = config.stacks;
+    expect(world?.sandbox).toEqual({
+      level: "files",
+      readOnly: ["/srv/watch/ca/bundle.pem", "/opt/shared/models"],
+      readWrite: ["/var/lib/dw/world/demo", "/srv/outside"],
+      connectPorts: [5432, 8443],
+      memoryBytes: 512 * 1024 * 1024,
+      cpuSeconds: 120,
+    });
+    // The CPU-time limit follows the stack's timeout, never under a minute.
+    expect(plain?.sandbox).toEqual({ level: "files", readOnly: [], readWrite: [], connectPorts: [], memoryBytes: 4096 * 1024 * 1024, cpuSeconds: 60 });
+    expect(open?.sandbox.level).toBe("off");
+    expect(parseConfig(`sandbox: { level: off }\nstacks:${minimalStack}`, FILE, { env: {} }).stacks[0]?.sandbox.level).toBe("off");
+  });
+
+  it("refuses unknown levels and keys, bad ports, empty paths and unset variables, naming the key", () => {
+    const error = configError(`sandbox: loose
+stacks:
+  - name: a
+    engine: terraform
+    source: { repo: . }
+    sandbox:
+      level: none
+      readWrite: ["", "\${env:NOWHERE}"]
+      connectPorts: [0, 70000]
+      network: any
+`);
+    expect(error.issues).toEqual([
+      expect.stringMatching(/^sandbox: .* \(line 1\)$/),
+      'stacks[0] (a).sandbox.level: must be one of "strict", "files", "off" (got "none") (line 7)',
+      "stacks[0] (a).sandbox.readWrite[0]: must not be empty (line 8)",
+      expect.stringMatching(/^stacks\[0\] \(a\)\.sandbox\.readWrite\[1\]: environment variable NOWHERE is not set .* \(line 8\)$/),
+      expect.stringMatching(/^stacks\[0\] \(a\)\.sandbox\.connectPorts\[0\]: .* \(line 9\)$/),
+      expect.stringMatching(/^stacks\[0\] \(a\)\.sandbox\.connectPorts\[1\]: .* \(line 9\)$/),
+      "stacks[0] (a).sandbox.network: unknown key (allowed: level, readOnly, readWrite, connectPorts, memoryMB, cpuSeconds) (line 10)",
+    ]);
+  });
+
+  it("grants the repository's demo stacks their world folders", () => {
+    const config = loadConfig(join(repoRoot, "driftwatch.yaml"), { env: {} });
+    const demo = (name: string) => config.stacks.find((stack) => stack.name === name);
+    expect(demo("demo-files")?.sandbox).toMatchObject({ level: "strict", readWrite: [join(repoRoot, ".driftwatch", "world", "demo-files")] });
+    expect(demo("demo-files")?.env.DEMO_FILES_DIR).toBe(join(repoRoot, ".driftwatch", "world", "demo-files"));
+    expect(demo("demo-files-tf")?.sandbox).toMatchObject({ level: "strict", readWrite: [join(repoRoot, ".driftwatch", "world", "demo-files-tf")] });
+  });
+});
+
 describe("parseConfig: env interpolation", () => {
   const withEnv = (values: string) => `stacks:${minimalStack}    env:\n${values}`;
 
@@ -389,7 +468,7 @@ describe("parseConfig: env interpolation", () => {
       UNSET: \${env:ABSENT:-fallback value}
       EMPTY: \${env:BLANK:-was-empty}
       EMPTY_NO_FALLBACK: "[\${env:BLANK}]"
-      DIR: \${dataDir}/sandbox
+      DIR: \${dataDir}/world
       LITERAL: "$\${env:NOT_EXPANDED} and $5 and \${env:PRESENT}"
       PLAIN: just text
 `),
@@ -402,7 +481,7 @@ describe("parseConfig: env interpolation", () => {
       UNSET: "fallback value",
       EMPTY: "was-empty",
       EMPTY_NO_FALLBACK: "[]",
-      DIR: "/srv/watch/.driftwatch/sandbox",
+      DIR: "/srv/watch/.driftwatch/world",
       LITERAL: "${env:NOT_EXPANDED} and $5 and here",
       PLAIN: "just text",
     });
@@ -466,8 +545,8 @@ describe("parseConfig: validation", () => {
 stack: []
 `);
     expect(error.issues).toEqual([
-      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, approvers, actions, ignore, flapping, requiresEnv, engine, pulumi) (line 8)",
-      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, database, service, alerts, stacks, reports) (line 9)",
+      "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, approvers, actions, ignore, flapping, sandbox, requiresEnv, engine, pulumi) (line 8)",
+      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, database, service, alerts, sandbox, stacks, reports) (line 9)",
     ]);
   });
 

@@ -14,6 +14,7 @@ import { classifyRepo, configFileSchema, ENGINES, STACK_NAME_PATTERN } from "./s
 import type { ConfigFile } from "./schema.ts";
 import type { AlertsConfig, DatabaseConfig, DriftwatchConfig, ServiceConfig, StackConfig } from "./types.ts";
 import { isPostgresUrl, redactDatabaseUrl } from "../store/postgres/url.ts";
+import type { SandboxLevel, StackSandbox } from "../sandbox/types.ts";
 
 export interface LoadConfigOptions {
   /** Where `${env:NAME}` looks names up; process.env by default. */
@@ -91,6 +92,8 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
       backendConfig: interpolateRecord(stack, ["stacks", index, "terraform", "backendConfig"], context, found),
       parameters: interpolateRecord(stack, ["stacks", index, "cloudformation", "parameters"], context, found),
       kubernetes: interpolateRecord(stack, ["stacks", index, "kubernetes"], context, found),
+      sandboxReadOnly: interpolateList(stack, ["stacks", index, "sandbox", "readOnly"], context, found),
+      sandboxReadWrite: interpolateList(stack, ["stacks", index, "sandbox", "readWrite"], context, found),
     };
   });
 
@@ -108,16 +111,18 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
   }
 
   const data = result.data;
+  const sandboxLevel = typeof data.sandbox === "string" ? data.sandbox : data.sandbox.level;
   const skipped = data.stacks
     .filter((stack) => stack.requiresEnv && !stack.requiresEnv.some((name) => env[name]))
     .map((stack) => ({ name: stack.name, reason: `stack ${stack.name} is skipped: none of ${stack.requiresEnv!.join(", ")} is set (requiresEnv)` }));
   const stacks = data.stacks.map((stack, index): StackConfig => {
-    const values = interpolated[index] ?? { env: {}, vars: {}, backendConfig: {}, parameters: {}, kubernetes: {} };
+    const values = interpolated[index] ?? { env: {}, vars: {}, backendConfig: {}, parameters: {}, kubernetes: {}, sandboxReadOnly: [], sandboxReadWrite: [] };
+    const timeoutSeconds = stack.timeoutSeconds ?? data.defaults.timeoutSeconds;
     const common = {
       name: stack.name,
       source: { repo: normalizeRepo(stack.source.repo, baseDir), ref: stack.source.ref, path: normalizeSourcePath(stack.source.path) },
       env: values.env,
-      timeoutSeconds: stack.timeoutSeconds ?? data.defaults.timeoutSeconds,
+      timeoutSeconds,
       alerts: { ...(stack.alerts.channel === undefined ? {} : { channel: stack.alerts.channel }), pending: stack.alerts.pending, mute: stack.alerts.mute },
       schedule: { expression: stack.schedule ?? data.service.schedule, timezone: stack.timezone ?? data.service.timezone },
       remediation: remediationPolicy(data.defaults.remediation, stack.remediation, baseDir),
@@ -128,9 +133,10 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
         threshold: stack.flapping?.threshold ?? data.defaults.flapping?.threshold ?? 3,
         windowMs: (stack.flapping?.windowHours ?? data.defaults.flapping?.windowHours ?? 24) * 3_600_000,
       },
+      sandbox: stackSandbox(stack.sandbox, sandboxLevel, timeoutSeconds, { readOnly: values.sandboxReadOnly, readWrite: values.sandboxReadWrite }, baseDir),
     };
     if (stack.engine === "pulumi") {
-      const backendUrl = stack.pulumi.backendUrl === undefined ? `file://${join(dataDir, "pulumi-backend")}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir);
+      const backendUrl = stack.pulumi.backendUrl === undefined ? `file://${defaultPulumiBackend(dataDir, stack.name)}` : resolveFileUrl(stack.pulumi.backendUrl, baseDir);
       return { ...common, engine: "pulumi", pulumi: { stack: stack.pulumi.stack, backendUrl } };
     }
     if (stack.engine === "cloudformation") {
@@ -157,6 +163,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     git: gitConfig(data.git, watched.map((stack) => stack.source.repo)),
     environmentValues: [...environmentValues],
     database: databaseConfig(data.database, databaseUrl, dataDir),
+    sandbox: { level: sandboxLevel },
     reports: data.reports.map((report) => ({
       name: report.name,
       schedule: { expression: report.schedule, timezone: report.timezone ?? data.service.timezone },
@@ -282,6 +289,25 @@ function patternProblems(raw: unknown): Problem[] {
       return [{ path: ["alerts", "redact", "patterns", index], message: `not a valid regular expression: ${(error as Error).message}` }];
     }
   });
+}
+
+/** Each Pulumi stack's own file backend (one folder per stack: a program can reach its own stack's state only). */
+export function defaultPulumiBackend(dataDir: string, stack: string): string {
+  return join(dataDir, "pulumi", stack, "backend");
+}
+
+type RawStackSandbox = ConfigFile["stacks"][number]["sandbox"];
+
+/** The stack's sandbox: its level (else the service's), its grants made absolute, its limits. */
+function stackSandbox(raw: RawStackSandbox, serviceLevel: SandboxLevel, timeoutSeconds: number, paths: { readOnly: string[]; readWrite: string[] }, baseDir: string): StackSandbox {
+  return {
+    level: raw?.level ?? serviceLevel,
+    readOnly: paths.readOnly.map((path) => resolve(baseDir, path)),
+    readWrite: paths.readWrite.map((path) => resolve(baseDir, path)),
+    connectPorts: raw?.connectPorts ?? [],
+    memoryBytes: (raw?.memoryMB ?? 4096) * 1024 * 1024,
+    cpuSeconds: raw?.cpuSeconds ?? Math.max(60, timeoutSeconds),
+  };
 }
 
 type RawTerraformSettings = Extract<ConfigFile["stacks"][number], { engine: "terraform" }>["terraform"];
@@ -465,6 +491,20 @@ function interpolateRecord(rawStack: unknown, path: readonly [string, number, ..
     else entries.push([key, result.value]);
   }
   return Object.fromEntries(entries);
+}
+
+/** Interpolates every string of the raw list at `path` (a stack's sandbox paths); problems go to `problems`. */
+function interpolateList(rawStack: unknown, path: readonly [string, number, ...string[]], context: InterpolationContext, problems: Problem[]): string[] {
+  const list = valueAt(rawStack, path.slice(2));
+  if (!Array.isArray(list)) return [];
+  const values: string[] = [];
+  list.forEach((template, index) => {
+    if (typeof template !== "string") return;
+    const result = interpolate(template, context);
+    if ("errors" in result) for (const message of result.errors) problems.push({ path: [...path, index], message });
+    else values.push(result.value);
+  });
+  return values;
 }
 
 const NESTED = 'nested "${" is not supported (a fallback is plain text up to the first "}")';

@@ -5,6 +5,7 @@ import cron from "node-cron";
 import { z } from "zod";
 import { parseGlob } from "../core/path-glob.ts";
 import { parseSince, SINCE_HINT } from "../reports/period.ts";
+import { SANDBOX_LEVELS } from "../sandbox/types.ts";
 import { gitSchema, isRemoteHelperUrl } from "./git.ts";
 
 /** Stack names end up in file names, database rows and Slack messages. */
@@ -507,6 +508,33 @@ export const flappingSchema = z
   })
   .describe("Flapping: a resource that drifts, is put right, and drifts again is flagged in its episode, with an ignore rule suggested.");
 
+const sandboxLevel = z
+  .enum(SANDBOX_LEVELS)
+  .describe(
+    "How confined repository code runs: strict (Landlock files and TCP, no capabilities, a PID namespace; Linux 6.7+), " +
+      "files (the same without TCP rules; Linux 5.13+) or off (unconfined: a committer's code can read whatever the service can).",
+  );
+
+const sandboxPaths = (what: string) =>
+  z
+    .array(z.string().min(1, unless("must not be empty")))
+    .default([])
+    .describe(`${what} Relative to this file's folder; \${env:NAME} and \${dataDir} are expanded.`);
+
+const stackSandboxSchema = z
+  .strictObject({
+    level: sandboxLevel.optional().describe("This stack's level; default the top-level sandbox level."),
+    readOnly: sandboxPaths("Files and folders this stack's engine may read besides its worktree, home, state and the toolchain."),
+    readWrite: sandboxPaths("Files and folders it may read and write, e.g. the local folder a stack's resources live in (created when missing)."),
+    connectPorts: z
+      .array(z.number().int().min(1).max(65535))
+      .default([])
+      .describe("TCP ports it may connect to besides 443, 80 and the ports of URLs in its env, vars and backendConfig (Terraform, npm; Pulumi's network is not limited)."),
+    memoryMB: z.number().int().min(64).optional().describe("The data-segment limit of each of its processes, in MiB (default 4096)."),
+    cpuSeconds: z.number().int().min(1).optional().describe("The CPU time each of its processes may use, in seconds (default: the stack's timeout, at least 60)."),
+  })
+  .describe("What this stack's repository code may reach inside the OS sandbox (see README, Security model).");
+
 const stackFields = {
   name: z
     .string()
@@ -529,6 +557,7 @@ const stackFields = {
   actions: actionsSchema.optional(),
   ignore: ignoreRulesSchema.optional(),
   flapping: flappingSchema.optional(),
+  sandbox: stackSandboxSchema.optional(),
   requiresEnv: z
     .array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, unless("must be an environment variable name")))
     .min(1, unless("must name at least one environment variable"))
@@ -653,6 +682,10 @@ export const configFileSchema = z
       http: { host: "127.0.0.1", port: 8080, publicRead: true, allowedHosts: [], apiTokenEnv: "DRIFTWATCH_API_TOKEN", webhookSecretEnv: "DRIFTWATCH_WEBHOOK_SECRET" },
     }),
     alerts: alertsSchema.default({ log: true, failureRepeatMinutes: 60, deliveryTimeoutSeconds: 30, redact: { patterns: [] } }),
+    sandbox: z
+      .union([sandboxLevel, z.strictObject({ level: sandboxLevel.default("strict") })])
+      .default("strict")
+      .describe("The OS sandbox every process tree of repository code runs in (default strict); `sandbox: off` runs it unconfined, and every run says so."),
     stacks: z.array(stackSchema).default([]).describe("The stacks to watch."),
     reports: z
       .array(reportSchema)

@@ -1,4 +1,5 @@
 // The normalized configuration every other module consumes (after parsing, validation and interpolation).
+import type { SandboxLevel, StackSandbox } from "../sandbox/types.ts";
 
 export interface SourceSpec {
   /** An absolute local path, or a file://, https:// or ssh URL (as written: credentials are never put here). */
@@ -49,6 +50,8 @@ interface StackConfigBase {
   /** `defaults.ignore`, then the stack's own. */
   ignore: IgnoreRule[];
   flapping: FlappingPolicy;
+  /** What its repository code may reach in the OS sandbox (src/sandbox/), its level resolved. */
+  sandbox: StackSandbox;
 }
 
 /** When a resource that keeps drifting again is flagged as flapping. */
@@ -254,4 +257,6 @@ export interface DriftwatchConfig {
   git: GitConfig;
   reports: ReportConfig[];
   database: DatabaseConfig;
+  /** The sandbox level of stacks that set none of their own. */
+  sandbox: { level: SandboxLevel };
 }

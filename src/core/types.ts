@@ -95,6 +95,11 @@ export interface StackResult {
   staleSource?: { error: string };
   /** What started the run: start, schedule, git, webhook, api, cli, approval, remediation. */
   trigger?: string;
+  /**
+   * How confined the stack's repository code ran (its sandbox level; see src/sandbox/): "off" means unconfined, and
+   * every output says so. Absent on runs recorded before the sandbox existed.
+   */
+  sandbox?: "strict" | "files" | "off";
   changes: ResourceChange[];
   error?: RunError;
   startedAt: string;

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import type { PhaseTimer } from "../core/phase-timer.ts";
 import type { Detection, ResourceChange } from "../core/types.ts";
+import type { RunSandbox } from "../sandbox/run-sandbox.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 
 export interface EngineContext {
@@ -14,6 +15,11 @@ export interface EngineContext {
   signal: AbortSignal;
   /** The environment engine processes get: toolchain PATH and settings plus the stack's `env`. */
   env: NodeJS.ProcessEnv;
+  /**
+   * The only way an engine starts a process: every process tree that runs code or reads content from the
+   * repository starts through it, confined to this run's places (src/sandbox/).
+   */
+  sandbox: RunSandbox;
   /** The commit checked out in `dir`. */
   commit?: string;
   /** What this engine recorded for the stack after its last successful apply (engines whose backend keeps no state). */

@@ -20,6 +20,7 @@ const stack: StackConfig = {
   actions: { restrict: false },
   ignore: [],
   flapping: { threshold: 3, windowMs: 86_400_000 },
+  sandbox: { level: "strict", readOnly: [], readWrite: [], connectPorts: [], memoryBytes: 4096 * 1024 * 1024, cpuSeconds: 600 },
 };
 
 const drift = (address: string, actual = "y"): ResourceChange => ({

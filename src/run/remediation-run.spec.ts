@@ -13,6 +13,7 @@ import type { Store } from "../store/api.ts";
 import { openSqliteStore } from "../store/sqlite/index.ts";
 import { approveRemediation } from "./remediation-run.ts";
 import type { RunDependencies } from "./stack-run.ts";
+import type { Sandboxes } from "../sandbox/sandboxes.ts";
 
 let store: Store | undefined;
 afterEach(() => store?.close());
@@ -55,6 +56,7 @@ describe("approveRemediation", () => {
       engineEnv: {},
       dataDir: dir,
       masker: secretMaskerFor(config, {}),
+      sandboxes: unreachable("the sandbox") as unknown as Sandboxes,
     };
     const refused = approveRemediation(stack, approval, "bob", deps, { trigger: "approval" });
     await expect(refused).rejects.toThrow(ApprovalError);

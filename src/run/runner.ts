@@ -14,6 +14,7 @@ import { openStore } from "../store/open.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 import { createAlerting, type Alerting } from "./alerting.ts";
 import { baseEngineEnv } from "./engine-env.ts";
+import { Sandboxes } from "../sandbox/sandboxes.ts";
 import { afterInSyncCheck, approveRemediation, rejectRemediation, remediateAfterCheck, remediationWanted, settleInterruptedApplies } from "./remediation-run.ts";
 import { runStack, type RunStackOptions, type StackOperation } from "./stack-run.ts";
 
@@ -34,6 +35,8 @@ export interface Runner {
   readonly source: GitSource;
   /** The outbox and its delivery, for alerts that are not about a run (report digests). */
   readonly alerting: Alerting;
+  /** The OS sandbox every run's engine processes start in: what this machine supports, asked once. */
+  readonly sandboxes: Sandboxes;
   /** One run of one stack; never throws for the stack's own failure. */
   run(stack: StackConfig, operation: StackOperation, options?: RunStackOptions): Promise<StackResult>;
   /** Applies a waiting remediation approval (see approveRemediation); throws ApprovalError when it cannot be used. */
@@ -63,11 +66,20 @@ export async function createRunner(options: RunnerOptions): Promise<Runner> {
     ...(options.fetchMaxAgeMs === undefined ? {} : { fetchMaxAgeMs: options.fetchMaxAgeMs }),
   });
   const engines = new Map<string, Engine>();
+  const engineEnv = baseEngineEnv(options.toolchain, env);
+  const sandboxes = new Sandboxes({
+    toolchain: options.toolchain,
+    engineEnv,
+    serviceEnv: env,
+    dataDir: config.dataDir,
+    protectedFiles: [config.file, ...(config.database.kind === "sqlite" ? [config.database.file] : [])],
+  });
   const deps = {
     source,
     store,
     logger,
-    engineEnv: baseEngineEnv(options.toolchain, env),
+    engineEnv,
+    sandboxes,
     dataDir: config.dataDir,
     masker: options.masker ?? secretMaskerFor(config, env),
     alerting,
@@ -92,6 +104,7 @@ export async function createRunner(options: RunnerOptions): Promise<Runner> {
     store,
     source,
     alerting,
+    sandboxes,
     async run(stack, operation, runOptions) {
       const result = await runStack(stack, deps, operation, runOptions);
       // Only a check leads to remediation; `converge` is the user's explicit apply.

@@ -4,9 +4,9 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { DriftwatchError, errorMessage, InterruptedError } from "../core/errors.ts";
-import { capResultSize } from "../core/result-size.ts";
 import { flappingResources, windowStart } from "../core/flapping.ts";
 import { PhaseTimer } from "../core/phase-timer.ts";
+import { capResultSize } from "../core/result-size.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { Detection, FlappingResource, ResourceChange, RunError, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
@@ -16,6 +16,8 @@ import type { GitSource } from "../sources/git/index.ts";
 import type { Store } from "../store/api.ts";
 import type { Alerting } from "./alerting.ts";
 import { requireVerifiedCommit } from "./commit-verification.ts";
+import { worktreeFolder } from "../core/worktree-file.ts";
+import type { Sandboxes } from "../sandbox/sandboxes.ts";
 import { privateDirs, stackEngineEnv } from "./engine-env.ts";
 
 export interface RunDependencies {
@@ -31,6 +33,8 @@ export interface RunDependencies {
   masker: SecretMasker;
   /** Turns recorded runs into alerts (episodes, outbox); absent: no alerts. */
   alerting?: Alerting;
+  /** Makes each run's OS sandbox (src/sandbox/). */
+  sandboxes: Sandboxes;
 }
 
 export type StackOperation = "detect" | "converge";
@@ -44,7 +48,7 @@ export function asRunError(error: unknown): RunError {
  * Fields that identify a record rather than carry what an engine or a repository said (names, ids, verdicts,
  * times, change kinds): left as they are, so a secret that happens to equal a stack name cannot unlink a run.
  */
-const IDENTITY = new Set(["runId", "stack", "engine", "verdict", "commit", "trigger", "startedAt", "finishedAt", "durationMs", "at", "mode", "decision", "outcome", "planFingerprint", "planChanges"]);
+const IDENTITY = new Set(["runId", "stack", "engine", "verdict", "sandbox", "commit", "trigger", "startedAt", "finishedAt", "durationMs", "at", "mode", "decision", "outcome", "planFingerprint", "planChanges"]);
 
 function isIdentity(path: readonly string[]): boolean {
   if (path.length === 1) return IDENTITY.has(path[0]!);
@@ -85,9 +89,12 @@ export function engineContext(
   stop: AbortSignal | undefined,
   timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000),
 ): EngineContext {
-  const env = stackEngineEnv(deps.engineEnv, privateDirs(deps.dataDir, stack.name), stack);
+  const dirs = privateDirs(deps.dataDir, stack.name);
+  const env = stackEngineEnv(deps.engineEnv, dirs, stack);
   const signal = stop ? AbortSignal.any([timeout, stop]) : timeout;
-  return { stack, dir: checkout.dir, logger, signal, env, ...(checkout.commit ? { commit: checkout.commit } : {}), state: engineState(stack, deps.store) };
+  const places = { dir: checkout.dir, root: worktreeFolder(checkout.dir, stack.source.path).root, home: dirs.home, tmp: dirs.tmp };
+  const sandbox = deps.sandboxes.forRun(stack, places, logger);
+  return { stack, dir: checkout.dir, logger, signal, env, sandbox, ...(checkout.commit ? { commit: checkout.commit } : {}), state: engineState(stack, deps.store) };
 }
 
 /** The engine's record of the stack in the store. */
@@ -168,6 +175,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       ...(commit ? { commit } : {}),
       ...(staleSource ? { staleSource } : {}),
       ...(options.trigger ? { trigger: options.trigger } : {}),
+      sandbox: stack.sandbox.level,
       changes: detection ? [...detection.drift, ...detection.pending] : [],
       ...(failure ? { error: failure } : {}),
       startedAt: started.toISOString(),

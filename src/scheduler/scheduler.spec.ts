@@ -23,6 +23,7 @@ function stack(name: string, expression = "* * * * *"): StackConfig {
     actions: { restrict: false },
     ignore: [],
     flapping: { threshold: 3, windowMs: 86_400_000 },
+    sandbox: { level: "strict", readOnly: [], readWrite: [], connectPorts: [], memoryBytes: 4096 * 1024 * 1024, cpuSeconds: 600 },
   };
 }
 

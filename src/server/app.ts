@@ -46,6 +46,8 @@ export interface ServerDependencies {
   computeFleetReport?: (input: FleetReportRequest) => Promise<FleetReport>;
   /** Applies a waiting remediation approval; throws ApprovalError when it cannot be used. */
   approve(approvalId: string, approver: string): Promise<StackResult>;
+  /** What the OS sandbox can enforce here, for /readyz and the dashboard; absent: not shown. */
+  sandbox?: () => Promise<SandboxReport>;
   /** Carries out a press of a Slack button (never throws); absent when Slack interactivity is off. */
   slackActions?: { handle(action: SlackAction): Promise<void> };
   logger: Logger;
@@ -152,6 +154,8 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
       problems.push("store: cannot be read");
     }
     if (!deps.scheduler.running) problems.push("scheduler: not running");
+    // Stacks whose engines will not run here (the kernel lacks what their sandbox level needs): not ready.
+    if (deps.sandbox) problems.push(...reportProblems(await deps.sandbox()).map((problem) => `sandbox: ${problem}`));
     return problems.length ? reply.code(503).send({ status: "not ready", problems }) : { status: "ready" };
   });
 
@@ -321,7 +325,8 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     const stale = new Set(fleet?.posture.stale ?? []);
     const phases = deps.scheduler.phases();
     const rows = (await allRows(phases)).map((r) => ({ ...r, stale: stale.has(r.name) }));
-    return html(reply, stacksPage(rows, { query: parsed.query, ...(fleet ? { fleet } : {}) }));
+    const sandbox = await deps.sandbox?.();
+    return html(reply, stacksPage(rows, { query: parsed.query, ...(fleet ? { fleet } : {}), ...(sandbox ? { sandbox } : {}) }));
   });
 
   app.get<{ Params: { name: string } }>("/stacks/:name", { preHandler: readGuard }, async (request, reply) => {
@@ -331,7 +336,9 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
     const runs = await store.listRuns({ stack: stack.name, limit: 60 });
     const now = Date.now();
     const waiting = (await store.listApprovals({ stack: stack.name, state: "pending", limit: 1 })).find((a) => awaiting(a, now));
-    return html(reply, stackPage(r, runs, r.lastRun ? await store.getRun(r.lastRun.runId) : undefined, { now, ...(waiting ? { awaitingApproval: waiting } : {}) }));
+    const refused = (await deps.sandbox?.())?.refused.find((problem) => problem.stacks.includes(stack.name))?.reason;
+    const sandbox = runsRepositoryCode(stack) ? { level: stack.sandbox.level, ...(refused ? { refused } : {}) } : undefined;
+    return html(reply, stackPage(r, runs, r.lastRun ? await store.getRun(r.lastRun.runId) : undefined, { now, ...(waiting ? { awaitingApproval: waiting } : {}), ...(sandbox ? { sandbox } : {}) }));
   });
 
   app.get<{ Params: { id: string } }>("/runs/:id", { preHandler: readGuard }, async (request, reply) => {

@@ -9,6 +9,8 @@ import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { FlappingResource, StackResult, Verdict } from "../core/types.ts";
 import { formatTime } from "../reports/format.ts";
 import type { ApprovalRecord, EpisodeRecord, RunSummary } from "../store/api.ts";
+import type { SandboxLevel } from "../sandbox/types.ts";
+import { sandboxLabel } from "./sandbox-notice.ts";
 
 export interface StackRow {
   name: string;
@@ -237,6 +239,8 @@ export interface StackPageOptions {
   now?: number;
   /** The stack's remediation plan waiting for a person's approval now, if any. */
   awaitingApproval?: Pick<ApprovalRecord, "id" | "expiresAt">;
+  /** How the stack's repository code is confined (its sandbox level), and why it cannot run here if it cannot. */
+  sandbox?: { level: SandboxLevel; refused?: string };
 }
 
 /** Who said they are on the open episode (from Slack), and until when its alerts are snoozed. */
@@ -257,6 +261,14 @@ function remediationLinks(name: string, awaiting: StackPageOptions["awaitingAppr
   return `${waiting}<p>Remediation: <a href="/audit?stack=${q}">audit log entries</a> · <a href="/approvals?stack=${q}">approvals</a></p>`;
 }
 
+/** The stack's sandbox level, and a refusal when this machine cannot enforce it. */
+function sandboxLine(sandbox: StackPageOptions["sandbox"]): string {
+  if (!sandbox) return "";
+  const refused = sandbox.refused ? ` ${pill("will not run", "error")} ${h(sandbox.refused)}` : "";
+  return `<p>Sandbox: ${sandboxLabel(sandbox.level)}${refused}</p>
+`;
+}
+
 export function stackPage(row: StackRow, runs: readonly RunSummary[], last: StackResult | undefined, options: StackPageOptions = {}): string {
   const now = options.now ?? Date.now();
   const status = last?.verdict ?? "never-checked";
@@ -264,7 +276,7 @@ export function stackPage(row: StackRow, runs: readonly RunSummary[], last: Stac
     row.name,
     `<h1>${h(row.name)} ${badge(status)}</h1>
 <p>${h(row.engine)} · last check ${ago(last?.finishedAt, now)}${last?.commit ? ` · commit <code>${h(last.commit.slice(0, 12))}</code>` : ""}${row.openEpisode ? ` · drift episode open for ${age(row.openEpisode.openedAt, now)}` : ""}</p>
-${peopleLine(row.openEpisode)}${remediationLinks(row.name, options.awaitingApproval)}
+${sandboxLine(options.sandbox)}${peopleLine(row.openEpisode)}${remediationLinks(row.name, options.awaitingApproval)}
 ${flappingSection(row.openEpisode?.flapping)}
 <h2>Timeline</h2>
 ${timeline(runs)}
@@ -285,6 +297,7 @@ export function runPage(run: StackResult): string {
 <dt>Commit</dt><dd>${run.commit ? `<code>${h(run.commit)}</code>` : "–"}${run.staleSource ? ` (stale source: ${h(run.staleSource.error)})` : ""}</dd>
 <dt>Started</dt><dd><time datetime="${h(run.startedAt)}">${h(run.startedAt)}</time>${run.trigger ? ` by ${h(run.trigger)}` : ""}</dd>
 <dt>Took</dt><dd>${(run.durationMs / 1000).toFixed(1)} s</dd>
+<dt>Sandbox</dt><dd>${sandboxLabel(run.sandbox)}</dd>
 </dl>
 ${run.error ? `<h2>Error</h2><p><strong>${h(run.error.kind)}</strong></p><pre>${h(run.error.message)}</pre>` : `<h2>Changes</h2>${changesTable(run)}`}`,
     { within: "stacks" },

@@ -21,6 +21,8 @@ import {
   type StackQuery,
   type StatusFilter,
 } from "./stack-query.ts";
+import type { SandboxReport } from "../sandbox/report.ts";
+import { sandboxNotice } from "./sandbox-notice.ts";
 
 /** What the summary shows of a fleet report. */
 export type FleetSummaryInput = Pick<FleetReport, "generatedAt" | "period" | "posture" | "series">;
@@ -30,6 +32,8 @@ export interface StacksPageOptions {
   fleet?: FleetSummaryInput;
   query?: StackQuery;
   now?: number;
+  /** What the OS sandbox can enforce here (a notice when stacks will not run or run unconfined). */
+  sandbox?: SandboxReport;
 }
 
 const LABELS: Record<StatusFilter, string> = {
@@ -159,6 +163,7 @@ export function stacksPage(rows: readonly StackRow[], options: StacksPageOptions
   return page(
     "Stacks",
     `<h1>Stacks</h1>
+${sandboxNotice(options.sandbox)}
 ${fleetSummary(options.fleet)}
 <h2 id="stack-table-title">Stack table</h2>
 ${filterForm(query, engines)}

@@ -21,6 +21,7 @@ import type { SlackActions } from "./slack-actions.ts";
 import { GitWatch } from "../scheduler/git-watch.ts";
 import { type CheckScheduler, Scheduler, type StopSummary, type TriggerReason } from "../scheduler/scheduler.ts";
 import { buildServer } from "../server/app.ts";
+import { reportProblems, sandboxReport } from "../sandbox/report.ts";
 import { createMetrics } from "../server/metrics.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 
@@ -56,6 +57,13 @@ export async function startService(options: ServeOptions): Promise<Service> {
     logger.warn({ stack: run.stack, runId: run.runId }, "a run left unfinished by an earlier process is marked interrupted");
   }
   await runner.settleInterruptedApplies();
+  // Fail closed, loudly: stacks whose sandbox level this kernel cannot enforce do not run, and say so at each run.
+  const sandbox = () => sandboxReport(runner.sandboxes, config.stacks);
+  const sandboxAtStart = await sandbox();
+  for (const problem of reportProblems(sandboxAtStart)) logger.error({ component: "sandbox" }, `sandbox: ${problem}`);
+  if (sandboxAtStart.unconfined.length > 0) {
+    logger.warn({ component: "sandbox", stacks: sandboxAtStart.unconfined }, "sandbox: off for these stacks: their repository code runs unconfined, as the service's user");
+  }
   const database = config.database;
   // The queue and the PostgreSQL client are loaded for a fleet only: a SQLite service does not carry them (~26 MB).
   const fleet = database.kind === "postgres" ? { FleetScheduler: (await import("../scheduler/fleet.ts")).FleetScheduler, Leadership: (await import("../scheduler/leader.ts")).Leadership } : undefined;
@@ -108,6 +116,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
   const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload),
     computeFleetReport: (period) => computeReportOffThread({ database: config.database, stacks: config.stacks, ...period }),
     approve,
+    sandbox,
     ...(slackActions ? { slackActions } : {}),
     logger,
   });

@@ -30,7 +30,7 @@ describe("the repository's Pulumi project", () => {
     expect(unit).toContain(`ExecStart=/usr/bin/node ${SERVICE_NODE_FLAGS.join(" ")} ${main} serve --config ${join(installDir, "driftwatch.yaml")}\n`);
     for (const [name, value] of Object.entries(SERVICE_ENV)) expect(unit).toContain(`Environment=${name}=${value}\n`);
     // A dedicated unprivileged user, sandboxed: only the data directory is writable, no home, a private /tmp.
-    for (const line of ["User=driftwatch", "NoNewPrivileges=true", "ProtectSystem=strict", "ProtectHome=true", "PrivateTmp=true", "UMask=0077", "CapabilityBoundingSet="]) {
+    for (const line of ["User=driftwatch", "NoNewPrivileges=true", "ProtectSystem=strict", "ProtectHome=true", "PrivateTmp=true", "UMask=0077", "CapabilityBoundingSet=", "RestrictNamespaces=user pid net", "ProtectProc=invisible"]) {
       expect(unit).toContain(`${line}\n`);
     }
     expect(unit).toContain(`ReadWritePaths=${up.outputs["dataDir"]!.value as string}\n`);

@@ -32,7 +32,10 @@ export interface TerraformStackEntry {
   timeoutSeconds?: number;
 }
 
-/** The YAML lines of one Terraform stack under `stacks:`, for a module of `localFilesModule`. */
+/**
+ * The YAML lines of one Terraform stack under `stacks:`, for a module of `localFilesModule`. Its files are its
+ * "world": the one folder outside its own that its sandbox may write.
+ */
 export function terraformStackYaml(s: TerraformStackEntry): string[] {
   const binary = s.binary ? `binary: ${s.binary}, ` : "";
   return [
@@ -40,6 +43,7 @@ export function terraformStackYaml(s: TerraformStackEntry): string[] {
     "    engine: terraform",
     `    source: { repo: ${s.repo}, path: ${s.path} }`,
     `    terraform: { ${binary}vars: { dir: ${s.dir} } }`,
+    `    sandbox: { readWrite: [${s.dir}] }`,
     ...(s.timeoutSeconds ? [`    timeoutSeconds: ${s.timeoutSeconds}`] : []),
   ];
 }

@@ -18,6 +18,7 @@ import {
 import { mockClient } from "aws-sdk-client-mock";
 import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sandboxFor } from "../../../test/support/sandbox.ts";
 import { tempDir } from "../../../test/support/tempdir.ts";
 import type { CloudFormationStackConfig } from "../../config/types.ts";
 import { EngineError, RemediationUnavailableError, StackLockedError } from "../../core/errors.ts";
@@ -66,9 +67,12 @@ function context(dir: string, overrides: Partial<CloudFormationStackConfig["clou
     actions: { restrict: false },
     ignore: [],
     flapping: { threshold: 3, windowMs: 86_400_000 },
+    sandbox: { level: "strict", readOnly: [], readWrite: [], connectPorts: [], memoryBytes: 4096 * 1024 * 1024, cpuSeconds: 600 },
     cloudformation: { stackName: "web-prod", region: "eu-west-1", template: "template.yaml", parameters: { DbPassword: "hunter2-secret", Env: "prod" }, capabilities: [], ...overrides },
   };
-  return { stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env: { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "example-secret" }, state: { read: async () => undefined, write: async () => {} } };
+  // CloudFormation starts no process: its sandbox is there because every engine gets one, never used.
+  const sandbox = sandboxFor(stack, dir, join(dir, ".data"));
+  return { stack, dir, logger: pino({ level: "silent" }), signal: AbortSignal.timeout(30_000), env: { AWS_ACCESS_KEY_ID: "AKIAEXAMPLE", AWS_SECRET_ACCESS_KEY: "example-secret" }, sandbox, state: { read: async () => undefined, write: async () => {} } };
 }
 
 function awsError(name: string, message: string, extra: Record<string, unknown> = {}): CloudFormationServiceException {

@@ -111,6 +111,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
       stack: stack.name,
       settings: stack.kubernetes,
       kustomize: stack.kubernetes.render === "plain" ? "" : kustomize(stack.name),
+      sandbox: ctx.sandbox,
       env: ctx.env,
       signal: ctx.signal,
       logger: ctx.logger,

@@ -10,8 +10,9 @@ import type { Logger } from "pino";
 import { LineCounter, parseAllDocuments } from "yaml";
 import type { KubernetesSettings } from "../../config/types.ts";
 import { OutputTooLargeError, TimeoutError } from "../../core/errors.ts";
-import { DEFAULT_MAX_OUTPUT_BYTES, runTool } from "../../core/process.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES } from "../../core/process.ts";
 import { readWorktreeFile, type WorktreeFolder } from "../../core/worktree-file.ts";
+import type { RunSandbox } from "../../sandbox/run-sandbox.ts";
 import { ManifestError } from "./errors.ts";
 import { checkKustomization, KUSTOMIZATION_FILES, kustomizationIn } from "./kustomize-guard.ts";
 import { isPlainObject, type KubeObject } from "./objects.ts";
@@ -29,6 +30,8 @@ export interface RenderOptions {
   settings: Pick<KubernetesSettings, "render">;
   /** The kustomize binary of the toolchain. */
   kustomize: string;
+  /** The run's sandbox: kustomize runs in it with the worktree read-only, no data directory and no network. */
+  sandbox: RunSandbox;
   env: NodeJS.ProcessEnv;
   signal: AbortSignal;
   logger: Logger;
@@ -95,9 +98,25 @@ async function renderPlain(folder: WorktreeFolder, options: RenderOptions): Prom
   return objects;
 }
 
+/**
+ * kustomize gets none of the stack's settings: its PATH and locale, a home that does not exist, and, should anything
+ * still reach for a remote base, a git allowed no protocol at all (the sandbox gives rendering no network either).
+ */
+function renderEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const kept = Object.entries(env).filter(([name, value]) => value !== undefined && (name === "PATH" || name === "LANG" || name === "TZ" || name.startsWith("LC_")));
+  return {
+    ...(Object.fromEntries(kept) as Record<string, string>),
+    HOME: "/nonexistent",
+    GIT_ALLOW_PROTOCOL: "",
+    GIT_CONFIG_NOSYSTEM: "1",
+    GIT_CONFIG_GLOBAL: "/dev/null",
+    GIT_TERMINAL_PROMPT: "0",
+  };
+}
+
 async function renderKustomize(folder: WorktreeFolder, options: RenderOptions): Promise<RenderedObject[]> {
   await checkKustomization(folder, options.stack);
-  const run = await runTool(options.kustomize, ["build", "."], { cwd: folder.dir, env: options.env, signal: options.signal });
+  const run = await options.sandbox.run(options.kustomize, ["build", "."], { cwd: folder.dir, env: renderEnv(options.env), signal: options.signal, grants: { profile: "render" } });
   if (run.aborted) throw new TimeoutError(`stack ${options.stack}: kustomize build was stopped (timeout or shutdown)`);
   // runTool's default limit (64 MiB) is the rendered output's: far above any real set of manifests.
   if (run.outputTooLarge) throw new OutputTooLargeError("kustomize build", DEFAULT_MAX_OUTPUT_BYTES, { stack: options.stack });

@@ -5,8 +5,12 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSy
 import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it, vi } from "vitest";
+import { defaultSandbox, sandboxFor } from "../../../test/support/sandbox.ts";
 import { tempDir } from "../../../test/support/tempdir.ts";
+import { DEFAULT_REMEDIATION } from "../../config/remediation.ts";
+import type { StackConfig } from "../../config/types.ts";
 import { UnsafePathError } from "../../core/worktree-file.ts";
+import type { SandboxLevel } from "../../sandbox/types.ts";
 import { ensureDependencies } from "./dependencies.ts";
 
 const logger = pino({ level: "silent" });
@@ -26,9 +30,40 @@ function program(dir: string): string {
   return project;
 }
 
-/** The options for the program folder `project` of the worktree `root`. */
-function options(root: string, project: string, env: NodeJS.ProcessEnv) {
-  return { folder: { dir: project, root }, stack: "app", cacheDir: join(root, "cache"), env, logger };
+/** A Pulumi stack whose program is `project` (relative to the worktree `root`), its sandbox at `level`. */
+function stackOf(root: string, project: string, env: NodeJS.ProcessEnv, level: SandboxLevel): StackConfig {
+  return {
+    name: "app",
+    engine: "pulumi",
+    source: { repo: root, ref: "main", path: project.slice(root.length + 1) },
+    pulumi: { stack: "dev", backendUrl: `file://${join(root, "backend")}` },
+    env: {},
+    timeoutSeconds: 600,
+    alerts: { pending: false, mute: false },
+    schedule: { expression: "*/15 * * * *", timezone: "UTC" },
+    remediation: DEFAULT_REMEDIATION,
+    approvers: [],
+    actions: { restrict: false },
+    ignore: [],
+    flapping: { threshold: 3, windowMs: 86_400_000 },
+    // The stand-in npm is a script of the test's: the sandbox lets it run, as an operator's DRIFTWATCH_NPM.
+    sandbox: defaultSandbox({ level, readOnly: env.DRIFTWATCH_NPM ? [env.DRIFTWATCH_NPM] : [] }),
+  };
+}
+
+/**
+ * The options for the program folder `project` of the worktree `root`. The cache's own logic is what most of these
+ * tests are about, and some play a second process through the stand-in npm: they run it unconfined; the last test
+ * runs it in the sandbox.
+ */
+function options(root: string, project: string, env: NodeJS.ProcessEnv, level: SandboxLevel = "off") {
+  const sandbox = sandboxFor(stackOf(root, project, env, level), project, join(root, "data"));
+  return { folder: { dir: project, root }, stack: "app", cacheDir: join(root, "cache"), env, logger, sandbox, signal: AbortSignal.timeout(60_000) };
+}
+
+/** How ensureDependencies went, without the entry's path. */
+async function how(pending: ReturnType<typeof ensureDependencies>): Promise<string> {
+  return (await pending).how;
 }
 
 describe("ensureDependencies", () => {
@@ -37,8 +72,8 @@ describe("ensureDependencies", () => {
     const cacheDir = join(root, "cache");
     const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) };
     const project = program(root);
-    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
-    expect(await ensureDependencies(options(root, project, env))).toBe("cached");
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("installed");
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("cached");
     const [entry] = readdirSync(join(cacheDir, "npm"));
     expect(readlinkSync(join(project, "node_modules"))).toBe(join(cacheDir, "npm", entry!, "node_modules"));
   });
@@ -50,7 +85,7 @@ describe("ensureDependencies", () => {
     // While "our" npm runs, another process finishes the same entry (its files differ: a sentinel says whose).
     const other = `entry=$(dirname "$PWD")/$(basename "$PWD" | sed 's/\\.partial-.*//'); mkdir -p "$entry/node_modules/dep" && echo other > "$entry/node_modules/dep/by" && echo done > "$entry/.driftwatch-installed"`;
     const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root, other) };
-    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("installed");
     const entries = readdirSync(join(cacheDir, "npm"));
     expect(entries).toHaveLength(1); // no staging folder left behind
     expect(readFileSync(join(cacheDir, "npm", entries[0]!, "node_modules", "dep", "by"), "utf8")).toBe("other\n");
@@ -66,30 +101,30 @@ describe("ensureDependencies", () => {
     const root = tempDir();
     const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) };
     const project = program(root);
-    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("installed");
     tamper(join(project, "node_modules")); // through the link, as the program would
-    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("installed");
     expect(readFileSync(join(project, "node_modules", "dep", "by"), "utf8")).not.toBe("evil\n");
     expect(existsSync(join(project, "node_modules", "dep", "extra.js"))).toBe(false);
-    expect(await ensureDependencies(options(root, project, env))).toBe("cached");
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("cached");
   });
 
   it("checks the content of an entry the first time a process uses it, and trusts no marker without a fingerprint", async () => {
     const root = tempDir();
     const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) };
     const project = program(root);
-    expect(await ensureDependencies(options(root, project, env))).toBe("installed");
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("installed");
     /** ensureDependencies as a new process has it: nothing verified yet. */
     const freshProcess = async () => {
       vi.resetModules();
       return (await import("./dependencies.ts")).ensureDependencies;
     };
-    expect(await (await freshProcess())(options(root, project, env))).toBe("cached");
+    expect(await how((await freshProcess())(options(root, project, env)))).toBe("cached");
     writeFileSync(join(project, "node_modules", "dep", "by"), "evil\n");
-    expect(await (await freshProcess())(options(root, project, env))).toBe("installed");
+    expect(await how((await freshProcess())(options(root, project, env)))).toBe("installed");
     const [entry] = readdirSync(join(root, "cache", "npm"));
     writeFileSync(join(root, "cache", "npm", entry!, ".driftwatch-installed"), "2026-01-01T00:00:00.000Z"); // an older Driftwatch's
-    expect(await (await freshProcess())(options(root, project, env))).toBe("installed");
+    expect(await how((await freshProcess())(options(root, project, env)))).toBe("installed");
   });
 
   it("refuses a package.json linked to a file outside the worktree", async () => {
@@ -100,5 +135,22 @@ describe("ensureDependencies", () => {
     mkdirSync(project, { recursive: true });
     symlinkSync(join(outside, "package.json"), join(project, "package.json"));
     await expect(ensureDependencies(options(root, project, { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) }))).rejects.toBeInstanceOf(UnsafePathError);
+  });
+
+  it("runs npm in the sandbox: it writes its staging folder only, and gets none of the stack's settings but npm's", async () => {
+    const root = tempDir();
+    const escaped = join(root, "escaped");
+    // An install script as a committer would write it: try to leave something outside, and to read the stack's env.
+    const npm = fakeNpm(root, `echo out > ${escaped} 2>/dev/null; env > node_modules/dep/env`);
+    const env = { ...process.env, DRIFTWATCH_NPM: npm, STACK_CREDENTIAL: "stack-credential-5e1f", npm_config_registry: "https://registry.npmjs.org/" };
+    const project = program(root);
+    const outcome = await ensureDependencies(options(root, project, env, "strict"));
+    expect(outcome.how).toBe("installed");
+    expect(existsSync(escaped)).toBe(false);
+    const installEnv = readFileSync(join(outcome.entry!, "dep", "env"), "utf8");
+    expect(installEnv).toContain("npm_config_registry=https://registry.npmjs.org/");
+    expect(installEnv).not.toContain("stack-credential-5e1f");
+    // Its scratch home and temp folder are not kept in the entry.
+    expect(readdirSync(join(outcome.entry!, ".."))).not.toContain(".home");
   });
 });

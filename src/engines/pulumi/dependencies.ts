@@ -1,13 +1,20 @@
 // A Pulumi Node.js program's npm dependencies, installed once per lockfile and shared by every worktree. The
 // entry a program runs from is verified before every use (dependency-integrity.ts): a program that changed it
 // cannot change what the next stack's program executes; the entry is installed again instead.
+//
+// npm runs install scripts, which are repository code (the program's own package.json, or a dependency's), so it
+// runs in the run's sandbox with the "install" profile: it may write only its staging folder (with a home and temp
+// folder of its own inside it, removed before the entry is kept), read the toolchain, and reach the registry. It
+// gets none of the stack's settings but npm's own (npm_config_*): a script run for one stack has nothing of that
+// stack's to leave in an entry another stack with the same lockfile will run from. Programs read their entry only.
 import { createHash } from "node:crypto";
 import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
 import { ProgramError } from "../../core/errors.ts";
 import { readWorktreeFile, type WorktreeFolder } from "../../core/worktree-file.ts";
-import { exec } from "../../toolchain/exec.ts";
+import { LOCALE, pickEnv, PROXIES } from "../../core/env-allow-list.ts";
+import type { RunSandbox } from "../../sandbox/run-sandbox.ts";
 import { contentFingerprint, stateFingerprint } from "./dependency-integrity.ts";
 
 /** Written last into a finished entry: when, and the content fingerprint of its node_modules. */
@@ -21,9 +28,16 @@ export interface DependencyOptions {
   cacheDir: string;
   env: NodeJS.ProcessEnv;
   logger: Logger;
+  /** The run's sandbox, which npm runs in. */
+  sandbox: RunSandbox;
+  signal: AbortSignal;
 }
 
-export type DependencyOutcome = "none" | "cached" | "installed";
+export interface DependencyOutcome {
+  how: "none" | "cached" | "installed";
+  /** The cache entry's node_modules the program runs from (readable by its sandbox); absent without package.json. */
+  entry?: string;
+}
 
 interface Manifest {
   /** File name → content, as read from the worktree (size-capped, never through a link out). */
@@ -121,10 +135,19 @@ async function install(entry: string, options: DependencyOptions, manifest: Mani
   const args = lockfile ? ["ci", "--no-audit", "--no-fund"] : ["install", "--no-audit", "--no-fund", "--no-package-lock"];
   const started = Date.now();
   options.logger.info({ npm: args[0], dir: options.folder.dir }, "installing program dependencies");
-  const result = await exec(npm, args, { cwd: staging, env: options.env });
-  if (result.code !== 0) {
+  const scratch = { home: join(staging, ".home"), tmp: join(staging, ".tmp") };
+  for (const dir of Object.values(scratch)) mkdirSync(dir, { mode: 0o700 });
+  const result = await options.sandbox.run(npm, args, {
+    cwd: staging,
+    env: { ...installEnv(options.env), HOME: scratch.home, TMPDIR: scratch.tmp, TMP: scratch.tmp, TEMP: scratch.tmp },
+    signal: options.signal,
+    grants: { profile: "install", readWrite: [staging] },
+  });
+  for (const dir of Object.values(scratch)) rmSync(dir, { recursive: true, force: true });
+  if (result.code !== 0 || result.aborted || result.outputTooLarge) {
     rmSync(staging, { recursive: true, force: true });
-    throw new ProgramError(`npm ${args[0]} failed in ${options.folder.dir}:\n${result.output.trim()}`);
+    const why = result.aborted ? "it was stopped (timeout or shutdown)" : result.outputTooLarge ? "it wrote too much output" : `${result.stderr}\n${result.stdout}`.trim().slice(-20_000);
+    throw new ProgramError(`npm ${args[0]} failed in ${options.folder.dir}:\n${why}`);
   }
   mkdirSync(join(staging, "node_modules"), { recursive: true }); // a package without dependencies gets none
   const content = await contentFingerprint(join(staging, "node_modules"));
@@ -146,16 +169,24 @@ async function install(entry: string, options: DependencyOptions, manifest: Mani
   options.logger.info({ durationMs: Date.now() - started }, "program dependencies installed");
 }
 
+/** What npm gets of the stack's environment: the toolchain's PATH and npm's own settings, nothing else of the stack's. */
+function installEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  return pickEnv(env, LOCALE, PROXIES, {
+    names: ["PATH", "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "DRIFTWATCH_NPM", "DRIFTWATCH_NODE_VERSION"],
+    prefixes: ["npm_config_", "NPM_CONFIG_"],
+  });
+}
+
 /**
  * Makes `<dir>/node_modules` a link to the cache entry for this package.json + lockfile, running `npm ci`
  * (or `npm install` without a lockfile) only when no intact entry exists. An unchanged lockfile never runs npm,
  * unless something changed the entry since it was installed.
  */
 export async function ensureDependencies(options: DependencyOptions): Promise<DependencyOutcome> {
-  if (!present(options.folder.dir, "package.json")) return "none";
+  if (!present(options.folder.dir, "package.json")) return { how: "none" };
   const manifest = await readManifest(options);
   const entry = join(options.cacheDir, "npm", manifest.key);
-  let outcome: DependencyOutcome = "cached";
+  let how: DependencyOutcome["how"] = "cached";
   let pending = inFlight.get(entry);
   if (!pending && existsSync(join(entry, MARKER)) && !(await intact(entry))) {
     options.logger.warn({ key: manifest.key, entry }, "program dependencies changed since they were installed (by a program that ran from them?); installing them again");
@@ -164,7 +195,7 @@ export async function ensureDependencies(options: DependencyOptions): Promise<De
   pending = inFlight.get(entry);
   if (pending || !existsSync(join(entry, MARKER))) {
     if (!pending) {
-      outcome = "installed";
+      how = "installed";
       pending = install(entry, options, manifest).finally(() => inFlight.delete(entry));
       inFlight.set(entry, pending);
     }
@@ -173,5 +204,5 @@ export async function ensureDependencies(options: DependencyOptions): Promise<De
     options.logger.debug({ key: manifest.key }, "program dependencies cached");
   }
   link(options.folder.dir, join(entry, "node_modules"));
-  return outcome;
+  return { how, entry: join(entry, "node_modules") };
 }

@@ -1,7 +1,9 @@
-// The Pulumi engine: Automation API on the provisioned CLI, a LocalWorkspace on the stack's worktree folder.
-import { dirname, join } from "node:path";
+// The Pulumi engine: Automation API on the provisioned CLI, a LocalWorkspace on the stack's worktree folder. Every
+// CLI call runs in the run's sandbox (command.ts), which may write the stack's own folder under <dataDir>/pulumi/
+// (its file backend, unless it names another, and its update plans) and read its program's dependencies.
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LocalWorkspace, PulumiCommand, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { LocalWorkspace, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { EngineError, errorMessage } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import { timed } from "../../core/phase-timer.ts";
@@ -10,16 +12,14 @@ import type { Detection, ResourceChange } from "../../core/types.ts";
 import { worktreeFolder } from "../../core/worktree-file.ts";
 import type { Engine, EngineContext, EngineDependencies, RemediationPlan } from "../api.ts";
 import { isInside, localStateWarning } from "../replica-local-state.ts";
-import { isolatedCommand } from "./command.ts";
+import { migrateSharedBackend } from "./backend-migration.ts";
+import { sandboxedCommand } from "./command.ts";
 import { ensureDependencies } from "./dependencies.ts";
 import { classifyPulumiError, planViolation } from "./errors.ts";
 import { changesFromEvents, isPlanRefusal, planRefusals } from "./events.ts";
 import { type FallbackEvents, separateOnePass } from "./one-pass.ts";
 import { withPlanFile } from "./plan-file.ts";
-import { killProcessesIn, releaseStaleLocks } from "./processes.ts";
-
-/** How long the CLI gets to cancel cleanly (and release its lock) after an interrupt, before it is killed. */
-const CANCEL_GRACE_MS = 10_000;
+import { releaseLocksTakenSince, stackLocks } from "./stack-locks.ts";
 
 /** The Pulumi settings of the context's stack (the registry only hands pulumi stacks to this engine). */
 function settingsOf(ctx: EngineContext) {
@@ -27,30 +27,46 @@ function settingsOf(ctx: EngineContext) {
   return ctx.stack.pulumi;
 }
 
+/** The stack's own folder: its default file backend (backend/) and its update plans (plans-*). */
+function stackFolder(dataDir: string, stack: string): string {
+  return join(dataDir, "pulumi", stack);
+}
+
 export function createPulumiEngine(deps: EngineDependencies): Engine {
-  let command: Promise<PulumiCommand> | undefined;
   const warnLocalState = localStateWarning(deps);
-  const pulumiCommand = () => (command ??= PulumiCommand.get({ root: dirname(deps.toolchain.pulumi.binDir) }).then(isolatedCommand));
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
-    await timed(ctx.timings, "install", () => ensureDependencies({ folder: worktreeFolder(ctx.dir, ctx.stack.source.path), stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger }));
+    const folder = worktreeFolder(ctx.dir, ctx.stack.source.path);
+    const dependencies = await timed(ctx.timings, "install", () =>
+      ensureDependencies({ folder, stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger, sandbox: ctx.sandbox, signal: ctx.signal }),
+    );
     const settings = settingsOf(ctx);
     const backend = settings.backendUrl;
-    // Stack state (secrets encrypted, everything else in clear): the service's user only.
+    const own = stackFolder(deps.dataDir, ctx.stack.name);
+    preparePrivateDir(own);
+    const writable = [own];
+    // Stack state (secrets encrypted, everything else in clear): the service's user only, and this stack's sandbox.
     if (backend.startsWith("file://")) {
-      preparePrivateDir(fileURLToPath(backend));
-      if (isInside(fileURLToPath(backend), deps.dataDir)) {
+      const path = fileURLToPath(backend);
+      preparePrivateDir(path);
+      await migrateSharedBackend({ dataDir: deps.dataDir, backend: path, folder, pulumiStack: settings.stack, logger: ctx.logger, stack: ctx.stack.name });
+      writable.push(path);
+      if (isInside(path, deps.dataDir)) {
         warnLocalState(ctx.stack.name, ctx.logger, "its backend is a folder in it; give the stack a pulumi.backendUrl every replica reaches (s3://, gs://, azblob://, Pulumi Cloud)");
       }
     }
+    const command = sandboxedCommand({ bin: deps.toolchain.pulumi.bin, ctx, grants: { readOnly: dependencies.entry ? [dependencies.entry] : [], readWrite: writable } });
     const envVars: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined) envVars[key] = value;
     envVars.PULUMI_BACKEND_URL = settings.backendUrl;
     envVars.PULUMI_SKIP_UPDATE_CHECK = "true";
     // Type errors are the program author's CI's business; Driftwatch only needs the program to run.
     envVars.PULUMI_NODEJS_TRANSPILE_ONLY ??= "true";
+    // Plugins, workspace settings and credentials in the stack's private home: Pulumi would otherwise find the
+    // service user's home through the password database, whatever HOME says (and the sandbox refuses it).
+    if (envVars.HOME) envVars.PULUMI_HOME ??= join(envVars.HOME, ".pulumi");
     const args = { stackName: settings.stack, workDir: ctx.dir };
-    const options = { pulumiCommand: await pulumiCommand(), envVars };
+    const options = { pulumiCommand: command, envVars };
     try {
       return await LocalWorkspace.createOrSelectStack(args, options);
     } catch (error) {
@@ -62,32 +78,20 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
 
   /**
    * Runs one Automation API operation under the stack's timeout: on expiry the CLI is interrupted (it cancels and
-   * releases its lock); if it is still there after a grace period, it is killed with its children and the lock
-   * it leaves in a file:// backend is removed.
+   * releases its lock); if it is still there after a grace period, its whole process tree is killed (the sandbox's
+   * PID namespace goes with it) and the lock it leaves in a file:// backend is removed.
    */
   async function guarded<T>(ctx: EngineContext, operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
     if (ctx.signal.aborted) throw classifyPulumiError(new Error("aborted"), { timedOut: true, timeoutSeconds: ctx.stack.timeoutSeconds, stack: ctx.stack.name });
-    const controller = new AbortController();
-    let killer: NodeJS.Timeout | undefined;
-    const onAbort = () => {
-      controller.abort();
-      killer = setTimeout(() => {
-        const killed = killProcessesIn(ctx.dir);
-        if (killed.length > 0) ctx.logger.warn({ pids: killed }, "engine ignored the interrupt; killed it");
-      }, CANCEL_GRACE_MS);
-    };
-    ctx.signal.addEventListener("abort", onAbort, { once: true });
+    const locksBefore = stackLocks(settingsOf(ctx).backendUrl, settingsOf(ctx).stack);
     try {
-      return await operation(controller.signal);
+      return await operation(ctx.signal);
     } catch (error) {
       if (ctx.signal.aborted) {
-        const released = releaseStaleLocks(settingsOf(ctx).backendUrl, settingsOf(ctx).stack);
+        const released = releaseLocksTakenSince(settingsOf(ctx).backendUrl, settingsOf(ctx).stack, locksBefore);
         if (released.length > 0) ctx.logger.warn({ locks: released }, "released the stack lock left by the stopped engine");
       }
       throw classifyPulumiError(error, { timedOut: ctx.signal.aborted, timeoutSeconds: ctx.stack.timeoutSeconds, stack: ctx.stack.name });
-    } finally {
-      clearTimeout(killer);
-      ctx.signal.removeEventListener("abort", onAbort);
     }
   }
 
@@ -130,7 +134,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       // The preview saves its update plan; the plan judged is built from that same preview's events, and `up`
       // is held to that plan: Pulumi itself refuses any resource operation the preview did not show, even from a
       // program that declares something else when it is not a dry run.
-      return withPlanFile(join(deps.dataDir, "pulumi", ctx.stack.name), async (planFile) => {
+      return withPlanFile(stackFolder(deps.dataDir, ctx.stack.name), async (planFile) => {
         const previewEvents: EngineEvent[] = [];
         await guarded(ctx, (signal) => stack.preview({ refresh: true, plan: planFile, onEvent: (e) => previewEvents.push(e), signal, color: "never" }));
         const changes = changesFromEvents("pending", previewEvents);

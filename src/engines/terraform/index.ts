@@ -1,16 +1,18 @@
 // The Terraform/OpenTofu engine: the CLI's own plans, read through `show -json`.
 //
-// Per stack, under <dataDir>/terraform/<stack>/: TF_DATA_DIR (providers, backend settings), the state file when
-// the module uses the implicit local backend (never in the per-commit worktree, where it would be lost at the
-// next commit), and a private directory for plan files, which hold secrets and are deleted after use.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+// Per stack, under <dataDir>/terraform/<stack>/: data/ (TF_DATA_DIR: providers, backend settings), state/ (the
+// state file when the module uses the implicit local backend: never in the per-commit worktree, where it would be
+// lost at the next commit), and a private directory for plan files, which hold secrets and are deleted after use.
+// Every CLI call runs in the run's sandbox (ctx.sandbox): see grantsFor for what each step may write.
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { TerraformStackConfig } from "../../config/types.ts";
 import { DriftwatchError, EngineError, errorMessage, OutputTooLargeError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection, ResourceChange } from "../../core/types.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
-import { DEFAULT_MAX_OUTPUT_BYTES, runTool, type ToolRun } from "../../core/process.ts";
+import { DEFAULT_MAX_OUTPUT_BYTES, type ToolRun } from "../../core/process.ts";
 import { resolveWorktreeFile, worktreeFolder } from "../../core/worktree-file.ts";
+import type { StepGrants } from "../../sandbox/run-sandbox.ts";
 import type { Engine, EngineContext, EngineDependencies } from "../api.ts";
 import { localStateWarning } from "../replica-local-state.ts";
 import { terraformCli, terraformClis } from "../../toolchain/manifest.ts";
@@ -46,6 +48,12 @@ interface Session {
   env: NodeJS.ProcessEnv;
   /** `-state=<file>` when the module has no backend of its own; empty otherwise. */
   stateArgs: string[];
+  /** TF_DATA_DIR: the stack's providers and backend settings. */
+  dataDir: string;
+  /** Where the implicit local backend's state lives (<dataDir>/terraform/<stack>/state). */
+  stateDir: string;
+  /** The provider cache every stack's init shares. */
+  pluginCacheDir: string;
   /** `-var-file=<real path>` per var file, each checked to be a regular file inside the worktree. */
   varFileArgs: string[];
   planDir: string;
@@ -73,9 +81,23 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     return cli.bin;
   }
 
-  /** Runs the CLI; a failure throws with the tool's own output (colour codes stripped). */
+  /**
+   * What a step may write in the sandbox besides the run's places. `init` installs providers: the stack's data dir
+   * and the shared plugin cache (one init at a time, see init-lock.ts); it evaluates no repository code that can
+   * write. Every other step runs the repository's code (expressions, data sources, providers), so it may write only
+   * its plan files and the stack's state: its provider copies and the cache stay read-only, so nothing it does can
+   * change what another stack's plan executes.
+   */
+  function grantsFor(session: Session, step: "init" | "plan"): StepGrants {
+    return step === "init"
+      ? { readWrite: [session.dataDir, session.pluginCacheDir, session.planDir] }
+      : { readOnly: [session.dataDir], readWrite: [session.planDir, session.stateDir] };
+  }
+
+  /** Runs the CLI in the run's sandbox; a failure throws with the tool's own output (colour codes stripped). */
   async function run(session: Session, args: string[], what: string, maxOutputBytes = DEFAULT_MAX_OUTPUT_BYTES): Promise<ToolRun> {
-    const result = await runTool(session.bin, args, { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal, maxOutputBytes });
+    const grants = grantsFor(session, args[0] === "init" ? "init" : "plan");
+    const result = await session.ctx.sandbox.run(session.bin, args, { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal, maxOutputBytes, grants });
     if (result.aborted) {
       throw new TimeoutError(`stack ${session.stack.name} did not finish within ${session.stack.timeoutSeconds}s; ${what} was stopped`);
     }
@@ -94,7 +116,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
    */
   async function explainFailure(session: Session, error: unknown): Promise<never> {
     if (!(error instanceof ToolFailure)) throw error;
-    const validate = await runTool(session.bin, ["validate", "-json", "-no-color"], { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal });
+    const validate = await session.ctx.sandbox.run(session.bin, ["validate", "-json", "-no-color"], { cwd: session.ctx.dir, env: session.env, signal: session.ctx.signal, grants: grantsFor(session, "plan") });
     // Output past the limit is not read (stdout is empty): the failure is explained by its own output instead.
     const located = validate.outputTooLarge ? undefined : formatValidateJson(validate.stdout, { locatedOnly: true, moduleDir: session.stack.source.path });
     if (located) throw new ProgramError(`the configuration of stack ${session.stack.name} is invalid:\n${located}`);
@@ -142,6 +164,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     const home = join(deps.dataDir, "terraform", stack.name);
     const dataDir = join(home, "data");
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    const stateDir = stateFolder(home);
     // Private (0700), and removed whatever happens: it holds the backend settings file, which may carry credentials.
     const planDir = mkdtempSync(join(home, "plans-"));
     try {
@@ -159,7 +182,18 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         ...Object.fromEntries(Object.entries(stack.terraform.vars).map(([name, value]) => [`TF_VAR_${name}`, value])),
         ...(stack.terraform.workspace ? { TF_WORKSPACE: stack.terraform.workspace } : {}),
       };
-      const session: Session = { ctx, stack, bin: binaryFor(stack), env, stateArgs: [], varFileArgs: varFiles.map((file) => `-var-file=${file}`), planDir };
+      const session: Session = {
+        ctx,
+        stack,
+        bin: binaryFor(stack),
+        env,
+        stateArgs: [],
+        dataDir,
+        stateDir,
+        pluginCacheDir: env.TF_PLUGIN_CACHE_DIR!,
+        varFileArgs: varFiles.map((file) => `-var-file=${file}`),
+        planDir,
+      };
       // -reconfigure: the backend is whatever the commit declares now; Driftwatch never migrates anybody's state.
       const initArgs = ["init", "-input=false", "-no-color", "-reconfigure"];
       if (existsSync(join(ctx.dir, ".terraform.lock.hcl"))) initArgs.push("-lockfile=readonly");
@@ -187,7 +221,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       }
       // A module without a backend block gets the implicit local backend: keep its state with the stack, not the commit.
       if (!existsSync(join(dataDir, "terraform.tfstate"))) {
-        session.stateArgs = [`-state=${join(home, "terraform.tfstate")}`];
+        session.stateArgs = [`-state=${join(stateDir, "terraform.tfstate")}`];
         warnLocalState(stack.name, ctx.logger, "the module declares no backend; give it one every replica reaches (s3, gcs, remote, ...)");
       }
       return session;
@@ -268,8 +302,22 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
   };
 }
 
-/** For tests: whether a state file exists for a stack on the implicit local backend. */
+/**
+ * The folder of a stack's implicit local state, its own so that a run's sandbox can write it without writing the
+ * stack's provider copies beside it. State an earlier Driftwatch kept in the stack's folder itself is moved in.
+ */
+function stateFolder(home: string): string {
+  const dir = join(home, "state");
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  for (const file of ["terraform.tfstate", "terraform.tfstate.backup"]) {
+    const old = join(home, file);
+    if (existsSync(old) && !existsSync(join(dir, file))) renameSync(old, join(dir, file));
+  }
+  return dir;
+}
+
+/** For tests: the state file of a stack on the implicit local backend. */
 export function localStateFile(dataDir: string, stackName: string): string {
-  return join(dataDir, "terraform", stackName, "terraform.tfstate");
+  return join(dataDir, "terraform", stackName, "state", "terraform.tfstate");
 }
 

@@ -322,6 +322,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX webhook_deliveries_expires_at ON webhook_deliveries (expires_at);
     `,
   },
+  {
+    version: 18,
+    name: "the sandbox level each run's engine ran at",
+    sql: `
+      -- strict, files or off (unconfined); NULL for runs recorded before the sandbox existed.
+      ALTER TABLE runs ADD COLUMN sandbox TEXT;
+    `,
+  },
 ];
 
 /** The newest schema version this code knows. */

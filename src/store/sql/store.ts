@@ -58,6 +58,7 @@ function summaryOf(row: Row): RunSummary {
   const errorKind = optionalText(row, "error_kind");
   const alertError = optionalText(row, "alert_error");
   const trigger = optionalText(row, "trigger");
+  const sandbox = optionalText(row, "sandbox") as RunSummary["sandbox"];
   return {
     runId: text(row, "run_id"),
     stack: text(row, "stack"),
@@ -66,6 +67,7 @@ function summaryOf(row: Row): RunSummary {
     ...(commit !== undefined ? { commit } : {}),
     ...(staleSourceError !== undefined ? { staleSource: { error: staleSourceError } } : {}),
     ...(trigger !== undefined ? { trigger } : {}),
+    ...(sandbox !== undefined ? { sandbox } : {}),
     ...(errorKind !== undefined ? { error: { kind: errorKind, message: optionalText(row, "error_message") ?? "" } } : {}),
     driftCount: integer(row, "drift_count"),
     pendingCount: integer(row, "pending_count"),
@@ -89,7 +91,7 @@ function changeOf(row: Row): ResourceChange {
 }
 
 const RUN_COLUMNS =
-  "run_id, stack, engine, verdict, commit_sha, stale_source_error, error_kind, error_message, drift_count, pending_count, started_at, finished_at, duration_ms, trigger";
+  "run_id, stack, engine, verdict, commit_sha, stale_source_error, error_kind, error_message, drift_count, pending_count, started_at, finished_at, duration_ms, trigger, sandbox";
 /** What reading a run selects: the recorded columns plus what later steps add to the record. */
 const RUN_READ_COLUMNS = `${RUN_COLUMNS}, alert_error`;
 
@@ -135,7 +137,7 @@ export function sqlStore(db: SqlDb): Store {
           const driftCount = result.changes.filter((c) => c.kind === "drift").length;
           const pendingCount = result.changes.filter((c) => c.kind === "pending").length;
           // The process that ran it stays on the record: in a fleet, which replica (host:pid) did.
-          await tx.run(`INSERT INTO runs (${RUN_COLUMNS}, process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+          await tx.run(`INSERT INTO runs (${RUN_COLUMNS}, process) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
             result.runId,
             result.stack,
             result.engine,
@@ -150,6 +152,7 @@ export function sqlStore(db: SqlDb): Store {
             result.finishedAt,
             result.durationMs,
             result.trigger ?? null,
+            result.sandbox ?? null,
             self,
           ]);
           for (const change of result.changes) {

@@ -1,0 +1,57 @@
+// `driftwatch doctor`: what this machine lets Driftwatch enforce, and what that means for each configured stack.
+import type { DriftwatchConfig } from "../config/types.ts";
+import { runsRepositoryCode, type SandboxReport } from "../sandbox/report.ts";
+import { protections } from "../sandbox/support.ts";
+import type { SandboxLevel } from "../sandbox/types.ts";
+
+export interface DoctorDocument {
+  launcher: { bin: string; version: string };
+  support: SandboxReport["support"] | null;
+  level: SandboxLevel;
+  stacks: { name: string; engine: string; sandbox: SandboxLevel | "n/a"; runs: boolean; reason?: string }[];
+  /** What holds at each level in use, on this machine. */
+  protections: Partial<Record<SandboxLevel, string[]>>;
+}
+
+export function doctorDocument(config: DriftwatchConfig, launcher: { bin: string; version: string }, report: SandboxReport): DoctorDocument {
+  const levels = new Set<SandboxLevel>([config.sandbox.level]);
+  const stacks = config.stacks.map((stack) => {
+    if (!runsRepositoryCode(stack)) return { name: stack.name, engine: stack.engine, sandbox: "n/a" as const, runs: true };
+    levels.add(stack.sandbox.level);
+    const reason = report.refused.find((r) => r.stacks.includes(stack.name))?.reason;
+    return { name: stack.name, engine: stack.engine, sandbox: stack.sandbox.level, runs: !reason, ...(reason ? { reason } : {}) };
+  });
+  const support = report.support;
+  return {
+    launcher,
+    support: support ?? null,
+    level: config.sandbox.level,
+    stacks,
+    protections: support ? Object.fromEntries([...levels].map((level) => [level, protections(level, support)])) : {},
+  };
+}
+
+function table(rows: readonly (readonly string[])[]): string[] {
+  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
+  return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd());
+}
+
+export function renderDoctor(doc: DoctorDocument, refusedReasons: readonly string[]): string {
+  const lines = [`sandbox launcher: ${doc.launcher.bin} (${doc.launcher.version})`];
+  const s = doc.support;
+  if (!s) lines.push("kernel: unknown (the launcher did not answer)");
+  else {
+    lines.push(
+      `kernel: Landlock ABI ${s.landlockAbi}${s.kernelLandlockAbi !== s.landlockAbi ? ` (capped from ${s.kernelLandlockAbi} by DRIFTWATCH_SANDBOX_MAX_ABI)` : ""}${s.landlockError ? ` (${s.landlockError})` : ""}`,
+      `namespaces: ${s.namespaces ? "user, PID and network namespaces work" : `not available (${s.namespacesError ?? "refused"}): a child subreaper ends what a run leaves`}`,
+      `running as uid ${s.uid}${s.uid === 0 ? " (root: every sandbox drops all capabilities and locks securebits)" : ""}`,
+    );
+  }
+  lines.push(`sandbox level (default): ${doc.level}`, "", ...table([["STACK", "ENGINE", "SANDBOX", "RUNS HERE"], ...doc.stacks.map((st) => [st.name, st.engine, st.sandbox, st.runs ? "yes" : "NO"])]));
+  for (const reason of refusedReasons) lines.push("", reason);
+  for (const [level, held] of Object.entries(doc.protections)) {
+    if (held.length === 0) continue;
+    lines.push("", `at level ${level} on this machine:`, ...held.map((line) => `  - ${line}`));
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,37 @@
+// The parts of the provisioned toolchain a sandboxed process may read and execute: each engine's own folder, the
+// provider mirrors and the CLI configuration naming them. Never the tool cache as a whole: it also holds the local
+// test cluster's credentials, the PostgreSQL binaries' data and the manifest.
+import { realpathSync } from "node:fs";
+import { dirname } from "node:path";
+import type { ToolchainManifest } from "../toolchain/manifest.ts";
+
+function withRealPath(path: string): string[] {
+  try {
+    const real = realpathSync(path);
+    return real === path ? [path] : [path, real];
+  } catch {
+    return [path];
+  }
+}
+
+/** The folder of each binary (and of what it links to). */
+function folderOf(bin: string): string[] {
+  return withRealPath(bin).map((path) => dirname(path));
+}
+
+export function toolchainReadOnly(manifest: ToolchainManifest): string[] {
+  const { terraform } = manifest;
+  const paths = [
+    // node's own folder: the binary, and npm beside it when it came with one
+    ...folderOf(manifest.node.bin),
+    ...withRealPath(manifest.pulumi.binDir),
+    ...folderOf(manifest.pulumi.bin),
+    ...folderOf(manifest.pulumi.languageNodejs.bin),
+    ...terraform.clis.flatMap((cli) => folderOf(cli.bin)),
+    ...withRealPath(terraform.providerMirror),
+    ...withRealPath(terraform.cliConfigFile),
+    ...(terraform.fixtureProvider ? withRealPath(terraform.fixtureProvider.mirror) : []),
+    ...folderOf(manifest.kubernetes.kustomize.bin),
+  ];
+  return [...new Set(paths)];
+}
