@@ -108,10 +108,10 @@ export class RunSandbox {
   }
 
   /**
-   * The argument vector that starts `bin args` confined for this step, for code that spawns the process itself;
-   * throws SandboxUnavailableError when the stack's level cannot be enforced here (fail closed).
+   * The argument vector that starts `bin args` confined for this step; throws SandboxUnavailableError when the
+   * stack's level cannot be enforced here (fail closed).
    */
-  async command(bin: string, args: readonly string[], grants: StepGrants = {}): Promise<{ bin: string; args: string[] }> {
+  async #command(bin: string, args: readonly string[], grants: StepGrants = {}): Promise<{ bin: string; args: string[] }> {
     if (this.level === "off") return { bin, args: [...args] };
     const support = await this.#environment.support();
     const unmet = unmetRequirement(this.level, support);
@@ -123,10 +123,10 @@ export class RunSandbox {
     return { bin: this.#environment.launcher, args: ["run", "--policy", JSON.stringify(granted), "--", bin, ...args] };
   }
 
-  /** Runs `bin args` confined for this step (see command); a failure of the launcher itself is a SandboxError. */
+  /** Runs `bin args` confined for this step; a failure of the launcher itself is a SandboxError. */
   async run(bin: string, args: readonly string[], options: ToolRunOptions & { grants?: StepGrants }): Promise<ToolRun> {
     const { grants, ...runOptions } = options;
-    const launch = await this.command(bin, args, grants);
+    const launch = await this.#command(bin, args, grants);
     const env = this.level === "off" ? runOptions.env : { ...runOptions.env, ...this.#environment.launcherEnv };
     const result = await runTool(launch.bin, launch.args, { ...runOptions, env });
     if (this.level !== "off") throwIfLauncherFailed(this.#options.stack, result);
