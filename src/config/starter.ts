@@ -25,6 +25,11 @@ defaults:
 alerts:
   log: true                       # drift episodes as log lines; add slack: { channel: "#drift", tokenEnv: SLACK_BOT_TOKEN }
 
+# Each stack's code (a Pulumi program, a Terraform plan, npm install scripts, kustomize) runs in an OS sandbox:
+# its own worktree, home and state only. strict needs Linux 6.7+ with Landlock; "driftwatch doctor" says what this
+# machine enforces. A stack's sandbox: { readOnly, readWrite, connectPorts } grants it more (README, "Security model").
+sandbox: strict
+
 # The fleet's posture every Monday: an HTML report under dataDir/reports, listed on the dashboard at /reports.
 # With alerts.slack set, add slack: { channel: "#drift" } for a digest; "driftwatch report" makes one any time.
 reports:
@@ -58,7 +63,8 @@ const STACKS: Record<StarterEngine, string> = {
       # binary: terraform         # default: tofu when available, else terraform
       vars:
         region: eu-west-1
-    # env: { AWS_PROFILE: infra }
+    # env: { AWS_PROFILE: infra, AWS_CONFIG_FILE: /etc/driftwatch/aws/config }   # files named here are readable to it
+    # sandbox: { connectPorts: [8200] }   # a TCP port besides 443, 80 and those of URLs in its settings
 `,
   cloudformation: `  # A CloudFormation stack, its template in Git.
   - name: web-cfn
