@@ -251,6 +251,26 @@ describe("the sandbox's network", () => {
   });
 });
 
+describe("an engine in the sandbox", () => {
+  it("cannot apply outside what the stack's settings grant: that stack's apply fails, in the engine's own words", async () => {
+    const root = tempDir("driftwatch-sandbox-apply-");
+    const repo = join(root, "repo");
+    mkdirSync(repo, { recursive: true });
+    git(repo, "init", "-q", "-b", "main");
+    commitFiles(repo, { "app/main.tf": localFilesModule({ a: "alpha\n" }) }, "module");
+    const world = join(root, "world");
+    const file = join(root, "driftwatch.yaml");
+    // The stack's world is not granted: its files are somewhere its code may not write.
+    const stack = terraformStackYaml({ name: "app", repo, path: "app", dir: world }).filter((line) => !line.includes("sandbox:"));
+    writeFileSync(file, [`dataDir: ${join(root, "data")}`, "stacks:", ...stack].join("\n") + "\n");
+    const converged = await driftwatch(["--config", file, "converge", "app", "--json"]);
+    const [result] = (JSON.parse(converged.stdout) as { results: StackResult[] }).results;
+    expect(result!.error?.kind).toBe("EngineError");
+    expect(result!.error?.message).toMatch(/apply failed for stack app:[\s\S]*permission\s+denied/);
+    expect(existsSync(join(world, "a.txt"))).toBe(false);
+  }, engineTimeout(120));
+});
+
 describe("failing closed", () => {
   it("refuses to start anything at a level the kernel cannot enforce, and runs at the weaker level the operator chose", async () => {
     const p = places();

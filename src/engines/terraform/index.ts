@@ -281,7 +281,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         const planned = { changes, fingerprint: fingerprintChanges(changes) };
         if (!(await decide(planned))) return { plan: planned, applied: false };
         // The file that was planned, read and judged is the one applied: Terraform refuses it if the state moved.
-        await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply");
+        await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply").catch((error: unknown) => explainFailure(session, error));
         return { plan: planned, applied: true };
       } finally {
         close(session);
@@ -293,7 +293,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       try {
         // Apply exactly the plan that was made and read, never a fresh `apply -auto-approve` that could differ.
         const { file, json } = await plan(session, "converge");
-        await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply");
+        await run(session, ["apply", "-input=false", "-no-color", ...session.stateArgs, file], "apply").catch((error: unknown) => explainFailure(session, error));
         return plannedChanges(json);
       } finally {
         close(session);
