@@ -347,6 +347,9 @@ const messageFor: z.core.$ZodErrorMap = (issue) => {
 };
 
 function problemsOf(issue: z.core.$ZodIssue, raw: unknown): Problem[] {
+  if (issue.code === "invalid_union" && issue.path.length === 1 && issue.path[0] === "sandbox") {
+    return [{ path: issue.path, message: `must be strict, files or off, or { level: strict | files | off } (got ${JSON.stringify(valueAt(raw, issue.path))})` }];
+  }
   if (issue.code === "invalid_union" && "discriminator" in issue && issue.discriminator === "engine") {
     const given = valueAt(raw, issue.path);
     const message = given === undefined ? "Required" : `must be one of ${ENGINES.map((e) => `"${e}"`).join(", ")} (got ${JSON.stringify(given)})`;

@@ -96,7 +96,7 @@ const pulumiSchema = z
       .regex(BACKEND_URL_PATTERN, unless("must be a backend URL such as file://./state, s3://bucket or https://api.pulumi.com"))
       .optional()
       .describe(
-        "PULUMI_BACKEND_URL for this stack. Default: file://<dataDir>/pulumi-backend. A relative file:// path " +
+        "PULUMI_BACKEND_URL for this stack. Default: file://<dataDir>/pulumi/<stack>/backend, a folder of the stack's own. A relative file:// path " +
           "(file://./state or file://state) is relative to this file's folder.",
       ),
   })

@@ -13,7 +13,7 @@ export interface SourceSpec {
 export interface PulumiSettings {
   /** Stack name inside the project, e.g. "dev". */
   stack: string;
-  /** PULUMI_BACKEND_URL; defaults to file://<dataDir>/pulumi-backend. */
+  /** PULUMI_BACKEND_URL; defaults to file://<dataDir>/pulumi/<stack>/backend (the stack's own). */
   backendUrl: string;
 }
 
