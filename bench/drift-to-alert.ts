@@ -21,7 +21,7 @@ writeFileSync(
     'service: { runOnStart: true, gitPollSeconds: 0, jitterSeconds: 5, schedule: "* * * * *" }',
     `alerts: { log: false, slack: { channel: "#bench", apiUrl: "${slack.url}" } }`,
     "stacks:",
-    `  - { name: files, engine: terraform, source: { repo: ${repo}, path: files }, terraform: { vars: { dir: ${world} } } }`,
+    `  - { name: files, engine: terraform, source: { repo: ${repo}, path: files }, terraform: { vars: { dir: ${world} } }, sandbox: { readWrite: [${world}] } }`,
     "",
   ].join("\n"),
 );

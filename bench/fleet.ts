@@ -17,7 +17,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import pLimit from "p-limit";
-import { loadConfig } from "../src/config/load.ts";
+import { defaultPulumiBackend, loadConfig } from "../src/config/load.ts";
 import { createLogger } from "../src/core/logger.ts";
 import { PHASES } from "../src/core/phase-timer.ts";
 import type { StackResult } from "../src/core/types.ts";
@@ -25,6 +25,7 @@ import { localStateFile } from "../src/engines/terraform/index.ts";
 import { readToolchainManifest, terraformCli, toolchainEnv } from "../src/toolchain/manifest.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "../test/support/git.ts";
+import { pulumiStackYaml } from "../test/support/pulumi.ts";
 import { localFilesModule, terraformStackYaml } from "../test/support/terraform-modules.ts";
 import { deploy, median, phaseLine, phaseStat, run, seconds, sum, wallTime } from "./support.ts";
 
@@ -42,20 +43,19 @@ interface FleetStack {
   repo: string;
   /** The project folder in the repository. */
   path: string;
-  /** Where the stack's files go. */
-  sandbox: string;
+  /** Where the stack's files go: its world, which its sandbox may write. */
+  world: string;
 }
 
 const root = mkdtempSync(join(tmpdir(), "driftwatch-bench-fleet-"));
 const dataDir = join(root, "data");
-const backendUrl = `file://${join(dataDir, "pulumi-backend")}`;
 
 /** Stack i goes to repository i mod 5; even ones are Pulumi, odd ones OpenTofu (so each repository has both). */
 function planFleet(): FleetStack[] {
   return Array.from({ length: STACKS }, (_, i) => {
     const engine = i % 2 === 0 ? "pulumi" : "terraform";
     const name = `${engine}-${String(i + 1).padStart(2, "0")}`;
-    return { name, engine, repo: join(root, "repos", `repo-${i % REPOSITORIES}`), path: `stacks/${name}`, sandbox: join(root, "sandbox", name) };
+    return { name, engine, repo: join(root, "repos", `repo-${i % REPOSITORIES}`), path: `stacks/${name}`, world: join(root, "world", name) };
   });
 }
 
@@ -83,14 +83,8 @@ function createRepositories(stacks: readonly FleetStack[]): void {
 function writeConfig(stacks: readonly FleetStack[]): string {
   const entry = (s: FleetStack) =>
     s.engine === "terraform"
-      ? terraformStackYaml({ name: s.name, repo: s.repo, path: s.path, dir: s.sandbox })
-      : [
-          `  - name: ${s.name}`,
-          "    engine: pulumi",
-          `    source: { repo: ${s.repo}, path: ${s.path} }`,
-          "    pulumi: { stack: dev }",
-          `    env: { PULUMI_CONFIG_PASSPHRASE: ${PASSPHRASE}, DEMO_FILES_DIR: ${s.sandbox} }`,
-        ];
+      ? terraformStackYaml({ name: s.name, repo: s.repo, path: s.path, dir: s.world })
+      : pulumiStackYaml({ name: s.name, repo: s.repo, path: s.path, stack: "dev", passphrase: PASSPHRASE, world: s.world });
   const file = join(root, "driftwatch.yaml");
   writeFileSync(file, [`dataDir: ${dataDir}`, "alerts: { log: false }", "stacks:", ...stacks.flatMap(entry), ""].join("\n"));
   return file;
@@ -117,10 +111,12 @@ async function cronCheck(stack: FleetStack, workDir: string): Promise<number> {
     const cwd = join(clone, stack.path);
     if (stack.engine === "pulumi") {
       await run("npm", ["ci", "--no-audit", "--no-fund"], { cwd, env: userEnv });
-      const env = { ...userEnv, PULUMI_HOME: pulumiHome, PULUMI_BACKEND_URL: backendUrl, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_NODEJS_TRANSPILE_ONLY: "true", DEMO_FILES_DIR: stack.sandbox };
+      // The stack's own backend (Driftwatch keeps one per Pulumi stack), where the deploy put its state.
+      const backendUrl = `file://${defaultPulumiBackend(dataDir, stack.name)}`;
+      const env = { ...userEnv, PULUMI_HOME: pulumiHome, PULUMI_BACKEND_URL: backendUrl, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, PULUMI_NODEJS_TRANSPILE_ONLY: "true", DEMO_FILES_DIR: stack.world };
       await run(toolchain.pulumi.bin, ["refresh", "--preview-only", "--non-interactive", "--stack", "dev"], { cwd, env });
     } else {
-      const env = { ...userEnv, TF_IN_AUTOMATION: "1", TF_VAR_dir: stack.sandbox };
+      const env = { ...userEnv, TF_IN_AUTOMATION: "1", TF_VAR_dir: stack.world };
       await run(tofu.bin, ["init", "-input=false", "-no-color"], { cwd, env });
       await run(tofu.bin, ["plan", "-refresh-only", "-input=false", "-no-color", `-state=${localStateFile(dataDir, stack.name)}`], { cwd, env });
     }

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunSummary } from "../src/store/api.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
+import { pulumiStackYaml } from "./support/pulumi.ts";
 import { SlackServer } from "./support/slack-server.ts";
 import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
 
@@ -75,6 +76,7 @@ function setup(channel: string, stacks: { name: string; vars?: string; alerts?: 
       "    engine: terraform",
       `    source: { repo: ${repo}, path: files }`,
       `    terraform: { vars: { dir: ${join(world, s.name)}${s.vars ?? ""} } }`,
+      `    sandbox: { readWrite: [${join(world, s.name)}] }`,
       ...(s.alerts ? [`    alerts: ${s.alerts}`] : []),
     );
   }
@@ -259,14 +261,7 @@ describe("Slack alerts never carry secrets", () => {
         "alerts:",
         `  slack: { channel: "#secrets", apiUrl: "${server.url}" }`,
         "stacks:",
-        "  - name: app",
-        "    engine: pulumi",
-        `    source: { repo: ${repo}, path: stacks/app }`,
-        "    pulumi: { stack: dev }",
-        "    env:",
-        "      PULUMI_CONFIG_PASSPHRASE: alerts-test",
-        `      DEMO_FILES_DIR: ${world}`,
-        `      DEMO_NOTE: ${NOTE}`,
+        ...pulumiStackYaml({ name: "app", repo, path: "stacks/app", stack: "dev", passphrase: "alerts-test", world, env: { DEMO_NOTE: NOTE } }),
         "",
       ].join("\n"),
     );

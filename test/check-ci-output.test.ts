@@ -31,7 +31,7 @@ describe("check --format junit|markdown --out", () => {
   const config = join(root, "driftwatch.yaml");
   const runs: CliRun[] = [];
 
-  const stack = (name: string, path: string) => [`  - name: ${name}`, "    engine: terraform", `    source: { repo: ${repo}, path: ${path} }`, `    terraform: { vars: { dir: ${join(world, name)} } }`];
+  const stack = (name: string, path: string) => [`  - name: ${name}`, "    engine: terraform", `    source: { repo: ${repo}, path: ${path} }`, `    terraform: { vars: { dir: ${join(world, name)} } }`, `    sandbox: { readWrite: [${join(world, name)}] }`];
   const driftwatchRun = async (args: string[]) => {
     const run = await driftwatch(["--config", config, ...args]);
     runs.push(run);

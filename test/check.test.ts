@@ -5,11 +5,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultPulumiBackend } from "../src/config/load.ts";
 import type { StackResult } from "../src/core/types.ts";
 import { readToolchainManifest, toolchainEnv } from "../src/toolchain/manifest.ts";
 import { manifestPath } from "../src/toolchain/paths.ts";
-import { driftwatch } from "./support/cli.ts";
+import { driftwatch as runDriftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
+import { pulumiStackYaml } from "./support/pulumi.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
 const PASSPHRASE = "check-test-passphrase";
@@ -18,9 +20,11 @@ const root = mkdtempSync(join(tmpdir(), "driftwatch-check-"));
 const repo = join(root, "repo");
 const world = join(root, "world");
 const dataDir = join(root, "data");
-const backend = join(dataDir, "pulumi-backend");
-const npmLog = join(root, "npm-invocations.log");
+/** The secret stack's own file backend (each Pulumi stack has one). */
+const backend = defaultPulumiBackend(dataDir, "secret");
 const npmShim = join(root, "npm-shim.sh");
+/** What the npm stand-in writes in its working folder: npm's step may write nothing but that staging folder. */
+const NPM_RECORD = "npm-invocations.log";
 
 const extraResource = (source: string) =>
   source.replace(
@@ -29,19 +33,16 @@ const extraResource = (source: string) =>
   );
 
 function stackYaml(name: string, options: { path?: string; ref?: string; repo?: string } = {}): string {
-  return [
-    `  - name: ${name}`,
-    "    engine: pulumi",
-    "    source:",
-    `      repo: ${options.repo ?? repo}`,
-    `      ref: ${options.ref ?? "main"}`,
-    `      path: ${options.path ?? "stacks/app"}`,
-    "    pulumi:",
-    `      stack: ${name}`,
-    "    env:",
-    "      PULUMI_CONFIG_PASSPHRASE: ${env:TEST_PASSPHRASE}",
-    `      DEMO_FILES_DIR: ${join(world, name)}`,
-  ].join("\n");
+  return pulumiStackYaml({
+    name,
+    repo: options.repo ?? repo,
+    ref: options.ref ?? "main",
+    path: options.path ?? "stacks/app",
+    passphrase: "${env:TEST_PASSPHRASE}",
+    world: join(world, name),
+    // The npm stand-in is the test's own script: the sandbox lets npm's step run it, as an operator's DRIFTWATCH_NPM.
+    readOnly: [npmShim],
+  }).join("\n");
 }
 
 function writeConfig(file: string, stacks: string[]): string {
@@ -51,7 +52,21 @@ function writeConfig(file: string, stacks: string[]): string {
 
 const env = () => ({ TEST_PASSPHRASE: PASSPHRASE, DRIFTWATCH_NPM: npmShim });
 const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
-const npmRuns = () => (existsSync(npmLog) ? readFileSync(npmLog, "utf8").trim().split("\n").length : 0);
+/** Every driftwatch run's log (JSON lines), in order. */
+const logs: string[] = [];
+async function driftwatch(...args: Parameters<typeof runDriftwatch>): ReturnType<typeof runDriftwatch> {
+  const run = await runDriftwatch(...args);
+  logs.push(run.stderr);
+  return run;
+}
+/** How many times a run installed the programs' dependencies (started npm), as its log says. */
+const npmRuns = () => logs.join("\n").split("\n").filter((line) => line.includes('"msg":"installing program dependencies"')).length;
+/** The npm stand-in's records, in the dependency cache entries it installed (the staging folder becomes the entry). */
+const npmRecords = () => {
+  const entries = join(dataDir, "cache", "npm");
+  if (!existsSync(entries)) return [];
+  return readdirSync(entries).flatMap((entry) => (existsSync(join(entries, entry, NPM_RECORD)) ? readFileSync(join(entries, entry, NPM_RECORD), "utf8").trim().split("\n") : []));
+};
 
 /** The secret-bearing stack's config must be encrypted for its own stack in the backend: make it with Pulumi. */
 async function commitSecretStackConfig(): Promise<void> {
@@ -74,7 +89,7 @@ describe("driftwatch check on real Pulumi stacks from git", () => {
   const config = join(root, "driftwatch.yaml");
 
   beforeAll(async () => {
-    writeFileSync(npmShim, `#!/bin/sh\necho "$@" >> ${JSON.stringify(npmLog)}\nexec npm "$@"\n`);
+    writeFileSync(npmShim, `#!/bin/sh\necho "$@" >> ${NPM_RECORD}\nexec npm "$@"\n`);
     chmodSync(npmShim, 0o755);
     createProgramRepo(repo);
     const app = readFileSync(join(repo, "stacks", "app", "index.ts"), "utf8");
@@ -160,6 +175,7 @@ describe("driftwatch check on real Pulumi stacks from git", () => {
     ]);
     // Every program shares one package.json and lockfile: npm ran once, for the first converge, and never again.
     expect(npmRuns()).toBe(1);
+    expect(npmRecords()).toEqual(["ci --no-audit --no-fund"]);
   });
 
   it("masks Pulumi secrets everywhere: output, logs and database", async () => {

@@ -55,6 +55,7 @@ describe("a CloudFormation stack next to a Terraform one", () => {
         "    engine: terraform",
         `    source: { repo: ${repo}, path: tf }`,
         `    terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } }`,
+        `    sandbox: { readWrite: [${join(root, "world")}] }`,
         "  - name: web",
         "    engine: cloudformation",
         `    source: { repo: ${repo}, path: cfn }`,

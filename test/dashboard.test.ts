@@ -16,6 +16,7 @@ import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { createProgramRepo } from "./support/git.ts";
 import { drift, pending, recordHistory } from "./support/history.ts";
 import { until } from "./support/processes.ts";
+import { pulumiStackYaml } from "./support/pulumi.ts";
 import { launchChromium } from "./support/chromium.ts";
 import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
 import { engineTimeout } from "./support/timeouts.ts";
@@ -52,11 +53,7 @@ describe("the dashboard in a browser", () => {
         // Once a year: only the checks the test starts (a scheduled tick would race the converge below).
         'service: { runOnStart: false, schedule: "0 0 1 1 *", gitPollSeconds: 0, jitterSeconds: 0, http: { port: 0 } }',
         "stacks:",
-        "  - name: web-files",
-        "    engine: pulumi",
-        `    source: { repo: ${repo}, path: stacks/app }`,
-        "    pulumi: { stack: dev }",
-        `    env: { PULUMI_CONFIG_PASSPHRASE: dashboard-test, DEMO_FILES_DIR: ${world} }`,
+        ...pulumiStackYaml({ name: "web-files", repo, path: "stacks/app", stack: "dev", passphrase: "dashboard-test", world }),
         "",
       ].join("\n"),
     );

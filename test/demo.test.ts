@@ -36,7 +36,8 @@ describe("the demo: Pulumi and Terraform stacks side by side", () => {
   it("gives both the same verdicts, table, exit codes and history", async () => {
     const dir = tempDir();
     const config = demoCopy(dir);
-    const sandbox = join(dir, "data", "sandbox");
+    // The folders the demo stacks manage: each stack's sandbox may write its own (driftwatch.yaml's sandbox.readWrite).
+    const world = join(dir, "data", "world");
 
     const first = await driftwatch(["--config", config, "check", "--json"], NO_AWS);
     expect(first.code, first.stderr).toBe(2);
@@ -44,8 +45,9 @@ describe("the demo: Pulumi and Terraform stacks side by side", () => {
     // The CloudFormation example needs AWS credentials: without them it is left out, and the log says why.
     expect(Object.keys(pending).sort()).toEqual(["demo-files", "demo-files-tf"]);
     expect(first.stderr).toContain("stack demo-cfn is skipped: none of AWS_PROFILE, AWS_ACCESS_KEY_ID, AWS_WEB_IDENTITY_TOKEN_FILE is set (requiresEnv)");
-    expect(pending["demo-files"]).toMatchObject({ engine: "pulumi", verdict: "pending" });
-    expect(pending["demo-files-tf"]).toMatchObject({ engine: "terraform", verdict: "pending" });
+    // Both ran confined, at the default level, and say so.
+    expect(pending["demo-files"]).toMatchObject({ engine: "pulumi", verdict: "pending", sandbox: "strict" });
+    expect(pending["demo-files-tf"]).toMatchObject({ engine: "terraform", verdict: "pending", sandbox: "strict" });
     expect(pending["demo-files-tf"]!.changes.map((c) => [c.action, c.address]).sort()).toEqual([
       ["create", "local_file.motd"],
       ["create", "local_file.settings"],
@@ -58,8 +60,8 @@ describe("the demo: Pulumi and Terraform stacks side by side", () => {
       expect(results(converged.stdout)[stack]!.verdict).toBe("in-sync");
     }
 
-    appendFileSync(join(sandbox, "demo-files", "motd.txt"), "edited by hand\n");
-    rmSync(join(sandbox, "demo-files-tf", "settings.ini"));
+    appendFileSync(join(world, "demo-files", "motd.txt"), "edited by hand\n");
+    rmSync(join(world, "demo-files-tf", "settings.ini"));
     const table = await driftwatch(["--config", config, "check"], NO_AWS);
     expect(table.code).toBe(2);
     expect(table.stdout).toMatch(/^demo-files\s+drifted\s+1\s+0\s/m);

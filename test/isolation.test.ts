@@ -5,6 +5,7 @@ import { mkdtempSync, readdirSync, rmSync, readFileSync, statSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultPulumiBackend } from "../src/config/load.ts";
 import type { StackResult } from "../src/core/types.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo } from "./support/git.ts";
@@ -84,6 +85,9 @@ describe("engine isolation", () => {
         `    source: { repo: ${repo}, path: stacks/app }`,
         "    pulumi: { stack: dev }",
         ...ownEnv(["      PULUMI_CONFIG_PASSPHRASE: ${env:PROBE_PASSPHRASE}", `      DEMO_FILES_DIR: ${join(root, "world")}`]),
+        "    sandbox:",
+        "      readWrite:",
+        `        - ${join(root, "world")}`,
         "  - name: other",
         "    engine: terraform",
         `    source: { repo: ${repo}, path: stacks/tf }`,
@@ -125,7 +129,9 @@ describe("engine isolation", () => {
       for (const dir of ["home", "tmp"]) expect(mode(join(dataDir, "stacks", stack, dir))).toBe(0o700);
     }
     expect(mode(dataDir)).toBe(0o700);
-    expect(mode(join(dataDir, "pulumi-backend"))).toBe(0o700);
+    // Each Pulumi stack's own folder and the file backend in it.
+    expect(mode(join(dataDir, "pulumi", "pulumi-probe"))).toBe(0o700);
+    expect(mode(defaultPulumiBackend(dataDir, "pulumi-probe"))).toBe(0o700);
     const database = readdirSync(dataDir).filter((file) => file.startsWith("driftwatch.db"));
     expect(database).toContain("driftwatch.db");
     for (const file of database) expect(mode(join(dataDir, file)), file).toBe(0o600);

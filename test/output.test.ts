@@ -35,6 +35,7 @@ describe("one-shot output", () => {
         "    engine: terraform",
         `    source: { repo: ${repo}, path: files }`,
         `    terraform: { vars: { dir: ${join(root, "world")} } }`,
+        `    sandbox: { readWrite: [${join(root, "world")}] }`,
         "  - name: cfn",
         "    engine: terraform",
         "    requiresEnv: [DRIFTWATCH_TEST_UNSET_VARIABLE]",

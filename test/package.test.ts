@@ -43,7 +43,7 @@ describe("the npm package", () => {
     // A mistyped stack is said before anything is provisioned (a first use may build for minutes).
     const config = join(root, "driftwatch.yaml");
     const repo = join(root, "repo");
-    writeFileSync(config, [`dataDir: ${join(root, "data")}`, "stacks:", "  - name: files", "    engine: terraform", `    source: { repo: ${repo}, path: files }`, `    terraform: { vars: { dir: ${join(root, "world")} } }`, ""].join("\n"));
+    writeFileSync(config, [`dataDir: ${join(root, "data")}`, "stacks:", "  - name: files", "    engine: terraform", `    source: { repo: ${repo}, path: files }`, `    terraform: { vars: { dir: ${join(root, "world")} } }`, `    sandbox: { readWrite: [${join(root, "world")}] }`, ""].join("\n"));
     const typo = run(driftwatch, ["--config", config, "check", "flies"], env);
     expect(typo.status).toBe(1);
     expect(typo.stderr).toContain("check: no stack named 'flies'");

@@ -6,11 +6,13 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { type EngineEvent, LocalWorkspace, PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultPulumiBackend } from "../src/config/load.ts";
 import type { ResourceChange, StackResult } from "../src/core/types.ts";
 import { changesFromEvents } from "../src/engines/pulumi/events.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
+import { pulumiStackYaml } from "./support/pulumi.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 import { testToolchain } from "./support/toolchain.ts";
 
@@ -47,15 +49,7 @@ const secretBefore = { reverted: "s3cret-reverted\n", changed: "s3cret-changed\n
 const secretAfter = { reverted: "s3cret-reverted\n", changed: "s3cret-rotated\n", kept: "s3cret-kept\n" };
 
 function stackYaml(name: string): string {
-  return [
-    `  - name: ${name}`,
-    "    engine: pulumi",
-    `    source: { repo: ${repo}, ref: main, path: stacks/${name} }`,
-    `    pulumi: { stack: ${name} }`,
-    "    env:",
-    "      PULUMI_CONFIG_PASSPHRASE: ${env:TEST_PASSPHRASE}",
-    `      DEMO_FILES_DIR: ${join(world, name)}`,
-  ].join("\n");
+  return pulumiStackYaml({ name, repo, path: `stacks/${name}`, passphrase: "${env:TEST_PASSPHRASE}", world: join(world, name) }).join("\n");
 }
 
 const results = (stdout: string) => Object.fromEntries((JSON.parse(stdout) as { results: StackResult[] }).results.map((r) => [r.stack, r]));
@@ -81,7 +75,7 @@ async function twoPassReading(name: string): Promise<ResourceChange[]> {
       envVars: {
         PATH: toolchainEnv.PATH!,
         PULUMI_HOME: join(root, "pulumi-home"),
-        PULUMI_BACKEND_URL: `file://${join(dataDir, "pulumi-backend")}`,
+        PULUMI_BACKEND_URL: `file://${defaultPulumiBackend(dataDir, name)}`,
         PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
         PULUMI_SKIP_UPDATE_CHECK: "true",
         PULUMI_NODEJS_TRANSPILE_ONLY: "true",

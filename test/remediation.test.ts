@@ -15,6 +15,7 @@ import { commitFiles, createProgramRepo, git } from "./support/git.ts";
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { gpgKey, type GpgKey } from "./support/gpg.ts";
 import { holdLock, processesUnder, until } from "./support/processes.ts";
+import { pulumiStackYaml } from "./support/pulumi.ts";
 import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
 import { engineTimeout } from "./support/timeouts.ts";
@@ -86,7 +87,14 @@ describe("remediation on OpenTofu stacks", () => {
     );
     const lines = [`dataDir: ${join(root, "data")}`, "alerts: { log: false }", "stacks:"];
     for (const [name, [path, policy]] of Object.entries(stacks)) {
-      lines.push(`  - name: ${name}`, "    engine: terraform", `    source: { repo: ${repo}, path: ${path} }`, `    terraform: { binary: tofu, vars: { dir: ${join(world, name)} } }`, `    remediation: ${policy}`);
+      lines.push(
+        `  - name: ${name}`,
+        "    engine: terraform",
+        `    source: { repo: ${repo}, path: ${path} }`,
+        `    terraform: { binary: tofu, vars: { dir: ${join(world, name)} } }`,
+        `    sandbox: { readWrite: [${join(world, name)}] }`,
+        `    remediation: ${policy}`,
+      );
     }
     writeFileSync(config, `${lines.join("\n")}\n`);
     for (const name of Object.keys(stacks)) {
@@ -336,11 +344,7 @@ describe("remediation on a Pulumi stack", () => {
       `cacheDir: ${sharedCacheDir}`,
       ...alerts,
       "stacks:",
-      "  - name: web",
-      "    engine: pulumi",
-      `    source: { repo: ${repo}, path: stacks/app }`,
-      "    pulumi: { stack: dev }",
-      `    env: { PULUMI_CONFIG_PASSPHRASE: remediation-test, DEMO_FILES_DIR: ${dir} }`,
+      ...pulumiStackYaml({ name: "web", repo, path: "stacks/app", stack: "dev", passphrase: "remediation-test", world: dir }),
       "    remediation: { mode: auto }",
       ...extra,
     ];

@@ -60,6 +60,8 @@ function configFor(name: string): string {
     "    engine: terraform",
     `    source: { repo: ${join(root, "repo")}, path: ${STACK} }`,
     `    terraform: { binary: tofu, vars: { dir: ${world} }, backendConfig: { path: ${join(root, "state", "terraform.tfstate")} } }`,
+    // Its world, and the folder of the state every replica reaches (a bucket's stand-in): its own to write.
+    `    sandbox: { readWrite: [${world}, ${join(root, "state")}] }`,
     "    remediation: { mode: approve, approvalHours: 1, allow: { replaces: true } }",
   ];
   writeFileSync(file, `${lines.join("\n")}\n`);

@@ -60,9 +60,11 @@ function configFor(name: string): string {
     "  concurrency: 2",
     "  http: { port: 0 }",
     "stacks:",
+    // Each stack's state in a folder of its own that every replica reaches (a bucket's stand-in), which its sandbox
+    // may write, as it may its world.
     ...STACKS.map(
       (s) =>
-        `  - { name: ${s}, engine: terraform, source: { repo: ${join(root, "repo")}, path: files }, terraform: { binary: tofu, vars: { dir: ${join(root, "world", s)} }, backendConfig: { path: ${join(root, "state", `${s}.tfstate`)} } } }`,
+        `  - { name: ${s}, engine: terraform, source: { repo: ${join(root, "repo")}, path: files }, terraform: { binary: tofu, vars: { dir: ${join(root, "world", s)} }, backendConfig: { path: ${join(root, "state", s, "terraform.tfstate")} } }, sandbox: { readWrite: [${join(root, "world", s)}, ${join(root, "state", s)}] } }`,
     ),
   ];
   writeFileSync(file, `${lines.join("\n")}\n`);
@@ -111,7 +113,7 @@ beforeAll(async () => {
   databaseUrl = await postgres.createDatabase("replicas_slack");
   slack = await SlackServer.start(SLACK_TOKEN);
   root = mkdtempSync(join(tmpdir(), "driftwatch-replicas-slack-"));
-  for (const dir of ["repo", "state", ...STACKS.map((s) => join("world", s))]) mkdirSync(join(root, dir), { recursive: true });
+  for (const dir of ["repo", ...STACKS.flatMap((s) => [join("state", s), join("world", s)])]) mkdirSync(join(root, dir), { recursive: true });
   git(join(root, "repo"), "init", "-q", "-b", "main");
   commitFiles(join(root, "repo"), { "files/main.tf": FILES_MODULE }, "files module");
   store = await openPostgresStore(databaseUrl);

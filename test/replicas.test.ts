@@ -58,7 +58,8 @@ function configFor(name: string): string {
     ...STACKS.map((s) => `  - { name: ${s}, engine: terraform, source: { repo: ${repo}, path: ${s} }, terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } } }`),
     // On a schedule that never comes during the test: checked when a webhook or the API asks.
     `  - { name: hooked, engine: terraform, schedule: "0 0 1 1 *", source: { repo: ${repo}, path: hooked }, terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } } }`,
-    `  - { name: gated, engine: terraform, schedule: "0 0 1 1 *", source: { repo: ${repo}, path: gated }, terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } } }`,
+    // Its plan reads the gate (a FIFO the test writes to): the one file outside its own its sandbox may read.
+    `  - { name: gated, engine: terraform, schedule: "0 0 1 1 *", source: { repo: ${repo}, path: gated }, terraform: { binary: tofu, vars: { dir: ${join(root, "world")} } }, sandbox: { readOnly: [${join(root, "world", "gate")}] } }`,
   ];
   writeFileSync(file, `${lines.join("\n")}\n`);
   return file;

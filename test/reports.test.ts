@@ -47,6 +47,7 @@ function writeConfig(reports: string[]): void {
         "    engine: terraform",
         `    source: { repo: ${join(root, "repo")}, path: ${name} }`,
         `    terraform: { binary: tofu, vars: { dir: ${join(world, name)} } }`,
+        `    sandbox: { readWrite: [${join(world, name)}] }`,
       ]),
       "reports:",
       ...reports,

@@ -91,8 +91,9 @@ describe("driftwatch serve", () => {
     const one = (await t.get<{ changes: StackResult["changes"] }>("/api/stacks/files")).body;
     expect(one.changes.map((c) => [c.kind, c.action, c.address])).toEqual([["pending", "create", "local_file.a"]]);
     const run = (await t.get<StackResult>(`/api/runs/${first!.runId}`)).body;
-    expect(Object.keys(run)).toEqual(["runId", "stack", "engine", "verdict", "commit", "trigger", "changes", "startedAt", "finishedAt", "durationMs"]);
+    expect(Object.keys(run)).toEqual(["runId", "stack", "engine", "verdict", "commit", "trigger", "sandbox", "changes", "startedAt", "finishedAt", "durationMs"]);
     expect(run.trigger).toBe("start"); // the service's first round (runOnStart)
+    expect(run.sandbox).toBe("strict"); // confined, at the default level
     expect((await t.get("/api/runs/nope")).status).toBe(404);
     expect((await t.get("/api/runs?limit=-1")).status).toBe(400);
     expect((await t.get("/api/audit?stack=files")).body).toEqual({ entries: [] }); // remediation is off

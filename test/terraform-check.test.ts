@@ -77,11 +77,13 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor, cli] as const))(
   const config = join(root, "driftwatch.yaml");
   const env = { TF_TEST_NOTE: TOKEN };
 
-  const stackYaml = (name: string, path: string, ref = "main", vars: Record<string, string> = {}) =>
+  /** The stack `name`; its world (`dir`) and `readWrite` are what its sandbox may write; terraform: comes last. */
+  const stackYaml = (name: string, path: string, ref = "main", vars: Record<string, string> = {}, readWrite: string[] = []) =>
     [
       `  - name: ${name}`,
       "    engine: terraform",
       `    source: { repo: ${repo}, ref: ${ref}, path: ${path} }`,
+      `    sandbox: { readWrite: [${[join(world, name), ...readWrite].join(", ")}] }`,
       "    terraform:",
       `      binary: ${flavor}`,
       "      vars:",
@@ -201,7 +203,8 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor, cli] as const))(
     const own = join(root, "own-backend.yaml");
     const stateDir = join(root, "their-state");
     writeConfig(own, [
-      [stackYaml("own", "stacks/own-backend"), "      workspace: blue", "      backendConfig:", `        workspace_dir: ${stateDir}`].join("\n"),
+      // The backend's folder (a bucket's stand-in) is the stack's to write, as its world is.
+      [stackYaml("own", "stacks/own-backend", "main", {}, [stateDir]), "      workspace: blue", "      backendConfig:", `        workspace_dir: ${stateDir}`].join("\n"),
     ]);
     const applied = await driftwatch(["--config", own, "converge", "own", "--json"], env);
     expect(applied.code, applied.stdout + applied.stderr).toBe(0);

@@ -64,7 +64,13 @@ describe.each(terraformClis(manifest).map((cli) => [cli.flavor, cli.bin] as cons
     git(repo, "branch", "next");
     const lines = [`dataDir: ${join(root, "data")}`, "stacks:"];
     for (const s of STACKS) {
-      lines.push(`  - name: ${s.name}`, "    engine: terraform", `    source: { repo: ${repo}, ref: ${s.ref}, path: ${s.path} }`, `    terraform: { binary: ${flavor}, vars: { dir: ${join(world, s.name)} } }`);
+      lines.push(
+        `  - name: ${s.name}`,
+        "    engine: terraform",
+        `    source: { repo: ${repo}, ref: ${s.ref}, path: ${s.path} }`,
+        `    terraform: { binary: ${flavor}, vars: { dir: ${join(world, s.name)} } }`,
+        `    sandbox: { readWrite: [${join(world, s.name)}] }`,
+      );
     }
     writeFileSync(config, `${lines.join("\n")}\n`);
     for (const s of STACKS) {

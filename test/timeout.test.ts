@@ -7,10 +7,12 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultPulumiBackend } from "../src/config/load.ts";
 import type { StackResult } from "../src/core/types.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, createProgramRepo } from "./support/git.ts";
 import { beforeDeadline, processesUnder, until } from "./support/processes.ts";
+import { pulumiStackYaml } from "./support/pulumi.ts";
 import { sharedCacheDir } from "./support/tempdir.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
@@ -40,7 +42,7 @@ const resultOf = (stdout: string) => (JSON.parse(stdout) as { results: StackResu
 describe("a Pulumi stack that never finishes", () => {
   const root = mkdtempSync(join(tmpdir(), "driftwatch-timeout-"));
   const dataDir = join(root, "data");
-  const locks = join(dataDir, "pulumi-backend", ".pulumi", "locks");
+  const locks = join(defaultPulumiBackend(dataDir, "hang"), ".pulumi", "locks");
   const world = join(root, "world");
   /** A config for the stack `hang` of `repo` with this timeout. */
   const configWith = (name: string, timeoutSeconds: number) => {
@@ -51,14 +53,7 @@ describe("a Pulumi stack that never finishes", () => {
         `dataDir: ${dataDir}`,
         `cacheDir: ${sharedCacheDir}`,
         "stacks:",
-        "  - name: hang",
-        "    engine: pulumi",
-        `    source: { repo: ${join(root, "repo")}, ref: main, path: stacks/app }`,
-        "    pulumi: { stack: hang }",
-        `    timeoutSeconds: ${timeoutSeconds}`,
-        "    env:",
-        "      PULUMI_CONFIG_PASSPHRASE: timeout-test",
-        `      DEMO_FILES_DIR: ${world}`,
+        ...pulumiStackYaml({ name: "hang", repo: join(root, "repo"), path: "stacks/app", passphrase: "timeout-test", world, timeoutSeconds }),
         "",
       ].join("\n"),
     );

@@ -33,7 +33,7 @@ describe("the replica-local state warning", () => {
   });
 
   it("knows a folder inside the data directory from one beside it", () => {
-    expect(isInside("/var/lib/dw/pulumi-backend", "/var/lib/dw")).toBe(true);
+    expect(isInside("/var/lib/dw/pulumi/web/backend", "/var/lib/dw")).toBe(true);
     expect(isInside("/var/lib/dw", "/var/lib/dw")).toBe(true);
     expect(isInside("/var/lib/dw-other/backend", "/var/lib/dw")).toBe(false);
     expect(isInside("/srv/state", "/var/lib/dw")).toBe(false);

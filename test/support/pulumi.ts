@@ -38,3 +38,51 @@ export async function localStack(workDir: string, stackName: string, scratch: st
   );
   return { stack, command };
 }
+
+export interface PulumiStackEntry {
+  name: string;
+  repo: string;
+  /** The program's folder in the repository. */
+  path: string;
+  ref?: string;
+  /** The Pulumi stack; the entry's name by default. */
+  stack?: string;
+  /** PULUMI_CONFIG_PASSPHRASE as YAML writes it: a literal, or `${env:NAME}`. */
+  passphrase: string;
+  /** The demo program's DEMO_FILES_DIR: the folder its files go in. */
+  world: string;
+  /** More env entries (name → YAML value), after those two. */
+  env?: Record<string, string>;
+  /** More folders or files the stack may write besides its world (a gate a test holds the program with). */
+  readWrite?: readonly string[];
+  /** Files or folders it may only read. */
+  readOnly?: readonly string[];
+  timeoutSeconds?: number;
+}
+
+/** A YAML block list, one item a line, at `indent`: paths with `${dataDir}` in them stay valid YAML. */
+function blockList(indent: string, items: readonly string[]): string[] {
+  return items.map((item) => `${indent}- ${item}`);
+}
+
+/**
+ * The YAML lines of one Pulumi stack under `stacks:`, for the demo program (stacks/demo-files) or one like it. Its
+ * files are its "world": the one folder outside its own that its sandbox may write (`sandbox.readWrite`).
+ */
+export function pulumiStackYaml(s: PulumiStackEntry): string[] {
+  return [
+    `  - name: ${s.name}`,
+    "    engine: pulumi",
+    `    source: { repo: ${s.repo}, ref: ${s.ref ?? "main"}, path: ${s.path} }`,
+    `    pulumi: { stack: ${s.stack ?? s.name} }`,
+    ...(s.timeoutSeconds ? [`    timeoutSeconds: ${s.timeoutSeconds}`] : []),
+    "    env:",
+    `      PULUMI_CONFIG_PASSPHRASE: ${s.passphrase}`,
+    `      DEMO_FILES_DIR: ${s.world}`,
+    ...Object.entries(s.env ?? {}).map(([name, value]) => `      ${name}: ${value}`),
+    "    sandbox:",
+    "      readWrite:",
+    ...blockList("        ", [s.world, ...(s.readWrite ?? [])]),
+    ...(s.readOnly?.length ? ["      readOnly:", ...blockList("        ", s.readOnly)] : []),
+  ];
+}
