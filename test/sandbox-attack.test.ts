@@ -45,19 +45,17 @@ import {
   leakForms,
   type ProbeRecord,
   probeRecords,
-  processesWithMarker,
   recordPlain,
   runCliProcess,
   searchable,
   type SearchSpace,
   searchSpace,
   serviceEnvironment,
-  startServeProcess,
-  stopServeProcess,
 } from "./support/attack.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
-import { until } from "./support/processes.ts";
+import { processesWithMarker, until } from "./support/processes.ts";
+import { startServeChild, stopServeChild } from "./support/serve-process.ts";
 import { SlackServer } from "./support/slack-server.ts";
 import { sharedCacheDir } from "./support/tempdir.ts";
 import { engineTimeout } from "./support/timeouts.ts";
@@ -462,7 +460,7 @@ describe("sandbox attack: driftwatch serve", () => {
     slack = await SlackServer.start(secrets.env.SLACK_BOT_TOKEN);
     const service = ["service:", '  schedule: "0 0 1 1 *"', "  jitterSeconds: 0", "  gitPollSeconds: 0", "  concurrency: 8", "  http: { port: 0 }"];
     stage = await stageAttack("serve", secrets, slack.url, service);
-    const serve = await startServeProcess(stage.config, stage.env);
+    const serve = await startServeChild(stage.config, stage.env);
     try {
       const get = async (path: string) => {
         const res = await fetch(new URL(path, serve.url));
@@ -486,7 +484,7 @@ describe("sandbox attack: driftwatch serve", () => {
           html.push(await get(`/runs/${summary.runId}`));
         }
       }
-      await stopServeProcess(serve);
+      await stopServeChild(serve);
       phase = {
         stage,
         channels: [
@@ -502,7 +500,7 @@ describe("sandbox attack: driftwatch serve", () => {
       };
       dump("serve", phase);
     } finally {
-      await stopServeProcess(serve);
+      await stopServeChild(serve);
     }
   }, engineTimeout(90));
 

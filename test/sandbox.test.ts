@@ -2,12 +2,11 @@
 // drive it: through a run's sandbox, with the real launcher on this kernel. Each `it` is one guarantee of the README's
 // "Security model": files, capabilities, other processes, lifetime, network, limits, and failing closed.
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_REMEDIATION } from "../src/config/remediation.ts";
 import type { StackConfig } from "../src/config/types.ts";
 import type { StackResult } from "../src/core/types.ts";
 import { SandboxUnavailableError } from "../src/sandbox/errors.ts";
@@ -16,8 +15,9 @@ import { probeSandbox } from "../src/sandbox/support.ts";
 import type { SandboxSupport } from "../src/sandbox/types.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
-import { until } from "./support/processes.ts";
+import { processesWithMarker, until } from "./support/processes.ts";
 import { defaultSandbox, sandboxFor } from "./support/sandbox.ts";
+import { terraformStackConfig } from "./support/stack-config.ts";
 import { tempDir } from "./support/tempdir.ts";
 import { localFilesModule, terraformStackYaml } from "./support/terraform-modules.ts";
 import { engineTimeout } from "./support/timeouts.ts";
@@ -27,22 +27,7 @@ const { manifest, env: toolchainEnv } = testToolchain();
 
 /** A stack whose project folder is `<root>/repo/app`, with these sandbox settings. */
 function stackOf(root: string, sandbox: Partial<StackConfig["sandbox"]> = {}, env: Record<string, string> = {}): StackConfig {
-  return {
-    name: "probe",
-    engine: "terraform",
-    source: { repo: join(root, "repo"), ref: "main", path: "app" },
-    terraform: { varFiles: [], vars: {}, backendConfig: {} },
-    env,
-    timeoutSeconds: 120,
-    alerts: { pending: false, mute: false },
-    schedule: { expression: "*/15 * * * *", timezone: "UTC" },
-    remediation: DEFAULT_REMEDIATION,
-    approvers: [],
-    actions: { restrict: false },
-    ignore: [],
-    flapping: { threshold: 3, windowMs: 86_400_000 },
-    sandbox: defaultSandbox(sandbox),
-  };
+  return terraformStackConfig("probe", { repo: join(root, "repo"), ref: "main", path: "app" }, { env, timeoutSeconds: 120, sandbox: defaultSandbox(sandbox) });
 }
 
 interface Places {
@@ -77,19 +62,6 @@ async function sh(sandbox: RunSandbox, script: string, options: { cwd: string; s
   return { ...result, output: `${result.stdout}${result.stderr}` };
 }
 
-/** Processes whose command line holds `marker`, anywhere on this machine. */
-function processesWith(marker: string): number[] {
-  return readdirSync("/proc")
-    .filter((entry) => /^\d+$/.test(entry))
-    .filter((pid) => {
-      try {
-        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
 
 /** A shell that runs until killed, in a session of its own, with `marker` on its command line. */
 function linger(marker: string): string {
@@ -180,10 +152,10 @@ describe("the sandbox a run's engine processes start in", () => {
     const sandbox = sandboxFor(stackOf(p.root), p.dir, p.dataDir, { ...process.env, ...launcherEnv });
     // A daemon in a session of its own, and an orphan: both still running when the program ends.
     const running = sh(sandbox, `${linger(marker)} & (${linger(marker)} &); touch started; ${waitFor("release")}; echo done`, { cwd: p.dir });
-    await until(() => existsSync(join(p.dir, "started")) && processesWith(marker).length >= 2, 60_000);
+    await until(() => existsSync(join(p.dir, "started")) && processesWithMarker(marker).length >= 2, 60_000);
     writeFileSync(join(p.dir, "release"), "");
     expect((await running).output).toContain("done");
-    expect(processesWith(marker)).toEqual([]);
+    expect(processesWithMarker(marker)).toEqual([]);
   }, engineTimeout(60));
 
   it("stops the whole tree when the run is cancelled", async () => {
@@ -195,11 +167,11 @@ describe("the sandbox a run's engine processes start in", () => {
       signal: stop.signal,
       graceMs: 500, // it ignores the interrupt: killed after this
     });
-    await until(() => existsSync(join(p.dir, "started")) && processesWith(marker).length >= 2, 60_000);
+    await until(() => existsSync(join(p.dir, "started")) && processesWithMarker(marker).length >= 2, 60_000);
     stop.abort();
     const run = await running;
     expect(run.aborted).toBe(true);
-    expect(processesWith(marker)).toEqual([]);
+    expect(processesWithMarker(marker)).toEqual([]);
   }, engineTimeout(60));
 
   it("applies the stack's memory and CPU-time limits to each process", async () => {

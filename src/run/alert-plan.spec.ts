@@ -1,27 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { DEFAULT_REMEDIATION } from "../config/remediation.ts";
+import { terraformStackConfig } from "../../test/support/stack-config.ts";
 import type { StackConfig } from "../config/types.ts";
 import type { ResourceChange, StackResult } from "../core/types.ts";
 import type { EpisodeRecord, FailureAlertState } from "../store/api.ts";
 import type { StackAlertEvent } from "../notifiers/api.ts";
 import { planAlerts, type AlertPlanInput } from "./alert-plan.ts";
 
-const stack: StackConfig = {
-  name: "net",
-  engine: "terraform",
-  source: { repo: "https://user:hunter2@github.com/acme/infra.git", ref: "main", path: "net" },
-  terraform: { varFiles: [], vars: {}, backendConfig: {} },
-  env: {},
-  timeoutSeconds: 60,
-  alerts: { pending: false, mute: false },
-  schedule: { expression: "*/15 * * * *", timezone: "UTC" },
-  remediation: DEFAULT_REMEDIATION,
-  approvers: [],
-  actions: { restrict: false },
-  ignore: [],
-  flapping: { threshold: 3, windowMs: 86_400_000 },
-  sandbox: { level: "strict", readOnly: [], readWrite: [], connectPorts: [], memoryBytes: 4096 * 1024 * 1024, cpuSeconds: 600 },
-};
+const stack: StackConfig = terraformStackConfig("net", { repo: "https://user:hunter2@github.com/acme/infra.git", ref: "main", path: "net" }, { timeoutSeconds: 60 });
 
 const drift = (address: string, actual = "y"): ResourceChange => ({
   kind: "drift",

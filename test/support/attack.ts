@@ -6,8 +6,7 @@
 //   const run = await runCliProcess(["--config", file, "check", "--json"], serviceEnvironment(secrets));
 //   const records = probeRecords(JSON.parse(run.stdout));
 //   const forms = leakForms(searchable(run.stdout), secret);  // ["base64 (inside a larger blob)", "rot13", ...]
-import { type ChildProcess, spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { manifestPath } from "../../src/toolchain/paths.ts";
 
@@ -42,43 +41,6 @@ export async function runCliProcess(args: readonly string[], env: NodeJS.Process
     child.once("close", (exit) => resolve(exit));
   });
   return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8"), pid: child.pid! };
-}
-
-export interface ServeProcess {
-  child: ChildProcess;
-  pid: number;
-  /** Where it serves, e.g. http://127.0.0.1:40123/ */
-  url: string;
-  /** Every stderr line so far (JSON log lines). */
-  log: string[];
-  exited: Promise<number | null>;
-}
-
-/** `driftwatch --config <config> serve` as a process of its own; resolves once it serves. */
-export async function startServeProcess(config: string, env: NodeJS.ProcessEnv): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [CLI, "--config", config, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
-  const log: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffered = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        log.push(line);
-        if (/"msg":"driftwatch serving"/.test(line)) resolve((JSON.parse(line) as { url: string }).url);
-      }
-    });
-    void exited.then((code) => reject(new Error(`serve exited (${code}) before serving:\n${log.slice(-20).join("\n")}`)));
-  });
-  return { child, pid: child.pid!, url, log, exited };
-}
-
-/** SIGTERM, and waits for the graceful stop. */
-export async function stopServeProcess(service: ServeProcess): Promise<void> {
-  if (service.child.exitCode === null && service.child.signalCode === null) service.child.kill("SIGTERM");
-  await service.exited;
 }
 
 /** One line a probe reported: dwattack|<kind>|<attempt>|<field>|<value>. */
@@ -214,16 +176,3 @@ export function recordPlain(record: ProbeRecord): string {
   return record.value;
 }
 
-/** Pids of the processes whose command line holds `marker`, but for this process. */
-export function processesWithMarker(marker: string): number[] {
-  return readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "latin1").includes(marker);
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}

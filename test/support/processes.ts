@@ -16,6 +16,20 @@ export function processesUnder(dir: string, command?: RegExp): number[] {
     .map(Number);
 }
 
+/** Pids of the processes whose command line holds `marker`, anywhere on this machine, but for this process. */
+export function processesWithMarker(marker: string): number[] {
+  return readdirSync("/proc")
+    .filter((p) => /^\d+$/.test(p) && Number(p) !== process.pid)
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/cmdline`, "latin1").includes(marker);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 /**
  * Polls `condition` every 200 ms until it holds; throws after `timeoutMs`. The timeout only bounds a wait for
  * something that should happen: size it for a busy machine, never as a statement about how fast it happens.

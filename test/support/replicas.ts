@@ -5,13 +5,11 @@
 //   const replica = await startReplica({ name: "a", config: "/tmp/x/a.yaml", dataDir: "/tmp/x/a", env: { DATABASE_URL: url } });
 //   await fetch(new URL("/api/stacks", replica.url));
 //   await stopReplica(replica); // or killReplica(replica)
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
+import type { ChildProcess } from "node:child_process";
 import { manifestPath } from "../../src/toolchain/paths.ts";
 import { processesUnder } from "./processes.ts";
+import { startServeChild, stopServeChild } from "./serve-process.ts";
 import { sharedCacheDir } from "./tempdir.ts";
-
-const CLI = join(import.meta.dirname, "../../src/cli/main.ts");
 
 export interface Replica {
   name: string;
@@ -50,30 +48,13 @@ export async function startReplica(spec: ReplicaSpec): Promise<Replica> {
     DRIFTWATCH_LOG_LEVEL: "info",
     ...spec.env,
   };
-  const child = spawn(process.execPath, [CLI, "--config", spec.config, "serve"], { env, stdio: ["ignore", "ignore", "pipe"] });
-  const log: string[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const url = await new Promise<string>((resolve, reject) => {
-    let buffered = "";
-    child.stderr!.on("data", (chunk: Buffer) => {
-      buffered += chunk.toString("utf8");
-      const lines = buffered.split("\n");
-      buffered = lines.pop() ?? "";
-      for (const line of lines) {
-        log.push(line);
-        const serving = /"msg":"driftwatch serving"/.test(line) ? (JSON.parse(line) as { url: string }).url : undefined;
-        if (serving) resolve(serving);
-      }
-    });
-    void exited.then((code) => reject(new Error(`replica ${spec.name} exited (${code}) before serving:\n${log.slice(-20).join("\n")}`)));
-  });
-  return { name: spec.name, dataDir: spec.dataDir, child, url, exited, log };
+  const served = await startServeChild(spec.config, env, `replica ${spec.name}`);
+  return { name: spec.name, dataDir: spec.dataDir, child: served.child, url: served.url, exited: served.exited, log: served.log };
 }
 
 /** SIGTERM, and waits for the graceful stop. */
 export async function stopReplica(replica: Replica): Promise<void> {
-  replica.child.kill("SIGTERM");
-  await replica.exited;
+  await stopServeChild(replica);
 }
 
 /** kill -9 of the replica and of every process it started (a machine going away takes them all). */

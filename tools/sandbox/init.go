@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -35,17 +34,6 @@ func initProcess(args []string) {
 			_ = syscall.Kill(-program, sig.(syscall.Signal))
 		}
 	}()
-	for {
-		var status syscall.WaitStatus
-		pid, err := syscall.Wait4(-1, &status, 0, nil)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
-			fail("lost track of the program: %v", err)
-		}
-		if pid == program {
-			os.Exit(exitCodeOf(status))
-		}
-	}
+	// The moment the program ends: exit, and the kernel ends the rest of the namespace.
+	os.Exit(reap(program, func() bool { return false }))
 }

@@ -102,13 +102,14 @@ func superviseAsSubreaper(self string, inv invocation, signals chan os.Signal) {
 			_ = syscall.Kill(-program, sig.(syscall.Signal))
 		}
 	}()
-	os.Exit(reapAll(program))
+	// Once the program has ended, what is left of its descendants is killed, and reaped.
+	os.Exit(reap(program, func() bool { killDescendants(); return true }))
 }
 
-// reapAll waits for every child (the program, and orphans re-parented to the subreaper) and, once the program has
-// ended, kills what is left of its descendants. Returns the program's exit code.
-func reapAll(program int) int {
-	code := exitLauncherFailed
+// reap waits for children, orphans re-parented to this process included, until `program` has ended; then
+// `afterProgram` says whether to go on until no child is left. Returns the program's exit code.
+func reap(program int, afterProgram func() (goOn bool)) int {
+	code, ended := exitLauncherFailed, false
 	for {
 		var status syscall.WaitStatus
 		pid, err := syscall.Wait4(-1, &status, 0, nil)
@@ -116,11 +117,16 @@ func reapAll(program int) int {
 			continue
 		}
 		if err != nil {
+			if !ended {
+				fail("lost track of the program: %v", err)
+			}
 			return code // ECHILD: nobody left
 		}
 		if pid == program {
-			code = exitCodeOf(status)
-			killDescendants()
+			code, ended = exitCodeOf(status), true
+			if !afterProgram() {
+				return code
+			}
 		}
 	}
 }

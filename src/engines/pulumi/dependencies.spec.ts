@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { describe, expect, it, vi } from "vitest";
 import { defaultSandbox, sandboxFor } from "../../../test/support/sandbox.ts";
+import { pulumiStackConfig } from "../../../test/support/stack-config.ts";
 import { tempDir } from "../../../test/support/tempdir.ts";
-import { DEFAULT_REMEDIATION } from "../../config/remediation.ts";
 import type { StackConfig } from "../../config/types.ts";
 import { UnsafePathError } from "../../core/worktree-file.ts";
 import type { SandboxLevel } from "../../sandbox/types.ts";
@@ -32,23 +32,9 @@ function program(dir: string): string {
 
 /** A Pulumi stack whose program is `project` (relative to the worktree `root`), its sandbox at `level`. */
 function stackOf(root: string, project: string, env: NodeJS.ProcessEnv, level: SandboxLevel): StackConfig {
-  return {
-    name: "app",
-    engine: "pulumi",
-    source: { repo: root, ref: "main", path: project.slice(root.length + 1) },
-    pulumi: { stack: "dev", backendUrl: `file://${join(root, "backend")}` },
-    env: {},
-    timeoutSeconds: 600,
-    alerts: { pending: false, mute: false },
-    schedule: { expression: "*/15 * * * *", timezone: "UTC" },
-    remediation: DEFAULT_REMEDIATION,
-    approvers: [],
-    actions: { restrict: false },
-    ignore: [],
-    flapping: { threshold: 3, windowMs: 86_400_000 },
-    // The stand-in npm is a script of the test's: the sandbox lets it run, as an operator's DRIFTWATCH_NPM.
-    sandbox: defaultSandbox({ level, readOnly: env.DRIFTWATCH_NPM ? [env.DRIFTWATCH_NPM] : [] }),
-  };
+  // The stand-in npm is a script of the test's: the sandbox lets it run, as an operator's DRIFTWATCH_NPM.
+  const sandbox = defaultSandbox({ level, readOnly: env.DRIFTWATCH_NPM ? [env.DRIFTWATCH_NPM] : [] });
+  return pulumiStackConfig("app", { repo: root, ref: "main", path: project.slice(root.length + 1) }, { stack: "dev", backendUrl: `file://${join(root, "backend")}` }, { sandbox });
 }
 
 /**
