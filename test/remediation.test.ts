@@ -14,7 +14,7 @@ import { driftwatch, type CliRun } from "./support/cli.ts";
 import { commitFiles, createProgramRepo, git } from "./support/git.ts";
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { gpgKey, type GpgKey } from "./support/gpg.ts";
-import { holdLock, processesUnder, until } from "./support/processes.ts";
+import { holdLock, killAll, processesUnder, until } from "./support/processes.ts";
 import { pulumiStackYaml } from "./support/pulumi.ts";
 import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
@@ -273,7 +273,7 @@ describe("remediation on OpenTofu stacks", () => {
     child.kill("SIGKILL");
     await exited;
     // The engine runs in a process group of its own and outlives Driftwatch; a crash of the machine takes it too.
-    for (const pid of processesUnder(join(root, "data"))) process.kill(pid, "SIGKILL");
+    killAll(processesUnder(join(root, "data")));
     rmSync(join(dir, "hold"));
     unlinkSync(file("gated", "a")); // whatever the cut-off apply did, the stack is drifted again
 

@@ -54,7 +54,7 @@ import {
 } from "./support/attack.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
-import { processesWithMarker, until } from "./support/processes.ts";
+import { killAll, processesWithMarker, until } from "./support/processes.ts";
 import { startServeChild, stopServeChild } from "./support/serve-process.ts";
 import { SlackServer } from "./support/slack-server.ts";
 import { sharedCacheDir } from "./support/tempdir.ts";
@@ -284,13 +284,7 @@ function lingeringProcesses(nonce: string): string[] {
 /** Ends what the probes started (they carry this run's nonce), and removes the stage. */
 function cleanUp(stage: Stage | undefined): void {
   if (!stage) return;
-  for (const pid of processesWithMarker(`-${stage.nonce}`)) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone meanwhile
-    }
-  }
+  killAll(processesWithMarker(`-${stage.nonce}`));
   rmSync(stage.root, { recursive: true, force: true });
 }
 

@@ -16,6 +16,20 @@ export function processesUnder(dir: string, command?: RegExp): number[] {
     .map(Number);
 }
 
+/**
+ * SIGKILL to each of `pids` that is still there. Killing a sandbox launcher ends the processes of its run with it
+ * (they are in its PID namespace), so some of the others may be gone by the time their turn comes.
+ */
+export function killAll(pids: readonly number[]): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+    }
+  }
+}
+
 /** Pids of the processes whose command line holds `marker`, anywhere on this machine, but for this process. */
 export function processesWithMarker(marker: string): number[] {
   return readdirSync("/proc")

@@ -7,7 +7,7 @@
 //   await stopReplica(replica); // or killReplica(replica)
 import type { ChildProcess } from "node:child_process";
 import { manifestPath } from "../../src/toolchain/paths.ts";
-import { processesUnder } from "./processes.ts";
+import { killAll, processesUnder } from "./processes.ts";
 import { startServeChild, stopServeChild } from "./serve-process.ts";
 import { sharedCacheDir } from "./tempdir.ts";
 
@@ -61,5 +61,5 @@ export async function stopReplica(replica: Replica): Promise<void> {
 export async function killReplica(replica: Replica): Promise<void> {
   replica.child.kill("SIGKILL");
   await replica.exited;
-  for (const pid of processesUnder(replica.dataDir)) process.kill(pid, "SIGKILL");
+  killAll(processesUnder(replica.dataDir));
 }
