@@ -102,6 +102,19 @@ describe("runTool", () => {
     expect(run.stderr).toMatch(/ENOENT/);
   });
 
+  it("is done shortly after the tool exits, though a process it left in a session of its own still holds its pipes", async () => {
+    // The orphan sleeps far longer than the test may take: the run must not wait for it.
+    const script = `const c = require("node:child_process").spawn("sleep", ["600"], { detached: true, stdio: ["ignore", "inherit", "inherit"] }); process.stderr.write("orphan " + c.pid + "\\n"); c.unref(); process.stdout.write("done");`;
+    const run = await node(script);
+    const orphan = Number(/orphan (\d+)/.exec(run.stderr)![1]);
+    try {
+      expect(run).toMatchObject({ code: 0, stdout: "done", aborted: false });
+      expect(alive(orphan)).toBe(true);
+    } finally {
+      process.kill(orphan, "SIGKILL");
+    }
+  }, 60_000);
+
   it("on abort interrupts the group, then kills what ignores the interrupt after the grace", async () => {
     const dir = mkdtempSync(join(tmpdir(), "driftwatch-process-"));
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }));

@@ -36,6 +36,9 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 64 * MiB;
 /** What a run keeps of stderr (its last bytes) unless the caller says otherwise. */
 export const DEFAULT_MAX_STDERR_BYTES = 4 * MiB;
 
+/** After the tool exits, how long what it wrote may still arrive through its pipes before they are let go. */
+const DRAIN_AFTER_EXIT_MS = 2_000;
+
 function signalGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -95,6 +98,7 @@ export function runTool(bin: string, args: readonly string[], options: ToolRunOp
     let outputTooLarge = false;
     let settled = false;
     let killer: NodeJS.Timeout | undefined;
+    let drain: NodeJS.Timeout | undefined;
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(bin, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -134,6 +138,7 @@ export function runTool(bin: string, args: readonly string[], options: ToolRunOp
       if (settled) return;
       settled = true;
       clearTimeout(killer);
+      clearTimeout(drain);
       options.signal.removeEventListener("abort", onAbort);
       // Whatever is left of the group (a provider that outlived the CLI) goes too.
       if ((aborted || outputTooLarge) && child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
@@ -160,5 +165,14 @@ export function runTool(bin: string, args: readonly string[], options: ToolRunOp
     };
     child.on("error", (error) => finish(null, error.message));
     child.on("close", (code) => finish(code));
+    // A process the tool left behind (a daemon in a session of its own, which its group's signals do not reach)
+    // may hold its pipes open long after it exited: its output is let go of shortly after the exit, not waited for.
+    child.on("exit", (code) => {
+      drain = setTimeout(() => {
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        finish(code);
+      }, DRAIN_AFTER_EXIT_MS);
+    });
   });
 }
