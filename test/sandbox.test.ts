@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackConfig } from "../src/config/types.ts";
@@ -82,6 +83,8 @@ describe("the sandbox a run's engine processes start in", () => {
   it("lets the program read the worktree and the toolchain, write its folder and home, and nothing else", async () => {
     const p = places();
     const world = join(p.root, "world");
+    // In /tmp itself (a temp folder the sandbox does not grant), named for this run alone.
+    const escape = join(tmpdir(), `driftwatch-sandbox-escape-${process.pid}-${Date.now()}`);
     const sandbox = sandboxFor(stackOf(p.root, { readWrite: [world] }), p.dir, p.dataDir);
     const run = await sh(
       sandbox,
@@ -94,7 +97,7 @@ describe("the sandbox a run's engine processes start in", () => {
         `ls ${p.dataDir} 2>/dev/null || echo no-data-dir`,
         "cat /etc/shadow 2>/dev/null || echo no-shadow",
         `ls ${join(p.root)} 2>/dev/null || echo no-tmp-root`,
-        "echo x > /tmp/driftwatch-sandbox-escape 2>/dev/null || echo no-tmp",
+        `echo x > ${escape} 2>/dev/null || echo no-tmp`,
         "node --version >/dev/null && echo node-runs",
       ].join("\n"),
       { cwd: p.dir },
@@ -105,7 +108,7 @@ describe("the sandbox a run's engine processes start in", () => {
     }
     expect(run.output).not.toContain("neighbour-db-password");
     expect(readFileSync(join(world, "resource"), "utf8")).toBe("made\n");
-    expect(existsSync("/tmp/driftwatch-sandbox-escape")).toBe(false);
+    expect(existsSync(escape)).toBe(false);
   });
 
   it("holds no capability and sets no_new_privs, even when the service runs as root", async () => {
