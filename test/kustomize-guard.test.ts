@@ -66,7 +66,6 @@ async function render(dir: string): Promise<unknown> {
       places: { dir, root: dir, home: dir, tmp: dir },
       ports: [],
       namedFiles: [],
-      logger,
     },
   );
   const options = { stack: "web", settings: { render: "kustomize" as const }, kustomize, sandbox, env, signal: AbortSignal.timeout(120_000), logger };

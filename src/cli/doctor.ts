@@ -3,6 +3,7 @@ import type { DriftwatchConfig } from "../config/types.ts";
 import { runsRepositoryCode, type SandboxReport } from "../sandbox/report.ts";
 import { protections } from "../sandbox/support.ts";
 import type { SandboxLevel } from "../sandbox/types.ts";
+import { table } from "./render.ts";
 
 export interface DoctorDocument {
   launcher: { bin: string; version: string };
@@ -31,11 +32,6 @@ export function doctorDocument(config: DriftwatchConfig, launcher: { bin: string
   };
 }
 
-function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
-  return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd());
-}
-
 export function renderDoctor(doc: DoctorDocument, refusedReasons: readonly string[]): string {
   const lines = [`sandbox launcher: ${doc.launcher.bin} (${doc.launcher.version})`];
   const s = doc.support;
@@ -47,7 +43,7 @@ export function renderDoctor(doc: DoctorDocument, refusedReasons: readonly strin
       `running as uid ${s.uid}${s.uid === 0 ? " (root: every sandbox drops all capabilities and locks securebits)" : ""}`,
     );
   }
-  lines.push(`sandbox level (default): ${doc.level}`, "", ...table([["STACK", "ENGINE", "SANDBOX", "RUNS HERE"], ...doc.stacks.map((st) => [st.name, st.engine, st.sandbox, st.runs ? "yes" : "NO"])]));
+  lines.push(`sandbox level (default): ${doc.level}`, "", table([["STACK", "ENGINE", "SANDBOX", "RUNS HERE"], ...doc.stacks.map((st) => [st.name, st.engine, st.sandbox, st.runs ? "yes" : "NO"])]));
   for (const reason of refusedReasons) lines.push("", reason);
   for (const [level, held] of Object.entries(doc.protections)) {
     if (held.length === 0) continue;

@@ -4,7 +4,8 @@ import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { FlappingResource, ResourceChange, StackResult } from "../core/types.ts";
 import type { ApprovalRecord, AuditEntry, RunSummary } from "../store/api.ts";
 
-function table(rows: readonly (readonly string[])[]): string {
+/** Rows as aligned columns (the last one not padded), one line each. */
+export function table(rows: readonly (readonly string[])[]): string {
   const widths = rows[0]!.map((_, col) => Math.max(...rows.map((row) => row[col]!.length)));
   return rows.map((row) => row.map((cell, col) => (col === row.length - 1 ? cell : cell.padEnd(widths[col]!))).join("  ").trimEnd()).join("\n");
 }

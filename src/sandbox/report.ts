@@ -3,6 +3,7 @@
 import type { StackConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { Sandboxes } from "./sandboxes.ts";
+import { unmetRequirement } from "./support.ts";
 import type { SandboxLevel, SandboxSupport } from "./types.ts";
 
 /** Engines that run code or read content from the repository in a process of their own. */
@@ -32,7 +33,7 @@ export async function sandboxReport(sandboxes: Sandboxes, stacks: readonly Stack
   }
   const refused: SandboxReport["refused"] = [];
   for (const level of new Set(confined.map((stack) => stack.sandbox.level))) {
-    const reason = await sandboxes.unmet(level);
+    const reason = unmetRequirement(level, support);
     if (reason) refused.push({ level, reason, stacks: confined.filter((s) => s.sandbox.level === level).map((s) => s.name) });
   }
   return { support, refused, unconfined };

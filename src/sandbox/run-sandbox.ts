@@ -1,9 +1,7 @@
-// One run's sandbox: every process tree an engine starts for that run goes through `run` (or, where a library
-// spawns the process itself, through the argument vector `command` returns), so it starts through the launcher with
-// a policy built here, from the stack's settings and the run's places. See README "Security model".
+// One run's sandbox: every process tree an engine starts for that run goes through `run`, so it starts through the
+// launcher with a policy built here, from the stack's settings and the run's places. See README "Security model".
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
-import type { Logger } from "pino";
 import { runTool, type ToolRun, type ToolRunOptions } from "../core/process.ts";
 import { SandboxError, SandboxUnavailableError } from "./errors.ts";
 import { unmetRequirement } from "./support.ts";
@@ -61,7 +59,6 @@ export interface RunSandboxOptions {
   ports: readonly number[];
   /** Regular files the stack's settings name by absolute path (credential files, CA bundles): readable. */
   namedFiles: readonly string[];
-  logger: Logger;
 }
 
 export class RunSandbox {
@@ -78,7 +75,7 @@ export class RunSandbox {
     return this.#options.settings.level;
   }
 
-  /** The policy a step runs under (for tests and `doctor`). */
+  /** The policy a step runs under. */
   policy(grants: StepGrants = {}): LauncherPolicy {
     const { settings, places } = this.#options;
     const profile = grants.profile ?? "engine";
@@ -108,11 +105,10 @@ export class RunSandbox {
   }
 
   /**
-   * The argument vector that starts `bin args` confined for this step; throws SandboxUnavailableError when the
+   * The launcher's arguments that start `bin args` confined for this step; throws SandboxUnavailableError when the
    * stack's level cannot be enforced here (fail closed).
    */
-  async #command(bin: string, args: readonly string[], grants: StepGrants = {}): Promise<{ bin: string; args: string[] }> {
-    if (this.level === "off") return { bin, args: [...args] };
+  async #launchArgs(bin: string, args: readonly string[], grants: StepGrants = {}): Promise<string[]> {
     const support = await this.#environment.support();
     const unmet = unmetRequirement(this.level, support);
     if (unmet) throw new SandboxUnavailableError(`stack ${this.#options.stack}: ${unmet}`);
@@ -120,22 +116,25 @@ export class RunSandbox {
     // A writable place may not exist yet (the folder a stack's first apply creates its resources in).
     for (const path of policy.readWrite) if (!existsSync(path)) mkdirSync(path, { recursive: true, mode: 0o700 });
     const granted = { ...policy, readOnly: policy.readOnly.filter((path) => existsSync(path)) };
-    return { bin: this.#environment.launcher, args: ["run", "--policy", JSON.stringify(granted), "--", bin, ...args] };
+    return ["run", "--policy", JSON.stringify(granted), "--", bin, ...args];
   }
 
-  /** Runs `bin args` confined for this step; a failure of the launcher itself is a SandboxError. */
+  /**
+   * Runs `bin args` confined for this step (at level off: as it is); a failure of the launcher itself is a
+   * SandboxError.
+   */
   async run(bin: string, args: readonly string[], options: ToolRunOptions & { grants?: StepGrants }): Promise<ToolRun> {
     const { grants, ...runOptions } = options;
-    const launch = await this.#command(bin, args, grants);
-    const env = this.level === "off" ? runOptions.env : { ...runOptions.env, ...this.#environment.launcherEnv };
-    const result = await runTool(launch.bin, launch.args, { ...runOptions, env });
-    if (this.level !== "off") throwIfLauncherFailed(this.#options.stack, result);
+    if (this.level === "off") return runTool(bin, args, runOptions);
+    const launchArgs = await this.#launchArgs(bin, args, grants);
+    const result = await runTool(this.#environment.launcher, launchArgs, { ...runOptions, env: { ...runOptions.env, ...this.#environment.launcherEnv } });
+    throwIfLauncherFailed(this.#options.stack, result);
     return result;
   }
 }
 
 /** A launcher failure (exit 125 and its own message) as a SandboxError; a program's own failure is left alone. */
-export function throwIfLauncherFailed(stack: string, result: { code: number | null; stderr: string }): void {
+function throwIfLauncherFailed(stack: string, result: { code: number | null; stderr: string }): void {
   if (result.code !== LAUNCHER_FAILED) return;
   const lines = result.stderr.split("\n").filter((line) => line.startsWith(LAUNCHER_PREFIX));
   if (lines.length === 0) return;

@@ -6,9 +6,9 @@ import { isInside } from "../core/worktree-file.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
 import { allowedPorts } from "./ports.ts";
 import { namedFiles, RunSandbox, type RunPlaces, type SandboxEnvironment } from "./run-sandbox.ts";
-import { probeSandbox, unmetRequirement } from "./support.ts";
+import { launcherSettings, probeSandbox } from "./support.ts";
 import { toolchainReadOnly } from "./toolchain-paths.ts";
-import type { SandboxLevel, SandboxSupport } from "./types.ts";
+import type { SandboxSupport } from "./types.ts";
 
 export interface SandboxesOptions {
   toolchain: ToolchainManifest;
@@ -19,11 +19,6 @@ export interface SandboxesOptions {
   dataDir: string;
   /** Files never granted through a stack's env (the configuration, the SQLite database). */
   protectedFiles: readonly string[];
-}
-
-/** The launcher's own settings, passed to every launch: the operator's, not a stack's. */
-function launcherSettings(env: NodeJS.ProcessEnv): Record<string, string> {
-  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[0].startsWith("DRIFTWATCH_SANDBOX_") && entry[1] !== undefined));
 }
 
 export class Sandboxes {
@@ -48,12 +43,6 @@ export class Sandboxes {
     return this.#support;
   }
 
-  /** Why `level` cannot be enforced here, if it cannot (see support.ts). */
-  async unmet(level: SandboxLevel): Promise<string | undefined> {
-    if (level === "off") return undefined;
-    return unmetRequirement(level, await this.support());
-  }
-
   /** One run's sandbox for `stack`, at its places. */
   forRun(stack: StackConfig, places: RunPlaces, logger: Logger): RunSandbox {
     this.#warnAboutGrants(stack, logger);
@@ -65,7 +54,6 @@ export class Sandboxes {
       places,
       ports: allowedPorts(endpoints, stack.sandbox.connectPorts),
       namedFiles: namedFiles(Object.values(stack.env)).filter((file) => !this.#options.protectedFiles.some((known) => file === known || file.startsWith(`${known}-`))),
-      logger,
     });
   }
 

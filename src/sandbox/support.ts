@@ -14,10 +14,14 @@ const supportSchema = z.object({
   uid: z.number().int(),
 });
 
-/** Runs `<launcher> probe`. The launcher's own settings (DRIFTWATCH_SANDBOX_*) are read from `env`. */
+/** The launcher's own settings in `env` (DRIFTWATCH_SANDBOX_*): the operator's, passed to every launch and probe. */
+export function launcherSettings(env: NodeJS.ProcessEnv): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[0].startsWith("DRIFTWATCH_SANDBOX_") && entry[1] !== undefined));
+}
+
+/** Runs `<launcher> probe`, with the launcher's own settings from `env`. */
 export async function probeSandbox(launcher: string, env: NodeJS.ProcessEnv, signal: AbortSignal = AbortSignal.timeout(30_000)): Promise<SandboxSupport> {
-  const settings = Object.fromEntries(Object.entries(env).filter(([name]) => name.startsWith("DRIFTWATCH_SANDBOX_")));
-  const result = await runTool(launcher, ["probe"], { cwd: "/", env: { PATH: env.PATH ?? "/usr/bin:/bin", ...settings }, signal });
+  const result = await runTool(launcher, ["probe"], { cwd: "/", env: { PATH: env.PATH ?? "/usr/bin:/bin", ...launcherSettings(env) }, signal });
   if (result.code !== 0) throw new SandboxError(`the sandbox launcher ${launcher} does not run: ${(result.stderr || result.stdout).trim() || `exit code ${result.code}`}`);
   const parsed = supportSchema.safeParse(JSON.parse(result.stdout));
   if (!parsed.success) throw new SandboxError(`the sandbox launcher ${launcher} answered its probe with something unexpected: ${result.stdout.trim().slice(0, 200)}`);

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"syscall"
@@ -66,11 +67,7 @@ func namespacesWork() error {
 	return cmd.Run()
 }
 
-type namespacesOff struct{}
-
-func (namespacesOff) Error() string { return envNamespaces + "=off" }
-
-var errNamespacesOff = namespacesOff{}
+var errNamespacesOff = errors.New(envNamespaces + "=off")
 
 func probe() {
 	support := Support{UID: os.Getuid()}

@@ -96,7 +96,7 @@ async function runPulumi(
     readWrite: [...options.grants.readWrite, ...(eventLog && !eventLog.startsWith("tcp:") ? [dirname(eventLog)] : []), ...(plan ? [dirname(plan)] : [])],
   };
   const stop = new AbortController();
-  const signal = io.signal ? AbortSignal.any([io.signal, ctx.signal, stop.signal]) : AbortSignal.any([ctx.signal, stop.signal]);
+  const signal = AbortSignal.any([io.signal ?? ctx.signal, stop.signal]);
   const guard = eventLog && !eventLog.startsWith("tcp:") ? guardEventLog(eventLog, () => stop.abort()) : undefined;
   try {
     const result = await ctx.sandbox.run(bin, args, { cwd, env, signal, grants });
