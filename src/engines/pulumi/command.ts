@@ -4,15 +4,12 @@
 // The Automation API would start the CLI itself through execa, which adds the calling process's whole environment
 // (the service's tokens) and buffers output without limit. Its `PulumiCommand.run` is the one place every CLI call
 // goes through, so Driftwatch hands it a command whose `run` does the launching: through the run's sandbox
-// (ctx.sandbox), granting each call what its arguments name (the event log's folder, the plan file's).
+// (ctx.sandbox), granting each call what its arguments name (the plan file's folder).
 //
-// Event transport: since 3.206 the Automation API streams engine events over a gRPC server it listens on at a
-// loopback port, which any local process can connect to (and Pulumi runs cannot have their TCP limited: the CLI
-// and its plugins talk over loopback ports chosen at run time). With an older version it tails a file in a folder
-// of its own, which only this run's sandbox may write. The command tells the Automation API its version is 3.205.0
-// so that it uses the file; nothing else it does depends on the version past 3.181.
-import { watch, type FSWatcher } from "node:fs";
-import { stat } from "node:fs/promises";
+// Engine events come back the way the Automation API of this version takes them: over a gRPC server it listens on
+// at a loopback port (the file it used before 3.206 was written by the CLI with events interleaving under load, and
+// lines lost). Like the CLI's own plugin ports, that port is open to local processes; see README "Security model".
+// How much of them is kept is bounded by the engine (event-sink.ts).
 import { createRequire } from "node:module";
 import { delimiter, dirname } from "node:path";
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
@@ -35,12 +32,6 @@ type CommandResultClass = new (stdout: string, stderr: string, code: number, err
 const { CommandResult } = cmdModule as unknown as { CommandResult: CommandResultClass };
 const { createCommandError } = errorsModule as unknown as { createCommandError(result: CommandResult): Error };
 
-/** The version the Automation API is told (see above): the last that reads engine events from a file. */
-const FILE_EVENT_LOG_VERSION = "3.205.0";
-
-/** The most of the event log a run may write: past it the run is stopped, before the service holds it all. */
-export const MAX_EVENT_LOG_BYTES = 64 * 1024 * 1024;
-
 function semverOf(version: string): PulumiCommand["version"] {
   // semver is the Automation API's own dependency; the version object must be one it can compare.
   const requireFromPulumi = createRequire(createRequire(import.meta.url).resolve("@pulumi/pulumi/package.json"));
@@ -55,8 +46,9 @@ function argument(args: readonly string[], flag: string): string | undefined {
 }
 
 export interface SandboxedCommandOptions {
-  /** The toolchain's pulumi binary. */
+  /** The toolchain's pulumi binary, and its version (the Automation API picks its ways by it). */
   bin: string;
+  version: string;
   ctx: EngineContext;
   /** What every call of this run may read and write besides the run's places (backend folder, dependencies). */
   grants: { readOnly: readonly string[]; readWrite: readonly string[] };
@@ -66,7 +58,7 @@ export interface SandboxedCommandOptions {
 export function sandboxedCommand(options: SandboxedCommandOptions): PulumiCommand {
   const command = Object.create(PulumiCommand.prototype) as PulumiCommand & { command: string; version: PulumiCommand["version"] };
   Object.defineProperty(command, "command", { value: options.bin });
-  Object.defineProperty(command, "version", { value: semverOf(FILE_EVENT_LOG_VERSION) });
+  Object.defineProperty(command, "version", { value: semverOf(options.version) });
   Object.defineProperty(command, "run", {
     value: (args: string[], cwd: string, env: Record<string, string | undefined>, onOutput?: (data: string) => void, onError?: (data: string) => void, signal?: AbortSignal) =>
       runPulumi(options, [...args, ...(args.includes("--non-interactive") ? [] : ["--non-interactive"])], cwd, env, { onOutput, onError, signal }),
@@ -87,55 +79,19 @@ async function runPulumi(
   for (const [name, value] of Object.entries(given)) if (value !== undefined) env[name] = value;
   env.PATH = [dirname(bin), env.PATH ?? ""].join(delimiter);
   env.PULUMI_AUTOMATION_API = "true";
-  const eventLog = argument(args, "--event-log");
   const plan = argument(args, "--plan") ?? argument(args, "--save-plan");
   const grants: StepGrants = {
     // Pulumi's CLI, language host and plugins talk to each other over loopback TCP ports chosen at run time.
     network: "any",
     readOnly: options.grants.readOnly,
-    readWrite: [...options.grants.readWrite, ...(eventLog && !eventLog.startsWith("tcp:") ? [dirname(eventLog)] : []), ...(plan ? [dirname(plan)] : [])],
+    readWrite: [...options.grants.readWrite, ...(plan ? [dirname(plan)] : [])],
   };
-  const stop = new AbortController();
-  const signal = AbortSignal.any([io.signal ?? ctx.signal, stop.signal]);
-  const guard = eventLog && !eventLog.startsWith("tcp:") ? guardEventLog(eventLog, () => stop.abort()) : undefined;
-  try {
-    const result = await ctx.sandbox.run(bin, args, { cwd, env, signal, grants });
-    if (guard?.overflowed()) throw new OutputTooLargeError("pulumi's engine events", MAX_EVENT_LOG_BYTES, { stack: ctx.stack.name });
-    if (result.outputTooLarge) throw new OutputTooLargeError(`pulumi ${args[0] ?? ""}`.trim(), DEFAULT_MAX_OUTPUT_BYTES, { stack: ctx.stack.name });
-    if (result.stdout && io.onOutput) io.onOutput(result.stdout);
-    if (result.stderr && io.onError) io.onError(result.stderr);
-    const code = result.code ?? -2;
-    const commandResult = new CommandResult(result.stdout, result.stderr, code, result.aborted ? new Error("the command was stopped (timeout or shutdown)") : undefined);
-    if (code !== 0) throw createCommandError(commandResult);
-    return commandResult;
-  } finally {
-    guard?.close();
-  }
-}
-
-/** Watches the event log's size; past MAX_EVENT_LOG_BYTES calls `stop` (once). */
-function guardEventLog(file: string, stop: () => void): { overflowed(): boolean; close(): void } {
-  let overflowed = false;
-  let watcher: FSWatcher | undefined;
-  const check = () => {
-    stat(file).then(
-      (info) => {
-        if (!overflowed && info.size > MAX_EVENT_LOG_BYTES) {
-          overflowed = true;
-          stop();
-        }
-      },
-      () => undefined, // not written yet
-    );
-  };
-  try {
-    watcher = watch(dirname(file), check);
-    watcher.on("error", () => undefined);
-  } catch {
-    watcher = undefined;
-  }
-  return {
-    overflowed: () => overflowed,
-    close: () => watcher?.close(),
-  };
+  const result = await ctx.sandbox.run(bin, args, { cwd, env, signal: io.signal ?? ctx.signal, grants });
+  if (result.outputTooLarge) throw new OutputTooLargeError(`pulumi ${args[0] ?? ""}`.trim(), DEFAULT_MAX_OUTPUT_BYTES, { stack: ctx.stack.name });
+  if (result.stdout && io.onOutput) io.onOutput(result.stdout);
+  if (result.stderr && io.onError) io.onError(result.stderr);
+  const code = result.code ?? -2;
+  const commandResult = new CommandResult(result.stdout, result.stderr, code, result.aborted ? new Error("the command was stopped (timeout or shutdown)") : undefined);
+  if (code !== 0) throw createCommandError(commandResult);
+  return commandResult;
 }

@@ -3,8 +3,8 @@
 // (its file backend, unless it names another, and its update plans) and read its program's dependencies.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LocalWorkspace, type EngineEvent, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { EngineError, errorMessage } from "../../core/errors.ts";
+import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { EngineError, errorMessage, OutputTooLargeError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import { timed } from "../../core/phase-timer.ts";
 import { preparePrivateDir } from "../../core/private-dir.ts";
@@ -20,6 +20,7 @@ import { changesFromEvents, isPlanRefusal, planRefusals } from "./events.ts";
 import { type FallbackEvents, separateOnePass } from "./one-pass.ts";
 import { withPlanFile } from "./plan-file.ts";
 import { releaseLocksTakenSince, stackLocks } from "./stack-locks.ts";
+import { EventSink, MAX_EVENT_BYTES } from "./event-sink.ts";
 
 /** The Pulumi settings of the context's stack (the registry only hands pulumi stacks to this engine). */
 function settingsOf(ctx: EngineContext) {
@@ -55,7 +56,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
         warnLocalState(ctx.stack.name, ctx.logger, "its backend is a folder in it; give the stack a pulumi.backendUrl every replica reaches (s3://, gs://, azblob://, Pulumi Cloud)");
       }
     }
-    const command = sandboxedCommand({ bin: deps.toolchain.pulumi.bin, ctx, grants: { readOnly: dependencies.entry ? [dependencies.entry] : [], readWrite: writable } });
+    const command = sandboxedCommand({ bin: deps.toolchain.pulumi.bin, version: deps.toolchain.pulumi.version, ctx, grants: { readOnly: dependencies.entry ? [dependencies.entry] : [], readWrite: writable } });
     const envVars: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined) envVars[key] = value;
     envVars.PULUMI_BACKEND_URL = settings.backendUrl;
@@ -81,12 +82,16 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
    * releases its lock); if it is still there after a grace period, its whole process tree is killed (the sandbox's
    * PID namespace goes with it) and the lock it leaves in a file:// backend is removed.
    */
-  async function guarded<T>(ctx: EngineContext, operation: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async function guarded<T>(ctx: EngineContext, operation: (signal: AbortSignal, onEvent: EventSink["push"]) => Promise<T>, sink = new EventSink()): Promise<T> {
     if (ctx.signal.aborted) throw classifyPulumiError(new Error("aborted"), { timedOut: true, timeoutSeconds: ctx.stack.timeoutSeconds, stack: ctx.stack.name });
     const locksBefore = stackLocks(settingsOf(ctx).backendUrl, settingsOf(ctx).stack);
+    const tooMany = () => new OutputTooLargeError("pulumi's engine events", MAX_EVENT_BYTES, { stack: ctx.stack.name });
     try {
-      return await operation(ctx.signal);
+      const result = await operation(AbortSignal.any([ctx.signal, sink.signal]), sink.push);
+      if (sink.overflowed) throw tooMany();
+      return result;
     } catch (error) {
+      if (sink.overflowed) throw tooMany();
       if (ctx.signal.aborted) {
         const released = releaseLocksTakenSince(settingsOf(ctx).backendUrl, settingsOf(ctx).stack, locksBefore);
         if (released.length > 0) ctx.logger.warn({ locks: released }, "released the stack lock left by the stopped engine");
@@ -103,8 +108,9 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       // One pass: the refresh steps are the drift, the program's steps after them hold the pending changes. With
       // runProgram the engine refreshes each resource as the program registers it, instead of all of them before
       // the program starts: the pass then costs about what a plain preview does (see one-pass.ts).
-      const events: EngineEvent[] = [];
-      await guarded(ctx, (signal) => stack.preview({ refresh: true, runProgram: true, onEvent: (e) => events.push(e), signal, color: "never" }));
+      const pass = new EventSink();
+      await guarded(ctx, (signal, onEvent) => stack.preview({ refresh: true, runProgram: true, onEvent, signal, color: "never" }), pass);
+      const events = pass.events;
       const answers: FallbackEvents = {};
       let separation = separateOnePass(events, { runProgram: true });
       // What the pass cannot tell is asked again, of just those resources (see one-pass.ts for which and why).
@@ -112,18 +118,18 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       if (separation.driftUnknown.length > 0) {
         const target = separation.driftUnknown;
         ctx.logger.info({ fallback: "previewRefresh", resources: target.length }, "one pass cannot tell whether these resources drifted; refreshing just them");
-        const refreshEvents: EngineEvent[] = [];
-        await guarded(ctx, (signal) => stack.previewRefresh({ target, onEvent: (e) => refreshEvents.push(e), signal, color: "never" }));
-        answers.refresh = refreshEvents;
+        const refresh = new EventSink();
+        await guarded(ctx, (signal, onEvent) => stack.previewRefresh({ target, onEvent, signal, color: "never" }), refresh);
+        answers.refresh = refresh.events;
         separation = separateOnePass(events, { runProgram: true, answers });
         const missing = separation.driftUnknown;
         if (missing.length > 0) throw new EngineError(`stack ${ctx.stack.name}: the preview-only refresh did not report ${missing.join(", ")}`);
       }
       if (separation.pendingUnknown.length > 0) {
         ctx.logger.info({ fallback: "preview", resources: separation.pendingUnknown.length }, "one pass cannot tell what Git changes in these resources; previewing them without refresh");
-        const previewEvents: EngineEvent[] = [];
-        await guarded(ctx, (signal) => stack.preview({ onEvent: (e) => previewEvents.push(e), signal, color: "never" }));
-        answers.preview = previewEvents;
+        const preview = new EventSink();
+        await guarded(ctx, (signal, onEvent) => stack.preview({ onEvent, signal, color: "never" }), preview);
+        answers.preview = preview.events;
         separation = separateOnePass(events, { runProgram: true, answers });
       }
       return { drift: separation.drift, pending: separation.pending };
@@ -135,16 +141,16 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       // is held to that plan: Pulumi itself refuses any resource operation the preview did not show, even from a
       // program that declares something else when it is not a dry run.
       return withPlanFile(stackFolder(deps.dataDir, ctx.stack.name), async (planFile) => {
-        const previewEvents: EngineEvent[] = [];
-        await guarded(ctx, (signal) => stack.preview({ refresh: true, plan: planFile, onEvent: (e) => previewEvents.push(e), signal, color: "never" }));
-        const changes = changesFromEvents("pending", previewEvents);
+        const preview = new EventSink();
+        await guarded(ctx, (signal, onEvent) => stack.preview({ refresh: true, plan: planFile, onEvent, signal, color: "never" }), preview);
+        const changes = changesFromEvents("pending", preview.events);
         const planned: RemediationPlan = { changes, fingerprint: fingerprintChanges(changes) };
         if (!(await decide(planned))) return { plan: planned, applied: false };
-        const upEvents: EngineEvent[] = [];
+        const up = new EventSink();
         try {
-          await guarded(ctx, (signal) => stack.up({ refresh: true, plan: planFile, onEvent: (e) => upEvents.push(e), signal, color: "never" }));
+          await guarded(ctx, (signal, onEvent) => stack.up({ refresh: true, plan: planFile, onEvent, signal, color: "never" }), up);
         } catch (error) {
-          const refusals = planRefusals(upEvents);
+          const refusals = planRefusals(up.events);
           if (refusals.length > 0 || isPlanRefusal(errorMessage(error))) throw planViolation(ctx.stack.name, refusals);
           throw error;
         }
@@ -154,10 +160,10 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
 
     async converge(ctx): Promise<ResourceChange[]> {
       const stack = await guarded(ctx, () => openStack(ctx));
-      const events: EngineEvent[] = [];
-      await guarded(ctx, (signal) => stack.up({ refresh: true, signal, color: "never", onEvent: (event) => events.push(event) }));
+      const up = new EventSink();
+      await guarded(ctx, (signal, onEvent) => stack.up({ refresh: true, signal, color: "never", onEvent }), up);
       // The steps `up` took besides its refresh: the same reading as a preview's.
-      return changesFromEvents("pending", events);
+      return changesFromEvents("pending", up.events);
     },
   };
 }
