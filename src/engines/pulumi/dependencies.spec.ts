@@ -113,6 +113,31 @@ describe("ensureDependencies", () => {
     expect(await how((await freshProcess())(options(root, project, env)))).toBe("installed");
   });
 
+  it("keeps an entry's state beside it, so a new process checks that instead of hashing every file again", async () => {
+    const root = tempDir();
+    const env = { ...process.env, DRIFTWATCH_NPM: fakeNpm(root) };
+    const project = program(root);
+    expect(await how(ensureDependencies(options(root, project, env)))).toBe("installed");
+    const [name] = readdirSync(join(root, "cache", "npm"));
+    const entry = join(root, "cache", "npm", name!);
+    const freshProcess = async () => {
+      vi.resetModules();
+      return (await import("./dependencies.ts")).ensureDependencies;
+    };
+    // A content fingerprint that no longer matches: a process that hashed the files would install again.
+    const marker = join(entry, ".driftwatch-installed");
+    writeFileSync(marker, JSON.stringify({ ...JSON.parse(readFileSync(marker, "utf8")), content: "0".repeat(64) }));
+    expect(await how((await freshProcess())(options(root, project, env)))).toBe("cached");
+    // Without the kept state, the content is checked again.
+    rmSync(join(entry, ".driftwatch-state"));
+    expect(await how((await freshProcess())(options(root, project, env)))).toBe("installed");
+    // A change to the tree changes its state: the content is checked, and the entry installed again.
+    expect(await how((await freshProcess())(options(root, project, env)))).toBe("cached");
+    writeFileSync(join(project, "node_modules", "dep", "by"), "evil\n");
+    expect(await how((await freshProcess())(options(root, project, env)))).toBe("installed");
+    expect(readFileSync(join(project, "node_modules", "dep", "by"), "utf8")).not.toBe("evil\n");
+  });
+
   it("refuses a package.json linked to a file outside the worktree", async () => {
     const root = tempDir();
     const outside = tempDir();

@@ -70,6 +70,14 @@ async function readManifest(options: DependencyOptions): Promise<Manifest> {
 /** The state fingerprint each entry had when this process last found it intact. */
 const verified = new Map<string, string>();
 
+/**
+ * Beside the marker: the entry's state fingerprint once its content was known good, so that a new process (each
+ * one-shot `driftwatch check`) checks the state instead of hashing every file again. Programs and npm runs can only
+ * read the cache in their sandbox, so only the service writes it; an unconfined program (`sandbox: off`) could
+ * rewrite it, as it could anything else the service's user may write.
+ */
+const STATE = ".driftwatch-state";
+
 function markedContent(entry: string): string | undefined {
   try {
     return (JSON.parse(readFileSync(join(entry, MARKER), "utf8")) as { content?: unknown }).content as string | undefined;
@@ -78,16 +86,36 @@ function markedContent(entry: string): string | undefined {
   }
 }
 
+function keptState(entry: string): string | undefined {
+  try {
+    return readFileSync(join(entry, STATE), "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+/** Remembers the state of an entry whose content is known good, here and beside the entry for later processes. */
+function trust(entry: string, state: string): void {
+  verified.set(entry, state);
+  const staged = join(entry, `${STATE}.${process.pid}`);
+  writeFileSync(staged, state);
+  renameSync(staged, join(entry, STATE));
+}
+
 /** Whether the entry is exactly what was installed (see dependency-integrity.ts); remembers its state when so. */
 async function intact(entry: string): Promise<boolean> {
   const tree = join(entry, "node_modules");
-  const known = verified.get(entry);
-  if (known !== undefined) return (await stateFingerprint(tree)) === known;
   const expected = markedContent(entry);
   if (expected === undefined || !existsSync(tree)) return false;
+  const known = verified.get(entry) ?? keptState(entry);
   const state = await stateFingerprint(tree);
+  if (known !== undefined && state === known) {
+    verified.set(entry, state);
+    return true;
+  }
+  if (verified.has(entry)) return false; // changed since this process found it intact
   if ((await contentFingerprint(tree)) !== expected) return false;
-  verified.set(entry, state);
+  trust(entry, state);
   return true;
 }
 
@@ -164,7 +192,7 @@ async function install(entry: string, options: DependencyOptions, manifest: Mani
       rmSync(staging, { recursive: true, force: true });
       if (!existsSync(join(entry, MARKER))) throw error; // not a finished twin that won the race
     }
-    verified.set(entry, await stateFingerprint(join(entry, "node_modules")));
+    trust(entry, await stateFingerprint(join(entry, "node_modules")));
   }
   options.logger.info({ durationMs: Date.now() - started }, "program dependencies installed");
 }
