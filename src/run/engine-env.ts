@@ -38,7 +38,16 @@ export function privateDirs(dataDir: string, stack: string): PrivateDirs {
   return dirs;
 }
 
-/** One stack's engine environment: the base, its private HOME and TMPDIR, then its own `env` (which may override them). */
+/**
+ * One stack's engine environment: the base, its private HOME and TMPDIR, Node's compile cache in that home, then its
+ * own `env` (which may override them).
+ *
+ * The compile cache (Node >= 22.1; older ones ignore it) keeps V8's compiled code of the modules a Node process loads:
+ * a Pulumi program, its dynamic providers and npm load the same large modules (@pulumi/pulumi, TypeScript) on every
+ * run, and compiling them is much of their start. It is the stack's own: a cache entry is code that runs, so a
+ * program that could write another stack's cache could run code in that stack's next run.
+ */
 export function stackEngineEnv(base: Record<string, string>, dirs: PrivateDirs, stack: StackConfig): Record<string, string> {
-  return { ...base, HOME: dirs.home, TMPDIR: dirs.tmp, TMP: dirs.tmp, TEMP: dirs.tmp, ...stack.env };
+  const tmp = { TMPDIR: dirs.tmp, TMP: dirs.tmp, TEMP: dirs.tmp };
+  return { ...base, HOME: dirs.home, ...tmp, NODE_COMPILE_CACHE: join(dirs.home, ".cache", "node-compile-cache"), ...stack.env };
 }
