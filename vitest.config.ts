@@ -1,4 +1,15 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
+
+/**
+ * Test files run in parallel, more of them than there are cores: most of a file's time is spent waiting on
+ * engines, servers and timers, not computing. DRIFTWATCH_TEST_WORKERS overrides the count (1: one file at a time).
+ */
+function workers(): number {
+  const given = Number(process.env.DRIFTWATCH_TEST_WORKERS);
+  if (Number.isInteger(given) && given > 0) return given;
+  return Math.max(2, availableParallelism() * 2);
+}
 
 export default defineConfig({
   test: {
@@ -9,5 +20,7 @@ export default defineConfig({
     testTimeout: 300_000,
     hookTimeout: 300_000,
     pool: "forks",
+    maxWorkers: workers(),
+    reporters: ["default", "./test/support/slowest-files-reporter.ts"],
   },
 });
