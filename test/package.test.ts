@@ -2,14 +2,16 @@
 // globally into a temporary prefix, and its `driftwatch` run by a user's shell, not through this repository: no
 // DRIFTWATCH_TOOLCHAIN, so it provisions the engines itself on first use, into its tool cache (here a cache whose
 // entries are this machine's, linked, so nothing is built again and the shared manifest is not rewritten).
-import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "./support/git.ts";
+import { until } from "./support/processes.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
 import { engineTimeout } from "./support/timeouts.ts";
 
@@ -23,7 +25,7 @@ describe("the npm package", () => {
     return result;
   };
 
-  it("installs globally from the packed tarball and checks a Terraform stack, provisioning on first use", () => {
+  it("installs globally from the packed tarball and checks a Terraform stack, provisioning on first use", async () => {
     const started = performance.now();
     const packed = run("npm", ["pack", "--pack-destination", root], process.env, repoRoot);
     expect(packed.status, packed.stderr).toBe(0);
@@ -67,5 +69,25 @@ describe("the npm package", () => {
     expect(run(driftwatch, ["--version"], env).stdout).toMatch(/\ntofu \d+\.\d+\.\d+\n/);
     // The figure for the README: pack + install + first check, with a warm tool cache.
     process.stderr.write(`npm pack + global install + first check: ${((performance.now() - started) / 1000).toFixed(1)}s\n`);
+
+    // `serve` through the bin runs with the service's Node settings (src/service/runtime.ts), in the same process.
+    const served = spawn(driftwatch, ["--config", config, "serve", "--port", "0"], { env, stdio: "ignore" });
+    const exited = once(served, "exit");
+    const procFile = (name: string) => {
+      try {
+        return readFileSync(`/proc/${served.pid}/${name}`, "utf8").split("\0");
+      } catch {
+        return [];
+      }
+    };
+    try {
+      await until(() => served.exitCode !== null || procFile("cmdline").includes("--optimize-for-size"), engineTimeout(30), "serve relaunched with the service's flags");
+      expect(served.exitCode).toBeNull();
+      expect(procFile("cmdline")).toEqual(expect.arrayContaining(["--max-semi-space-size=2", "--optimize-for-size", "serve", "--port", "0"]));
+      expect(procFile("environ")).toContain("MALLOC_ARENA_MAX=2");
+    } finally {
+      served.kill("SIGTERM");
+      await exited;
+    }
   }, engineTimeout(120));
 });
