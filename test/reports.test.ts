@@ -9,6 +9,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../src/config/load.ts";
 import type { FleetReport } from "../src/reports/model.ts";
+import { ManualClock } from "../src/scheduler/clock.ts";
 import { startService, type Service } from "../src/service/serve.ts";
 import { readToolchainManifest } from "../src/toolchain/manifest.ts";
 import { manifestPath } from "../src/toolchain/paths.ts";
@@ -143,9 +144,10 @@ describe("scheduled reports in serve", () => {
   afterAll(async () => {
     for (const s of services) await s.stop();
   });
-  /** The service, with its reports' clock stopped at `clock` when given. */
-  async function serve(clock?: Date): Promise<Service> {
-    const service = await startService({ config: loadConfig(configFile, { env }), toolchain, logger, env, ...(clock ? { clock: () => clock } : {}) });
+  /** The service on a clock that moves only when the test moves it, from `at` (default now). */
+  async function serve(at: Date | ManualClock = new Date()): Promise<Service> {
+    const clock = at instanceof ManualClock ? at : new ManualClock(at);
+    const service = await startService({ config: loadConfig(configFile, { env }), toolchain, logger, env, clock });
     services.push(service);
     return service;
   }
@@ -203,15 +205,23 @@ describe("scheduled reports in serve", () => {
   it("produces a report at its cron tick, keeps the newest `keep`, and deletes the older files", async () => {
     writeConfig(['  - { name: minutely, schedule: "* * * * *", since: 1d, keep: 1 }']);
     const reportsDir = join(root, "data", "reports");
-    const service = await serve();
-    // The real node-cron tick (at most a minute away), then a second one: only the newest stays.
-    await until(async () => (await service.runner.store.listReports({ name: "minutely" })).length > 0, 180_000, "the first minutely report");
+    const clock = new ManualClock(new Date());
+    const service = await serve(clock);
+    const minutely = async () => (await service.runner.store.listReports({ name: "minutely" })).map((r) => r.id);
+    expect(await minutely()).toEqual([]); // armed now: no tick was due
+    // The next minute's tick, as the service's cron fires it.
+    clock.advance(60_000);
+    await until(async () => (await minutely()).length > 0, 60_000, "the first minutely report");
     const first = (await service.runner.store.listReports({ name: "minutely" }))[0]!;
+    expect(Date.parse(first.tickAt)).toBe(Math.floor(clock.now().getTime() / 60_000) * 60_000);
     expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(true);
-    const second = await service.reports.produce(loadConfig(configFile, { env }).reports[0]!, new Date(Date.parse(first.tickAt) + 60_000));
-    expect(second).toBeDefined();
-    expect((await service.runner.store.listReports({ name: "minutely" })).map((r) => r.id)).toEqual([second!.id]);
-    expect(existsSync(join(reportsDir, `${first.id}.html`))).toBe(false);
+    // The tick after it: only the newest stays.
+    clock.advance(60_000);
+    await until(async () => (await minutely())[0] !== first.id, 60_000, "the second minutely report");
+    const [second] = await service.runner.store.listReports({ name: "minutely" });
+    expect(Date.parse(second!.tickAt)).toBe(Date.parse(first.tickAt) + 60_000);
+    await until(async () => (await minutely()).length === 1 && !existsSync(join(reportsDir, `${first.id}.html`)), 60_000, "the older report forgotten");
+    expect(await minutely()).toEqual([second!.id]);
     expect(existsSync(join(reportsDir, `${second!.id}.html`))).toBe(true);
     await service.stop();
   });

@@ -6,7 +6,6 @@
 // produce last week's tick).
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import cron, { type ScheduledTask } from "node-cron";
 import type { Logger } from "pino";
 import type { DatabaseConfig, DriftwatchConfig, ReportConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -15,6 +14,7 @@ import { preparePrivateDir } from "../core/private-dir.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { ReportDigestEvent } from "../notifiers/api.ts";
 import type { Alerting } from "../run/alerting.ts";
+import { type Clock, type CronTask, systemClock } from "../scheduler/clock.ts";
 import type { ReportRecord, Store } from "../store/api.ts";
 import { digestOf } from "./digest.ts";
 import { computeReportOffThread } from "./off-thread.ts";
@@ -29,8 +29,8 @@ export interface ScheduledReportsOptions {
   alerting: Pick<Alerting, "notifiers" | "redact" | "kick">;
   masker: SecretMasker;
   logger: Logger;
-  /** The clock (tests); default the real one. */
-  now?: () => Date;
+  /** The clock of the ticks and of the reports' times (tests); default the system's. */
+  clock?: Clock;
 }
 
 /** Where a report's HTML lives. */
@@ -45,7 +45,7 @@ export function reportId(name: string, tick: Date): string {
 
 export class ScheduledReports {
   readonly #options: ScheduledReportsOptions;
-  readonly #tasks: ScheduledTask[] = [];
+  readonly #tasks: CronTask[] = [];
   readonly #log: Logger;
   /** Reports being produced, by id: a tick and a catch-up never compute the same one twice at once. */
   readonly #producing = new Map<string, Promise<ReportRecord | undefined>>();
@@ -57,14 +57,14 @@ export class ScheduledReports {
   }
 
   #now(): Date {
-    return this.#options.now?.() ?? new Date();
+    return (this.#options.clock ?? systemClock).now();
   }
 
   /** Produces what was missed while the service was down (resolves when done), then follows the schedules. */
   async start(): Promise<void> {
     for (const report of this.#options.config.reports) {
-      const task = cron.schedule(report.schedule.expression, () => void this.#onTick(report), { timezone: report.schedule.timezone, name: `report:${report.name}` });
-      this.#tasks.push(task);
+      const { expression, timezone } = report.schedule;
+      this.#tasks.push((this.#options.clock ?? systemClock).schedule(expression, timezone, `report:${report.name}`, () => void this.#onTick(report)));
     }
     await Promise.all(this.#options.config.reports.map((report) => this.#catchUp(report)));
   }
@@ -72,7 +72,7 @@ export class ScheduledReports {
   /** No more ticks; waits for the reports being produced (so the store they record into is still open). */
   async stop(): Promise<void> {
     this.#stopped = true;
-    for (const task of this.#tasks.splice(0)) void task.destroy();
+    for (const task of this.#tasks.splice(0)) task.stop();
     await Promise.allSettled([...this.#producing.values()]);
   }
 

@@ -12,7 +12,6 @@
 // its job's heartbeat; the queue's maintenance fails the job after `heartbeatSeconds` and another replica runs the
 // stack again, noting the run the dead replica left as interrupted (`onRetry`).
 import { createHash } from "node:crypto";
-import cron, { type ScheduledTask } from "node-cron";
 import { InterruptedError } from "../core/errors.ts";
 import { latestTick } from "../reports/schedule.ts";
 import { PgBoss, type Job } from "pg-boss";
@@ -20,6 +19,7 @@ import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { errorMessage } from "../core/errors.ts";
 import { pinSearchPath } from "../store/postgres/search-path.ts";
+import { type Clock, type CronTask, scheduleGroups, systemClock } from "./clock.ts";
 import type { CheckScheduler, StopSummary, TriggerContext, TriggerOutcome, TriggerReason } from "./scheduler.ts";
 
 export const CHECK_QUEUE = "driftwatch-check";
@@ -54,7 +54,8 @@ export interface FleetSchedulerOptions {
   onRetry(stack: StackConfig, attempt: number): Promise<void>;
   logger: Logger;
   random?: () => number;
-  now?: () => Date;
+  /** The cron ticks' clock (tests, benchmarks); default the system's. */
+  clock?: Clock;
 }
 
 /** A UUID (version 5 layout) named by `name`: the same name gives the same id on every replica. */
@@ -81,10 +82,13 @@ function expireSeconds(stack: StackConfig): number {
 
 export class FleetScheduler implements CheckScheduler {
   readonly #options: FleetSchedulerOptions;
+  get #clock(): Clock {
+    return this.#options.clock ?? systemClock;
+  }
   readonly #stacks = new Map<string, StackConfig>();
   readonly #boss: PgBoss;
   readonly #cancel = new AbortController();
-  readonly #tasks: ScheduledTask[] = [];
+  readonly #tasks: CronTask[] = [];
   /** Jobs this replica runs now. */
   readonly #active = new Set<Promise<void>>();
   #phases: Record<string, "idle" | "queued" | "running"> = {};
@@ -142,14 +146,8 @@ export class FleetScheduler implements CheckScheduler {
         }
       });
     }
-    const groups = new Map<string, StackConfig[]>();
-    for (const stack of this.#stacks.values()) {
-      const key = `${stack.schedule.expression}\n${stack.schedule.timezone}`;
-      groups.set(key, [...(groups.get(key) ?? []), stack]);
-    }
-    for (const [key, stacks] of groups) {
-      const [expression = "", timezone = "UTC"] = key.split("\n");
-      this.#tasks.push(cron.schedule(expression, () => this.#tick(stacks, expression, timezone), { name: `driftwatch-fleet:${expression}:${timezone}`, timezone }));
+    for (const [[expression, timezone], stacks] of scheduleGroups(this.#stacks.values(), (stack) => stack)) {
+      this.#tasks.push(this.#clock.schedule(expression, timezone, `driftwatch-fleet:${expression}:${timezone}`, () => this.#tick(stacks, expression, timezone)));
     }
     await this.#refreshPhases();
     this.#phasesTimer = setInterval(() => void this.#refreshPhases(), PHASES_REFRESH_MS);
@@ -163,7 +161,7 @@ export class FleetScheduler implements CheckScheduler {
    */
   #tick(stacks: readonly StackConfig[], expression: string, timezone: string): void {
     // The tick as the schedule names it, whatever this replica's timer was late by: the same on every replica.
-    const tick = latestTick(expression, timezone, this.#options.now?.() ?? new Date());
+    const tick = latestTick(expression, timezone, this.#clock.now());
     if (!tick || this.#stopping) return;
     void this.queueTick(tick, stacks);
   }
@@ -217,7 +215,7 @@ export class FleetScheduler implements CheckScheduler {
     if (!stack) return "unknown-stack";
     if (this.#stopping) return "stopping";
     const log = this.#options.logger.child({ stack: name, trigger: reason });
-    const { data, ...options } = this.#job(stack, reason, context, this.#options.now?.() ?? new Date());
+    const { data, ...options } = this.#job(stack, reason, context, this.#clock.now());
     try {
       const sent = await this.#boss.send(CHECK_QUEUE, data, options);
       if (sent) return "queued";
@@ -292,7 +290,7 @@ export class FleetScheduler implements CheckScheduler {
   async stop(graceMs: number): Promise<StopSummary> {
     this.#stopping = true;
     clearInterval(this.#phasesTimer);
-    await Promise.all(this.#tasks.map((task) => task.destroy()));
+    for (const task of this.#tasks) task.stop();
     const running = this.#active.size;
     if (!this.#started) return { finished: 0, cancelled: 0 };
     const settled = Promise.allSettled([...this.#active]);

@@ -7,10 +7,10 @@
 // Per stack:   idle ──trigger──> queued ──slot free──> running ──done──> idle (or queued again, see below)
 //   a schedule tick for a stack that is queued or running is skipped (and counted): falling behind never piles up;
 //   any other trigger while running is coalesced into one follow-up run; while queued, it is already covered.
-import cron, { type ScheduledTask } from "node-cron";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
+import { type Clock, type CronTask, scheduleGroups, systemClock } from "./clock.ts";
 
 export type TriggerReason = "schedule" | "start" | "git" | "webhook" | "api" | "slack";
 /** `unavailable`: the check could not be queued (a fleet's database did not answer). */
@@ -48,6 +48,8 @@ export interface SchedulerOptions {
   logger: Logger;
   /** Uniform in [0, 1): the jitter's randomness (Math.random by default). */
   random?: () => number;
+  /** The cron ticks' clock (tests, benchmarks); default the system's. */
+  clock?: Clock;
 }
 
 interface StackState {
@@ -72,7 +74,7 @@ export class Scheduler implements CheckScheduler {
   readonly #limit: ReturnType<typeof pLimit>;
   readonly #cancel = new AbortController();
   readonly #inflight = new Set<Promise<void>>();
-  readonly #tasks: ScheduledTask[] = [];
+  readonly #tasks: CronTask[] = [];
   readonly #jitterTimers = new Set<NodeJS.Timeout>();
   #stopping = false;
   #started = false;
@@ -87,14 +89,9 @@ export class Scheduler implements CheckScheduler {
   start(runOnStart: boolean): void {
     if (this.#started) return;
     this.#started = true;
-    const groups = new Map<string, StackState[]>();
-    for (const state of this.#states.values()) {
-      const key = `${state.stack.schedule.expression}\n${state.stack.schedule.timezone}`;
-      groups.set(key, [...(groups.get(key) ?? []), state]);
-    }
-    for (const [key, states] of groups) {
-      const [expression = "", timezone = "UTC"] = key.split("\n");
-      this.#tasks.push(cron.schedule(expression, () => this.#tick(states), { name: `driftwatch:${expression}:${timezone}`, timezone }));
+    const clock = this.#options.clock ?? systemClock;
+    for (const [[expression, timezone], states] of scheduleGroups([...this.#states.values()], (state) => state.stack)) {
+      this.#tasks.push(clock.schedule(expression, timezone, `driftwatch:${expression}:${timezone}`, () => this.#tick(states)));
     }
     if (runOnStart) for (const state of this.#states.values()) this.trigger(state.stack.name, "start");
   }
@@ -176,7 +173,7 @@ export class Scheduler implements CheckScheduler {
   async stop(graceMs: number): Promise<StopSummary> {
     this.#stopping = true;
     const running = [...this.#states.values()].filter((s) => s.phase === "running").length;
-    await Promise.all(this.#tasks.map((task) => task.destroy()));
+    for (const task of this.#tasks) task.stop();
     for (const timer of this.#jitterTimers) clearTimeout(timer);
     this.#jitterTimers.clear();
     const settled = Promise.all([...this.#inflight]);

@@ -24,6 +24,7 @@ import { buildServer } from "../server/app.ts";
 import { reportProblems, sandboxReport } from "../sandbox/report.ts";
 import { createMetrics } from "../server/metrics.ts";
 import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import type { Clock } from "../scheduler/clock.ts";
 
 export interface ServeOptions {
   config: DriftwatchConfig;
@@ -32,8 +33,8 @@ export interface ServeOptions {
   env?: NodeJS.ProcessEnv;
   /** Masks what runs record and report; default: every secret of `config` and `env`. */
   masker?: SecretMasker;
-  /** The clock of scheduled reports (tests: a tick missed while the service was down); default the real one. */
-  clock?: () => Date;
+  /** The clock of the checks' schedules and of scheduled reports (tests: ticks without waiting for them); default the system's. */
+  clock?: Clock;
 }
 
 export interface Service {
@@ -95,6 +96,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
           poolSize: Math.max(2, Math.min(database.poolSize, concurrency + 2)),
           heartbeatSeconds: database.heartbeatSeconds,
           logger: logger.child({ component: "queue" }),
+          ...(options.clock ? { clock: options.clock } : {}),
           run,
           onRetry: async (stack) => {
             for (const left of await runner.store.interruptRunningRuns("the replica running the check stopped before it finished", () => true, { stack: stack.name })) {
@@ -102,7 +104,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
             }
           },
         })
-      : new Scheduler({ stacks: config.stacks, concurrency, jitterMs: config.service.jitterMs, logger, onSkip: () => metrics.skipped(), run });
+      : new Scheduler({ stacks: config.stacks, concurrency, jitterMs: config.service.jitterMs, logger, onSkip: () => metrics.skipped(), run, ...(options.clock ? { clock: options.clock } : {}) });
   const gitWatch = new GitWatch({
     stacks: config.stacks,
     source: runner.source,
@@ -146,7 +148,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
     alerting: runner.alerting,
     masker: options.masker ?? secretMaskerFor(config, options.env ?? process.env),
     logger,
-    ...(options.clock ? { now: options.clock } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   await reports.start();
   void gitWatch.start().catch((error: unknown) => logger.error({ err: String(error) }, "git watch failed to start"));
