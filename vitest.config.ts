@@ -21,6 +21,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     pool: "forks",
     maxWorkers: workers(),
+    setupFiles: ["./test/support/file-cpu.ts"],
     reporters: ["default", "./test/support/slowest-files-reporter.ts"],
   },
 });
