@@ -1,24 +1,36 @@
-// Resident memory of an idle `driftwatch serve` watching 1,000 stacks (target: < 150 MB). The stacks are
-// Terraform stacks of one repository; nothing runs (no start-up check, a yearly schedule), so what is measured is
-// the service itself: config, scheduler with 1,000 cron tasks, HTTP server, metrics, store.
+// Resident memory of an idle `driftwatch serve` watching 10,000 stacks (target: < 200 MB as users run it). The
+// stacks are Terraform stacks of one repository; nothing runs (no start-up check, a yearly schedule), so what is
+// measured is the service itself: config, scheduler, HTTP server, metrics, store. Each way it is started:
+//
+//   installed bin     dist/cli/bin.js on plain `node`, as the npm package's bin and the container image's
+//                     entrypoint run it (it relaunches serve with the service's runtime settings)
+//   npm start         src/cli/main.ts with those settings passed on the command line
+//   Node defaults     the installed bin with the relaunch turned off (DRIFTWATCH_SERVICE_FLAGS=off)
+//
+// on SQLite and on PostgreSQL (the test toolchain's server; the FleetScheduler and the queue's connections).
 //
 //   npm run bench -- serve-idle-rss        STACKS=N to change the count
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from "../src/service/runtime.ts";
-import { rssMiB, scratch, serve, sleep } from "./support.ts";
+import { startPostgres } from "../test/support/postgres.ts";
+import { rssMiB, scratch, serve, type ServeHow, sleep } from "./support.ts";
 
-const STACKS = Number(process.env.STACKS ?? 1000);
+const STACKS = Number(process.env.STACKS ?? 10_000);
 const { root, repo } = scratch("rss");
-const lines = [`dataDir: ${join(root, "data")}`, 'service: { runOnStart: false, gitPollSeconds: 60, schedule: "0 0 1 1 *" }', "alerts: { log: false }", "stacks:"];
-for (let i = 0; i < STACKS; i += 1) {
-  lines.push(`  - { name: stack-${i}, engine: terraform, source: { repo: ${repo}, path: files }, terraform: { vars: { dir: ${join(root, "world", String(i))} } } }`);
-}
-const config = join(root, "driftwatch.yaml");
-writeFileSync(config, `${lines.join("\n")}\n`);
 
-async function measure(tuned: boolean): Promise<number> {
-  const served = await serve(config, process.env, tuned);
+function writeConfig(file: string, database?: string): void {
+  const lines = [`dataDir: ${join(root, "data")}`, 'service: { runOnStart: false, gitPollSeconds: 60, schedule: "0 0 1 1 *" }', "alerts: { log: false }"];
+  if (database) lines.push(`database: { url: "${database}" }`);
+  lines.push("stacks:");
+  for (let i = 0; i < STACKS; i += 1) {
+    lines.push(`  - { name: stack-${i}, engine: terraform, source: { repo: ${repo}, path: files }, terraform: { vars: { dir: ${join(root, "world", String(i))} } } }`);
+  }
+  writeFileSync(file, `${lines.join("\n")}\n`);
+}
+
+async function measure(config: string, how: ServeHow): Promise<number> {
+  const served = await serve(config, process.env, how);
   try {
     await sleep(5000); // settle: the first git poll, lazy initialisation, a GC or two
     const samples: number[] = [];
@@ -35,15 +47,26 @@ async function measure(tuned: boolean): Promise<number> {
   }
 }
 
+const mb = (mib: number) => `${(mib * 1.048576).toFixed(1)} MB`;
+const WAYS: [ServeHow, string][] = [
+  ["bin", "installed bin (relaunched with the settings)"],
+  ["npm-start", "npm start"],
+  ["defaults", "Node defaults (DRIFTWATCH_SERVICE_FLAGS=off)"],
+];
+
+const postgres = await startPostgres();
 try {
-  const plain = await measure(false);
-  const tuned = await measure(true);
-  const mb = (mib: number) => `${mib.toFixed(1)} MiB = ${(mib * 1.048576).toFixed(1)} MB`;
-  console.log(`stacks configured: ${STACKS} (config ${(readFileSync(config).length / 1024).toFixed(0)} KiB)`);
-  console.log(`idle RSS, max of 5 samples while /metrics, /api/stacks and / are read:`);
+  const sqliteConfig = join(root, "driftwatch.yaml");
+  writeConfig(sqliteConfig);
+  const postgresConfig = join(root, "driftwatch-pg.yaml");
+  writeConfig(postgresConfig, await postgres.createDatabase("bench_rss"));
   const settings = [...SERVICE_NODE_FLAGS, ...Object.entries(SERVICE_ENV).map(([k, v]) => `${k}=${v}`)].join(" ");
-  console.log(`  as npm start runs it (${settings}): ${mb(tuned)} (target < 150 MB)`);
-  console.log(`  plain node defaults:                                          ${mb(plain)}`);
+  console.log(`stacks configured: ${STACKS} (config ${(readFileSync(sqliteConfig).length / 1024).toFixed(0)} KiB); the service's settings: ${settings}`);
+  console.log("idle RSS, max of 5 samples while /metrics, /api/stacks and / are read (target < 200 MB):");
+  for (const [store, config] of [["SQLite", sqliteConfig], ["PostgreSQL", postgresConfig]] as const) {
+    for (const [how, label] of WAYS) console.log(`  ${store.padEnd(10)} ${label.padEnd(46)} ${mb(await measure(config, how))}`);
+  }
 } finally {
+  await postgres.stop();
   rmSync(root, { recursive: true, force: true });
 }

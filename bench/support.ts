@@ -1,6 +1,6 @@
 // Shared by the benchmarks: a Git repository with a small Terraform module, `driftwatch serve` started as a real
 // child process (so its memory is its own), timing and process helpers, and the phases of runs (where time went).
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -32,14 +32,29 @@ export interface Served {
 }
 
 /**
- * Starts `driftwatch serve --config <file> --port 0` as `npm start` does (with the service's runtime settings,
- * unless `tuned` is false) and waits for the dashboard URL it prints.
+ * How `serve` is started: `npm-start` as `npm start` does (src/cli/main.ts with the service's runtime settings),
+ * `bin` as the installed command runs it (the compiled dist/cli/bin.js on plain `node`, which relaunches itself with
+ * those settings; see compiledBin), `defaults` the same with the relaunch turned off (Node's defaults).
  */
-export async function serve(config: string, env: NodeJS.ProcessEnv = process.env, tuned = true): Promise<Served> {
-  const child = spawn(process.execPath, [...(tuned ? SERVICE_NODE_FLAGS : []), join(repoRoot, "src", "cli", "main.ts"), "--config", config, "--log-level", "error", "serve", "--port", "0"], {
-    env: tuned ? serviceRuntimeEnv(env) : env,
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+export type ServeHow = "npm-start" | "bin" | "defaults";
+
+/** The compiled CLI (`npm pack` runs the same compile), built once per benchmark process. */
+let compiled: string | undefined;
+export function compiledBin(): string {
+  if (!compiled) {
+    execFileSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.build.json")], { stdio: "inherit" });
+    compiled = join(repoRoot, "dist", "cli", "bin.js");
+  }
+  return compiled;
+}
+
+/** Starts `driftwatch serve --config <file> --port 0` (see ServeHow) and waits for the dashboard URL it prints. */
+export async function serve(config: string, env: NodeJS.ProcessEnv = process.env, how: ServeHow = "npm-start"): Promise<Served> {
+  const args = ["--config", config, "--log-level", "error", "serve", "--port", "0"];
+  const child =
+    how === "npm-start"
+      ? spawn(process.execPath, [...SERVICE_NODE_FLAGS, join(repoRoot, "src", "cli", "main.ts"), ...args], { env: serviceRuntimeEnv(env), stdio: ["ignore", "pipe", "inherit"] })
+      : spawn(process.execPath, [compiledBin(), ...args], { env: how === "bin" ? env : { ...env, DRIFTWATCH_SERVICE_FLAGS: "off" }, stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout!.on("data", (chunk: Buffer) => {

@@ -42,6 +42,7 @@ const unit = new LocalFile("systemd-unit", {
     `Group=${serviceUser}`,
     `WorkingDirectory=${installDir}`,
     "Environment=MALLOC_ARENA_MAX=2",
+    "Environment=MALLOC_TRIM_THRESHOLD_=131072",
     `Environment=DRIFTWATCH_TOOLS_DIR=${toolsDir}`,
     // Tokens (DRIFTWATCH_API_TOKEN, SLACK_BOT_TOKEN, ...) and stack credentials: a root-owned 0600 file.
     "EnvironmentFile=-/etc/driftwatch/env",

@@ -84,7 +84,7 @@ describe("the npm package", () => {
       await until(() => served.exitCode !== null || procFile("cmdline").includes("--optimize-for-size"), engineTimeout(30), "serve relaunched with the service's flags");
       expect(served.exitCode).toBeNull();
       expect(procFile("cmdline")).toEqual(expect.arrayContaining(["--max-semi-space-size=2", "--optimize-for-size", "serve", "--port", "0"]));
-      expect(procFile("environ")).toContain("MALLOC_ARENA_MAX=2");
+      expect(procFile("environ")).toEqual(expect.arrayContaining(["MALLOC_ARENA_MAX=2", "MALLOC_TRIM_THRESHOLD_=131072"]));
     } finally {
       served.kill("SIGTERM");
       await exited;

@@ -16,9 +16,9 @@ describe("serve relaunched with the service's Node settings", () => {
     expect(again).toEqual({
       file: "/usr/bin/node",
       args: ["/usr/bin/node", "--max-semi-space-size=2", "--optimize-for-size", "--max-old-space-size=512", "/opt/driftwatch/dist/cli/bin.js", "--config", "/etc/d.yaml", "serve", "--host", "0.0.0.0"],
-      env: { MALLOC_ARENA_MAX: "4", TOKEN: "t" },
+      env: { MALLOC_ARENA_MAX: "4", MALLOC_TRIM_THRESHOLD_: "131072", TOKEN: "t" },
     });
-    expect(serviceRelaunch(proc(["serve"]))!.env).toEqual({ MALLOC_ARENA_MAX: "2" });
+    expect(serviceRelaunch(proc(["serve"]))!.env).toEqual({ MALLOC_ARENA_MAX: "2", MALLOC_TRIM_THRESHOLD_: "131072" });
   });
 
   it("leaves alone a process that has the flags (its own value included), other commands, and an opt-out", () => {
