@@ -78,12 +78,15 @@ function ensureNode(tools) {
   return binary;
 }
 
-// `npm ci` whenever package-lock.json changed since the last install, with the provisioned Node first on PATH
-// so lifecycle scripts run on it too.
+// `npm ci` whenever package-lock.json or the Node version changed since the last install, with the provisioned Node
+// first on PATH so lifecycle scripts run on it too. The version, not the binary's path: the same Node from another
+// tool cache needs nothing installed again (and a test that runs `npm start` beside other test files must not
+// reinstall the node_modules they are importing from).
 function ensureDependencies(nodeBinary) {
   const lock = join(repoRoot, "package-lock.json");
   if (!existsSync(lock)) fail(`package-lock.json is missing in ${repoRoot}`);
-  const hash = createHash("sha256").update(readFileSync(lock)).update(nodeBinary).digest("hex");
+  const nodeVersion = run(nodeBinary, ["--version"]).output.trim();
+  const hash = createHash("sha256").update(readFileSync(lock)).update(nodeVersion).digest("hex");
   const stamp = join(repoRoot, "node_modules", ".driftwatch-lock-hash");
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === hash) return;
 
