@@ -82,17 +82,22 @@ async function kill(replica: Replica): Promise<void> {
   live.delete(replica);
 }
 
-/** Asks `replica` to check every stack, and waits until each has run once more with that verdict. */
+/**
+ * Asks `replica` to check every stack, and waits until each has a run with that verdict that started after it was
+ * asked. Not just any newer run: a job that a killed replica left is run again by another (after its heartbeat
+ * stops), and that run may have read the stacks' files before the test changed them.
+ */
 async function checkAll(replica: Replica, verdict: string): Promise<void> {
-  const before = new Map(await Promise.all(STACKS.map(async (s) => [s, (await store.listRuns({ stack: s, limit: 1000 })).length] as const)));
+  const asked = new Map<string, number>();
   for (const stack of STACKS) {
+    asked.set(stack, Date.now());
     const response = await fetch(new URL(`/api/stacks/${stack}/check`, replica.url), { method: "POST", headers: { authorization: `Bearer ${API_TOKEN}` } });
     expect(response.status).toBe(202);
   }
   await until(
     async () => {
       const runs = await Promise.all(STACKS.map((s) => store.listRuns({ stack: s, limit: 1000 })));
-      return runs.every((r, i) => r.length > before.get(STACKS[i]!)! && r[0]!.verdict === verdict);
+      return runs.every((r, i) => r.some((run) => Date.parse(run.startedAt) >= asked.get(STACKS[i]!)! && run.verdict === verdict));
     },
     engineTimeout(120),
     `every stack checked (${verdict})`,
