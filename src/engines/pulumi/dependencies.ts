@@ -94,12 +94,19 @@ function keptState(entry: string): string | undefined {
   }
 }
 
-/** Remembers the state of an entry whose content is known good, here and beside the entry for later processes. */
+/**
+ * Remembers the state of an entry whose content is known good, here and beside the entry for later processes (where
+ * the entry cannot be written, later processes check its content again, as before).
+ */
 function trust(entry: string, state: string): void {
   verified.set(entry, state);
   const staged = join(entry, `${STATE}.${process.pid}`);
-  writeFileSync(staged, state);
-  renameSync(staged, join(entry, STATE));
+  try {
+    writeFileSync(staged, state);
+    renameSync(staged, join(entry, STATE));
+  } catch {
+    rmSync(staged, { force: true });
+  }
 }
 
 /** Whether the entry is exactly what was installed (see dependency-integrity.ts); remembers its state when so. */
