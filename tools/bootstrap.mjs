@@ -85,7 +85,8 @@ function ensureNode(tools) {
 function ensureDependencies(nodeBinary) {
   const lock = join(repoRoot, "package-lock.json");
   if (!existsSync(lock)) fail(`package-lock.json is missing in ${repoRoot}`);
-  const nodeVersion = run(nodeBinary, ["--version"]).output.trim();
+  // This process's own Node, or the pinned one ensureNode installed (its folder is named by that version).
+  const nodeVersion = nodeBinary === process.execPath ? process.version : `v${versions.node.version}`;
   const hash = createHash("sha256").update(readFileSync(lock)).update(nodeVersion).digest("hex");
   const stamp = join(repoRoot, "node_modules", ".driftwatch-lock-hash");
   if (existsSync(stamp) && readFileSync(stamp, "utf8") === hash) return;
