@@ -45,6 +45,7 @@ export function reportId(name: string, tick: Date): string {
 
 export class ScheduledReports {
   readonly #options: ScheduledReportsOptions;
+  readonly #clock: Clock;
   readonly #tasks: CronTask[] = [];
   readonly #log: Logger;
   /** Reports being produced, by id: a tick and a catch-up never compute the same one twice at once. */
@@ -53,18 +54,19 @@ export class ScheduledReports {
 
   constructor(options: ScheduledReportsOptions) {
     this.#options = options;
+    this.#clock = options.clock ?? systemClock;
     this.#log = options.logger.child({ component: "reports" });
   }
 
   #now(): Date {
-    return (this.#options.clock ?? systemClock).now();
+    return this.#clock.now();
   }
 
   /** Produces what was missed while the service was down (resolves when done), then follows the schedules. */
   async start(): Promise<void> {
     for (const report of this.#options.config.reports) {
       const { expression, timezone } = report.schedule;
-      this.#tasks.push((this.#options.clock ?? systemClock).schedule(expression, timezone, `report:${report.name}`, () => void this.#onTick(report)));
+      this.#tasks.push(this.#clock.schedule(expression, timezone, `report:${report.name}`, () => void this.#onTick(report)));
     }
     await Promise.all(this.#options.config.reports.map((report) => this.#catchUp(report)));
   }

@@ -82,9 +82,7 @@ function expireSeconds(stack: StackConfig): number {
 
 export class FleetScheduler implements CheckScheduler {
   readonly #options: FleetSchedulerOptions;
-  get #clock(): Clock {
-    return this.#options.clock ?? systemClock;
-  }
+  readonly #clock: Clock;
   readonly #stacks = new Map<string, StackConfig>();
   readonly #boss: PgBoss;
   readonly #cancel = new AbortController();
@@ -97,6 +95,7 @@ export class FleetScheduler implements CheckScheduler {
   #stopping = false;
 
   constructor(options: FleetSchedulerOptions) {
+    this.#clock = options.clock ?? systemClock;
     this.#options = options;
     for (const stack of options.stacks) this.#stacks.set(stack.name, stack);
     this.#boss = new PgBoss({
