@@ -25,6 +25,12 @@ describe("parseManifests", () => {
     ]);
   });
 
+  it("reads a plain integer with a leading zero as octal, as kubectl does (0400 is 256), and quoted ones as strings", () => {
+    const text = "apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\nmode: 0400\nnegative: -010\nzero: 0\nnine: 09\nplain: 400\nquoted: '0400'\n";
+    const object = parseManifests(text, "modes.yaml")[0]!.object;
+    expect([object.mode, object.negative, object.zero, object.nine, object.plain, object.quoted]).toEqual([256, -8, 0, 9, 400, "0400"]);
+  });
+
   it("reads JSON", () => {
     expect(parseManifests('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"j"}}', "j.json")[0]!.object.kind).toBe("ConfigMap");
   });

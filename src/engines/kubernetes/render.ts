@@ -7,7 +7,7 @@ import type { Dirent } from "node:fs";
 import { readdir } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
 import type { Logger } from "pino";
-import { LineCounter, parseAllDocuments } from "yaml";
+import { LineCounter, parseAllDocuments, type ScalarTag } from "yaml";
 import type { KubernetesSettings } from "../../config/types.ts";
 import { OutputTooLargeError, TimeoutError } from "../../core/errors.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES } from "../../core/process.ts";
@@ -56,10 +56,23 @@ async function manifestFiles(dir: string, logger: Logger): Promise<string[]> {
   return found;
 }
 
+/**
+ * A plain integer with a leading zero is octal, as kubectl and the API server read manifests (go-yaml's YAML 1.1
+ * rule: `defaultMode: 0400` is 256); YAML 1.2's core schema, the parser's default, would read it as 400 and apply
+ * other permissions than the ones Git declares. kustomize's output already has them as decimals.
+ */
+const LEGACY_OCTAL: ScalarTag = {
+  identify: (value) => Number.isInteger(value),
+  default: true,
+  tag: "tag:yaml.org,2002:int",
+  test: /^[-+]?0[0-7]+$/,
+  resolve: (text) => Number.parseInt(text, 8),
+};
+
 /** The objects of one YAML/JSON text; `List` kinds are expanded. Errors name `where` and the line. */
 export function parseManifests(text: string, where: string): RenderedObject[] {
   const lines = new LineCounter();
-  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true });
+  const docs = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, customTags: (tags) => [LEGACY_OCTAL, ...tags] });
   const found: RenderedObject[] = [];
   for (const doc of Array.isArray(docs) ? docs : [docs]) {
     const line = lines.linePos(doc.contents?.range?.[0] ?? doc.range[0]).line;
