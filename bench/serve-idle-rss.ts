@@ -9,7 +9,8 @@
 //
 // on SQLite and on PostgreSQL (the test toolchain's server; the FleetScheduler and the queue's connections).
 //
-//   npm run bench -- serve-idle-rss        STACKS=N to change the count
+//   npm run bench -- serve-idle-rss        STACKS=N to change the count; WAYS=bin,npm-start,defaults and
+//                                          STORES=sqlite,postgres to measure only some (default: all)
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SERVICE_ENV, SERVICE_NODE_FLAGS } from "../src/service/runtime.ts";
@@ -48,25 +49,28 @@ async function measure(config: string, how: ServeHow): Promise<number> {
 }
 
 const mb = (mib: number) => `${(mib * 1.048576).toFixed(1)} MB`;
-const WAYS: [ServeHow, string][] = [
+const only = (list: string | undefined) => (name: string) => !list || list.split(",").includes(name);
+const WAYS = ([
   ["bin", "installed bin (relaunched with the settings)"],
   ["npm-start", "npm start"],
   ["defaults", "Node defaults (DRIFTWATCH_SERVICE_FLAGS=off)"],
-];
+] satisfies [ServeHow, string][]).filter(([how]) => only(process.env.WAYS)(how));
+const STORES = (["sqlite", "postgres"] as const).filter(only(process.env.STORES));
 
-const postgres = await startPostgres();
+const postgres = STORES.includes("postgres") ? await startPostgres() : undefined;
 try {
   const sqliteConfig = join(root, "driftwatch.yaml");
   writeConfig(sqliteConfig);
   const postgresConfig = join(root, "driftwatch-pg.yaml");
-  writeConfig(postgresConfig, await postgres.createDatabase("bench_rss"));
+  if (postgres) writeConfig(postgresConfig, await postgres.createDatabase("bench_rss"));
   const settings = [...SERVICE_NODE_FLAGS, ...Object.entries(SERVICE_ENV).map(([k, v]) => `${k}=${v}`)].join(" ");
   console.log(`stacks configured: ${STACKS} (config ${(readFileSync(sqliteConfig).length / 1024).toFixed(0)} KiB); the service's settings: ${settings}`);
   console.log("idle RSS, max of 5 samples while /metrics, /api/stacks and / are read (target < 200 MB):");
-  for (const [store, config] of [["SQLite", sqliteConfig], ["PostgreSQL", postgresConfig]] as const) {
+  const configs = { sqlite: ["SQLite", sqliteConfig], postgres: ["PostgreSQL", postgresConfig] } as const;
+  for (const [store, config] of STORES.map((key) => configs[key])) {
     for (const [how, label] of WAYS) console.log(`  ${store.padEnd(10)} ${label.padEnd(46)} ${mb(await measure(config, how))}`);
   }
 } finally {
-  await postgres.stop();
+  await postgres?.stop();
   rmSync(root, { recursive: true, force: true });
 }
