@@ -536,6 +536,7 @@ describe("parseConfig: env interpolation", () => {
     });
     expect(interpolate("${env:A:-${dataDir}}", { env: {}, dataDir: "/d" })).toEqual({ errors: [expect.stringContaining("nested")] });
     expect(interpolate("a$${b}${dataDir}", { env: {}, dataDir: "/d" })).toEqual({ value: "a${b}/d" });
+    expect(interpolate("$a $$b$ ${dataDir}/c$", { env: {}, dataDir: "/d" })).toEqual({ value: "$a $$b$ /d/c$" });
   });
 });
 

@@ -528,8 +528,12 @@ export function interpolate(template: string, context: InterpolationContext): { 
       continue;
     }
     if (!template.startsWith("${", i)) {
-      value += template[i];
-      i += 1;
+      // The text up to the next "$" in one piece: a string grown a character at a time is a chain of one-character
+      // pieces (about 1 KB for a 40-character path), which the configuration would keep for the service's life.
+      const next = template.indexOf("$", i + 1);
+      const end = next === -1 ? template.length : next;
+      value += template.slice(i, end);
+      i = end;
       continue;
     }
     const end = template.indexOf("}", i + 2);
