@@ -3,6 +3,7 @@
 // and the dashboard with the scheduled reports. Read-only routes are public unless `service.http.publicRead` is false.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Readable } from "node:stream";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
@@ -160,8 +161,9 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
   });
 
   app.get("/metrics", { preHandler: readGuard }, async (_request, reply) => {
-    reply.header("content-type", deps.metrics.registry.contentType);
-    return deps.metrics.registry.metrics();
+    const chunks = await deps.metrics.scrape();
+    // A stream taken chunk by chunk as the client reads: the fleet gauges of a large fleet are never whole in memory.
+    return reply.header("content-type", deps.metrics.contentType).send(Readable.from(chunks, { objectMode: false }));
   });
 
   app.get("/api/stacks", { preHandler: readGuard }, async () => {

@@ -47,7 +47,7 @@ function sampleLines(text: string): { name: string; labels: string }[] {
     });
 }
 
-const scrape = (metrics: ServiceMetrics) => metrics.registry.metrics();
+const scrape = async (metrics: ServiceMetrics) => [...(await metrics.scrape())].join("");
 
 /** A run of the pipeline as `observe` gets it. */
 function finished(stack: string, verdict: StackResult["verdict"], durationMs: number): StackResult {
@@ -137,6 +137,26 @@ describe("metrics of a single process", () => {
     expect(calls).toHaveLength(2);
     expectFleetGauges(first);
     expectFleetGauges(second);
+  });
+
+  it("writes a large fleet's gauges a hundred stacks at a time, as the response is read", async () => {
+    const [template] = stacksOf(tempDir());
+    const stacks = Array.from({ length: 1_000 }, (_, i) => ({ ...template!, name: `stack-${i}` }));
+    const store: Pick<Store, "latestRuns" | "openEpisodeSummaries"> = {
+      latestRuns: () => Promise.resolve([]),
+      openEpisodeSummaries: () => Promise.resolve([]),
+    };
+    const chunks = [...(await createMetrics({ stacks, store, logger: silent }).scrape())];
+    const text = chunks.join("");
+    expect(samples(text, "driftwatch_stack_status").size).toBe(6_000);
+    expect([...samples(text, "driftwatch_stack_status").entries()].filter(([labels, v]) => labels.endsWith('status="unknown"}') && v === 1)).toHaveLength(1_000);
+    expect(samples(text, "driftwatch_drifted_resources").size).toBe(1_000);
+    expect(samples(text, "driftwatch_drift_episode_open_seconds").size).toBe(1_000);
+    expect(samples(text, "driftwatch_last_check_timestamp_seconds").size).toBe(0);
+    // Each gauge's HELP and TYPE once, then its samples in chunks of 100 stacks; no chunk near the whole.
+    expect(chunks.length).toBeGreaterThan(40);
+    expect(Math.max(...chunks.slice(1).map((chunk) => chunk.length))).toBeLessThan(text.length / 10);
+    for (const name of FLEET_GAUGES) expect(text.split(`# TYPE ${name} gauge\n`)).toHaveLength(2);
   });
 
   it("still answers when the store cannot be read: its own series, no fleet gauges, and a warning", async () => {

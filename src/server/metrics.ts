@@ -1,5 +1,5 @@
-// Prometheus metrics of the service (prom-client), following its conventions: base units, _total counters,
-// one gauge series per stack and status. Two kinds:
+// Prometheus metrics of the service, following prom-client's conventions: base units, _total counters, one gauge
+// series per stack and status. Two kinds:
 //
 //   per process   what this process did (its checks by outcome, their durations, skipped ticks) and prom-client's
 //                 process/Node.js metrics. In a fleet (PostgreSQL) each series carries `replica` (host:pid, as the
@@ -8,6 +8,11 @@
 //                 each scrape in two queries whatever the number of stacks. Only the process that holds the lead
 //                 exports them (a single process always does); `driftwatch_leader` says which one does, so a
 //                 query over every replica counts each stack once.
+//
+// The per-process series live in a prom-client Registry. The fleet gauges do not: 10,000 stacks make 90,000 series,
+// which prom-client would keep between scrapes (a labels object, a key and a value each: about 16 MB, and its
+// exposition string at once). They are written at each scrape straight from the store's read, a few hundred stacks
+// at a time as the response is sent, and nothing of them is kept once it is.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
@@ -19,7 +24,13 @@ import { readStackStates, type StackStates } from "./stack-states.ts";
 const STATUSES: readonly (Verdict | "unknown")[] = ["in-sync", "drifted", "pending", "drifted+pending", "error", "unknown"];
 
 export interface ServiceMetrics {
-  readonly registry: Registry;
+  /** The exposition's content type (Prometheus text format 0.0.4). */
+  readonly contentType: string;
+  /**
+   * One scrape: reads the store (one read shared by the scrapes in flight at once), then the exposition in chunks,
+   * the fleet gauges rendered as each chunk is taken (send it as a stream: it is never whole in memory).
+   */
+  scrape(): Promise<Iterable<string>>;
   /** Records a finished run of this process. */
   observe(result: StackResult): void;
   /** A scheduled tick skipped because the stack was busy. */
@@ -41,7 +52,79 @@ export interface MetricsOptions {
 /** What one scrape exports of the fleet: nothing unless leading, nothing when the store could not be read. */
 interface FleetRead {
   leading: boolean;
-  state?: StackStates & { now: number };
+  state?: FleetState;
+}
+
+type FleetState = StackStates & { now: number };
+
+/** Stacks whose series make one chunk of the exposition (about 60 KB of driftwatch_stack_status). */
+const CHUNK_STACKS = 100;
+
+/** A fleet gauge: its name, help, and the sample lines of one stack (empty for none). */
+interface FleetGauge {
+  name: string;
+  help: string;
+  lines(stack: StackConfig, label: string, state: FleetState): string;
+}
+
+const FLEET_GAUGES: readonly FleetGauge[] = [
+  {
+    name: "driftwatch_stack_status",
+    help: "1 for the stack's current status (from its last run), 0 for the others; unknown before the first run.",
+    lines(stack, label, { lastRuns }) {
+      const current = lastRuns.get(stack.name)?.verdict ?? "unknown";
+      const engine = labelValue(stack.engine);
+      let text = "";
+      for (const s of STATUSES) text += `driftwatch_stack_status{stack="${label}",engine="${engine}",status="${s}"} ${s === current ? 1 : 0}\n`;
+      return text;
+    },
+  },
+  {
+    name: "driftwatch_drifted_resources",
+    help: "Resources that drifted, as of the stack's last run.",
+    lines: (stack, label, { lastRuns }) => `driftwatch_drifted_resources{stack="${label}"} ${sampleValue(lastRuns.get(stack.name)?.driftCount ?? 0)}\n`,
+  },
+  {
+    name: "driftwatch_last_check_timestamp_seconds",
+    help: "When the stack's last check finished (Unix time).",
+    lines(stack, label, { lastRuns }) {
+      const last = lastRuns.get(stack.name);
+      return last ? `driftwatch_last_check_timestamp_seconds{stack="${label}"} ${sampleValue(Date.parse(last.finishedAt) / 1000)}\n` : "";
+    },
+  },
+  {
+    name: "driftwatch_drift_episode_open_seconds",
+    help: "How long the stack's open drift episode has been open; 0 when there is none.",
+    lines(stack, label, { openEpisodes, now: at }) {
+      const opened = openEpisodes.get(stack.name)?.openedAt;
+      return `driftwatch_drift_episode_open_seconds{stack="${label}"} ${sampleValue(opened === undefined ? 0 : Math.max(0, (at - Date.parse(opened)) / 1000))}\n`;
+    },
+  },
+];
+
+/** The fleet gauges' part of the exposition: each gauge's HELP and TYPE, and its samples when there is a state. */
+function* fleetGauges(stacks: readonly StackConfig[], state: FleetState | undefined): Generator<string> {
+  for (const gauge of FLEET_GAUGES) {
+    yield `\n# HELP ${gauge.name} ${gauge.help}\n# TYPE ${gauge.name} gauge\n`;
+    if (!state) continue;
+    for (let i = 0; i < stacks.length; i += CHUNK_STACKS) {
+      let text = "";
+      for (let j = i; j < Math.min(i + CHUNK_STACKS, stacks.length); j += 1) text += gauge.lines(stacks[j]!, labelValue(stacks[j]!.name), state);
+      yield text;
+    }
+  }
+}
+
+/** A label value as the text format writes it (prom-client's escaping). */
+function labelValue(value: string): string {
+  return /[\\\n"]/.test(value) ? value.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"') : value;
+}
+
+/** A sample's value as prom-client writes it. */
+function sampleValue(value: number): string {
+  if (Number.isNaN(value)) return "Nan";
+  if (!Number.isFinite(value)) return value < 0 ? "-Inf" : "+Inf";
+  return `${value}`;
 }
 
 export function createMetrics(options: MetricsOptions): ServiceMetrics {
@@ -79,8 +162,7 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
     skips.inc(own, 0);
   }
 
-  // The fleet gauges of one scrape come from one read of the store, shared by every gauge's collect (prom-client
-  // collects them at once) and by scrapes that overlap it.
+  // The fleet gauges of one scrape come from one read of the store, shared by scrapes that overlap it.
   const names = stacks.map((s) => s.name);
   let reading: Promise<FleetRead> | undefined;
   const readFleet = async (): Promise<FleetRead> => {
@@ -97,67 +179,25 @@ export function createMetrics(options: MetricsOptions): ServiceMetrics {
       reading = undefined;
     }));
 
-  new Gauge<string>({
+  // Set by each scrape from its read (not a collect of its own, so that a scrape reads the store once).
+  const leader = new Gauge<string>({
     name: "driftwatch_leader",
     help: "1 on the process that exports the fleet gauges (the replica holding the fleet's lead; a single process always), 0 on the others.",
     labelNames: ownLabels,
     registers: [registry],
-    async collect() {
-      this.set(own, (await fleet()).leading ? 1 : 0);
-    },
   });
-  /**
-   * A fleet gauge: filled from the store's state when this process exports them (each scrape sets every configured
-   * stack's series again, so they are updated in place rather than rebuilt), emptied when it does not.
-   */
-  const fleetGauge = (name: string, help: string, labelNames: string[], fill: (gauge: Gauge<string>, state: NonNullable<FleetRead["state"]>) => void) =>
-    new Gauge<string>({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      async collect() {
-        const { state } = await fleet();
-        if (state) fill(this, state);
-        else this.reset();
-      },
-    });
-
-  fleetGauge(
-    "driftwatch_stack_status",
-    "1 for the stack's current status (from its last run), 0 for the others; unknown before the first run.",
-    ["stack", "engine", "status"],
-    (gauge, { lastRuns }) => {
-      for (const stack of stacks) {
-        const current = lastRuns.get(stack.name)?.verdict ?? "unknown";
-        for (const s of STATUSES) gauge.set({ stack: stack.name, engine: stack.engine, status: s }, s === current ? 1 : 0);
-      }
-    },
-  );
-  fleetGauge("driftwatch_drifted_resources", "Resources that drifted, as of the stack's last run.", ["stack"], (gauge, { lastRuns }) => {
-    for (const stack of stacks) gauge.set({ stack: stack.name }, lastRuns.get(stack.name)?.driftCount ?? 0);
-  });
-  fleetGauge("driftwatch_last_check_timestamp_seconds", "When the stack's last check finished (Unix time).", ["stack"], (gauge, { lastRuns }) => {
-    for (const stack of stacks) {
-      const last = lastRuns.get(stack.name);
-      if (last) gauge.set({ stack: stack.name }, Date.parse(last.finishedAt) / 1000);
-      else gauge.remove({ stack: stack.name });
-    }
-  });
-  fleetGauge(
-    "driftwatch_drift_episode_open_seconds",
-    "How long the stack's open drift episode has been open; 0 when there is none.",
-    ["stack"],
-    (gauge, { openEpisodes, now: at }) => {
-      for (const stack of stacks) {
-        const opened = openEpisodes.get(stack.name)?.openedAt;
-        gauge.set({ stack: stack.name }, opened === undefined ? 0 : Math.max(0, (at - Date.parse(opened)) / 1000));
-      }
-    },
-  );
 
   return {
-    registry,
+    contentType: registry.contentType,
+    async scrape() {
+      const read = await fleet();
+      leader.set(own, read.leading ? 1 : 0);
+      const head = await registry.metrics();
+      return (function* () {
+        yield head;
+        yield* fleetGauges(stacks, read.state);
+      })();
+    },
     observe(result) {
       duration.observe(own, result.durationMs / 1000);
       checks.inc({ outcome: result.verdict, ...own });
