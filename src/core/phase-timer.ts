@@ -1,8 +1,16 @@
 // Where one run's time goes, phase by phase. Each moment is charged to the innermost phase being timed, so a phase
-// timed inside another (a Pulumi program's dependency install inside the engine's detect) is not counted twice.
+// timed inside another (a Pulumi program's dependencies inside the engine's detect, the worktree inside the Git
+// source's acquire) is not counted twice, and a moment outside every phase is nobody's.
 
-/** git: fetch, worktree, signature check, cleanup. install: program dependencies. engine: the engine's own work. store: recording the run and its alerts. */
-export const PHASES = ["git", "install", "engine", "store"] as const;
+/**
+ * - git: fetching the mirror, resolving the ref, the commit's signature check;
+ * - worktree: checking the commit out into the run's worktree, and removing it after the run;
+ * - dependencies: a Pulumi program's npm dependencies (linking and verifying the cache entry, or installing it);
+ * - engine: the engine's own work: its processes (init, plan, show; stack select, preview) and what waits on them;
+ * - parse: reading the engine's answer into drift and pending, the ignore rules, masking the result's secrets;
+ * - store: recording the run (its start, the flapping history, the run itself) and its alerts.
+ */
+export const PHASES = ["git", "worktree", "dependencies", "engine", "parse", "store"] as const;
 
 export type Phase = (typeof PHASES)[number];
 
@@ -10,7 +18,7 @@ export type Phase = (typeof PHASES)[number];
 export type PhaseTimings = Record<Phase, number>;
 
 export class PhaseTimer {
-  private readonly totals: PhaseTimings = { git: 0, install: 0, engine: 0, store: 0 };
+  private readonly totals = Object.fromEntries(PHASES.map((phase) => [phase, 0])) as PhaseTimings;
   /** The phases being timed, innermost last. */
   private readonly open: Phase[] = [];
   private since = 0;

@@ -139,22 +139,23 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
 
   try {
     if (options.signal?.aborted) throw new InterruptedError(`Driftwatch stopped before stack ${stack.name} started`);
-    const acquired = await timer.time("git", () => deps.source.acquire(stack.source, { signal: runSignal, ...(options.fetchedAfter ? { fetchedAfter: options.fetchedAfter } : {}) }));
+    const acquired = await timer.time("git", () => deps.source.acquire(stack.source, { signal: runSignal, timings: timer, ...(options.fetchedAfter ? { fetchedAfter: options.fetchedAfter } : {}) }));
     commit = acquired.commit;
     staleSource = acquired.staleSource;
     if (staleSource) logger.warn({ commit, error: staleSource.error }, "remote unreachable; using the last fetched commit");
     try {
       await timer.time("git", () => requireVerifiedCommit(stack, acquired, deps.source, runSignal, logger));
-      const ctx: EngineContext = { ...engineContext(stack, acquired, deps, logger, options.signal, timeout), timings: timer };
+      const ctx: EngineContext = await timer.time("engine", () => ({ ...engineContext(stack, acquired, deps, logger, options.signal, timeout), timings: timer }));
       const engine = deps.engineFor(stack);
       if (operation === "converge") {
         logger.info({ commit }, "converging");
         applied = await timer.time("engine", () => engine.converge(ctx));
       }
       logger.info({ commit }, "detecting");
-      detection = applyIgnoreRules(stack.ignore, await timer.time("engine", () => engine.detect(ctx)));
+      const detected = await timer.time("engine", () => engine.detect(ctx));
+      detection = await timer.time("parse", () => applyIgnoreRules(stack.ignore, detected));
     } finally {
-      await timer.time("git", () => acquired.release());
+      await timer.time("worktree", () => acquired.release());
     }
   } catch (error) {
     failure =
@@ -166,7 +167,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
   const finished = new Date();
   const flapping = detection ? await timer.time("store", () => flappingOf(stack, deps, { startedAt: started.toISOString(), drift: detection.drift }, logger)) : [];
   // Masked first, then bounded (core/result-size.ts): a cut never splits a secret before the masker sees it whole.
-  const result = capResultSize(maskedFor<StackResult>(
+  const result = await timer.time("parse", () => capResultSize(maskedFor<StackResult>(
     {
       runId,
       stack: stack.name,
@@ -187,7 +188,7 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       ...(flapping.length > 0 ? { flapping } : {}),
     },
     deps,
-  ));
+  )));
   if (result.error) logger.error({ kind: result.error.kind, err: result.error.message }, "run failed");
   else logger.info({ verdict: result.verdict, changes: result.changes.length, durationMs: result.durationMs }, "run finished");
   await timer.time("store", async () => {

@@ -38,7 +38,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
     const folder = worktreeFolder(ctx.dir, ctx.stack.source.path);
-    const dependencies = await timed(ctx.timings, "install", () =>
+    const dependencies = await timed(ctx.timings, "dependencies", () =>
       ensureDependencies({ folder, stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger, sandbox: ctx.sandbox, signal: ctx.signal }),
     );
     const settings = settingsOf(ctx);
@@ -112,7 +112,8 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       await guarded(ctx, (signal, onEvent) => stack.preview({ refresh: true, runProgram: true, onEvent, signal, color: "never" }), pass);
       const events = pass.events;
       const answers: FallbackEvents = {};
-      let separation = separateOnePass(events, { runProgram: true });
+      const separate = () => timed(ctx.timings, "parse", async () => separateOnePass(events, { runProgram: true, answers }));
+      let separation = await separate();
       // What the pass cannot tell is asked again, of just those resources (see one-pass.ts for which and why).
       // Neither a preview nor a preview-only refresh takes the stack's lock.
       if (separation.driftUnknown.length > 0) {
@@ -121,7 +122,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
         const refresh = new EventSink();
         await guarded(ctx, (signal, onEvent) => stack.previewRefresh({ target, onEvent, signal, color: "never" }), refresh);
         answers.refresh = refresh.events;
-        separation = separateOnePass(events, { runProgram: true, answers });
+        separation = await separate();
         const missing = separation.driftUnknown;
         if (missing.length > 0) throw new EngineError(`stack ${ctx.stack.name}: the preview-only refresh did not report ${missing.join(", ")}`);
       }
@@ -130,7 +131,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
         const preview = new EventSink();
         await guarded(ctx, (signal, onEvent) => stack.preview({ onEvent, signal, color: "never" }), preview);
         answers.preview = preview.events;
-        separation = separateOnePass(events, { runProgram: true, answers });
+        separation = await separate();
       }
       return { drift: separation.drift, pending: separation.pending };
     },

@@ -10,6 +10,7 @@ import type { TerraformStackConfig } from "../../config/types.ts";
 import { DriftwatchError, EngineError, errorMessage, OutputTooLargeError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
 import type { Detection, ResourceChange } from "../../core/types.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
+import { timed } from "../../core/phase-timer.ts";
 import { DEFAULT_MAX_OUTPUT_BYTES, type ToolRun } from "../../core/process.ts";
 import { resolveWorktreeFile, worktreeFolder } from "../../core/worktree-file.ts";
 import type { StepGrants } from "../../sandbox/run-sandbox.ts";
@@ -252,7 +253,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     }
     // A plan's JSON holds every resource's before and after: large for a large stack, so a generous limit.
     const shown = await run(session, ["show", "-json", "-no-color", file], "show -json", SHOW_JSON_MAX_BYTES);
-    return { file, json: JSON.parse(shown.stdout) as PlanJson };
+    return { file, json: await timed(session.ctx.timings, "parse", async () => JSON.parse(shown.stdout) as PlanJson) };
   }
 
   function close(session: Session): void {
@@ -267,7 +268,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       try {
         // One pass: the plan's refresh gives the drift, its changes read against the state as recorded the pending.
         const { json } = await plan(session, "detect");
-        return { drift: driftFromPlan(json), pending: pendingFromPlan(json) };
+        return await timed(ctx.timings, "parse", async () => ({ drift: driftFromPlan(json), pending: pendingFromPlan(json) }));
       } finally {
         close(session);
       }

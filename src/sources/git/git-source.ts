@@ -27,6 +27,7 @@ import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
 import { DriftwatchError, InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
 import { processIsGone } from "../../core/liveness.ts";
+import { timed, type PhaseTimer } from "../../core/phase-timer.ts";
 import { SecretMasker } from "../../core/redact.ts";
 import { isInside } from "../../core/worktree-file.ts";
 import { abortedByTimeout, GitStopped, runGit } from "./git-command.ts";
@@ -79,6 +80,8 @@ export interface GitCallOptions {
    * commit someone saw (a poll, a webhook, maybe on another replica) gets at least that commit.
    */
   fetchedAfter?: number;
+  /** acquire: the run's phase timer; the wait for the commit's worktree is charged to its `worktree` phase. */
+  timings?: PhaseTimer;
 }
 
 interface Mirror {
@@ -220,8 +223,10 @@ export class GitSource {
     };
     let dir: string;
     try {
-      await unlessAborted(checkout.work.result, signal, (s) => callerStopped(s, `checking out ${commit} of ${repo}`));
-      dir = await this.projectDir(checkout.dir, spec.path, commit, repo);
+      dir = await timed(options.timings, "worktree", async () => {
+        await unlessAborted(checkout.work.result, signal, (s) => callerStopped(s, `checking out ${commit} of ${repo}`));
+        return this.projectDir(checkout.dir, spec.path, commit, repo);
+      });
     } catch (error) {
       await release();
       throw error;
