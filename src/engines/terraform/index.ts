@@ -1,10 +1,11 @@
-// The Terraform/OpenTofu engine: the CLI's own plans, read through `show -json`.
+// The Terraform/OpenTofu engine: the CLI's own plans, read through `show -json` (a check with OpenTofu 1.12 or later
+// first reads the plan's own log, plan-log.ts, and needs no `show -json` when it shows no drift and no change).
 //
 // Per stack, under <dataDir>/terraform/<stack>/: data/ (TF_DATA_DIR: providers, backend settings), state/ (the
 // state file when the module uses the implicit local backend: never in the per-commit worktree, where it would be
 // lost at the next commit), and a private directory for plan files, which hold secrets and are deleted after use.
 // Every CLI call runs in the run's sandbox (ctx.sandbox): see grantsFor for what each step may write.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { TerraformStackConfig } from "../../config/types.ts";
 import { DriftwatchError, EngineError, errorMessage, OutputTooLargeError, ProgramError, StackLockedError, TimeoutError } from "../../core/errors.ts";
@@ -24,12 +25,16 @@ import { detachProviders } from "./private-providers.ts";
 import { providersStillVerified, verifyInstalledProviders } from "./provider-integrity.ts";
 import { backendConfigFile } from "./hcl.ts";
 import { driftFromPlan, pendingFromPlan, plannedChanges, type PlanJson } from "./plan.ts";
+import { planChangesNothing } from "./plan-log.ts";
 
 /** The files a root module's configuration is made of (OpenTofu also reads .tofu files). */
 const CONFIG_FILE = /\.(tf|tf\.json|tofu|tofu\.json)$/;
 
 /** The most of `show -json` a plan may print (other commands keep runTool's default). */
 const SHOW_JSON_MAX_BYTES = 256 * 1024 * 1024;
+
+/** The largest plan log (plan-log.ts) read; a larger one is left for `show -json`. */
+const PLAN_LOG_MAX_BYTES = 64 * 1024 * 1024;
 
 /** A CLI command that exited non-zero, with its output; turned into a user-facing error by explainFailure. */
 class ToolFailure extends Error {
@@ -58,6 +63,8 @@ interface Session {
   /** `-var-file=<real path>` per var file, each checked to be a regular file inside the worktree. */
   varFileArgs: string[];
   planDir: string;
+  /** The CLI writes a plan's machine-readable log beside its output (`-json-into`, OpenTofu 1.12 and later). */
+  planLog: boolean;
   /** Set when init was skipped because an earlier one ran with the same inputs (see init-memo.ts): runs it after all. */
   redoInit?: () => Promise<void>;
 }
@@ -70,16 +77,19 @@ function asTerraformStack(ctx: EngineContext): TerraformStackConfig {
 export function createTerraformEngine(deps: EngineDependencies): Engine {
   const warnLocalState = localStateWarning(deps);
 
-  /** tofu, terraform or a path; by default tofu when the toolchain has it, else terraform. */
-  function binaryFor(stack: TerraformStackConfig): string {
+  /**
+   * tofu, terraform or a path; by default tofu when the toolchain has it, else terraform. `planLog`: the CLI is the
+   * toolchain's OpenTofu 1.12 or later, which writes a plan's log with `-json-into` (a path's version is unknown).
+   */
+  function binaryFor(stack: TerraformStackConfig): { bin: string; planLog: boolean } {
     const wanted = stack.terraform.binary;
-    if (wanted !== undefined && wanted !== "tofu" && wanted !== "terraform") return wanted;
+    if (wanted !== undefined && wanted !== "tofu" && wanted !== "terraform") return { bin: wanted, planLog: false };
     const cli = wanted ? terraformCli(deps.toolchain, wanted) : (terraformCli(deps.toolchain, "tofu") ?? terraformCli(deps.toolchain, "terraform"));
     if (!cli) {
       const have = terraformClis(deps.toolchain).map((c) => c.flavor).join(", ") || "none";
       throw new EngineError(`stack ${stack.name} asks for ${wanted ?? "tofu or terraform"}, but the toolchain has no such CLI (it has: ${have})`);
     }
-    return cli.bin;
+    return { bin: cli.bin, planLog: cli.flavor === "tofu" && atLeast(cli.version, [1, 12]) };
   }
 
   /**
@@ -183,10 +193,12 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         ...Object.fromEntries(Object.entries(stack.terraform.vars).map(([name, value]) => [`TF_VAR_${name}`, value])),
         ...(stack.terraform.workspace ? { TF_WORKSPACE: stack.terraform.workspace } : {}),
       };
+      const cli = binaryFor(stack);
       const session: Session = {
         ctx,
         stack,
-        bin: binaryFor(stack),
+        bin: cli.bin,
+        planLog: cli.planLog,
         env,
         stateArgs: [],
         dataDir,
@@ -233,12 +245,14 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
   }
 
   /**
-   * A plan with refresh, saved and read back through `show -json`. detect: `-lock=false`, since planning never
-   * writes the state and a check must not hold up an apply. converge: a locked plan, whose file is then applied.
+   * A plan with refresh, saved. detect: `-lock=false`, since planning never writes the state and a check must not
+   * hold up an apply; with its log (plan-log.ts) where the CLI writes one. converge: a locked plan, whose file is
+   * then applied. Returns the plan file and the log's path, if any.
    */
-  async function plan(session: Session, mode: "detect" | "converge"): Promise<{ file: string; json: PlanJson }> {
+  async function makePlan(session: Session, mode: "detect" | "converge"): Promise<{ file: string; log?: string }> {
     const file = join(session.planDir, `${mode}.tfplan`);
-    const args = ["plan", ...(mode === "detect" ? ["-lock=false"] : []), "-input=false", "-no-color", `-out=${file}`, ...session.stateArgs, ...session.varFileArgs];
+    const log = mode === "detect" && session.planLog ? join(session.planDir, `${mode}.log.json`) : undefined;
+    const args = ["plan", ...(mode === "detect" ? ["-lock=false"] : []), "-input=false", "-no-color", `-out=${file}`, ...(log ? [`-json-into=${log}`] : []), ...session.stateArgs, ...session.varFileArgs];
     const what = mode === "detect" ? "plan (drift and pending)" : "plan (converge)";
     try {
       await run(session, args, what);
@@ -251,9 +265,30 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       await redo();
       await run(session, args, what).catch((again: unknown) => explainFailure(session, again));
     }
+    return { file, ...(log ? { log } : {}) };
+  }
+
+  /** The plan file's full JSON (`show -json`). */
+  async function showPlan(session: Session, file: string): Promise<PlanJson> {
     // A plan's JSON holds every resource's before and after: large for a large stack, so a generous limit.
     const shown = await run(session, ["show", "-json", "-no-color", file], "show -json", SHOW_JSON_MAX_BYTES);
-    return { file, json: await timed(session.ctx.timings, "parse", async () => JSON.parse(shown.stdout) as PlanJson) };
+    return timed(session.ctx.timings, "parse", async () => JSON.parse(shown.stdout) as PlanJson);
+  }
+
+  /** A plan with refresh, saved and read back through `show -json`. */
+  async function plan(session: Session, mode: "detect" | "converge"): Promise<{ file: string; json: PlanJson }> {
+    const { file } = await makePlan(session, mode);
+    return { file, json: await showPlan(session, file) };
+  }
+
+  /** Whether the plan's log (if there is one, and not too large to read) says it found no drift and changes nothing. */
+  function logChangesNothing(log: string | undefined): boolean {
+    if (!log) return false;
+    try {
+      return statSync(log).size <= PLAN_LOG_MAX_BYTES && planChangesNothing(readFileSync(log, "utf8"));
+    } catch {
+      return false; // no log written: the plan file says
+    }
   }
 
   function close(session: Session): void {
@@ -267,7 +302,13 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
       const session = await open(ctx, { reuseInit: true });
       try {
         // One pass: the plan's refresh gives the drift, its changes read against the state as recorded the pending.
-        const { json } = await plan(session, "detect");
+        const { file, log } = await makePlan(session, "detect");
+        // A plan whose log shows no drift and no change is the whole answer: nothing drifted, nothing pending.
+        if (await timed(ctx.timings, "parse", async () => logChangesNothing(log))) {
+          ctx.logger.debug("the plan's log shows no drift and no change: in sync without show -json");
+          return { drift: [], pending: [] };
+        }
+        const json = await showPlan(session, file);
         return await timed(ctx.timings, "parse", async () => ({ drift: driftFromPlan(json), pending: pendingFromPlan(json) }));
       } finally {
         close(session);
@@ -315,6 +356,12 @@ function stateFolder(home: string): string {
     if (existsSync(old) && !existsSync(join(dir, file))) renameSync(old, join(dir, file));
   }
   return dir;
+}
+
+/** Whether a version (`1.12.6`, `1.10.0-rc1`) is at least `major.minor`. */
+function atLeast(version: string, [major, minor]: readonly [number, number]): boolean {
+  const [a = 0, b = 0] = version.split(".").map((part) => Number.parseInt(part, 10));
+  return a > major || (a === major && b >= minor);
 }
 
 /** For tests: the state file of a stack on the implicit local backend. */
