@@ -5,9 +5,10 @@
 // The kubeconfig holds credentials, and so may what fails around it (a YAML error quotes the file, an exec plugin's
 // stderr or output, an answer echoing the request): no error quotes the file, and every message is masked with the
 // credentials this client loaded and sent (credentials.ts), whatever the service's own masker knows.
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { request as httpRequest, type RequestOptions } from "node:http";
-import { request as httpsRequest } from "node:https";
+import { Agent as HttpAgent, request as httpRequest, type RequestOptions } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest, type AgentOptions } from "node:https";
 import { dirname } from "node:path";
 import { KubeConfig, type User } from "@kubernetes/client-node";
 import type { KubernetesSettings } from "../../config/types.ts";
@@ -21,6 +22,49 @@ const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 /** How much of a credential plugin's own error message is shown (its first line). */
 const MAX_PLUGIN_MESSAGE = 300;
+
+/** How long an idle connection to an API server is kept for the next request (Node's own global agent: 5 s). */
+const IDLE_CONNECTION_MS = 5_000;
+
+/** The most connection pools kept (one per API server and TLS identity); the oldest is forgotten beyond it. */
+const MAX_POOLS = 64;
+
+/** What makes two connections interchangeable: the server's scheme and every TLS option a request carries. */
+const TLS_OPTIONS = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthorized", "servername", "ciphers", "ecdhCurve", "crl", "secureOptions", "secureProtocol"] as const;
+
+/**
+ * Keep-alive connection pools, shared by every client of this process: the stacks of one cluster (and one run's
+ * requests) reuse connections instead of a TLS handshake per request, as kubectl's one HTTP/2 connection does.
+ * A pool is keyed by a digest of the TLS identity (server CA, client certificate and key, ...), so a connection made
+ * with one client certificate never carries another's requests; bearer tokens and basic credentials travel in each
+ * request's headers, which the API server authenticates one by one.
+ */
+const pools = new Map<string, HttpAgent>();
+
+function pooledAgent(protocol: string, options: RequestOptions): HttpAgent {
+  const tls: AgentOptions = {};
+  const digest = createHash("sha256").update(protocol);
+  for (const name of TLS_OPTIONS) {
+    const value = (options as Record<string, unknown>)[name];
+    if (value === undefined) continue;
+    (tls as Record<string, unknown>)[name] = value;
+    const parts = Array.isArray(value) ? value : [value];
+    digest.update(`\0${name}=`);
+    for (const part of parts) digest.update(Buffer.isBuffer(part) ? part : String(part)).update("\0");
+  }
+  const key = digest.digest("hex");
+  let agent = pools.get(key);
+  if (agent) {
+    pools.delete(key); // most recently used last
+  } else {
+    const settings = { keepAlive: true, timeout: IDLE_CONNECTION_MS, scheduling: "lifo" as const };
+    agent = protocol === "http:" ? new HttpAgent(settings) : new HttpsAgent({ ...tls, ...settings });
+    // Forgotten, never destroyed: a request may still use it; its idle connections close on their own.
+    if (pools.size >= MAX_POOLS) pools.delete(pools.keys().next().value!);
+  }
+  pools.set(key, agent);
+  return agent;
+}
 
 export interface KubeRequest {
   method: "GET" | "PATCH" | "DELETE" | "POST";
@@ -78,6 +122,13 @@ function credentialFailure(error: unknown, user: User | null, masker: SecretMask
   const code = systemCode(error);
   if (code) return `${plugin} cannot be used: ${masker.text(firstLine(errorMessage(error)))}`;
   return `${plugin} failed: ${masker.text(firstLine(errorMessage(error))) || "no message"}`;
+}
+
+/** A kept-alive connection was closed by the server when it was reused (see #exchange). */
+class StaleConnection extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+  }
 }
 
 export class KubeClient {
@@ -163,6 +214,9 @@ export class KubeClient {
       throw new KubeconfigError(this.#masker.text(`stack ${this.#stack}: ${credentialFailure(error, this.#config.getCurrentUser(), this.#masker)}`));
     }
     this.#learn(options);
+    // client-node's agent (one per kubeconfig load, no keep-alive) gives way to a shared keep-alive pool, unless
+    // it goes through a proxy, which only its agent knows how to reach.
+    if (!this.#config.getCurrentCluster()?.proxyUrl) options.agent = pooledAgent(url.protocol, options);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     if (payload) {
       options.headers["Content-Type"] = req.contentType ?? "application/json";
@@ -187,12 +241,27 @@ export class KubeClient {
     throw new KubernetesApiError(message, status, reason, causes);
   }
 
-  #exchange(url: URL, options: RequestOptions, payload: Buffer | undefined, signal: AbortSignal, what: string): Promise<{ status: number; text: string }> {
+  /**
+   * One request and its answer. A kept-alive connection the server closed just as it was reused fails before any
+   * answer (ECONNRESET): the request is sent once more on a new connection, as nothing of it was acted upon.
+   */
+  async #exchange(url: URL, options: RequestOptions, payload: Buffer | undefined, signal: AbortSignal, what: string): Promise<{ status: number; text: string }> {
+    try {
+      return await this.#exchangeOnce(url, options, payload, signal, what);
+    } catch (error) {
+      if (!(error instanceof StaleConnection)) throw error;
+      return this.#exchangeOnce(url, options, payload, signal, what, true);
+    }
+  }
+
+  #exchangeOnce(url: URL, options: RequestOptions, payload: Buffer | undefined, signal: AbortSignal, what: string, retried = false): Promise<{ status: number; text: string }> {
     const send = url.protocol === "http:" ? httpRequest : httpsRequest;
     return new Promise((resolvePromise, reject) => {
       let req: ReturnType<typeof send>;
+      let answered = false;
       try {
         req = send(url, { ...options, signal }, (res) => {
+          answered = true;
           const chunks: Buffer[] = [];
           let size = 0;
           res.on("data", (chunk: Buffer) => {
@@ -214,6 +283,7 @@ export class KubeClient {
       }
       req.on("error", (error: NodeJS.ErrnoException) => {
         if (signal.aborted) reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
+        else if (req.reusedSocket && !answered && !retried && (error.code === "ECONNRESET" || error.code === "EPIPE")) reject(new StaleConnection(error));
         else reject(new ClusterUnreachableError(this.#masker.text(`stack ${this.#stack}: the API server ${this.server} did not answer ${what}: ${error.code ? `${error.code}: ` : ""}${error.message}`)));
       });
       req.end(payload);
