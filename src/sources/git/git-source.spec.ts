@@ -131,6 +131,22 @@ describe("GitSource", () => {
     await Promise.all([app.release(), db.release(), later.release()]);
   });
 
+  it("resolves a ref once per fetch: the stacks of one pass get the commit it fetched, a later fetch the branch's new one", async () => {
+    const { remote, dataDir, first } = setup();
+    const pass = new GitSource({ dataDir });
+    const service = new GitSource({ dataDir, fetchMaxAgeMs: 0 });
+    await (await pass.acquire({ repo: remote, ref: "main", path: "stacks/app" })).release();
+    await (await service.acquire({ repo: remote, ref: "main", path: "stacks/app" })).release();
+    const second = commitFiles(remote, { "stacks/app/Pulumi.yaml": "name: app\ndescription: v2\n" }, "second");
+
+    const again = await pass.acquire({ repo: remote, ref: "main", path: "stacks/db" });
+    expect(again.commit).toBe(first);
+    await again.release();
+    const fetched = await service.acquire({ repo: remote, ref: "main", path: "stacks/db" });
+    expect(fetched.commit).toBe(second);
+    await fetched.release();
+  });
+
   it("resolves tags (peeled) and full or abbreviated commit ids", async () => {
     const { remote, dataDir, first } = setup();
     git(remote, "tag", "-a", "v1", "-m", "release 1");

@@ -88,6 +88,11 @@ interface Mirror {
   dir: string;
   /** The (redacted) reason the fetch failed, when an earlier fetch is used instead. */
   staleError?: string;
+  /**
+   * The commits refs resolved to since this fetch: the stacks of one repository share the answer instead of a
+   * `git rev-parse` each. A new fetch makes a new Mirror, so an answer never outlives the refs it was read from.
+   */
+  commits: Map<string, string>;
 }
 
 interface MirrorUpdate {
@@ -200,11 +205,14 @@ export class GitSource {
     const { signal } = options;
     const repo = this.redact(spec.repo);
     const mirror = await this.mirror(spec.repo, signal, options.fetchedAfter);
-    let commit: string | undefined;
-    try {
-      commit = await resolveRef((args) => this.inMirror(mirror.dir, repo, args, this.localEnv(), this.bounded(signal)), spec.ref);
-    } catch (error) {
-      throw this.failure(error, signal, `resolving '${spec.ref}' in ${repo}`, (message) => new DriftwatchError(`cannot resolve '${spec.ref}' in ${repo}: ${message}`));
+    let commit = mirror.commits.get(spec.ref);
+    if (!commit) {
+      try {
+        commit = await resolveRef((args) => this.inMirror(mirror.dir, repo, args, this.localEnv(), this.bounded(signal)), spec.ref);
+      } catch (error) {
+        throw this.failure(error, signal, `resolving '${spec.ref}' in ${repo}`, (message) => new DriftwatchError(`cannot resolve '${spec.ref}' in ${repo}: ${message}`));
+      }
+      if (commit) mirror.commits.set(spec.ref, commit);
     }
     if (!commit) {
       const stale = mirror.staleError ? ` (the remote could not be fetched, so the mirror may be out of date: ${mirror.staleError})` : "";
@@ -402,10 +410,10 @@ export class GitSource {
       } catch (error) {
         const message = this.message(error);
         this.logger?.warn({ repo, err: message }, "fetch failed; using the previous fetch");
-        return { dir, staleError: message };
+        return { dir, staleError: message, commits: new Map() };
       }
       this.logger?.info({ repo, durationMs: Date.now() - started }, "fetched mirror");
-      return { dir };
+      return { dir, commits: new Map() };
     }
 
     await mkdir(this.mirrorsDir, { recursive: true });
@@ -430,7 +438,7 @@ export class GitSource {
       await rm(temp, { recursive: true, force: true });
     }
     this.logger?.info({ repo, durationMs: Date.now() - started }, "cloned mirror");
-    return { dir };
+    return { dir, commits: new Map() };
   }
 
   /** The worktree the current runs at `commit` share, or a new one (checked out by its SharedWork). */
