@@ -3,7 +3,7 @@
 // (its file backend, unless it names another, and its update plans) and read its program's dependencies.
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { LocalWorkspace, Stack, StackNotFoundError } from "@pulumi/pulumi/automation/index.js";
 import { EngineError, errorMessage, OutputTooLargeError } from "../../core/errors.ts";
 import { fingerprintChanges } from "../../core/fingerprint.ts";
 import { timed } from "../../core/phase-timer.ts";
@@ -26,6 +26,16 @@ import { EventSink, MAX_EVENT_BYTES } from "./event-sink.ts";
 function settingsOf(ctx: EngineContext) {
   if (ctx.stack.engine !== "pulumi") throw new EngineError(`stack ${ctx.stack.name} is not a pulumi stack`);
   return ctx.stack.pulumi;
+}
+
+/**
+ * The Automation API's Stack for `name` in `workspace`, as `Stack.select` makes it but without its `pulumi stack
+ * select`: a CLI process before every run whose only effect here is to fail for a stack the backend does not have
+ * (every command names its stack with --stack; the selection it records in the private PULUMI_HOME is never read).
+ * Its constructor sets exactly these fields (3.259); see creatingIfNew for a stack that does not exist yet.
+ */
+function unselectedStack(name: string, workspace: LocalWorkspace): Stack {
+  return Object.assign(Object.create(Stack.prototype) as Stack, { name, workspace, ready: Promise.resolve() });
 }
 
 /** The stack's own folder: its default file backend (backend/) and its update plans (plans-*). */
@@ -66,15 +76,28 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
     // Plugins, workspace settings and credentials in the stack's private home: Pulumi would otherwise find the
     // service user's home through the password database, whatever HOME says (and the sandbox refuses it).
     if (envVars.HOME) envVars.PULUMI_HOME ??= join(envVars.HOME, ".pulumi");
-    const args = { stackName: settings.stack, workDir: ctx.dir };
-    const options = { pulumiCommand: command, envVars };
+    const workspace = await LocalWorkspace.create({ workDir: ctx.dir, pulumiCommand: command, envVars });
+    return unselectedStack(settings.stack, workspace);
+  }
+
+  /**
+   * `operation`, the first of a run on its stack: when the backend has no such stack yet, it is created (`stack init`)
+   * and the operation run again. The stack is not selected beforehand (see unselectedStack), so this is where a
+   * new stack is found to be new.
+   */
+  async function creatingIfNew<T>(stack: Stack, operation: () => Promise<T>): Promise<T> {
     try {
-      return await LocalWorkspace.createOrSelectStack(args, options);
+      return await operation();
+    } catch (error) {
+      if (!(error instanceof StackNotFoundError)) throw error;
+    }
+    try {
+      await stack.workspace.createStack(stack.name);
     } catch (error) {
       // Two runs of a new stack at once (a converge beside a scheduled check): both found no stack, one created it.
-      if (error instanceof Error && /already exists/.test(error.message)) return LocalWorkspace.selectStack(args, options);
-      throw error;
+      if (!(error instanceof Error && /already exists/.test(error.message))) throw error;
     }
+    return operation();
   }
 
   /**
@@ -109,7 +132,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       // runProgram the engine refreshes each resource as the program registers it, instead of all of them before
       // the program starts: the pass then costs about what a plain preview does (see one-pass.ts).
       const pass = new EventSink();
-      await guarded(ctx, (signal, onEvent) => stack.preview({ refresh: true, runProgram: true, onEvent, signal, color: "never" }), pass);
+      await guarded(ctx, (signal, onEvent) => creatingIfNew(stack, () => stack.preview({ refresh: true, runProgram: true, onEvent, signal, color: "never" })), pass);
       const events = pass.events;
       const answers: FallbackEvents = {};
       const separate = () => timed(ctx.timings, "parse", async () => separateOnePass(events, { runProgram: true, answers }));
@@ -143,7 +166,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       // program that declares something else when it is not a dry run.
       return withPlanFile(stackFolder(deps.dataDir, ctx.stack.name), async (planFile) => {
         const preview = new EventSink();
-        await guarded(ctx, (signal, onEvent) => stack.preview({ refresh: true, plan: planFile, onEvent, signal, color: "never" }), preview);
+        await guarded(ctx, (signal, onEvent) => creatingIfNew(stack, () => stack.preview({ refresh: true, plan: planFile, onEvent, signal, color: "never" })), preview);
         const changes = changesFromEvents("pending", preview.events);
         const planned: RemediationPlan = { changes, fingerprint: fingerprintChanges(changes) };
         if (!(await decide(planned))) return { plan: planned, applied: false };
@@ -162,7 +185,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
     async converge(ctx): Promise<ResourceChange[]> {
       const stack = await guarded(ctx, () => openStack(ctx));
       const up = new EventSink();
-      await guarded(ctx, (signal, onEvent) => stack.up({ refresh: true, signal, color: "never", onEvent }), up);
+      await guarded(ctx, (signal, onEvent) => creatingIfNew(stack, () => stack.up({ refresh: true, signal, color: "never", onEvent })), up);
       // The steps `up` took besides its refresh: the same reading as a preview's.
       return changesFromEvents("pending", up.events);
     },
