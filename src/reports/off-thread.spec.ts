@@ -5,7 +5,8 @@ import { describe, expect, it } from "vitest";
 import { recordSampleFleet, SAMPLE_FROM, SAMPLE_TO } from "../../test/support/sample-fleet.ts";
 import { tempDir } from "../../test/support/tempdir.ts";
 import { computeReport } from "./compute.ts";
-import { computeReportOffThread, ReportComputeError } from "./off-thread.ts";
+import { computeFleetSummaryOffThread, computeReportOffThread, ReportComputeError } from "./off-thread.ts";
+import { fleetSummaryOf } from "./summary.ts";
 
 describe("computeReportOffThread", () => {
   it("computes on a worker thread, with its own read-only connection, what computeReport computes", async () => {
@@ -16,6 +17,11 @@ describe("computeReportOffThread", () => {
       const offThread = await computeReportOffThread({ database: { kind: "sqlite", file: join(dir, "driftwatch.db") }, ...input });
       expect(offThread).toEqual(await computeReport({ store, ...input }));
       expect(offThread.posture.stacks).toBe(2);
+      // The dashboard's: only the summary crosses back, none of the per-stack parts.
+      const summary = await computeFleetSummaryOffThread({ database: { kind: "sqlite", file: join(dir, "driftwatch.db") }, ...input });
+      expect(summary).toEqual(fleetSummaryOf(offThread));
+      expect(summary.posture).not.toHaveProperty("perStack");
+      expect(summary.series).not.toHaveProperty("timelines");
     } finally {
       await store.close();
     }

@@ -6,6 +6,7 @@ import { Worker } from "node:worker_threads";
 import type { DatabaseConfig } from "../config/types.ts";
 import type { ReportInput, ReportStack } from "./compute.ts";
 import type { FleetReport } from "./model.ts";
+import type { FleetSummary } from "./summary.ts";
 
 export interface WorkerRequest {
   /** The database the worker opens for reading. */
@@ -16,9 +17,11 @@ export interface WorkerRequest {
   selection: string[];
   name?: string;
   generatedAt: string;
+  /** Only the report's summary (summary.ts) comes back, not the whole report. */
+  summary?: boolean;
 }
 
-export type WorkerReply = { ok: true; report: FleetReport } | { ok: false; error: string };
+export type WorkerReply = { ok: true; report: FleetReport | FleetSummary } | { ok: false; error: string };
 
 /** A report the worker could not compute; `message` says why (the worker's error). */
 export class ReportComputeError extends Error {
@@ -35,6 +38,15 @@ function workerEntry(): URL {
 
 /** computeReport on a worker thread; rejects with ReportComputeError. */
 export function computeReportOffThread(input: OffThreadInput): Promise<FleetReport> {
+  return offThread(input, false) as Promise<FleetReport>;
+}
+
+/** The summary of computeReport's report (summary.ts), computed on a worker thread that sends back only it. */
+export function computeFleetSummaryOffThread(input: OffThreadInput): Promise<FleetSummary> {
+  return offThread(input, true);
+}
+
+function offThread(input: OffThreadInput, summary: boolean): Promise<FleetReport | FleetSummary> {
   const request: WorkerRequest = {
     database: input.database,
     // Only what a report reads: plain data that crosses to the worker as is.
@@ -44,6 +56,7 @@ export function computeReportOffThread(input: OffThreadInput): Promise<FleetRepo
     selection: [...(input.selection ?? [])],
     ...(input.name ? { name: input.name } : {}),
     generatedAt: (input.generatedAt ?? new Date()).toISOString(),
+    ...(summary ? { summary } : {}),
   };
   return new Promise((resolve, reject) => {
     const worker = new Worker(workerEntry(), { workerData: request });

@@ -1,8 +1,10 @@
 // The entry of the worker thread a report is computed on (off-thread.ts): it opens the database read-only, computes
-// the report, posts it back, and ends. Nothing runs at import time besides reading its one message.
+// the report, posts it back (or only its summary), and ends. Nothing runs at import time besides reading its one
+// message.
 import { parentPort, workerData } from "node:worker_threads";
 import { openStore } from "../store/open.ts";
 import { computeReport } from "./compute.ts";
+import { fleetSummaryOf } from "./summary.ts";
 import type { WorkerRequest, WorkerReply } from "./off-thread.ts";
 
 async function run(request: WorkerRequest): Promise<WorkerReply> {
@@ -17,7 +19,7 @@ async function run(request: WorkerRequest): Promise<WorkerReply> {
       ...(request.name ? { name: request.name } : {}),
       generatedAt: new Date(request.generatedAt),
     });
-    return { ok: true, report };
+    return { ok: true, report: request.summary ? fleetSummaryOf(report) : report };
   } catch (error) {
     return { ok: false, error: error instanceof Error ? `${error.name}: ${error.message}` : String(error) };
   } finally {

@@ -10,7 +10,7 @@ import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import { ApprovalError, errorMessage } from "../core/errors.ts";
 import type { StackResult } from "../core/types.ts";
 import { computeReport } from "../reports/compute.ts";
-import type { FleetReport } from "../reports/model.ts";
+import { fleetSummaryOf, type FleetSummary } from "../reports/summary.ts";
 import { reportsDir } from "../reports/scheduled.ts";
 import type { ApprovalState, OpenEpisodeSummary, RunSummary, Store } from "../store/api.ts";
 import type { TriggerOutcome, TriggerReason } from "../scheduler/scheduler.ts";
@@ -41,10 +41,10 @@ export interface ServerDependencies {
   /** A push webhook's payload: returns the stacks of the repositories it named. */
   onPush(payload: unknown): Promise<string[]>;
   /**
-   * The fleet report of every stack over a period (the home page's summary); default: computed on this thread.
-   * The service computes it on a worker thread, so the page never holds the event loop.
+   * The summary of the fleet report of every stack over a period (the home page's); default: computed on this
+   * thread. The service computes it on a worker thread, so the page never holds the event loop.
    */
-  computeFleetReport?: (input: FleetReportRequest) => Promise<FleetReport>;
+  computeFleetSummary?: (input: FleetReportRequest) => Promise<FleetSummary>;
   /** Applies a waiting remediation approval; throws ApprovalError when it cannot be used. */
   approve(approvalId: string, approver: string): Promise<StackResult>;
   /** What the OS sandbox can enforce here, for /readyz and the dashboard; absent: not shown. */
@@ -306,12 +306,12 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
 
   const stackNames = config.stacks.map((s) => s.name);
   const computeFleet =
-    deps.computeFleetReport ?? ((input: FleetReportRequest) => computeReport({ store, stacks: config.stacks, ...input }));
+    deps.computeFleetSummary ?? (async (input: FleetReportRequest) => fleetSummaryOf(await computeReport({ store, stacks: config.stacks, ...input })));
   const fleetReports = new FleetReportCache((now) => computeFleet({ from: new Date(now.getTime() - SUMMARY_PERIOD_MS), to: now, generatedAt: now }), {
     onError: (error) => deps.logger.error({ err: error }, "the dashboard's fleet summary could not be computed"),
   });
-  /** The summary's report; a failure to compute it costs the summary, not the page. */
-  const fleetReport = async (request: FastifyRequest): Promise<FleetReport | undefined> => {
+  /** The summary of the fleet's report; a failure to compute it costs the summary, not the page. */
+  const fleetReport = async (request: FastifyRequest): Promise<FleetSummary | undefined> => {
     try {
       return await fleetReports.get();
     } catch (error) {

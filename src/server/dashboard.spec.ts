@@ -12,7 +12,8 @@ import { FleetReportCache } from "./fleet-report-cache.ts";
 import { approvalsPage, auditPage, parseStackFilter } from "./remediation-pages.ts";
 import { reportsPage } from "./reports-page.ts";
 import { parseStackQuery, selectRows, sortHref, stacksHref, type StackQuery } from "./stack-query.ts";
-import { fleetSummary, stacksPage, type FleetSummaryInput } from "./stacks-page.ts";
+import { fleetSummary, stacksPage } from "./stacks-page.ts";
+import { fleetSummaryOf, type FleetSummary } from "../reports/summary.ts";
 
 const row = { name: "web", engine: "pulumi", phase: "idle" };
 const flapping = [{ address: "aws_instance.<b>web</b>", type: "aws_instance", times: 4, since: "2026-11-23T08:00:00.000Z", paths: ["tags.LastScanned"] }];
@@ -48,7 +49,7 @@ function verdicts(values: Partial<Record<PostureVerdict, number>>): Record<Postu
 }
 
 /** A hand-made fleet report of the five stacks above. */
-const FLEET: FleetSummaryInput = {
+const FLEET = {
   generatedAt: "2026-11-23T12:00:00.000Z",
   period: { from: "2026-11-16T12:00:00.000Z", to: "2026-11-23T12:00:00.000Z", durationMs: 7 * 86_400_000 },
   posture: {
@@ -225,6 +226,13 @@ describe("home page", () => {
     expect([...html.matchAll(/<path class="area" data-verdict="([^"]+)"/g)].map((m) => m[1])).toEqual(["in-sync", "drifted", "error", "never-checked"]);
     expect(html).toContain("Stacks per verdict over the last 7 days");
     expect(html).toMatch(/^<section id="fleet-summary" data-live/);
+  });
+
+  it("keeps of a report only what the summary shows: not its per-stack posture and timelines", () => {
+    const kept: FleetSummary = fleetSummaryOf(FLEET);
+    expect(kept.posture).not.toHaveProperty("perStack");
+    expect(kept.series).toEqual({ verdicts: FLEET.series.verdicts });
+    expect(fleetSummary(kept)).toBe(fleetSummary(FLEET));
   });
 
   it("says so when nothing waits and no episode is open, and when the report is unavailable", () => {

@@ -3,8 +3,8 @@
 // reused for a while, longer the more it cost: at most 1/COST_FACTOR of the time goes to it. A report past its time
 // is still shown at once while the next one is computed in the background (only the very first request waits),
 // and one computation serves every request that arrives during it. The stack table is read fresh on every
-// request; the summary says when its report was made.
-import type { FleetReport } from "../reports/model.ts";
+// request; the summary says when its report was made. What is kept is what `compute` returns (the service keeps
+// the summary's part of the report, not its per-stack parts).
 
 export interface FleetReportCacheOptions {
   /** A report younger than this is always reused. */
@@ -16,16 +16,16 @@ export interface FleetReportCacheOptions {
   onError?: (error: unknown) => void;
 }
 
-export class FleetReportCache {
-  readonly #compute: (now: Date) => Promise<FleetReport>;
+export class FleetReportCache<R> {
+  readonly #compute: (now: Date) => Promise<R>;
   readonly #minAgeMs: number;
   readonly #costFactor: number;
   readonly #clock: () => number;
   readonly #onError: (error: unknown) => void;
-  #entry: { report: FleetReport; at: number; costMs: number } | undefined;
-  #computing: Promise<FleetReport> | undefined;
+  #entry: { report: R; at: number; costMs: number } | undefined;
+  #computing: Promise<R> | undefined;
 
-  constructor(compute: (now: Date) => Promise<FleetReport>, options: FleetReportCacheOptions = {}) {
+  constructor(compute: (now: Date) => Promise<R>, options: FleetReportCacheOptions = {}) {
     this.#compute = compute;
     this.#minAgeMs = options.minAgeMs ?? 4_000;
     this.#costFactor = options.costFactor ?? 20;
@@ -34,7 +34,7 @@ export class FleetReportCache {
   }
 
   /** The current report: the cached one (fresh, or stale while the next is computed), else the first one computed. */
-  async get(): Promise<FleetReport> {
+  async get(): Promise<R> {
     const now = this.#clock();
     const entry = this.#entry;
     if (entry && now - entry.at < Math.max(this.#minAgeMs, entry.costMs * this.#costFactor)) return entry.report;
@@ -44,7 +44,7 @@ export class FleetReportCache {
     return entry.report;
   }
 
-  #refresh(now: number): Promise<FleetReport> {
+  #refresh(now: number): Promise<R> {
     this.#computing ??= (async () => {
       const started = performance.now();
       try {

@@ -3,7 +3,8 @@
 // The summary and the table are the page's live parts: the refresh script swaps them and leaves the form alone.
 import { formatDuration } from "../core/durations.ts";
 import { plural } from "../core/present.ts";
-import type { FleetReport, PostureVerdict } from "../reports/model.ts";
+import type { PostureVerdict } from "../reports/model.ts";
+import type { FleetSummary } from "../reports/summary.ts";
 import { POSTURE_VERDICTS } from "../reports/model.ts";
 import { verdictAreaSvg } from "../reports/svg.ts";
 import { age, ago, badge, escapeHtml as h, field, page, when, type StackRow } from "./dashboard.ts";
@@ -24,8 +25,8 @@ import {
 import type { SandboxReport } from "../sandbox/report.ts";
 import { sandboxNotice } from "./sandbox-notice.ts";
 
-/** What the summary shows of a fleet report. */
-export type FleetSummaryInput = Pick<FleetReport, "generatedAt" | "period" | "posture" | "series">;
+/** What the summary shows of a fleet report (none of its per-stack parts). */
+export type FleetSummaryInput = FleetSummary;
 
 export interface StacksPageOptions {
   /** The fleet report of the last days; absent: the summary says it is unavailable. */

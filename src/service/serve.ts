@@ -14,7 +14,7 @@ import { processId, processIsGone } from "../core/liveness.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import { ScheduledReports } from "../reports/scheduled.ts";
-import { computeReportOffThread } from "../reports/off-thread.ts";
+import { computeFleetSummaryOffThread } from "../reports/off-thread.ts";
 import { createRunner, type Runner } from "../run/runner.ts";
 import type { StackResult } from "../core/types.ts";
 import type { SlackActions } from "./slack-actions.ts";
@@ -116,7 +116,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
   const approve = (id: string, approver: string) => runner.approve(id, approver, { trigger: "approval" });
   const slackActions = await slackActionsFor(config, runner, scheduler, approve, logger);
   const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload),
-    computeFleetReport: (period) => computeReportOffThread({ database: config.database, stacks: config.stacks, ...period }),
+    computeFleetSummary: (period) => computeFleetSummaryOffThread({ database: config.database, stacks: config.stacks, ...period }),
     approve,
     sandbox,
     ...(slackActions ? { slackActions } : {}),
