@@ -1,19 +1,18 @@
 #!/usr/bin/env node
 // The driftwatch command: a thin table of commands over src/run, with one error boundary.
-// Exit codes: 0 all in sync, 2 drift or pending somewhere, 1 any error.
+// Exit codes: 0 all in sync, 2 drift or pending somewhere, 1 any error. What only one command uses (serve's HTTP
+// server and scheduler, doctor, init) is imported when that command runs, so `check` does not start by loading it.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
-import { jsonSchemaText } from "../config/write-json-schema.ts";
-import { isStarterEngine, starterConfig, type StarterEngine } from "../config/starter.ts";
+import type { StarterEngine } from "../config/starter.ts";
 import { ApprovalError, ConfigError, UsageError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { check, converge, requireKnownStacks } from "../run/check.ts";
 import { createRunner } from "../run/runner.ts";
-import { startService } from "../service/serve.ts";
 import type { Store } from "../store/api.ts";
 import { StoreError } from "../store/errors.ts";
 import { migrateDatabase, openStore } from "../store/open.ts";
@@ -30,10 +29,6 @@ import { renderReport, REPORT_FORMATS, type ReportFormat } from "../reports/rend
 import { isGlob, stacksMatching } from "../reports/selection.ts";
 import { checkOutFile, renderResultsAs, RESULTS_FORMATS, resultsFormat, type ResultsOutputOptions, writeResultsFile } from "./ci-output.ts";
 import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
-import { doctorDocument, renderDoctor } from "./doctor.ts";
-import { reportProblems, sandboxReport } from "../sandbox/report.ts";
-import { Sandboxes } from "../sandbox/sandboxes.ts";
-import { baseEngineEnv } from "../run/engine-env.ts";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -237,6 +232,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const { config, logger, masker } = loaded;
       sayWhatIsSkipped(loaded);
       const http = { ...config.service.http, ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) };
+      const { startService } = await import("../service/serve.ts");
       const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: await engines(io), logger, masker, env: io.env });
       io.stdout.write(`driftwatch is watching ${config.stacks.length} stacks; dashboard: ${service.url}\n`);
       await aborted(io.stop);
@@ -251,6 +247,12 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .action(async (opts: { json?: boolean }, command: Command) => {
       const { config } = context(command);
       const tools = await engines(io);
+      const [{ Sandboxes }, { baseEngineEnv }, { reportProblems, sandboxReport }, { doctorDocument, renderDoctor }] = await Promise.all([
+        import("../sandbox/sandboxes.ts"),
+        import("../run/engine-env.ts"),
+        import("../sandbox/report.ts"),
+        import("./doctor.ts"),
+      ]);
       const sandboxes = new Sandboxes({ toolchain: tools, engineEnv: baseEngineEnv(tools, io.env), serviceEnv: io.env, dataDir: config.dataDir, protectedFiles: [] });
       const report = await sandboxReport(sandboxes, config.stacks);
       const document = doctorDocument(config, { bin: tools.sandbox.bin, version: tools.sandbox.version }, report);
@@ -353,7 +355,8 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .command("init")
     .description("write a commented starter configuration (and driftwatch.schema.json for editors) next to --config")
     .argument("[engines...]", `the engines to start with: ${["pulumi", "terraform", "cloudformation", "kubernetes"].join(", ")} (default: all)`)
-    .action((engines: string[], _opts: unknown, command: Command) => {
+    .action(async (engines: string[], _opts: unknown, command: Command) => {
+      const [{ isStarterEngine, starterConfig }, { jsonSchemaText }] = await Promise.all([import("../config/starter.ts"), import("../config/write-json-schema.ts")]);
       const unknown = engines.filter((e) => !isStarterEngine(e));
       if (unknown.length) throw new UsageError(`init: unknown engine ${unknown.map((e) => `'${e}'`).join(", ")} (expected pulumi, terraform, cloudformation or kubernetes)`);
       const file = resolve(command.optsWithGlobals<{ config: string }>().config);
