@@ -3,7 +3,7 @@
 import type { Logger } from "pino";
 import type { KubernetesSettings } from "../../config/types.ts";
 import type { KubeClient } from "./client.ts";
-import { Discovery, objectPath, type ResourceInfo } from "./discovery.ts";
+import { Discovery, objectPath, type ResourceInfo, type SharedDiscovery } from "./discovery.ts";
 import { KubernetesApiError, ManifestError, UnknownKindError } from "./errors.ts";
 import { addressOf, crdServes, idOf, isCrd, isPlainObject, keyOf, type KubeObject, type ObjectId } from "./objects.ts";
 import type { RenderedObject } from "./render.ts";
@@ -55,9 +55,12 @@ export class Cluster {
   readonly #stack: string;
   readonly #logger: Logger;
 
-  constructor(client: KubeClient, settings: KubernetesSettings, stack: string, signal: AbortSignal, logger: Logger) {
+  /** `shared`: discovery answers of the engine's other runs (see Discovery); none: this run reads its own. */
+  constructor(client: KubeClient, settings: KubernetesSettings, stack: string, signal: AbortSignal, logger: Logger, shared?: SharedDiscovery) {
     this.#client = client;
-    this.discovery = new Discovery(client, signal);
+    // Runs share answers when they ask the same server with the same kubeconfig and context.
+    const cluster = `${client.server}\0${settings.kubeconfig ?? "(in-cluster)"}\0${settings.context ?? ""}`;
+    this.discovery = new Discovery(client, signal, shared ? { answers: shared, cluster } : undefined);
     this.#settings = settings;
     this.#signal = signal;
     this.#stack = stack;

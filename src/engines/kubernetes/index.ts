@@ -17,6 +17,7 @@ import { digestKey, readBaseline, writeBaseline, type Baseline } from "./baselin
 import { KubeClient } from "./client.ts";
 import { Cluster, coreTarget, type Target } from "./cluster.ts";
 import { compareManifests, compareOwned, compareSecretData, createProperties } from "./compare.ts";
+import { SharedDiscovery } from "./discovery.ts";
 import { KubernetesApiError } from "./errors.ts";
 import { mergeFieldSets, withoutFields } from "./fields.ts";
 import { isCrd, isNamespace, isPlainObject, isSecret, typeOf, type FieldSet, type KubeObject } from "./objects.ts";
@@ -82,6 +83,7 @@ function rank(step: Step): number {
 
 export function createKubernetesEngine(deps: EngineDependencies): Engine {
   let digester: SecretDigester | undefined;
+  const discovery = new SharedDiscovery();
 
   function kustomize(stack: string): string {
     const bin = deps.toolchain.kubernetes?.kustomize.bin;
@@ -92,7 +94,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
   async function withSession<T>(ctx: EngineContext, fn: (session: Session) => Promise<T>): Promise<T> {
     const stack = asKubernetesStack(ctx);
     const client = KubeClient.load(stack.kubernetes, stack.name);
-    const cluster = new Cluster(client, stack.kubernetes, stack.name, ctx.signal, ctx.logger);
+    const cluster = new Cluster(client, stack.kubernetes, stack.name, ctx.signal, ctx.logger, discovery);
     digester ??= new SecretDigester(digestKey(deps.dataDir));
     const session = { ctx, stack, cluster, digester, set: applySetOf(stack.name, stack.kubernetes.namespace), limit: pLimit(REQUESTS_PER_STACK) };
     try {
