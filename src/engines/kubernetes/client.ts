@@ -41,17 +41,28 @@ const TLS_OPTIONS = ["ca", "cert", "key", "pfx", "passphrase", "rejectUnauthoriz
  */
 const pools = new Map<string, HttpAgent>();
 
-function pooledAgent(protocol: string, options: RequestOptions): HttpAgent {
+/** The TLS options of a request, in TLS_OPTIONS order. */
+function tlsValues(options: RequestOptions): unknown[] {
+  return TLS_OPTIONS.map((name) => (options as Record<string, unknown>)[name]);
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (Buffer.isBuffer(a) && Buffer.isBuffer(b)) return a.equals(b);
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => sameValue(x, b[i]));
+  return a === b;
+}
+
+function pooledAgent(protocol: string, values: readonly unknown[]): HttpAgent {
   const tls: AgentOptions = {};
   const digest = createHash("sha256").update(protocol);
-  for (const name of TLS_OPTIONS) {
-    const value = (options as Record<string, unknown>)[name];
-    if (value === undefined) continue;
+  TLS_OPTIONS.forEach((name, i) => {
+    const value = values[i];
+    if (value === undefined) return;
     (tls as Record<string, unknown>)[name] = value;
     const parts = Array.isArray(value) ? value : [value];
     digest.update(`\0${name}=`);
     for (const part of parts) digest.update(Buffer.isBuffer(part) ? part : String(part)).update("\0");
-  }
+  });
   const key = digest.digest("hex");
   let agent = pools.get(key);
   if (agent) {
@@ -138,6 +149,8 @@ export class KubeClient {
   /** The credentials of the kubeconfig, and those requests carried (an exec plugin's token): masked in every message. */
   readonly #masker: SecretMasker;
   readonly #sent = new Set<string>();
+  /** The pool of this client's last request and the TLS options it was for (they rarely change between requests). */
+  #pool: { protocol: string; values: unknown[]; agent: HttpAgent } | undefined;
 
   private constructor(config: KubeConfig, stack: string, masker: SecretMasker) {
     this.#config = config;
@@ -203,6 +216,15 @@ export class KubeClient {
     this.#masker.add(values.flatMap((v) => [v, Buffer.from(v, "utf8").toString("base64")]));
   }
 
+  #agentFor(protocol: string, options: RequestOptions): HttpAgent {
+    const values = tlsValues(options);
+    const last = this.#pool;
+    if (last && last.protocol === protocol && last.values.every((value, i) => sameValue(value, values[i]))) return last.agent;
+    const agent = pooledAgent(protocol, values);
+    this.#pool = { protocol, values, agent };
+    return agent;
+  }
+
   /** Sends one request; 2xx answers are parsed JSON, anything else a typed error naming the call. */
   async send<T = unknown>(req: KubeRequest, signal: AbortSignal): Promise<T> {
     const url = new URL(this.server + req.path);
@@ -216,7 +238,7 @@ export class KubeClient {
     this.#learn(options);
     // client-node's agent (one per kubeconfig load, no keep-alive) gives way to a shared keep-alive pool, unless
     // it goes through a proxy, which only its agent knows how to reach.
-    if (!this.#config.getCurrentCluster()?.proxyUrl) options.agent = pooledAgent(url.protocol, options);
+    if (!this.#config.getCurrentCluster()?.proxyUrl) options.agent = this.#agentFor(url.protocol, options);
     const payload = req.body === undefined ? undefined : Buffer.from(JSON.stringify(req.body));
     if (payload) {
       options.headers["Content-Type"] = req.contentType ?? "application/json";
