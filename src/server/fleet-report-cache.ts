@@ -11,7 +11,10 @@ export interface FleetReportCacheOptions {
   minAgeMs?: number;
   /** A report is reused for at least COST_FACTOR times what it took to compute. */
   costFactor?: number;
+  /** The time reports are dated and aged by, in ms (default Date.now). */
   clock?: () => number;
+  /** What a computation's cost is measured with, in ms (default performance.now). */
+  stopwatch?: () => number;
   /** A background computation failed (the previous report stays in use). */
   onError?: (error: unknown) => void;
 }
@@ -21,6 +24,7 @@ export class FleetReportCache<R> {
   readonly #minAgeMs: number;
   readonly #costFactor: number;
   readonly #clock: () => number;
+  readonly #stopwatch: () => number;
   readonly #onError: (error: unknown) => void;
   #entry: { report: R; at: number; costMs: number } | undefined;
   #computing: Promise<R> | undefined;
@@ -30,6 +34,7 @@ export class FleetReportCache<R> {
     this.#minAgeMs = options.minAgeMs ?? 4_000;
     this.#costFactor = options.costFactor ?? 20;
     this.#clock = options.clock ?? Date.now;
+    this.#stopwatch = options.stopwatch ?? (() => performance.now());
     this.#onError = options.onError ?? (() => {});
   }
 
@@ -46,10 +51,10 @@ export class FleetReportCache<R> {
 
   #refresh(now: number): Promise<R> {
     this.#computing ??= (async () => {
-      const started = performance.now();
+      const started = this.#stopwatch();
       try {
         const report = await this.#compute(new Date(now));
-        this.#entry = { report, at: now, costMs: performance.now() - started };
+        this.#entry = { report, at: now, costMs: this.#stopwatch() - started };
         return report;
       } finally {
         this.#computing = undefined;
