@@ -8,9 +8,10 @@
 //   back). Taken once the content is known good, kept in memory, and checked before every later use: any write,
 //   replacement, chmod, addition or removal since changes it, at the cost of one lstat per file.
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { createReadStream, lstatSync, readdirSync } from "node:fs";
 import { lstat, readdir, readlink } from "node:fs/promises";
 import { join, relative } from "node:path";
+import { setImmediate as nextTurn } from "node:timers/promises";
 import pLimit from "p-limit";
 
 /** Files hashed or stat'ed at once. */
@@ -50,21 +51,27 @@ export function contentFingerprint(root: string): Promise<string> {
   });
 }
 
+/** Paths lstat'ed between two turns of the event loop in stateFingerprint (a few ms each). */
+const STATE_CHUNK = 256;
+
 /**
  * The state fingerprint of the tree at `root`: the same lines as `fingerprint` would hash, from one walk that
- * lstats each path once and reads only the directories it finds, all at once (the thread pool queues them). Taken
- * before every use of an entry, so it is the cheap one: about a third of listing the tree first and lstat'ing each
- * path after, 16 at a time (14,176 paths).
+ * lstats each path once and reads only the directories it finds. Taken before every use of an entry, so it is the
+ * cheap one: synchronous calls in chunks, letting the event loop turn between them, take about a quarter of the
+ * time of listing the tree and lstat'ing each path through a promise after (14,176 paths: about 0.13 s against
+ * 0.45 s under load), and hold the loop up no longer than a promise per path did.
  */
 export async function stateFingerprint(root: string): Promise<string> {
   const lines: { path: string; line: string }[] = [];
-  const visit = async (path: string): Promise<void> => {
+  const pending = [""];
+  for (let count = 1; pending.length > 0; count++) {
+    const path = pending.pop()!;
     const full = path === "" ? root : join(root, path);
-    const stats = await lstat(full, { bigint: true });
+    const stats = lstatSync(full, { bigint: true });
     lines.push({ path, line: `${JSON.stringify(path)} ${stats.ino} ${stats.mode} ${stats.size} ${stats.ctimeNs}` });
-    if (stats.isDirectory()) await Promise.all((await readdir(full)).map((name) => visit(path === "" ? name : `${path}/${name}`)));
-  };
-  await visit("");
+    if (stats.isDirectory()) for (const name of readdirSync(full)) pending.push(path === "" ? name : `${path}/${name}`);
+    if (count % STATE_CHUNK === 0) await nextTurn();
+  }
   // The order pathsUnder gives (code units), so that a fingerprint kept by an earlier version still compares.
   lines.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return createHash("sha256").update(lines.map((l) => l.line).join("\n")).digest("hex");
