@@ -129,6 +129,9 @@ export async function runStack(stack: StackConfig, deps: RunDependencies, operat
       logger.warn({ err: errorMessage(error) }, "could not note the run's start");
     }
   });
+  // What the kernel offers the sandbox is asked once per process (a launcher probe): ask it while git works, not
+  // when the engine's first process starts. A failed probe fails that process, as it would have anyway.
+  if (stack.sandbox.level !== "off") deps.sandboxes.support().catch(() => undefined);
   const timeout = AbortSignal.timeout(stack.timeoutSeconds * 1000);
   const runSignal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
   let commit: string | undefined;
