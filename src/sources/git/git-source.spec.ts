@@ -566,10 +566,13 @@ describe("GitSource", () => {
     // process's worktree and unfinished clone: kept.
     const dead = exitedPid();
     const live = process.ppid;
-    for (const name of [`${first}-${dead}-0123abcd`, first, `${first}-${live}-0123abcd`]) mkdirSync(join(worktrees, name));
+    for (const name of [first, `${first}-${live}-0123abcd`]) mkdirSync(join(worktrees, name));
+    // The dead process's worktree is a real one: the mirror has a record of it, pruned once the folder is gone.
+    git(mirrorPath(dataDir, remote), "worktree", "add", "--detach", "--quiet", join(worktrees, `${first}-${dead}-0123abcd`), first);
     for (const name of [`${mirrorDirName(remote)}.tmp-${dead}-0123abcd`, `${mirrorDirName(remote)}.tmp-${live}-0123abcd`]) mkdirSync(join(mirrors, name));
     await source.prune();
     expect(readdirSync(worktrees)).toEqual([`${first}-${live}-0123abcd`]);
+    expect(git(mirrorPath(dataDir, remote), "worktree", "list")).not.toContain(worktrees);
     expect(readdirSync(mirrors).sort()).toEqual([mirrorDirName(remote), `${mirrorDirName(remote)}.tmp-${live}-0123abcd`].sort());
 
     // And the next acquisition checks out anew.

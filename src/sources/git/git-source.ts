@@ -20,7 +20,7 @@
 // credentials and the token's values).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import pLimit from "p-limit";
 import type { Logger } from "pino";
@@ -149,6 +149,21 @@ async function listDir(path: string): Promise<string[]> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw error;
   }
+}
+
+/**
+ * Whether `git worktree prune` has anything to do in a mirror: a worktree record (`<mirror>/worktrees/<id>`) whose
+ * checkout is gone, or that cannot be read. Asked before starting git for it, which every one-shot check would do.
+ */
+async function hasStaleWorktreeRecords(mirror: string): Promise<boolean> {
+  for (const id of await listDir(join(mirror, "worktrees"))) {
+    try {
+      await stat((await readFile(join(mirror, "worktrees", id, "gitdir"), "utf8")).trim());
+    } catch {
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The error for a caller whose own signal ended its wait: its run's timeout, or Driftwatch stopping. */
@@ -281,7 +296,7 @@ export class GitSource {
       const path = join(this.mirrorsDir, name);
       if (!name.endsWith(".git")) {
         if (leftover(path, name)) await remove(path, "unfinished clone");
-      } else if ((await mirrorState(path)) === "directory") {
+      } else if ((await mirrorState(path)) === "directory" && (await hasStaleWorktreeRecords(path))) {
         try {
           await worktreeChange(path, () => this.inMirror(path, path, ["worktree", "prune"], this.localEnv(), this.bounded(undefined)));
         } catch (error) {
