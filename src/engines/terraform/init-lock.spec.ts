@@ -1,6 +1,6 @@
 // The plugin-cache init lock: one holder at a time in a process, a live holder of another process waited for,
 // a dead one's lock taken over, and the wait bounded by the run's signal.
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, utimesSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { rm } from "node:fs/promises";
@@ -44,6 +44,19 @@ describe("the init lock of a plugin cache", () => {
     // A holder whose process is gone: taken over without anybody releasing it (else this would wait forever).
     writeFileSync(join(dir, LOCK), `${hostname()}:${exitedPid()}`);
     await withInitLock(dir, never(), async () => undefined);
+  });
+
+  it("never takes an empty lock of another process for a dead one's while it may still be being written", async () => {
+    const dir = tempDir();
+    // An empty lock file, just made: however long its writer takes to name itself, the waiter waits.
+    writeFileSync(join(dir, LOCK), "");
+    await expect(withInitLock(dir, AbortSignal.timeout(1_000), async () => "got in")).rejects.toThrow(/aborted/i);
+    // One untouched for more than a minute is a leftover, taken over at once.
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(join(dir, LOCK), old, old);
+    expect(await withInitLock(dir, never(), async () => "got in")).toBe("got in");
+    // The lock this process made held its name from the start, and nothing of it is left behind.
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it("gives up waiting when the run's signal aborts", async () => {
