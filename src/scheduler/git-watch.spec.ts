@@ -59,6 +59,36 @@ describe("GitWatch", () => {
     watch.stop();
   });
 
+  it("has a webhook for a commit a poll saw first check the stacks that commit touched, not every stack", async () => {
+    const root = tempDir();
+    const repo = localRepo(root);
+    commitFiles(repo, { "other/main.tf": "# v1\n" }, "another stack");
+    const source = new GitSource({ dataDir: join(root, "data"), timeoutMs: 30_000, fetchMaxAgeMs: 0 });
+    const triggered: string[] = [];
+    const watch = new GitWatch({
+      stacks: [watchedStack("app", repo, "app"), watchedStack("other", repo, "other")],
+      source,
+      intervalMs: 0,
+      trigger: (stack, reason) => triggered.push(`${stack}:${reason}`),
+      logger: pino({ level: "silent" }),
+    });
+    await watch.start();
+    // At first sight there is nothing to compare with: a webhook checks every stack of the repository.
+    await watch.onPush({ ref: "refs/heads/main", repository: { clone_url: repo } });
+    expect(triggered.splice(0)).toEqual(["app:webhook", "other:webhook"]);
+    // A commit touching app: the poll sees it first, then its webhook arrives. Both are about app alone.
+    commitFiles(repo, { "app/main.tf": "# v2\n" }, "app only");
+    await watch.poll();
+    await watch.onPush({ ref: "refs/heads/main", repository: { clone_url: repo } });
+    expect(triggered.splice(0)).toEqual(["app:git", "app:webhook"]);
+    // The webhook first, then a poll: the webhook finds the commit, the poll nothing new.
+    commitFiles(repo, { "other/main.tf": "# v2\n" }, "other only");
+    await watch.onPush({ ref: "refs/heads/main", repository: { clone_url: repo } });
+    await watch.poll();
+    expect(triggered).toEqual(["other:webhook"]);
+    watch.stop();
+  });
+
   it("stop() ends the polls under way, with their git processes", async () => {
     const root = tempDir();
     const silent = await silentRemote();

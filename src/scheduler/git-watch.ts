@@ -41,6 +41,11 @@ interface Watched {
   ref: string;
   stacks: StackConfig[];
   last?: string;
+  /**
+   * The stacks `last` was found to touch: those its new commits changed, or all of them when it was the ref's first
+   * sight (nothing to compare with). A webhook for a commit a poll saw first checks these, not every stack.
+   */
+  touched?: StackConfig[];
   /** The poll of this ref under way, if any. */
   polling?: Promise<void>;
 }
@@ -123,13 +128,19 @@ export class GitWatch {
       if (!signal.aborted) log.warn({ err: error instanceof Error ? error.message : String(error) }, "cannot poll the repository");
       return;
     }
-    if (commit) watched.last = commit;
-    if (!commit || !previous || previous === commit) {
-      // First sight of the ref (the start-up check covers it) or nothing new. A webhook still checks its stacks.
-      if (reason === "webhook" && commit) for (const s of watched.stacks) this.#options.trigger(s.name, reason, commit);
+    if (!commit) return;
+    if (!previous || previous === commit) {
+      // First sight of the ref (the start-up check covers it) or nothing new. A webhook still checks the stacks the
+      // commit touches: all of them at first sight; after a poll that saw it first, those that poll found (the
+      // same commit, so one job per stack in a fleet), not every stack of the repository.
+      if (!previous || !watched.touched) watched.touched = watched.stacks;
+      watched.last = commit;
+      if (reason === "webhook") for (const s of watched.touched) this.#options.trigger(s.name, reason, commit);
       return;
     }
     const stacks = watched.stacks.filter((s) => changed === undefined || touches(s.source.path, changed));
+    watched.last = commit;
+    watched.touched = stacks;
     log.info({ from: previous.slice(0, 12), to: commit.slice(0, 12), files: changed?.length, stacks: stacks.map((s) => s.name) }, "new commit");
     for (const s of stacks) this.#options.trigger(s.name, reason, commit);
   }
