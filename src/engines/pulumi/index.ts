@@ -17,7 +17,8 @@ import { sandboxedCommand } from "./command.ts";
 import { ensureDependencies } from "./dependencies.ts";
 import { classifyPulumiError, planViolation } from "./errors.ts";
 import { changesFromEvents, isPlanRefusal, planRefusals } from "./events.ts";
-import { type FallbackEvents, separateOnePass } from "./one-pass.ts";
+import { type FallbackEvents, separateOnePass, verdictNeeded } from "./one-pass.ts";
+import { RefreshAhead } from "./refresh-ahead.ts";
 import { withPlanFile } from "./plan-file.ts";
 import { releaseLocksTakenSince, stackLocks } from "./stack-locks.ts";
 import { EventSink, MAX_EVENT_BYTES } from "./event-sink.ts";
@@ -131,20 +132,47 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
       // One pass: the refresh steps are the drift, the program's steps after them hold the pending changes. With
       // runProgram the engine refreshes each resource as the program registers it, instead of all of them before
       // the program starts: the pass then costs about what a plain preview does (see one-pass.ts).
+      // What the pass cannot tell is asked again, of just those resources (see one-pass.ts for which and why): a
+      // secret-bearing resource while the pass goes on, as soon as its refresh shows it (refresh-ahead.ts), and
+      // whatever is left after the pass. Neither a preview nor a preview-only refresh takes the stack's lock.
+      const refreshJust = async (target: string[], stop?: AbortSignal) => {
+        const refresh = new EventSink();
+        await guarded(ctx, (signal, onEvent) => stack.previewRefresh({ target, onEvent, signal: stop ? AbortSignal.any([signal, stop]) : signal, color: "never" }), refresh);
+        return refresh.events;
+      };
+      const ahead = new RefreshAhead(
+        (target, stop) => {
+          ctx.logger.info({ fallback: "previewRefresh", during: "pass", resources: target.length }, "one pass cannot tell whether these secret-bearing resources drifted; refreshing just them while it goes on");
+          return refreshJust(target, stop);
+        },
+        (error, target) => ctx.logger.info({ err: error, resources: target.length }, "the preview-only refresh alongside the pass failed; asking again after it"),
+      );
       const pass = new EventSink();
-      await guarded(ctx, (signal, onEvent) => creatingIfNew(stack, () => stack.preview({ refresh: true, runProgram: true, onEvent, signal, color: "never" })), pass);
+      try {
+        await guarded(ctx, (signal, onEvent) => creatingIfNew(stack, () => stack.preview({
+          refresh: true,
+          runProgram: true,
+          onEvent: (event) => {
+            onEvent(event);
+            const urn = verdictNeeded(event);
+            if (urn) ahead.offer(urn);
+          },
+          signal,
+          color: "never",
+        })), pass);
+      } catch (error) {
+        await ahead.cancel();
+        throw error;
+      }
       const events = pass.events;
-      const answers: FallbackEvents = {};
+      const answeredAhead = await ahead.close();
+      const answers: FallbackEvents = answeredAhead.length > 0 ? { refresh: answeredAhead } : {};
       const separate = () => timed(ctx.timings, "parse", async () => separateOnePass(events, { runProgram: true, answers }));
       let separation = await separate();
-      // What the pass cannot tell is asked again, of just those resources (see one-pass.ts for which and why).
-      // Neither a preview nor a preview-only refresh takes the stack's lock.
       if (separation.driftUnknown.length > 0) {
         const target = separation.driftUnknown;
         ctx.logger.info({ fallback: "previewRefresh", resources: target.length }, "one pass cannot tell whether these resources drifted; refreshing just them");
-        const refresh = new EventSink();
-        await guarded(ctx, (signal, onEvent) => stack.previewRefresh({ target, onEvent, signal, color: "never" }), refresh);
-        answers.refresh = refresh.events;
+        answers.refresh = [...answeredAhead, ...(await refreshJust(target))];
         separation = await separate();
         const missing = separation.driftUnknown;
         if (missing.length > 0) throw new EngineError(`stack ${ctx.stack.name}: the preview-only refresh did not report ${missing.join(", ")}`);

@@ -2,7 +2,7 @@
 // a stack of LocalFiles (pulumi-nodejs dynamic resources; no changed keys reported), cut down to what is read.
 import { DiffKind, type EngineEvent, type OpType, type StepEventMetadata, type StepEventStateMetadata } from "@pulumi/pulumi/automation/index.js";
 import { describe, expect, it } from "vitest";
-import { separateOnePass } from "./one-pass.ts";
+import { separateOnePass, verdictNeeded } from "./one-pass.ts";
 
 const TYPE = "pulumi-nodejs:dynamic:Resource";
 const STACK = "urn:pulumi:dev::demo-files::pulumi:pulumi:Stack::demo-files-dev";
@@ -51,6 +51,7 @@ function pass(refreshes: EngineEvent[][], steps: EngineEvent[]): EngineEvent[] {
 }
 
 const names = (urns: string[]) => urns.map((u) => u.split("::").at(-1));
+const nameOf = (e: EngineEvent) => (e.resOutputsEvent ?? e.resourcePreEvent)!.metadata.urn.split("::").at(-1)!;
 
 describe("separateOnePass", () => {
   it("reads a drifted property the program puts back as drift only", () => {
@@ -151,6 +152,26 @@ describe("separateOnePass", () => {
     expect(third.pending.map((c) => c.address)).toEqual([urn("rotated")]);
     expect([third.driftUnknown, third.pendingUnknown]).toEqual([[], []]);
     expect(JSON.stringify(third)).not.toContain("ciphertext");
+  });
+
+  it("names, as each refresh step arrives, exactly the resources the pass will leave to the engine's verdict", () => {
+    const keys = { diffs: ["content"], detailedDiff: { content: { diffKind: DiffKind.update, inputDiff: false } } };
+    const refreshes = [
+      refresh("masked", state("masked", SECRET), state("masked", SECRET)),
+      refresh("masked-output", state("masked-output", "m\n", { token: SECRET }), state("masked-output", "m\n", { token: SECRET })),
+      refresh("masked-edited", state("masked-edited", SECRET), { ...state("masked-edited", SECRET), inputs: { ...state("masked-edited", SECRET).inputs, path: "/elsewhere" } }),
+      refresh("keyed", state("keyed", SECRET), state("keyed", SECRET), keys),
+      refresh("plain", state("plain", "p\n"), state("plain", "q\n")),
+      refresh("gone", state("gone", SECRET), undefined),
+    ];
+    const named = refreshes.flat().flatMap((e) => verdictNeeded(e) ?? []);
+    // Only the first: the second's secret is an output the program's step can judge; the others have a verdict.
+    expect(names(named)).toEqual(["masked"]);
+    // Whatever the program declares, the pass leaves those to the engine's verdict.
+    for (const op of ["same", "update"] as const) {
+      const steps = refreshes.map(([, out]) => step(op, nameOf(out!), state(nameOf(out!), SECRET), declared(nameOf(out!), SECRET)));
+      expect(names(separateOnePass(pass(refreshes, steps), { runProgram: true }).driftUnknown)).toEqual(expect.arrayContaining(names(named)));
+    }
   });
 
   it("takes changed keys a provider reports on a refresh step as the engine's verdict, secrets or not", () => {

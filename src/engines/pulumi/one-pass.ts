@@ -126,6 +126,20 @@ function refreshOutcome(refreshed: Refreshed, declared: StepEventMetadata | unde
   return { kind: "unknown" };
 }
 
+/**
+ * The recorded URN of the resource whose refresh step `event` reports, when the pass can never settle its drift
+ * whatever the program declares: no changed keys reported, no visible difference, and a masked secret among the
+ * values a refresh is judged by (its inputs; the outputs of one it does not manage). refreshOutcome leaves such a
+ * resource unknown, so a preview-only refresh of it can be asked while the pass goes on (see refresh-ahead.ts).
+ */
+export function verdictNeeded(event: EngineEvent): string | undefined {
+  const step = event.resOutputsEvent?.metadata;
+  if (step?.op !== "refresh" || !step.old || !step.new || isBookkeeping(step.type) || reportsChangedKeys(step)) return undefined;
+  const external = (step.old as { external?: boolean }).external;
+  const judged = external ? compare(step.old.outputs, step.new.outputs) : compare(step.old.inputs, step.new.inputs);
+  return judged.differences.length === 0 && judged.masked ? step.old.urn : undefined;
+}
+
 /** The engine's verdict on each resource a previewRefresh reported, by URN. */
 function verdictsOf(refreshEvents: readonly EngineEvent[]): Map<string, Outcome> {
   const verdicts = new Map<string, Outcome>();
