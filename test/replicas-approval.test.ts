@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
 import type { ApprovalRecord, AuditEntry, Store } from "../src/store/api.ts";
 import { openPostgresStore } from "../src/store/postgres/index.ts";
@@ -114,6 +114,10 @@ afterAll(async () => {
 
 describe("an approval on a fleet of replicas", () => {
   it("applies an approval POSTed to two replicas at once exactly once, and refuses the others clearly", async () => {
+    // A failure says what the replicas were doing: their last log lines.
+    onTestFailed(() => {
+      for (const replica of replicas) process.stderr.write(`--- replica ${replica.name}, last log lines:\n${replica.log.slice(-40).join("\n")}\n`);
+    });
     const [a, b, c] = replicas as [Replica, Replica, Replica];
     writeFileSync(join(world, "a.txt"), "edited by hand\n");
 
@@ -135,7 +139,9 @@ describe("an approval on a fleet of replicas", () => {
         answers[i] = { replica: replica.name, ...answer };
       }),
     );
-    await until(() => applies() === 2, engineTimeout(30), "the winner's apply started");
+    // Both answered and nothing applied is a failure now, with what they said, not after the wait runs out.
+    await until(() => applies() === 2 || answers.every((x) => x !== undefined), engineTimeout(30), "the winner's apply started");
+    expect(applies(), `no apply started; the answers: ${JSON.stringify(answers)}`).toBe(2);
     await until(() => answers.some((x) => x !== undefined), engineTimeout(10), "the other request answered while the apply runs");
     const early = answers.find((x) => x !== undefined)!;
     expect(early.status).toBe(409);
