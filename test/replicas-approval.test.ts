@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
+import { leaseName } from "../src/run/remediation-run.ts";
 import type { ApprovalRecord, AuditEntry, Store } from "../src/store/api.ts";
 import { openPostgresStore } from "../src/store/postgres/index.ts";
 import { driftwatch } from "./support/cli.ts";
@@ -124,6 +125,9 @@ describe("an approval on a fleet of replicas", () => {
     // A check through the queue (whichever replica runs it) finds the drift and requests an approval.
     expect((await api(c, `/api/stacks/${STACK}/check`, { method: "POST" })).status).toBe(202);
     await until(async () => (await approvalsOf(c, "pending")).length === 1, engineTimeout(30), "an approval requested");
+    // The check asks for the approval while it holds the stack's remediation lease, and lets go of it only after its
+    // audit entry: an approval given before then is refused as busy on every replica, which is not what this tests.
+    await until(async () => (await store.leaseHolder(leaseName({ name: STACK }))) === undefined, engineTimeout(30), "the check let go of the remediation lease");
     const [approval] = await approvalsOf(a, "pending");
     expect(approval).toMatchObject({ stack: STACK, state: "pending", plan: expect.arrayContaining([expect.objectContaining({ action: "create", address: "local_file.a" })]) });
     const id = approval!.id;

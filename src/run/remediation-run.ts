@@ -30,7 +30,8 @@ export function remediationWanted(stack: StackConfig, result: StackResult): bool
   return (policy.on !== "pending" && drift) || (policy.on !== "drift" && pending);
 }
 
-const leaseName = (stack: Pick<StackConfig, "name">) => `remediate:${stack.name}`;
+/** The lease a stack's remediations (and the checks that ask for an approval) hold while they decide. */
+export const leaseName = (stack: Pick<StackConfig, "name">) => `remediate:${stack.name}`;
 
 /** How long a remediation may hold its stack's lease: the run's timeout and some margin; a crashed holder's lease expires. */
 function leaseMs(stack: StackConfig): number {
