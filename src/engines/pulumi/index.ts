@@ -145,7 +145,8 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
           ctx.logger.info({ fallback: "previewRefresh", during: "pass", resources: target.length }, "one pass cannot tell whether these secret-bearing resources drifted; refreshing just them while it goes on");
           return refreshJust(target, stop);
         },
-        (error, target) => ctx.logger.info({ err: error, resources: target.length }, "the preview-only refresh alongside the pass failed; asking again after it"),
+        // Only the error's class: its message is the CLI's output, which the run reports (masked) if asking again fails too.
+        (error, target) => ctx.logger.info({ kind: error instanceof Error ? error.name : typeof error, resources: target.length }, "the preview-only refresh alongside the pass failed; asking again after it"),
       );
       const pass = new EventSink();
       try {
