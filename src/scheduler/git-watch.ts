@@ -129,17 +129,16 @@ export class GitWatch {
       return;
     }
     if (!commit) return;
+    watched.last = commit;
     if (!previous || previous === commit) {
       // First sight of the ref (the start-up check covers it) or nothing new. A webhook still checks the stacks the
       // commit touches: all of them at first sight; after a poll that saw it first, those that poll found (the
       // same commit, so one job per stack in a fleet), not every stack of the repository.
       if (!previous || !watched.touched) watched.touched = watched.stacks;
-      watched.last = commit;
       if (reason === "webhook") for (const s of watched.touched) this.#options.trigger(s.name, reason, commit);
       return;
     }
     const stacks = watched.stacks.filter((s) => changed === undefined || touches(s.source.path, changed));
-    watched.last = commit;
     watched.touched = stacks;
     log.info({ from: previous.slice(0, 12), to: commit.slice(0, 12), files: changed?.length, stacks: stacks.map((s) => s.name) }, "new commit");
     for (const s of stacks) this.#options.trigger(s.name, reason, commit);
