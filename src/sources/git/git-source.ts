@@ -1,18 +1,24 @@
 // The Git source: one bare mirror per repository URL, fetched at most once per GitSource (one per `check` run, or
-// every few seconds in the service), and a fresh detached worktree per commit for the runs that use it together.
+// every few seconds in the service), and a fresh checkout per commit for the runs that use it together.
 //
 //   <dataDir>/git/mirrors/<slug>-<hash>.git             git clone --mirror, then git fetch --prune <url>
-//   <dataDir>/git/worktrees/<commit>-<pid>-<random>     git worktree add --detach; removed when its last run ends
+//   <dataDir>/git/worktrees/<commit>-<pid>-<random>     the commit's files (git read-tree -u); removed when its last
+//                                                       run ends
 //
-// A run's engine executes the repository's code, which can write into its worktree. So a worktree is never kept
-// for a later run: it is checked out for the first run that needs the commit, shared by the runs at that commit
-// that overlap it, and removed when the last of them releases it. Nothing a finished run wrote reaches a later run.
+// A run's engine executes the repository's code, which can write into its checkout. So a checkout is never kept
+// for a later run: it is made for the first run that needs the commit, shared by the runs at that commit that
+// overlap it, and removed when the last of them releases it. Nothing a finished run wrote reaches a later run.
+//
+// A checkout is the commit's files and nothing else: no `.git` inside, no record of it in the mirror. git writes
+// them from the mirror (GIT_DIR) through an index of its own next to the checkout, deleted once they are written;
+// one git process instead of `git worktree add`'s, and removing the checkout is deleting a folder. So no program
+// can reach the mirror through its checkout, and no worktree records (`<mirror>/worktrees/<id>`) are left to a
+// program to rewrite or to other checkouts of the mirror to wait on.
 //
 // A mirror's repository configuration is Driftwatch's (mirror-config.ts): before every git command on a mirror,
 // what git would read there is compared with what Driftwatch wrote, and restored (with a warning) when a program
-// changed it. Git runs in a mirror with GIT_DIR set to it, and never in a worktree once a run has it: a program
-// can rewrite its worktree's `.git` file and admin directory (`<mirror>/worktrees/<id>`), so the signature check
-// reads the commit from the mirror, and the worktree and its admin directory are removed with the last run.
+// changed it. Git runs in a mirror with GIT_DIR set to it, and never in a checkout once a run has it: the
+// signature check reads the commit from the mirror.
 //
 // Every git command is a process group bounded by `timeoutMs` and by the caller's signal (its run's timeout,
 // Driftwatch stopping). A fetch or checkout several callers wait for stops when the last of them gives up, and
@@ -22,7 +28,6 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
-import pLimit from "p-limit";
 import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
 import { DriftwatchError, InterruptedError, SourceNotFoundError, SourceUnreachableError, TimeoutError } from "../../core/errors.ts";
@@ -118,9 +123,9 @@ function ownName(base: string): string {
   return `${base}-${process.pid}-${randomBytes(4).toString("hex")}`;
 }
 
-/** The process that named a directory with ownName; undefined for any other name. */
+/** The process that named a directory with ownName (or a checkout's index, `<name>.index`); undefined for any other name. */
 function namingPid(name: string): number | undefined {
-  const match = /-(\d+)-[0-9a-f]{8}$/.exec(name);
+  const match = /-(\d+)-[0-9a-f]{8}(?:\.index(?:\.lock)?)?$/.exec(name);
   return match ? Number(match[1]) : undefined;
 }
 
@@ -153,7 +158,8 @@ async function listDir(path: string): Promise<string[]> {
 
 /**
  * Whether `git worktree prune` has anything to do in a mirror: a worktree record (`<mirror>/worktrees/<id>`) whose
- * checkout is gone, or that cannot be read. Asked before starting git for it, which every one-shot check would do.
+ * checkout is gone, or that cannot be read. Earlier versions checked commits out with `git worktree add`; their
+ * records go once their checkouts are gone. Asked before starting git for it, which every one-shot check would do.
  */
 async function hasStaleWorktreeRecords(mirror: string): Promise<boolean> {
   for (const id of await listDir(join(mirror, "worktrees"))) {
@@ -169,19 +175,6 @@ async function hasStaleWorktreeRecords(mirror: string): Promise<boolean> {
 /** The error for a caller whose own signal ended its wait: its run's timeout, or Driftwatch stopping. */
 function callerStopped(signal: AbortSignal, doing: string): DriftwatchError {
   return abortedByTimeout(signal) ? new TimeoutError(`the run's timeout expired while ${doing}`) : new InterruptedError(`Driftwatch stopped while ${doing}`);
-}
-
-/**
- * One change to a mirror's worktrees at a time (add, remove, prune), per mirror, in this process. git does not
- * make them safe to run at once in one repository: `worktree add` reads every other worktree's record while a
- * concurrent remove deletes one ("failed to read .../commondir"), and prune deletes the record an add has
- * created but not yet written ("could not open .../gitdir"). They take milliseconds; checkouts still overlap.
- */
-const worktreeQueues = new Map<string, ReturnType<typeof pLimit>>();
-function worktreeChange<T>(mirrorDir: string, change: () => Promise<T>): Promise<T> {
-  let queue = worktreeQueues.get(mirrorDir);
-  if (!queue) worktreeQueues.set(mirrorDir, (queue = pLimit(1)));
-  return queue(change);
 }
 
 export class GitSource {
@@ -298,7 +291,7 @@ export class GitSource {
         if (leftover(path, name)) await remove(path, "unfinished clone");
       } else if ((await mirrorState(path)) === "directory" && (await hasStaleWorktreeRecords(path))) {
         try {
-          await worktreeChange(path, () => this.inMirror(path, path, ["worktree", "prune"], this.localEnv(), this.bounded(undefined)));
+          await this.inMirror(path, path, ["worktree", "prune"], this.localEnv(), this.bounded(undefined));
         } catch (error) {
           failures.push(`${path}: ${this.message(error)}`);
         }
@@ -367,9 +360,9 @@ export class GitSource {
 
   /**
    * Whether `commit` (checked out in `worktree`, an acquired worktree still held) carries a good signature, in the
-   * format of `trustedKeys`, by one of its keys (signatures.ts). The commit is read from the worktree's mirror,
-   * never through the worktree's `.git`, which the runs holding it can rewrite. Never throws for a bad, foreign or
-   * missing signature.
+   * format of `trustedKeys`, by one of its keys (signatures.ts). The commit is read from the checkout's mirror,
+   * never through anything in the checkout, which the runs holding it can write (a `.git` of their own). Never
+   * throws for a bad, foreign or missing signature.
    */
   async verifyCommit(worktree: string, commit: string, trustedKeys: string, signal?: AbortSignal): Promise<SignatureCheck> {
     const checkout = [...this.checkouts.values()].find((c) => c.dir === worktree);
@@ -466,14 +459,23 @@ export class GitSource {
     return checkout;
   }
 
+  /**
+   * Writes the commit's files into `dir` (new): `git read-tree -u` from the mirror through an index of the
+   * checkout's own beside it, deleted once the files are written. Nothing inside `dir` refers to the mirror.
+   */
   private async checkOut(mirrorDir: string, commit: string, dir: string, repo: string, signal: AbortSignal): Promise<void> {
-    await mkdir(this.worktreesDir, { recursive: true });
+    await mkdir(dir, { recursive: true });
+    const index = `${dir}.index`;
     try {
-      await worktreeChange(mirrorDir, () => this.inMirror(mirrorDir, repo, ["worktree", "add", "--detach", "--quiet", dir, commit], this.localEnv(), this.bounded(signal)));
+      await this.ownMirror(mirrorDir, repo);
+      const env = { ...this.localEnv(), GIT_DIR: mirrorDir, GIT_WORK_TREE: dir, GIT_INDEX_FILE: index };
+      await runGit(["read-tree", "-u", "--reset", commit], { cwd: dir, env, signal: this.bounded(signal) });
     } catch (error) {
       throw new DriftwatchError(`cannot check out ${commit} of ${repo}: ${this.message(error)}`);
+    } finally {
+      await rm(index, { force: true });
     }
-    this.logger?.info({ repo, commit, worktree: dir }, "created worktree");
+    this.logger?.info({ repo, commit, worktree: dir }, "checked out commit");
   }
 
   /** Once nobody holds `checkout`: forgets it (the next run at its commit gets a fresh one) and removes it. */
@@ -482,17 +484,11 @@ export class GitSource {
     if (this.checkouts.get(checkout.commit) === checkout) this.checkouts.delete(checkout.commit);
     await checkout.work.result.catch(() => undefined); // a checkout nobody waits for any more is being stopped
     try {
-      // `worktree remove` drops this worktree and its record only, where `worktree prune` would judge every record.
-      await worktreeChange(checkout.mirrorDir, () =>
-        this.inMirror(checkout.mirrorDir, checkout.repo, ["worktree", "remove", "--force", "--force", checkout.dir], this.localEnv(), this.bounded(undefined)),
-      ).catch(
-        // A checkout that never completed is no worktree git knows: remove what there is; prune drops its record later.
-        () => rm(checkout.dir, { recursive: true, force: true }),
-      );
-      this.logger?.debug({ commit: checkout.commit, worktree: checkout.dir }, "removed worktree");
+      await rm(checkout.dir, { recursive: true, force: true });
+      this.logger?.debug({ commit: checkout.commit, worktree: checkout.dir }, "removed checkout");
     } catch (error) {
       this.unremoved.add(checkout.dir);
-      this.logger?.warn({ worktree: checkout.dir, err: this.message(error) }, "cannot remove a worktree; prune tries again");
+      this.logger?.warn({ worktree: checkout.dir, err: this.message(error) }, "cannot remove a checkout; prune tries again");
     }
   }
 
