@@ -19,16 +19,24 @@ import { SERVICE_NODE_FLAGS, serviceRuntimeEnv } from "../service/runtime.ts";
 interface NodeRun {
   /** The exit code (1 when a signal ended it). */
   done: Promise<number>;
-  stop(): void;
+  /** Sends `signal` to the run's process group (see startTestRun). */
+  signalGroup(signal: NodeJS.Signals): void;
 }
 
-function startNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): NodeRun {
-  const child = spawn(process.execPath, [...nodeFlags, script, ...args], { cwd: repoRoot, env, stdio: "inherit" });
+function startNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = [], ownGroup = false): NodeRun {
+  const child = spawn(process.execPath, [...nodeFlags, script, ...args], { cwd: repoRoot, env, stdio: "inherit", detached: ownGroup });
   const done = new Promise<number>((resolvePromise, reject) => {
     child.on("error", reject);
     child.on("close", (code, signal) => resolvePromise(code ?? (signal ? 1 : 0)));
   });
-  return { done, stop: () => child.kill("SIGTERM") };
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      if (child.pid !== undefined) process.kill(ownGroup ? -child.pid : child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  return { done, signalGroup };
 }
 
 function runNode(script: string, args: readonly string[], env: NodeJS.ProcessEnv, nodeFlags: readonly string[] = []): Promise<number> {
@@ -68,19 +76,36 @@ async function typecheck(env: NodeJS.ProcessEnv): Promise<number> {
 
 /**
  * The type check and the tests side by side (the tests spend their first seconds starting engines and servers,
- * where the type check's 10 s of CPU fit): a type error stops the tests at once and is the run's failure, as when
+ * where the type check's 15 s of CPU fit): a type error stops the tests at once and is the run's failure, as when
  * the check ran first. Otherwise the tests' exit code.
+ *
+ * vitest runs in a process group of its own, with the servers its files start (a local cluster, PostgreSQL): a
+ * type error stops all of them as Ctrl-C would, SIGINT to the group, so nothing outlives the run. Being in
+ * another group, the tests no longer get a terminal's Ctrl-C themselves: the signals this process gets are
+ * passed on to the group.
  */
 async function typecheckAndTest(args: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const tests = startNode(vitest, ["run", ...args], env);
-  const typechecked = await typecheck(env);
-  if (typechecked !== 0) {
-    tests.stop();
-    await tests.done;
-    process.stderr.write("\nThe type check failed (above): the tests were stopped.\n");
-    return typechecked;
+  const tests = startNode(vitest, ["run", ...args], env, [], true);
+  let interrupted = false;
+  const forward = (signal: NodeJS.Signals) => {
+    interrupted = true;
+    tests.signalGroup(signal);
+  };
+  const forwarded: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const signal of forwarded) process.on(signal, forward);
+  try {
+    const typechecked = await typecheck(env);
+    if (typechecked !== 0) {
+      tests.signalGroup("SIGINT");
+      await tests.done;
+      // A terminal's Ctrl-C stops the type check too: that is no type error.
+      if (!interrupted) process.stderr.write("\nThe type check failed (above): the tests were stopped.\n");
+      return typechecked;
+    }
+    return await tests.done;
+  } finally {
+    for (const signal of forwarded) process.off(signal, forward);
   }
-  return tests.done;
 }
 
 async function main(argv: readonly string[]): Promise<number> {
