@@ -1,5 +1,4 @@
 import { availableParallelism } from "node:os";
-import { join } from "node:path";
 import { defineConfig } from "vitest/config";
 
 /**
@@ -12,19 +11,7 @@ function workers(): number {
   return Math.max(2, availableParallelism() * 2);
 }
 
-/**
- * Vite's cache folder, where vitest keeps each file's last duration and outcome, and starts the failed and the
- * slowest files first: in the tools cache when `npm test` provides one (DRIFTWATCH_TOOLS_DIR), so that a fresh
- * clone, as CI runs it, starts its long engine-driven files first instead of by file size, leaving the short ones
- * for the end. Otherwise Vite's default (node_modules/.vite).
- */
-function cacheDir(): string | undefined {
-  const tools = process.env.DRIFTWATCH_TOOLS_DIR;
-  return tools ? join(tools, "vitest-cache") : undefined;
-}
-
 export default defineConfig({
-  ...(cacheDir() ? { cacheDir: cacheDir() } : {}),
   test: {
     include: ["test/**/*.test.ts", "src/**/*.spec.ts"],
     // Integration tests drive real engines (pulumi up, tofu init/apply, a moto server): seconds to minutes each.
