@@ -33,7 +33,7 @@ const BINARY = "terraform-provider-random_v3.9.0";
 const module = (round: number) => localFilesModule({ a: `alpha, round ${round}\n` }, `resource "random_pet" "name" {\n  keepers = { round = "${round}" }\n}\n`);
 
 /** The toolchain's manifest, but with a copy of its providers mirror (OpenTofu's registry) and a CLI config naming only that. */
-async function privateToolchain(root: string): Promise<{ manifest: string; mirror: string }> {
+async function privateToolchain(root: string): Promise<{ manifest: string; mirror: string; cliConfigFile: string }> {
   const mirror = join(root, "tools", "terraform-providers", "mirror");
   cpSync(join(shared.terraform.providerMirror, "registry.opentofu.org"), join(mirror, "registry.opentofu.org"), { recursive: true });
   const cliConfigFile = join(root, "tools", "cli.tfrc");
@@ -43,7 +43,7 @@ async function privateToolchain(root: string): Promise<{ manifest: string; mirro
   const manifest = join(root, "tools", "toolchain.json");
   // As provisioning records them once the mirror is built.
   writeToolchainManifest({ ...shared, terraform: { ...terraform, cliConfigFile, providerMirror: mirror, providerPackages: await mirrorPackages(mirror) } }, manifest);
-  return { manifest, mirror };
+  return { manifest, mirror, cliConfigFile };
 }
 
 /** Changes one byte in place, as a program writing to the file would: a letter of a dependency's path in the Go build info, so the provider still runs. */
@@ -62,8 +62,9 @@ function changeOneByte(file: string): void {
 describe.skipIf(!terraformCli(shared, "tofu"))("provider integrity with tofu", () => {
   it("refuses to plan with a provider changed through the shared plugin cache, and plans again once the mirror is rebuilt", async () => {
     const root = tempDir();
-    const { manifest, mirror } = await privateToolchain(root);
-    const env = { DRIFTWATCH_TOOLCHAIN: manifest };
+    const { manifest, mirror, cliConfigFile } = await privateToolchain(root);
+    // The providers come from this test's mirror, as its CLI configuration says (npm test names the shared one's).
+    const env = { DRIFTWATCH_TOOLCHAIN: manifest, TF_CLI_CONFIG_FILE: cliConfigFile };
     const repos = { a: join(root, "repo-a"), b: join(root, "repo-b") };
     const lines = [`dataDir: ${join(root, "data")}`, "alerts: { log: false }", "stacks:"];
     for (const [name, repo] of Object.entries(repos)) {

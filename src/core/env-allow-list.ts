@@ -17,7 +17,8 @@ export const PROXIES: EnvAllowList = {
   names: ["HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy"],
 };
 
-function allows(list: EnvAllowList, name: string): boolean {
+/** Whether `list` lets the variable `name` through. */
+export function allows(list: EnvAllowList, name: string): boolean {
   return (list.names ?? []).includes(name) || (list.prefixes ?? []).some((prefix) => name.startsWith(prefix));
 }
 

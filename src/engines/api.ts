@@ -71,6 +71,11 @@ export interface EngineDependencies {
    * alone, and an engine says so when it falls back to keeping a stack's state there.
    */
   sharedHistory?: boolean;
+  /**
+   * The service user's home, where an engine's own CLI configuration is (`~/.tofurc`, `~/.terraformrc`): a run's
+   * HOME is a private one.
+   */
+  operatorHome?: string;
 }
 
 type EngineFactory = (deps: EngineDependencies) => Engine;

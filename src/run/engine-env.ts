@@ -4,9 +4,15 @@
 // stack, and then the stack's own `env`. The service's tokens and other stacks' credentials are not in it.
 import { join } from "node:path";
 import type { StackConfig } from "../config/types.ts";
-import { LOCALE, pickEnv, PROXIES, type EnvAllowList } from "../core/env-allow-list.ts";
+import { allows, LOCALE, pickEnv, PROXIES, type EnvAllowList } from "../core/env-allow-list.ts";
 import { preparePrivateDir } from "../core/private-dir.ts";
-import { toolchainEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
+import { toolchainPathEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
+
+/**
+ * The operator's OpenTofu/Terraform settings, for Terraform stacks only: the CLI configuration file they name
+ * (provider installation, registry credentials) and the registries' tokens (`TF_TOKEN_<host>`).
+ */
+const TERRAFORM_ONLY: EnvAllowList = { names: ["TF_CLI_CONFIG_FILE"], prefixes: ["TF_TOKEN_"] };
 
 /** What an engine gets of the service's environment (PATH as the toolchain extends it, the rest as they are). */
 const PASSED: readonly EnvAllowList[] = [
@@ -16,13 +22,14 @@ const PASSED: readonly EnvAllowList[] = [
   { names: ["SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS"] },
   // Driftwatch's own toolchain settings for program dependencies
   { names: ["DRIFTWATCH_NPM", "DRIFTWATCH_NODE_VERSION"] },
-  // the toolchain's own settings: what toolchainEnv adds on top of the service's environment
-  { names: ["PATH", "TF_CLI_CONFIG_FILE", "CHECKPOINT_DISABLE", "PULUMI_SKIP_UPDATE_CHECK"] },
+  // the toolchain's own settings: what toolchainPathEnv adds on top of the service's environment
+  { names: ["PATH", "CHECKPOINT_DISABLE", "PULUMI_SKIP_UPDATE_CHECK"] },
+  TERRAFORM_ONLY,
 ];
 
 /** The allow-listed environment every engine process starts from; HOME, TMPDIR and the stack's env come on top. */
 export function baseEngineEnv(toolchain: ToolchainManifest, serviceEnv: NodeJS.ProcessEnv): Record<string, string> {
-  return pickEnv(toolchainEnv(toolchain, serviceEnv), ...PASSED);
+  return pickEnv(toolchainPathEnv(toolchain, serviceEnv), ...PASSED);
 }
 
 export interface PrivateDirs {
@@ -39,8 +46,9 @@ export function privateDirs(dataDir: string, stack: string): PrivateDirs {
 }
 
 /**
- * One stack's engine environment: the base, its private HOME and TMPDIR, Node's compile cache in that home, then its
- * own `env` (which may override them).
+ * One stack's engine environment: the base (without the operator's Terraform settings unless it is a Terraform
+ * stack), its private HOME and TMPDIR, Node's compile cache in that home, then its own `env` (which may override
+ * them).
  *
  * The compile cache (Node >= 22.1; older ones ignore it) keeps V8's compiled code of the modules a Node process loads:
  * a Pulumi program, its dynamic providers and npm load the same large modules (@pulumi/pulumi, TypeScript) on every
@@ -49,5 +57,6 @@ export function privateDirs(dataDir: string, stack: string): PrivateDirs {
  */
 export function stackEngineEnv(base: Record<string, string>, dirs: PrivateDirs, stack: StackConfig): Record<string, string> {
   const tmp = { TMPDIR: dirs.tmp, TMP: dirs.tmp, TEMP: dirs.tmp };
-  return { ...base, HOME: dirs.home, ...tmp, NODE_COMPILE_CACHE: join(dirs.home, ".cache", "node-compile-cache"), ...stack.env };
+  const own = stack.engine === "terraform" ? base : Object.fromEntries(Object.entries(base).filter(([name]) => !allows(TERRAFORM_ONLY, name)));
+  return { ...own, HOME: dirs.home, ...tmp, NODE_COMPILE_CACHE: join(dirs.home, ".cache", "node-compile-cache"), ...stack.env };
 }

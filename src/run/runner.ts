@@ -92,6 +92,7 @@ export async function createRunner(options: RunnerOptions): Promise<Runner> {
           cacheDir: config.cacheDir,
           dataDir: config.dataDir,
           sharedHistory: config.database.kind === "postgres",
+          ...(env.HOME ? { operatorHome: env.HOME } : {}),
         });
         engines.set(stack.engine, engine);
       }

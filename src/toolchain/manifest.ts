@@ -137,15 +137,24 @@ export function writeToolchainManifest(manifest: ToolchainManifest, file: string
 }
 
 /**
- * The environment an engine process needs to use the provisioned toolchain: Node and the Pulumi binaries
- * first on PATH, the Terraform CLI config with the offline provider mirror, and no update checks.
+ * `base` with what Driftwatch's engines need of the provisioned toolchain: Node and the Pulumi binaries first on
+ * PATH, and no update checks. Providers are installed as the operator's own CLI configuration says
+ * (engines/terraform/cli-config.ts), not from the provisioned mirror.
  */
-export function toolchainEnv(manifest: ToolchainManifest, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function toolchainPathEnv(manifest: ToolchainManifest, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return {
     ...base,
     PATH: [manifest.pulumi.binDir, dirname(manifest.node.bin), base.PATH ?? ""].join(delimiter),
-    TF_CLI_CONFIG_FILE: manifest.terraform.cliConfigFile,
     CHECKPOINT_DISABLE: "1",
     PULUMI_SKIP_UPDATE_CHECK: "true",
   };
+}
+
+/**
+ * toolchainPathEnv, and the CLI configuration whose only provider source is the provisioned offline mirror
+ * (TF_CLI_CONFIG_FILE): the environment of the embedded demo, the tests and the benchmarks (`npm start`, `npm
+ * test`, `npm run bench`), which ask for the mirror this way, as an operator names their own CLI configuration.
+ */
+export function toolchainEnv(manifest: ToolchainManifest, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  return { ...toolchainPathEnv(manifest, base), TF_CLI_CONFIG_FILE: manifest.terraform.cliConfigFile };
 }

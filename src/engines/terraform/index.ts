@@ -24,6 +24,7 @@ import { initMemo, type InitMemo } from "./init-memo.ts";
 import { detachProviders } from "./private-providers.ts";
 import { providersStillVerified, verifyInstalledProviders } from "./provider-integrity.ts";
 import { backendConfigFile } from "./hcl.ts";
+import { operatorCliConfig, readCliConfig, type CliFlavor } from "./cli-config.ts";
 import { driftFromPlan, pendingFromPlan, plannedChanges, type PlanJson } from "./plan.ts";
 import { planChangesNothing } from "./plan-log.ts";
 
@@ -65,6 +66,8 @@ interface Session {
   planDir: string;
   /** The CLI writes a plan's machine-readable log beside its output (`-json-into`, OpenTofu 1.12 and later). */
   planLog: boolean;
+  /** The operator's CLI configuration file and the mirror folders it names (cli-config.ts), for the sandbox. */
+  cliConfigReadable: string[];
   /** Set when init was skipped because an earlier one ran with the same inputs (see init-memo.ts): runs it after all. */
   redoInit?: () => Promise<void>;
 }
@@ -81,15 +84,15 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
    * tofu, terraform or a path; by default tofu when the toolchain has it, else terraform. `planLog`: the CLI is the
    * toolchain's OpenTofu 1.12 or later, which writes a plan's log with `-json-into` (a path's version is unknown).
    */
-  function binaryFor(stack: TerraformStackConfig): { bin: string; planLog: boolean } {
+  function binaryFor(stack: TerraformStackConfig): { bin: string; planLog: boolean; flavor: CliFlavor } {
     const wanted = stack.terraform.binary;
-    if (wanted !== undefined && wanted !== "tofu" && wanted !== "terraform") return { bin: wanted, planLog: false };
+    if (wanted !== undefined && wanted !== "tofu" && wanted !== "terraform") return { bin: wanted, planLog: false, flavor: basename(wanted).includes("tofu") ? "tofu" : "terraform" };
     const cli = wanted ? terraformCli(deps.toolchain, wanted) : (terraformCli(deps.toolchain, "tofu") ?? terraformCli(deps.toolchain, "terraform"));
     if (!cli) {
       const have = terraformClis(deps.toolchain).map((c) => c.flavor).join(", ") || "none";
       throw new EngineError(`stack ${stack.name} asks for ${wanted ?? "tofu or terraform"}, but the toolchain has no such CLI (it has: ${have})`);
     }
-    return { bin: cli.bin, planLog: cli.flavor === "tofu" && atLeast(cli.version, [1, 12]) };
+    return { bin: cli.bin, planLog: cli.flavor === "tofu" && atLeast(cli.version, [1, 12]), flavor: cli.flavor };
   }
 
   /**
@@ -101,8 +104,8 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
    */
   function grantsFor(session: Session, step: "init" | "plan"): StepGrants {
     return step === "init"
-      ? { readWrite: [session.dataDir, session.pluginCacheDir, session.planDir] }
-      : { readOnly: [session.dataDir], readWrite: [session.planDir, session.stateDir] };
+      ? { readOnly: session.cliConfigReadable, readWrite: [session.dataDir, session.pluginCacheDir, session.planDir] }
+      : { readOnly: [session.dataDir, ...session.cliConfigReadable], readWrite: [session.planDir, session.stateDir] };
   }
 
   /** Runs the CLI in the run's sandbox; a failure throws with the tool's own output (colour codes stripped). */
@@ -181,8 +184,13 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
     try {
       const pluginCacheDir = join(deps.cacheDir, "terraform-plugins");
       mkdirSync(pluginCacheDir, { recursive: true });
+      const cli = binaryFor(stack);
+      // Providers install as this machine's OpenTofu or Terraform would install them (cli-config.ts).
+      const cliConfigFile = operatorCliConfig(ctx.env, deps.operatorHome, cli.flavor);
+      const cliConfig = cliConfigFile ? readCliConfig(cliConfigFile) : { readable: [] };
       const env: NodeJS.ProcessEnv = {
         ...ctx.env,
+        ...(cliConfigFile ? { TF_CLI_CONFIG_FILE: cliConfigFile } : {}),
         TF_DATA_DIR: dataDir,
         // One provider cache for every stack, so a provider is unpacked once, not once per stack and commit.
         TF_PLUGIN_CACHE_DIR: ctx.env.TF_PLUGIN_CACHE_DIR ?? pluginCacheDir,
@@ -193,7 +201,6 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         ...Object.fromEntries(Object.entries(stack.terraform.vars).map(([name, value]) => [`TF_VAR_${name}`, value])),
         ...(stack.terraform.workspace ? { TF_WORKSPACE: stack.terraform.workspace } : {}),
       };
-      const cli = binaryFor(stack);
       const session: Session = {
         ctx,
         stack,
@@ -206,6 +213,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         pluginCacheDir: env.TF_PLUGIN_CACHE_DIR!,
         varFileArgs: varFiles.map((file) => `-var-file=${file}`),
         planDir,
+        cliConfigReadable: cliConfig.readable,
       };
       // -reconfigure: the backend is whatever the commit declares now; Driftwatch never migrates anybody's state.
       const initArgs = ["init", "-input=false", "-no-color", "-reconfigure"];
@@ -223,6 +231,7 @@ export function createTerraformEngine(deps: EngineDependencies): Engine {
         path: stack.source.path,
         backendConfig: stack.terraform.backendConfig,
         env,
+        ...(cliConfig.text !== undefined ? { cliConfig: cliConfig.text } : {}),
       });
       // Init is skipped only while the stack's providers are still what was verified (see provider-integrity.ts).
       if (options.reuseInit && memo.matches() && (await providersStillVerified({ toolchain: deps.toolchain, stack: stack.name, providersDir: join(dataDir, "providers"), logger: ctx.logger }))) {

@@ -20,6 +20,8 @@ export interface InitInputs {
   backendConfig: Record<string, string>;
   /** The init's environment: the CLI config and provider mirror, TF_VAR_* (OpenTofu evaluates variables early). */
   env: NodeJS.ProcessEnv;
+  /** The CLI configuration's content: where providers come from (cli-config.ts). */
+  cliConfig?: string;
 }
 
 export interface InitMemo {

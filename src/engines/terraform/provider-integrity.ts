@@ -1,8 +1,8 @@
 // A stack's providers are what provisioning built, checked before a plan runs them.
 //
-// Every stack's init installs providers from the provisioned mirrors through one shared plugin cache, and
-// detachProviders (private-providers.ts) gives the stack its own copy: hard links to the files. With the
-// mirror-only CLI configuration, OpenTofu and Terraform make each cache entry a link to the mirror's package
+// Every stack's init installs providers through one shared plugin cache, and detachProviders
+// (private-providers.ts) gives the stack its own copy: hard links to the files. With the provisioned mirror's
+// CLI configuration (the demo's and the tests'), OpenTofu and Terraform make each cache entry a link to the mirror's package
 // folder, so a mirror file, "its" cache entry and every stack's copy of it are one inode: a previous run's code that
 // wrote to any of them changed what every stack runs, and an init without a lock file installs it unverified.
 // Provisioning records the SHA-256 of every file of every package it laid out (toolchain manifest,
@@ -17,8 +17,8 @@
 //   own, but they share inodes with the mirror and every other stack's, so they are checked again, cheaply when the
 //   check can be trusted (below), by hashing otherwise.
 //
-// A package no provisioned mirror holds is not refused. None can be installed today (the CLI configuration names
-// only the mirrors); one comes from a CLI configuration an operator gave the stack (its env). With a lock file, init
+// A package no provisioned mirror holds is not refused: a registry's, or one from the operator's own mirrors,
+// installed as the operator's CLI configuration says (cli-config.ts). With a lock file, init
 // checked it against the lock file's hashes; without one, OpenTofu and Terraform install it afresh at every init
 // (neither reuses a cache entry no lock file vouches for: a changed cache entry is replaced, as seen with both), and
 // a registry's package is checked against the registry's signed checksums. Its files are hashed after init, and a
