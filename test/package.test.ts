@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
+import { nodeVersionRefusal } from "../src/cli/node-version.ts";
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { until } from "./support/processes.ts";
@@ -50,6 +51,20 @@ describe("the npm package", () => {
     expect(typo.status).toBe(1);
     expect(typo.stderr).toContain("check: no stack named 'flies'");
     expect(readdirSync(tools)).toEqual([]);
+    const help = run(driftwatch, ["check", "--help"], env);
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain("Usage: driftwatch check");
+
+    // Under an older Node.js (the machine's own: this project's machines have Node 20 besides the provisioned
+    // one), one line saying what to install, before anything is imported.
+    const systemPath = "/usr/local/bin:/usr/bin:/bin";
+    const systemNode = spawnSync("node", ["--version"], { env: { PATH: systemPath }, encoding: "utf8" }).stdout?.trim() ?? "";
+    if (Number(/^v(\d+)\./.exec(systemNode)?.[1] ?? 99) < 22) {
+      const refused = run(driftwatch, ["check", "--help"], { ...env, PATH: systemPath });
+      expect(refused.status).toBe(1);
+      expect(refused.stdout).toBe("");
+      expect(refused.stderr).toBe(`${nodeVersionRefusal(systemNode.slice(1))}\n`);
+    }
 
     const shared = dirname(process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath());
     for (const entry of readdirSync(shared)) if (!entry.endsWith(".json") && !entry.includes(".partial-") && entry !== "local-cluster") symlinkSync(join(shared, entry), join(tools, entry));

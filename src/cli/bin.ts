@@ -1,19 +1,13 @@
 #!/usr/bin/env node
-// The installed `driftwatch` command (package.json `bin`, compiled to dist/cli/bin.js). An entry of its own, so it
-// runs on every Node >= 22 whether or not that Node knows `import.meta.main`.
-//
-// A one-shot command (check, converge, report, ...) keeps Node's compiled code of Driftwatch and its dependencies in
-// the user's tool cache (see compileCacheDir), so the next start does not compile the same modules again; main.ts is
-// imported only after that, since a static import would load it first. serve relaunches itself with the service's
-// settings instead, and runs as Node starts it.
-import { enableCompileCache } from "node:module";
-import { compileCacheDir } from "./compile-cache.ts";
-import { serviceRelaunch, subcommandOf } from "./service-relaunch.ts";
+// The installed `driftwatch` command (package.json `bin`, compiled to dist/cli/bin.js). It checks the Node.js
+// version before importing anything else: on an older Node a static import (node:sqlite, node:module's
+// enableCompileCache) fails before any code runs, with a stack trace that says nothing about the version. So an
+// older Node gets one line saying what to install, and exit code 1; start.ts does the rest.
+import { nodeVersionRefusal } from "./node-version.ts";
 
-const again = serviceRelaunch(process);
-// process.execve: Node >= 22.15 on POSIX; elsewhere serve runs with Node's defaults.
-if (again && typeof process.execve === "function") process.execve(again.file, again.args, again.env);
-const cacheDir = compileCacheDir(process.env, subcommandOf(process.argv.slice(2)));
-if (cacheDir) enableCompileCache(cacheDir);
-const { main } = await import("./main.ts");
-await main();
+const refusal = nodeVersionRefusal(process.versions.node);
+if (refusal) {
+  process.stderr.write(`${refusal}\n`);
+  process.exit(1);
+}
+await import("./start.ts");
