@@ -1,5 +1,6 @@
 // The CLI's contract without any engine work: bad input is a clear error, exit 1, and nothing runs.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { configJsonSchema } from "../src/config/json-schema.ts";
@@ -126,6 +127,41 @@ describe("driftwatch CLI", () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain("init: unknown engine 'helm'");
     expect(existsSync(join(dir, "x.yaml"))).toBe(false);
+  });
+
+  it("says in one line, naming the setting, that serve's port is taken, and leaves the port's owner alone", async () => {
+    const dir = tempDir();
+    const file = join(dir, "driftwatch.yaml");
+    writeFileSync(file, ["dataDir: data", "service: { runOnStart: false }", "stacks: []", ""].join("\n"));
+    const owner = createServer();
+    await new Promise<void>((resolve) => owner.listen(0, "127.0.0.1", resolve));
+    try {
+      const port = (owner.address() as AddressInfo).port;
+      const run = await driftwatch(["--config", file, "serve", "--port", String(port)]);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toBe("");
+      const errors = run.stderr.split("\n").filter((line) => line.startsWith("driftwatch:"));
+      expect(errors).toEqual([
+        `driftwatch: cannot listen on 127.0.0.1:${port}: another process is using that port; stop it, or choose another port (service.http.host/port in ${file}, or --host/--port; --port 0 takes any free one)`,
+      ]);
+      expect(run.stderr).not.toContain("internal error");
+      expect(run.stderr).not.toMatch(/\n\s+at /);
+      expect(owner.listening).toBe(true);
+    } finally {
+      await new Promise((resolve) => owner.close(resolve));
+    }
+  });
+
+  it("says in one line, naming dataDir, when the data directory cannot be made, and runs nothing", async () => {
+    const dir = tempDir();
+    const file = join(dir, "driftwatch.yaml");
+    writeFileSync(join(dir, "blocked"), "a file where the data directory should go\n");
+    writeFileSync(file, ["dataDir: blocked/data", "stacks:", "  - name: web", "    engine: terraform", `    source: { repo: ${join(dir, "no-repo")} }`, ""].join("\n"));
+    for (const command of [["check"], ["serve", "--port", "0"]]) {
+      const run = await driftwatch(["--config", file, ...command]);
+      expect(run.code).toBe(1);
+      expect(run.stderr.trim()).toBe(`driftwatch: cannot use the data directory ${join(dir, "blocked", "data")} (dataDir in ${file}): a file is in the way (it must be a folder)`);
+    }
   });
 
   it("prints an empty table and exits 0 when there is nothing to check", async () => {

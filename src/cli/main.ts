@@ -9,7 +9,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { loadConfig } from "../config/load.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import type { StarterEngine } from "../config/starter.ts";
-import { ApprovalError, ConfigError, UsageError } from "../core/errors.ts";
+import { ApprovalError, ConfigError, StartupError, UsageError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
 import { check, converge, requireKnownStacks } from "../run/check.ts";
 import { createRunner } from "../run/runner.ts";
@@ -386,7 +386,8 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
       error instanceof ToolchainNotProvisionedError ||
       error instanceof ProvisionError ||
       error instanceof StoreError ||
-      error instanceof ApprovalError
+      error instanceof ApprovalError ||
+      error instanceof StartupError
     ) {
       io.stderr.write(`driftwatch: ${error.message}\n`);
       return 1;

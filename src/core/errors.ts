@@ -22,6 +22,11 @@ export class UsageError extends DriftwatchError {
   override name = "UsageError";
 }
 
+/** Driftwatch cannot start where it was told to: the service's address or port, the data directory. */
+export class StartupError extends DriftwatchError {
+  override name = "StartupError";
+}
+
 /** The Git remote could not be fetched (and no earlier fetch exists to fall back on). */
 export class SourceUnreachableError extends DriftwatchError {
   override name = "SourceUnreachableError";

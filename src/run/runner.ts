@@ -3,7 +3,8 @@
 import type { Logger } from "pino";
 import { secretMaskerFor } from "../config/secrets.ts";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
-import { preparePrivateDir } from "../core/private-dir.ts";
+import { StartupError } from "../core/errors.ts";
+import { fileSystemProblem, preparePrivateDir } from "../core/private-dir.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { StackResult } from "../core/types.ts";
 import { createEngine, type Engine } from "../engines/api.ts";
@@ -50,10 +51,19 @@ export interface Runner {
 }
 
 
+/** The data directory, private (0700); a directory that cannot be made or used is a StartupError naming the key. */
+function prepareDataDir(config: DriftwatchConfig): void {
+  try {
+    preparePrivateDir(config.dataDir);
+  } catch (error) {
+    throw new StartupError(`cannot use the data directory ${config.dataDir} (dataDir in ${config.file}): ${fileSystemProblem(error)}`);
+  }
+}
+
 export async function createRunner(options: RunnerOptions): Promise<Runner> {
   const { config, logger } = options;
   const env = options.env ?? process.env;
-  preparePrivateDir(config.dataDir);
+  prepareDataDir(config);
   const store = await openStore(config.database, { onIdleError: (error) => logger.warn({ err: error.message }, "a database connection failed while idle; it is replaced") });
   const notifiers = createNotifiers({ alerts: config.alerts, stacks: config.stacks, logger });
   const alerting = createAlerting(config, store, notifiers, logger);

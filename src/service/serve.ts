@@ -10,6 +10,7 @@
 import { availableParallelism } from "node:os";
 import type { Logger } from "pino";
 import type { DriftwatchConfig } from "../config/types.ts";
+import { StartupError } from "../core/errors.ts";
 import { processId, processIsGone } from "../core/liveness.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
@@ -50,6 +51,24 @@ export interface Service {
 
 /** A finished fetch is reused this long, so stacks of one repository triggered together share it. */
 const FETCH_REUSE_MS = 5_000;
+
+/** Why the HTTP server could not listen, in one line naming the setting to change; other errors as they are. */
+function listenFailure(error: unknown, config: DriftwatchConfig): unknown {
+  const { host, port } = config.service.http;
+  const where = `${host}:${port}`;
+  const settings = `service.http.host/port in ${config.file}, or --host/--port`;
+  switch ((error as NodeJS.ErrnoException).code) {
+    case "EADDRINUSE":
+      return new StartupError(`cannot listen on ${where}: another process is using that port; stop it, or choose another port (${settings}; --port 0 takes any free one)`);
+    case "EACCES":
+      return new StartupError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges); choose another port (${settings})`);
+    case "EADDRNOTAVAIL":
+    case "ENOTFOUND":
+      return new StartupError(`cannot listen on ${where}: this machine has no such address; choose another host (${settings})`);
+    default:
+      return error;
+  }
+}
 
 export async function startService(options: ServeOptions): Promise<Service> {
   const { config, logger } = options;
@@ -128,7 +147,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
     address = await app.listen({ host: config.service.http.host, port: config.service.http.port });
   } catch (error) {
     await runner.close();
-    throw error;
+    throw listenFailure(error, config);
   }
   try {
     await scheduler.start(config.service.runOnStart);

@@ -3,7 +3,7 @@ import { chmodSync, closeSync, constants, openSync, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Store } from "../api.ts";
 import { errorMessage } from "../../core/errors.ts";
-import { preparePrivateDir } from "../../core/private-dir.ts";
+import { fileSystemProblem, preparePrivateDir } from "../../core/private-dir.ts";
 import { StoreError, StoreSchemaError } from "../errors.ts";
 import type { SqlDb } from "../sql/db.ts";
 import { migrate, schemaVersion } from "../sql/migrate.ts";
@@ -49,7 +49,7 @@ export async function openSqliteStore(file: string, options: SqliteStoreOptions 
     if (file !== ":memory:" && !readOnly) createPrivately(file);
     db = openSqliteDb(file, { readOnly });
   } catch (error) {
-    throw new StoreError(file, `cannot open database at ${file}: ${errorMessage(error)}`, { cause: error });
+    throw new StoreError(file, `cannot open database at ${file}: ${fileSystemProblem(error)}`, { cause: error });
   }
   try {
     const current = await schemaVersion(db);
