@@ -50,6 +50,16 @@ async function setup(options: { token?: string } = {}) {
 }
 
 describe("dashboard routes", () => {
+  it("refuses an API query parameter given twice with a 400 naming it", async () => {
+    const { server } = await setup();
+    for (const url of ["/api/runs?stack=app&stack=web", "/api/audit?limit=1&limit=2", "/api/reports?name=a&name=b", "/api/stacks?x=1&x=2"]) {
+      const response = await server.inject({ url });
+      expect(response.statusCode, url).toBe(400);
+      expect(response.json(), url).toEqual({ error: `the query parameter '${new URL(url, "http://x").searchParams.keys().next().value}' may be given once` });
+    }
+    expect((await server.inject({ url: "/api/runs?stack=app&limit=2" })).statusCode).toBe(200);
+  });
+
   it("serves the home page with the fleet summary and the filtered table; refuses unknown filters", async () => {
     const { server } = await setup();
     const home = await server.inject({ url: "/" });
