@@ -64,7 +64,7 @@ describe("one-shot output", () => {
     const history = await driftwatch(["--config", config, "history", "files", "--json"]);
     const runs = (JSON.parse(history.stdout) as { runs: { trigger?: string }[] }).runs;
     expect(runs.length).toBeGreaterThan(0);
-    expect(runs.every((r) => r.trigger === "cli")).toBe(true);
+    expect(runs.every((r) => r.trigger === "check")).toBe(true);
     const table = await driftwatch(["--config", config, "history", "files"]);
     expect(table.stdout).toMatch(/^STARTED\s+STACK\s+VERDICT\s+DRIFT\s+PENDING\s+COMMIT\s+TIME\s+TRIGGER\s+RUN\n.*\scli\s/);
   }, engineTimeout(30));

@@ -151,7 +151,7 @@ describe("remediation on OpenTofu stacks", () => {
     const entries = (JSON.parse(audit.stdout) as { entries: AuditEntry[] }).entries;
     expect(entries.map((e) => e.stack).sort()).toEqual(["auto", "freeze", "max-changes", "protect", "reshaped", "signed", "window"]);
     const applied = entries.find((e) => e.stack === "auto")!;
-    expect(applied).toMatchObject({ decision: "applied", actor: "driftwatch", triggeredBy: "cli", mode: "auto", planChanges: 1, outcome: "in-sync", runId: byStack.auto!.remediation!.checkRunId });
+    expect(applied).toMatchObject({ decision: "applied", actor: "driftwatch", triggeredBy: "check", mode: "auto", planChanges: 1, outcome: "in-sync", runId: byStack.auto!.remediation!.checkRunId });
     expect(applied.planFingerprint).toMatch(/^[0-9a-f]{64}$/);
     expect(applied.guards.map((g) => [g.guard, g.passed])).toEqual([
       ["trigger", true],
@@ -212,7 +212,7 @@ describe("remediation on OpenTofu stacks", () => {
     expect(results(applied.stdout).approve).toMatchObject({ verdict: "in-sync", remediation: { decision: "applied" } });
     expect(readFileSync(file("approve", "a"), "utf8")).toBe("alpha\n");
     expect((await approvals())[0]).toMatchObject({ id: id3, state: "applied", decidedBy: "alice" });
-    expect((await auditOf("approve"))[0]).toMatchObject({ actor: "alice", triggeredBy: "approval", decision: "applied", outcome: "in-sync" });
+    expect((await auditOf("approve"))[0]).toMatchObject({ actor: "alice", triggeredBy: "approve", decision: "applied", outcome: "in-sync" });
     const twice = await driftwatch(["--config", config, "approve", id3]);
     expect(twice.stderr).toContain(`approval ${id3} is applied`);
   }, engineTimeout(5));

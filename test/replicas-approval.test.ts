@@ -168,7 +168,7 @@ describe("an approval on a fleet of replicas", () => {
     // One apply: in the audit log (read on any replica), in the world, and in the approval.
     const audit = await auditOf(b);
     expect(audit.filter((e) => e.decision === "applied")).toEqual([
-      expect.objectContaining({ actor: `approver-${winner.replica}`, triggeredBy: "approval", decision: "applied", outcome: "in-sync", planFingerprint: approval!.planFingerprint }),
+      expect.objectContaining({ actor: `approver-${winner.replica}`, triggeredBy: "api", decision: "applied", outcome: "in-sync", planFingerprint: approval!.planFingerprint }),
     ]);
     expect(audit.map((e) => e.decision).sort()).toEqual(["applied", "approval-requested", "busy"]);
     expect(await queryDatabase(databaseUrl, "SELECT decision FROM audit_log WHERE decision = 'applied'")).toHaveLength(1);

@@ -140,7 +140,7 @@ describe("acting on drift from Slack", () => {
     const loser = winner === ALICE ? BOB : ALICE;
     expect(outcome).toContain(`Approved by <@${winner.id}>`);
     expect((await audit("files")).filter((e) => e.decision === "applied")).toEqual([
-      expect.objectContaining({ actor: `${winner.name} (Slack ${winner.id})`, triggeredBy: "approval", outcome: "in-sync", planFingerprint: approval.planFingerprint }),
+      expect.objectContaining({ actor: `${winner.name} (Slack ${winner.id})`, triggeredBy: "slack", outcome: "in-sync", planFingerprint: approval.planFingerprint }),
     ]);
     // The other press was told, and applied nothing (busy while the winner applied, or decided by the time it looked).
     const told = /^(Not applied by this press: another remediation of this stack is in progress|Approval `[0-9a-f]{12}` is applied already)/;

@@ -210,7 +210,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const { config, logger, masker } = context(command);
       const runner = await createRunner({ config, toolchain: await engines(io), logger, masker, env: io.env });
       try {
-        const result = await runner.approve(id, opts.as, { trigger: "approval", ...(io.stop ? { signal: io.stop } : {}) });
+        const result = await runner.approve(id, opts.as, { trigger: "approve", ...(io.stop ? { signal: io.stop } : {}) });
         io.stdout.write(opts.json ? `${JSON.stringify({ results: [result] }, null, 2)}\n` : renderResults([result]));
         setExitCode(result.remediation?.decision === "applied" ? exitCodeFor([result]) : 1);
       } finally {

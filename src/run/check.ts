@@ -52,7 +52,8 @@ async function runAll(options: CheckOptions, operation: StackOperation): Promise
   const runner = await createRunner(options);
   const limit = pLimit(Math.max(1, options.concurrency ?? availableParallelism()));
   try {
-    const runOptions = { trigger: "cli", ...(options.signal ? { signal: options.signal } : {}) };
+    // The command is what started these runs: `check` or `converge` in history and the audit log.
+    const runOptions = { trigger: operation === "converge" ? "converge" : "check", ...(options.signal ? { signal: options.signal } : {}) };
     return await Promise.all(stacks.map((stack) => limit(() => runner.run(stack, operation, runOptions))));
   } finally {
     await runner.close();

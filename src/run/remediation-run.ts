@@ -42,7 +42,7 @@ function leaseMs(stack: StackConfig): number {
 interface Attempt {
   /** The check whose divergence prompted it. */
   check: StackResult;
-  /** What started that check (schedule, git, api, cli), or "approval". */
+  /** What started that check (schedule, git, webhook, api, slack, check), or the approval's origin (approve, api, slack). */
   trigger: string;
   /** Who decided: "driftwatch", or the approver. */
   actor: string;
@@ -330,7 +330,7 @@ async function notifyApprovalRequested(stack: StackConfig, check: StackResult, a
  * Returns the re-check's result after an apply, else the check's own, either way with `remediation` set.
  */
 export function remediateAfterCheck(stack: StackConfig, check: StackResult, deps: RunDependencies, options: RunStackOptions = {}): Promise<StackResult> {
-  return remediate(stack, { check, trigger: options.trigger ?? "cli", actor: "driftwatch" }, deps, options);
+  return remediate(stack, { check, trigger: options.trigger ?? "check", actor: "driftwatch" }, deps, options);
 }
 
 /**
@@ -382,7 +382,7 @@ export async function approveRemediation(stack: StackConfig | undefined, approva
   }
   const check = await deps.store.getRun(approval.runId);
   if (!check) throw new ApprovalError(`approval ${approval.id} refers to run ${approval.runId}, which is not recorded`);
-  return remediate(stack, { check, trigger: "approval", actor: approver, approval }, deps, options);
+  return remediate(stack, { check, trigger: options.trigger ?? "approval", actor: approver, approval }, deps, options);
 }
 
 /**

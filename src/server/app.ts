@@ -46,7 +46,8 @@ export interface ServerDependencies {
    */
   computeFleetSummary?: (input: FleetReportRequest) => Promise<FleetSummary>;
   /** Applies a waiting remediation approval; throws ApprovalError when it cannot be used. */
-  approve(approvalId: string, approver: string): Promise<StackResult>;
+  /** Applies a waiting approval; `trigger` is where it was given (api, slack), for history and the audit log. */
+  approve(approvalId: string, approver: string, trigger: string): Promise<StackResult>;
   /** What the OS sandbox can enforce here, for /readyz and the dashboard; absent: not shown. */
   sandbox?: () => Promise<SandboxReport>;
   /** Carries out a press of a Slack button (never throws); absent when Slack interactivity is off. */
@@ -228,7 +229,7 @@ export function buildServer(deps: ServerDependencies): FastifyInstance {
       }
     }
     try {
-      const result = await deps.approve(request.params.id, approver);
+      const result = await deps.approve(request.params.id, approver, "api");
       return reply.code(result.remediation?.decision === "applied" ? 200 : 409).send(result);
     } catch (error) {
       if (error instanceof ApprovalError) return reply.code((await store.getApproval(request.params.id)) ? 409 : 404).send({ error: error.message });

@@ -132,7 +132,7 @@ export async function startService(options: ServeOptions): Promise<Service> {
     ...(leadership ? { polls: () => leadership.leading } : {}),
     logger: logger.child({ component: "git-watch" }),
   });
-  const approve = (id: string, approver: string) => runner.approve(id, approver, { trigger: "approval" });
+  const approve = (id: string, approver: string, trigger: string) => runner.approve(id, approver, { trigger });
   const slackActions = await slackActionsFor(config, runner, scheduler, approve, logger);
   const app = buildServer({ config, store: runner.store, metrics, scheduler, onPush: (payload) => gitWatch.onPush(payload),
     computeFleetSummary: (period) => computeFleetSummaryOffThread({ database: config.database, stacks: config.stacks, ...period }),
@@ -208,7 +208,7 @@ async function slackActionsFor(
   config: DriftwatchConfig,
   runner: Runner,
   scheduler: CheckScheduler,
-  approve: (id: string, approver: string) => Promise<StackResult>,
+  approve: (id: string, approver: string, trigger: string) => Promise<StackResult>,
   logger: Logger,
 ): Promise<SlackActions | undefined> {
   const slack = config.alerts.slack;
@@ -220,7 +220,7 @@ async function slackActionsFor(
     store: runner.store,
     slack: SlackTransport.fromSettings(slack, logger.child({ component: "slack-actions" })),
     trigger: (stack, reason) => scheduler.trigger(stack, reason),
-    approve,
+    approve: (id, approver) => approve(id, approver, "slack"),
     reject: (id, by) => runner.reject(id, by, "slack"),
     notify: (stack, event) => runner.alerting.notify(stack, event),
     logger: logger.child({ component: "slack-actions" }),
