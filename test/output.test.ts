@@ -59,14 +59,14 @@ describe("one-shot output", () => {
     expect(verbose.stderr).toContain("stack cfn is skipped: none of DRIFTWATCH_TEST_UNSET_VARIABLE is set (requiresEnv)");
   }, engineTimeout(30));
 
-  it("records what started each run: history shows it (cli here)", async () => {
+  it("records what started each run: history shows it (the check command here)", async () => {
     await driftwatch(["--config", config, "check", "files"]);
     const history = await driftwatch(["--config", config, "history", "files", "--json"]);
     const runs = (JSON.parse(history.stdout) as { runs: { trigger?: string }[] }).runs;
     expect(runs.length).toBeGreaterThan(0);
     expect(runs.every((r) => r.trigger === "check")).toBe(true);
     const table = await driftwatch(["--config", config, "history", "files"]);
-    expect(table.stdout).toMatch(/^STARTED\s+STACK\s+VERDICT\s+DRIFT\s+PENDING\s+COMMIT\s+TIME\s+TRIGGER\s+RUN\n.*\scli\s/);
+    expect(table.stdout).toMatch(/^STARTED\s+STACK\s+VERDICT\s+DRIFT\s+PENDING\s+COMMIT\s+TIME\s+TRIGGER\s+RUN\n.*\scheck\s/);
   }, engineTimeout(30));
 
   it("gives JSON a parser reads through the README's `npm start --silent -- … check --json`", () => {

@@ -166,7 +166,7 @@ describe("remediation on OpenTofu stacks", () => {
       ["signature", true],
     ]);
     const table = await driftwatch(["--config", config, "audit"]);
-    expect(table.stdout).toMatch(/auto +applied +driftwatch \(cli\)/);
+    expect(table.stdout).toMatch(/auto +applied +driftwatch \(check\)/);
   }, engineTimeout(6));
 
   it("asks for approval, voids it when the drift changes, and applies only a plan that is still the approved one", async () => {
