@@ -46,6 +46,9 @@ const PASSED: readonly EnvAllowList[] = [
 const PINNED: readonly (readonly [string, string])[] = [
   ["core.hooksPath", "/dev/null"],
   ["core.fsmonitor", "false"],
+  // A fetch starts no `git maintenance run --auto` (git >= 2.29): the Git source runs `git gc --auto` on a mirror
+  // itself, at most once a day (git-source.ts).
+  ["maintenance.auto", "false"],
 ];
 
 /** The operator's GIT_CONFIG_COUNT / GIT_CONFIG_KEY_<n> / GIT_CONFIG_VALUE_<n> entries, as they are. */

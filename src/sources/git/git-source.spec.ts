@@ -301,24 +301,26 @@ describe("GitSource", () => {
       GIT_TERMINAL_PROMPT: "0",
       GIT_ALLOW_PROTOCOL: "https:ssh:git:file",
       GIT_NO_REPLACE_OBJECTS: "1",
-      GIT_CONFIG_COUNT: "7",
+      GIT_CONFIG_COUNT: "8",
       GIT_CONFIG_KEY_0: "http.proxy",
       GIT_CONFIG_VALUE_0: "http://proxy:3128",
       GIT_CONFIG_KEY_1: "core.hooksPath",
       GIT_CONFIG_VALUE_1: "/dev/null",
       GIT_CONFIG_KEY_2: "core.fsmonitor",
       GIT_CONFIG_VALUE_2: "false",
-      GIT_CONFIG_KEY_3: "http.https://github.com/.extraHeader",
-      GIT_CONFIG_VALUE_3: `Authorization: Basic ${basic}`,
-      GIT_CONFIG_KEY_4: "http.https://github.com/.followRedirects",
-      GIT_CONFIG_VALUE_4: "false",
-      GIT_CONFIG_KEY_5: "http.https://git.example.com:8443/.extraHeader",
-      GIT_CONFIG_VALUE_5: `Authorization: Basic ${basic}`,
-      GIT_CONFIG_KEY_6: "http.https://git.example.com:8443/.followRedirects",
-      GIT_CONFIG_VALUE_6: "false",
+      GIT_CONFIG_KEY_3: "maintenance.auto",
+      GIT_CONFIG_VALUE_3: "false",
+      GIT_CONFIG_KEY_4: "http.https://github.com/.extraHeader",
+      GIT_CONFIG_VALUE_4: `Authorization: Basic ${basic}`,
+      GIT_CONFIG_KEY_5: "http.https://github.com/.followRedirects",
+      GIT_CONFIG_VALUE_5: "false",
+      GIT_CONFIG_KEY_6: "http.https://git.example.com:8443/.extraHeader",
+      GIT_CONFIG_VALUE_6: `Authorization: Basic ${basic}`,
+      GIT_CONFIG_KEY_7: "http.https://git.example.com:8443/.followRedirects",
+      GIT_CONFIG_VALUE_7: "false",
     });
     const local = gitEnvironment(base);
-    expect(local.GIT_CONFIG_COUNT).toBe("3");
+    expect(local.GIT_CONFIG_COUNT).toBe("4");
     expect(Object.values(local).join(" ")).not.toContain(basic);
   });
 
@@ -584,6 +586,27 @@ describe("GitSource", () => {
     const again = await source.acquire({ repo: remote, ref: first, path: "stacks/app" });
     expect(existsSync(join(again.dir, "Pulumi.yaml"))).toBe(true);
     await again.release();
+  });
+
+  it("starts no maintenance per fetch, and packs a mirror with git gc --auto at most once a day", async () => {
+    const { remote, dataDir } = setup();
+    // The operator's git settings make every fetch keep a pack of its own, and gc --auto act from two packs on.
+    const env = { ...process.env, GIT_CONFIG_COUNT: "2", GIT_CONFIG_KEY_0: "fetch.unpackLimit", GIT_CONFIG_VALUE_0: "1", GIT_CONFIG_KEY_1: "gc.autoPackLimit", GIT_CONFIG_VALUE_1: "1" };
+    const mirror = mirrorPath(dataDir, remote);
+    const packs = () => readdirSync(join(mirror, "objects", "pack")).filter((name) => name.endsWith(".pack")).length;
+    const fetchOnce = async (round: number) => {
+      commitFiles(remote, { [`stacks/app/round-${round}`]: `${round}\n` }, `round ${round}`);
+      const source = new GitSource({ dataDir, env });
+      await (await source.acquire({ repo: remote, ref: "main", path: "stacks/app" })).release();
+      await source.prune(); // waits for the maintenance it started
+    };
+    await (await new GitSource({ dataDir, env }).acquire({ repo: remote, ref: "main", path: "." })).release(); // the clone
+    await fetchOnce(1);
+    // The fetch kept a second pack; the day's first maintenance packed the two into one.
+    expect(packs()).toBe(1);
+    expect(existsSync(join(mirror, "driftwatch-maintained"))).toBe(true);
+    await fetchOnce(2);
+    expect(packs()).toBe(2); // the same day: no maintenance
   });
 
   it("checks out and removes worktrees of several commits of one mirror at once, without one run's cleanup breaking another's checkout", async () => {

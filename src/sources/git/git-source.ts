@@ -26,7 +26,7 @@
 // credentials and the token's values).
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat } from "node:fs/promises";
+import { lstat, mkdir, readdir, readFile, realpath, rename, rm, stat, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Logger } from "pino";
 import type { SourceSpec } from "../../config/types.ts";
@@ -118,6 +118,12 @@ interface Checkout {
 
 const DEFAULT_TIMEOUT_MS = 300_000;
 
+/** How often a mirror gets `git gc --auto` (a fetch itself starts no maintenance: git-env.ts). */
+const MAINTENANCE_INTERVAL_MS = 24 * 3_600_000;
+
+/** In a mirror: its mtime is when `git gc --auto` was last started there. */
+const MAINTENANCE_STAMP = "driftwatch-maintained";
+
 /** `<base>-<pid>-<random>`: a directory only this process builds, recognisable as a dead process's leftover. */
 function ownName(base: string): string {
   return `${base}-${process.pid}-${randomBytes(4).toString("hex")}`;
@@ -192,6 +198,8 @@ export class GitSource {
   private readonly checkouts = new Map<string, Checkout>();
   /** Worktrees of this instance whose removal failed; prune tries again. */
   private readonly unremoved = new Set<string>();
+  /** `git gc --auto` runs started by this instance and not finished; prune waits for them. */
+  private readonly maintenance = new Set<Promise<void>>();
 
   constructor(options: GitSourceOptions) {
     const gitDir = join(resolve(options.dataDir), "git");
@@ -263,6 +271,7 @@ export class GitSource {
    * together at the end.
    */
   async prune(): Promise<void> {
+    await Promise.all(this.maintenance);
     const failures: string[] = [];
     const current = new Set([...this.checkouts.values()].map((c) => c.dir));
     const leftover = (path: string, name: string): boolean => {
@@ -421,6 +430,7 @@ export class GitSource {
         return { dir, staleError: message, commits: new Map() };
       }
       this.logger?.info({ repo, durationMs: Date.now() - started }, "fetched mirror");
+      await this.maintainWhenDue(dir, repo);
       return { dir, commits: new Map() };
     }
 
@@ -447,6 +457,31 @@ export class GitSource {
     }
     this.logger?.info({ repo, durationMs: Date.now() - started }, "cloned mirror");
     return { dir, commits: new Map() };
+  }
+
+  /**
+   * Starts `git gc --auto` in the mirror when the last one started more than a day ago (or never), and does not wait
+   * for it: git lets fetches and checkouts read a repository while it is being packed. What the fetches of a day
+   * brought (loose objects, small packs) is packed once it passes git's own thresholds, as a fetch's automatic
+   * maintenance would, without a process after every fetch. prune waits for it.
+   */
+  private async maintainWhenDue(dir: string, repo: string): Promise<void> {
+    const stamp = join(dir, MAINTENANCE_STAMP);
+    try {
+      if (Date.now() - (await stat(stamp)).mtimeMs < MAINTENANCE_INTERVAL_MS) return;
+    } catch {
+      // never maintained by Driftwatch
+    }
+    try {
+      await writeFile(stamp, "");
+    } catch {
+      return; // not ours to write: git's own thresholds apply to whoever maintains it
+    }
+    const run = this.inMirror(dir, repo, ["gc", "--auto", "--quiet"], this.localEnv(), this.bounded(undefined))
+      .then(() => this.logger?.debug({ repo }, "mirror maintained (git gc --auto)"))
+      .catch((error: unknown) => this.logger?.warn({ repo, err: this.message(error) }, "git gc --auto failed in a mirror; the next day's tries again"))
+      .finally(() => this.maintenance.delete(run));
+    this.maintenance.add(run);
   }
 
   /** The worktree the current runs at `commit` share, or a new one (checked out by its SharedWork). */
