@@ -6,7 +6,7 @@ import { statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResourceChange, StackResult } from "../src/core/types.ts";
-import type { AlertEvent } from "../src/notifiers/api.ts";
+import type { AlertEvent } from "../src/core/alerts.ts";
 import type { Store } from "../src/store/api.ts";
 import { openPostgresStore } from "../src/store/postgres/index.ts";
 import { latestVersion } from "../src/store/sql/migrations.ts";

@@ -1,4 +1,4 @@
-// The engine plug-in registry: a plain map from `engine:` in the config to its module. No import-time work.
+// The engine plug-ins' interface: what a run gives an engine and what an engine does. Their map is registry.ts.
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import type { PhaseTimer } from "../core/phase-timer.ts";
@@ -76,28 +76,4 @@ export interface EngineDependencies {
    * HOME is a private one.
    */
   operatorHome?: string;
-}
-
-type EngineFactory = (deps: EngineDependencies) => Engine;
-
-/**
- * The engine plug-ins, loaded on first use: an engine's SDK can be large (the Pulumi Automation API alone is
- * ~90 MB resident), and a service watching only Terraform stacks should not carry it.
- */
-export const engineModules = {
-  pulumi: async (): Promise<EngineFactory> => (await import("./pulumi/index.ts")).createPulumiEngine,
-  terraform: async (): Promise<EngineFactory> => (await import("./terraform/index.ts")).createTerraformEngine,
-  cloudformation: async (): Promise<EngineFactory> => (await import("./cloudformation/index.ts")).createCloudFormationEngine,
-  kubernetes: async (): Promise<EngineFactory> => (await import("./kubernetes/index.ts")).createKubernetesEngine,
-} satisfies Record<StackConfig["engine"], () => Promise<EngineFactory>>;
-
-export function createEngine(id: StackConfig["engine"], deps: EngineDependencies): Engine {
-  let engine: Promise<Engine> | undefined;
-  const load = () => (engine ??= engineModules[id]().then((factory) => factory(deps)));
-  return {
-    id,
-    detect: async (ctx) => (await load()).detect(ctx),
-    converge: async (ctx) => (await load()).converge(ctx),
-    remediate: async (ctx, decide) => (await load()).remediate(ctx, decide),
-  };
 }

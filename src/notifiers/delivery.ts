@@ -4,7 +4,8 @@
 // and noted on the run's record. A post that may have landed unconfirmed is looked for before it is sent again
 // (DeliveryAttempt), so an alert is posted once however many attempts, in however many processes, it takes.
 import type { Logger } from "pino";
-import type { DeliveryAttempt, DeliveryReceipt, Notifier } from "./api.ts";
+import type { Notifier } from "./api.ts";
+import type { DeliveryAttempt, DeliveryReceipt } from "../core/alerts.ts";
 import { CREDENTIAL_ERROR_CODES, NotifierError } from "./errors.ts";
 import type { AlertStore, OutboxEntry } from "../store/api.ts";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ResourceChange } from "../core/types.ts";
-import type { AlertEvent, AlertSubject, EpisodeInfo } from "./api.ts";
+import type { AlertEvent, AlertSubject, EpisodeInfo } from "../core/alerts.ts";
 import { parseGlob, pathMatches, pathSegments } from "../core/path-glob.ts";
 import { compileRedaction, HIDDEN_VALUE, RedactionPatternError, redactEvent } from "./redaction.ts";
 

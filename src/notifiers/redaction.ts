@@ -14,7 +14,7 @@
 import { parseGlob, pathMatches } from "../core/path-glob.ts";
 import { BUILT_IN_PATTERNS, SECRET_MASK } from "../core/redact.ts";
 import type { PropertyDiff, ResourceChange } from "../core/types.ts";
-import type { AlertEvent } from "./api.ts";
+import type { AlertEvent } from "../core/alerts.ts";
 
 /** Shown instead of a value whose path is not in `showValuesOf`. */
 export const HIDDEN_VALUE = "[hidden]";

@@ -13,25 +13,8 @@ import type { StackConfig } from "../config/types.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { Verdict } from "../core/types.ts";
 import { type ApprovalStore, type EpisodeRecord, isRemediationDecision, type ReportSource, type RunPoint } from "../store/api.ts";
-import {
-  POSTURE_VERDICTS,
-  REPORT_SCHEMA_VERSION,
-  type AuditDecision,
-  type CheckStats,
-  type DriftStats,
-  type DurationStats,
-  type EpisodeStats,
-  type EpisodeSummary,
-  type ErrorStats,
-  type FleetReport,
-  type HistogramBin,
-  type Posture,
-  type PostureVerdict,
-  type RemediationStats,
-  type ReportSeries,
-  type StackPosture,
-  type TimelineStrip,
-} from "./model.ts";
+import { POSTURE_VERDICTS, REPORT_SCHEMA_VERSION, type AuditDecision, type CheckStats, type DriftStats, type DurationStats, type EpisodeStats, type EpisodeSummary, type ErrorStats, type FleetReport, type HistogramBin, type Posture, type RemediationStats, type ReportSeries, type StackPosture, type TimelineStrip } from "./model.ts";
+import type { PostureVerdict } from "../core/report-digest.ts";
 import { ticksAtOrBefore } from "./schedule.ts";
 import { stacksMatching } from "./selection.ts";
 

@@ -1,5 +1,6 @@
 // The few numbers of a report that a Slack digest and the list of reports show.
-import type { FleetReport, ReportDigest } from "./model.ts";
+import type { FleetReport } from "./model.ts";
+import type { ReportDigest } from "../core/report-digest.ts";
 
 const TOP_OFFENDERS = 5;
 

@@ -5,13 +5,12 @@
 //
 // Times are ISO 8601 strings (UTC); durations are whole milliseconds. The JSON form is this object as it is:
 // `schemaVersion` changes only when a field changes meaning or goes away (new fields may appear at any time).
+import type { PostureVerdict } from "../core/report-digest.ts";
 import type { RemediationSummary, Verdict } from "../core/types.ts";
 import type { AuditDecision } from "../store/api.ts";
 
 export const REPORT_SCHEMA_VERSION = 1;
 
-/** A stack's verdict at a moment: its last finished run's, or never checked. */
-export type PostureVerdict = Verdict | "never-checked";
 
 /** In the order every table and plot shows them. */
 export const POSTURE_VERDICTS: readonly PostureVerdict[] = ["in-sync", "drifted", "pending", "drifted+pending", "error", "never-checked"];
@@ -209,14 +208,3 @@ export interface FleetReport {
   series: ReportSeries;
 }
 
-/** The few numbers a Slack digest and a list of reports show (digest.ts makes it from a FleetReport). */
-export interface ReportDigest {
-  name?: string;
-  period: { from: string; to: string };
-  posture: Pick<Posture, "stacks" | "byVerdict" | "inSyncShare" | "openEpisodes" | "awaitingApproval" | "oldestOpenEpisode"> & { stale: number };
-  episodes: { opened: number; resolved: number; stillOpen: number; medianTimeInDriftMs?: number; medianTimeToDetectMs?: number };
-  checks: { runs: number; errors: number };
-  remediation: { decisions: number; applied: number; refused: number };
-  /** Stacks by time in drift within the period, at most five. */
-  topOffenders: { stack: string; episodes: number; timeInDriftMs: number }[];
-}

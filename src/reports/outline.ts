@@ -5,7 +5,8 @@
 import { formatDuration } from "../core/durations.ts";
 import { shortAddress } from "../core/present.ts";
 import { formatPercent, formatTime, plural } from "./format.ts";
-import { POSTURE_VERDICTS, type AuditDecision, type DurationStats, type FleetReport, type PostureVerdict, type StackPosture } from "./model.ts";
+import { POSTURE_VERDICTS, type AuditDecision, type DurationStats, type FleetReport, type StackPosture } from "./model.ts";
+import type { PostureVerdict } from "../core/report-digest.ts";
 
 export type Link = { kind: "stack"; stack: string } | { kind: "run"; runId: string } | { kind: "audit"; auditId: number };
 

@@ -12,7 +12,7 @@ import { errorMessage } from "../core/errors.ts";
 import { writeOutputFile } from "../core/output-file.ts";
 import { preparePrivateDir } from "../core/private-dir.ts";
 import type { SecretMasker } from "../core/redact.ts";
-import type { ReportDigestEvent } from "../notifiers/api.ts";
+import type { ReportDigestEvent } from "../core/alerts.ts";
 import type { Alerting } from "../run/alerting.ts";
 import { type Clock, type CronTask, systemClock } from "../scheduler/clock.ts";
 import type { ReportRecord, Store } from "../store/api.ts";

@@ -11,7 +11,8 @@
 import { formatDuration } from "../core/durations.ts";
 import { escapeHtml } from "../core/html.ts";
 import { formatAxisTime, formatTime, plural, truncate } from "./format.ts";
-import { POSTURE_VERDICTS, type HistogramBin, type PostureVerdict, type TimelineStrip, type VerdictPoint } from "./model.ts";
+import { POSTURE_VERDICTS, type HistogramBin, type TimelineStrip, type VerdictPoint } from "./model.ts";
+import type { PostureVerdict } from "../core/report-digest.ts";
 
 /** The dashboard's colours; drifted+pending is a darker red than drifted so that the two stay apart. */
 export const VERDICT_COLORS: Readonly<Record<PostureVerdict, string>> = {

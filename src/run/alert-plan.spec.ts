@@ -3,7 +3,7 @@ import { terraformStackConfig } from "../../test/support/stack-config.ts";
 import type { StackConfig } from "../config/types.ts";
 import type { ResourceChange, StackResult } from "../core/types.ts";
 import type { EpisodeRecord, FailureAlertState } from "../store/api.ts";
-import type { StackAlertEvent } from "../notifiers/api.ts";
+import type { StackAlertEvent } from "../core/alerts.ts";
 import { planAlerts, type AlertPlanInput } from "./alert-plan.ts";
 
 const stack: StackConfig = terraformStackConfig("net", { repo: "https://user:hunter2@github.com/acme/infra.git", ref: "main", path: "net" }, { timeoutSeconds: 60 });

@@ -11,7 +11,7 @@ import { changeFingerprint, changeKey, fingerprintChanges } from "../core/finger
 import { redactUrls } from "../core/redact.ts";
 import type { FlappingResource, ResourceChange, StackResult } from "../core/types.ts";
 import { verdictOf } from "../core/types.ts";
-import type { AlertEvent, AlertSubject, ChangeRef, EpisodeInfo } from "../notifiers/api.ts";
+import type { AlertEvent, AlertSubject, ChangeRef, EpisodeInfo } from "../core/alerts.ts";
 import type { AlertTransition, EpisodeRecord, FailureAlertState } from "../store/api.ts";
 
 export interface AlertPlanInput {

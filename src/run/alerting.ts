@@ -4,7 +4,8 @@
 import type { Logger } from "pino";
 import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import type { StackResult } from "../core/types.ts";
-import type { AlertEvent, Notifier } from "../notifiers/api.ts";
+import type { Notifier } from "../notifiers/api.ts";
+import type { AlertEvent } from "../core/alerts.ts";
 import { createDelivery } from "../notifiers/delivery.ts";
 import { compileRedaction, redactEvent } from "../notifiers/redaction.ts";
 import type { Store } from "../store/api.ts";

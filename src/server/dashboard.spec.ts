@@ -5,7 +5,8 @@
 // escaped, with the ignore rule that would end the churn.
 import { describe, expect, it } from "vitest";
 import type { ReportConfig } from "../config/types.ts";
-import type { FleetReport, PostureVerdict, ReportDigest } from "../reports/model.ts";
+import type { FleetReport } from "../reports/model.ts";
+import type { PostureVerdict, ReportDigest } from "../core/report-digest.ts";
 import type { ApprovalRecord, AuditEntry, ReportRecord, RunSummary } from "../store/api.ts";
 import { page, runPage, stackPage, type StackRow } from "./dashboard.ts";
 import { FleetReportCache } from "./fleet-report-cache.ts";

@@ -5,7 +5,8 @@
 // (`parseStackQuery` says which and why; the route answers 400), so a mistyped link never silently shows
 // everything.
 import type { EngineId } from "../config/types.ts";
-import { POSTURE_VERDICTS, type PostureVerdict } from "../reports/model.ts";
+import { POSTURE_VERDICTS } from "../reports/model.ts";
+import type { PostureVerdict } from "../core/report-digest.ts";
 import type { StackRow } from "./dashboard.ts";
 
 export const ENGINES: readonly EngineId[] = ["pulumi", "terraform", "cloudformation", "kubernetes"];

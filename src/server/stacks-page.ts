@@ -3,7 +3,7 @@
 // The summary and the table are the page's live parts: the refresh script swaps them and leaves the form alone.
 import { formatDuration } from "../core/durations.ts";
 import { plural } from "../core/present.ts";
-import type { PostureVerdict } from "../reports/model.ts";
+import type { PostureVerdict } from "../core/report-digest.ts";
 import type { FleetSummary } from "../reports/summary.ts";
 import { POSTURE_VERDICTS } from "../reports/model.ts";
 import { verdictAreaSvg } from "../reports/svg.ts";

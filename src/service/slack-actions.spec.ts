@@ -6,7 +6,7 @@ import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../config/load.ts";
 import type { DriftwatchConfig } from "../config/types.ts";
-import type { AlertEvent, Person } from "../notifiers/api.ts";
+import type { AlertEvent, Person } from "../core/alerts.ts";
 import { ACTION } from "../notifiers/slack/actions.ts";
 import { SlackTransport } from "../notifiers/slack/client.ts";
 import type { SlackAction } from "../notifiers/slack/interaction.ts";

@@ -15,7 +15,7 @@ import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import { ApprovalError, errorMessage } from "../core/errors.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../core/flapping.ts";
 import type { StackResult } from "../core/types.ts";
-import type { AlertEvent, Person } from "../notifiers/api.ts";
+import type { AlertEvent, Person } from "../core/alerts.ts";
 import { ACTION, parseApprovalId, parseEpisodeId, parseSnoozeOption } from "../notifiers/slack/actions.ts";
 import type { SlackAction } from "../notifiers/slack/interaction.ts";
 import { codeBlock, mrkdwnText, personText, renderNote, slackDate, withOutcome, type SlackMessage } from "../notifiers/slack/render.ts";

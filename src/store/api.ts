@@ -1,8 +1,8 @@
 // The run history store: every run Driftwatch makes, with the changes it found. Implementations live beside this
 // file (sqlite/); the rest of Driftwatch depends on this interface only.
 import type { FlappingResource, RemediationSummary, ResourceChange, RunDrift, StackResult, Verdict } from "../core/types.ts";
-import type { AlertEvent, DeliveryReceipt, EpisodeMark, EpisodeSnooze, SlackThread } from "../notifiers/api.ts";
-import type { ReportDigest } from "../reports/model.ts";
+import type { AlertEvent, DeliveryReceipt, EpisodeMark, EpisodeSnooze, SlackThread } from "../core/alerts.ts";
+import type { ReportDigest } from "../core/report-digest.ts";
 
 /** One run as `history` lists it: the result without its changes, counted instead. */
 export type RunSummary = Omit<StackResult, "changes"> & {

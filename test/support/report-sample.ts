@@ -3,7 +3,8 @@
 // series are derived from the timelines, so the plots' numbers agree with one another as real ones do.
 import { ignoreRulesYaml } from "../../src/core/flapping.ts";
 import type { Verdict } from "../../src/core/types.ts";
-import { POSTURE_VERDICTS, REPORT_SCHEMA_VERSION, type FleetReport, type HistogramBin, type PostureVerdict, type TimelineStrip, type VerdictPoint } from "../../src/reports/model.ts";
+import { POSTURE_VERDICTS, REPORT_SCHEMA_VERSION, type FleetReport, type HistogramBin, type TimelineStrip, type VerdictPoint } from "../../src/reports/model.ts";
+import type { PostureVerdict } from "../../src/core/report-digest.ts";
 
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;

@@ -2,7 +2,8 @@
 import type { Logger } from "pino";
 import { shortSha } from "../commit-link.ts";
 import { suggestedIgnoreRules } from "../../core/flapping.ts";
-import type { AlertEvent, DeliveryReceipt, Notifier } from "../api.ts";
+import type { Notifier } from "../api.ts";
+import type { AlertEvent, DeliveryReceipt } from "../../core/alerts.ts";
 
 const WHAT: Record<AlertEvent["type"], string> = {
   "episode-opened": "drift episode opened",

@@ -5,7 +5,7 @@ import { ErrorCode, LogLevel, WebClient, type Logger as SlackLogger } from "@sla
 import type { FetchFunction } from "@slack/web-api";
 import type { Logger } from "pino";
 import { CREDENTIAL_ERROR_CODES, NotifierError } from "../errors.ts";
-import type { SlackThread } from "../api.ts";
+import type { SlackThread } from "../../core/alerts.ts";
 import type { SlackSettings } from "../../config/types.ts";
 
 export interface SlackTransportOptions {

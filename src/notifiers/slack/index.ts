@@ -3,7 +3,8 @@
 // stack are separate, unthreaded messages (rate-limited by the pipeline).
 import type { Logger } from "pino";
 import type { AlertsConfig, SlackSettings, StackConfig } from "../../config/types.ts";
-import type { AlertEvent, DeliveryAttempt, DeliveryReceipt, Notifier, SlackThread } from "../api.ts";
+import type { Notifier } from "../api.ts";
+import type { AlertEvent, DeliveryAttempt, DeliveryReceipt, SlackThread } from "../../core/alerts.ts";
 import { NotifierError } from "../errors.ts";
 import type { SlackTransport } from "./client.ts";
 import { renderApprovalRequested, renderNeedsAttention, renderReply, renderReportDigest, renderRoot, renderRunFailed, type RenderOptions, type SlackMessage } from "./render.ts";

@@ -2,7 +2,7 @@
 // messages), read into what the service acts on. Only what Driftwatch uses is read, and checked: the payload is
 // signed by Slack, but what it echoes (a message's blocks) started as ours and is handed back, nothing more.
 import { z } from "zod";
-import type { Person } from "../api.ts";
+import type { Person } from "../../core/alerts.ts";
 
 const slackId = z.string().regex(/^[A-Z0-9]{2,40}$/);
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { blockProblem } from "../../../test/support/slack-server.ts";
 import type { PropertyDiff, ResourceChange } from "../../core/types.ts";
-import type { AlertSubject, ChangeRef, EpisodeInfo } from "../api.ts";
+import type { AlertSubject, ChangeRef, EpisodeInfo } from "../../core/alerts.ts";
 import { cut, duration, escapeMrkdwn, fitEscaped, LIMITS, RESOURCES_TEXT_BUDGET, renderApprovalRequested, renderNeedsAttention, renderReply, renderReportDigest, renderRoot, renderRunFailed, withOutcome, type EpisodeEvent, type SlackMessage } from "./render.ts";
 import { ACTION } from "./actions.ts";
 

@@ -8,7 +8,7 @@ import { formatDuration } from "../../core/durations.ts";
 import { formatChanger, formatValue, plural, shortAddress } from "../../core/present.ts";
 import type { FlappingResource, PropertyDiff, ResourceChange, Verdict } from "../../core/types.ts";
 import { ignoreRulesYaml, suggestedIgnoreRules } from "../../core/flapping.ts";
-import type { AlertEvent, AlertSubject, ChangeRef } from "../api.ts";
+import type { AlertEvent, AlertSubject, ChangeRef } from "../../core/alerts.ts";
 import { commitUrl, shortSha } from "../commit-link.ts";
 import { ACTION, ACTIONS_BLOCK_PREFIX, SNOOZE_OPTIONS, snoozeOptionValue } from "./actions.ts";
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { storeBackends } from "../../../test/support/store-backends.ts";
 import type { ResourceChange } from "../../core/types.ts";
-import type { AlertEvent } from "../../notifiers/api.ts";
+import type { AlertEvent } from "../../core/alerts.ts";
 import type { AlertTransition, EpisodeRecord } from "../api.ts";
 
 const backends = storeBackends();

@@ -2,7 +2,7 @@
 // it produces are written in one transaction, so an alert is never lost between the two, and the outbox is delivered
 // in order, so a thread's root message always comes before its replies.
 import type { FlappingResource, ResourceChange } from "../../core/types.ts";
-import type { AlertEvent, DeliveryReceipt, EpisodeMark, EpisodeSnooze } from "../../notifiers/api.ts";
+import type { AlertEvent, DeliveryReceipt, EpisodeMark, EpisodeSnooze } from "../../core/alerts.ts";
 import type { AlertStore, AlertTransition, EpisodeRecord, FailureAlertState, OutboxEntry } from "../api.ts";
 import type { Row, SqlDb, SqlExecutor } from "./db.ts";
 

@@ -1,7 +1,7 @@
 // Reports: the records of produced reports (one per name and tick), when each schedule was armed, and the range
 // reads reports are computed from. Every read here is served by an index (migrations 1 and 13).
 import type { Verdict } from "../../core/types.ts";
-import type { ReportDigest } from "../../reports/model.ts";
+import type { ReportDigest } from "../../core/report-digest.ts";
 import type { ReportRecord, ReportSource, ReportStore, RunPoint } from "../api.ts";
 import { EPISODE_COLUMNS, enqueueAlert, episodeOf } from "./alerts.ts";
 import { APPROVAL_COLUMNS, approvalOf } from "./approvals.ts";
