@@ -6,7 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StackResult } from "../src/core/types.ts";
-import { repoRoot } from "../src/toolchain/paths.ts";
+import { PassThrough } from "node:stream";
+import { runCli } from "../src/cli/main.ts";
+import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
 import { commitFiles, git } from "./support/git.ts";
 import { localFilesModule } from "./support/terraform-modules.ts";
@@ -98,5 +100,29 @@ describe("one-shot output", () => {
     expect(back!.verdict).toBe("in-sync");
     const table = await driftwatch(["--config", config, "converge", "files"], quiet);
     expect(table.stdout).toMatch(/^files: converge applied nothing \(already as Git declares\)\n/);
+  }, engineTimeout(30));
+
+  it("keeps a pipe's stderr empty unless logs are asked for, and shows a terminal each stack as it finishes", async () => {
+    // A drifted stack (converged by the test before): its check opens an episode, which the log channel reports.
+    rmSync(join(root, "world", "a.txt"));
+    const piped = await driftwatch(["--config", config, "check"], quiet);
+    expect(piped.stdout).toMatch(/^STACK\s+VERDICT[^\n]*\nfiles\s+drifted/);
+    expect(piped.stderr).toBe("");
+    const logged = await driftwatch(["--config", config, "--log-format", "json", "--log-level", "info", "check"], quiet);
+    const lines = logged.stderr.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((line) => line.startsWith("{") && JSON.parse(line) !== undefined)).toBe(true);
+
+    // On a terminal: how many stacks, then each as it finishes; log lines for people, none of them JSON.
+    const stdout = new PassThrough();
+    const stderr = Object.assign(new PassThrough(), { isTTY: true });
+    const err: Buffer[] = [];
+    stderr.on("data", (chunk: Buffer) => err.push(chunk));
+    stdout.resume();
+    const code = await runCli(["--config", config, "check"], { stdout, stderr, env: { ...process.env, DRIFTWATCH_TOOLCHAIN: process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath(), DRIFTWATCH_LOG_LEVEL: undefined } });
+    const shown = Buffer.concat(err).toString("utf8");
+    expect(code, shown).toBe(2);
+    expect(shown).toMatch(/^checking 1 stack…\n {2}\[1\/1\] files: drifted, \d+\.\d s\n/);
+    expect(shown.split("\n").filter((line) => line.startsWith("{"))).toEqual([]);
   }, engineTimeout(30));
 });

@@ -11,7 +11,8 @@ import { secretMaskerFor } from "../config/secrets.ts";
 import type { StarterEngine } from "../config/starter.ts";
 import { ApprovalError, ConfigError, StartupError, UsageError } from "../core/errors.ts";
 import { createLogger } from "../core/logger.ts";
-import { check, converge, requireKnownStacks } from "../run/check.ts";
+import type { StackResult } from "../core/types.ts";
+import { check, converge, requireKnownStacks, selectStacks } from "../run/check.ts";
 import { createRunner } from "../run/runner.ts";
 import type { Store } from "../store/api.ts";
 import { StoreError } from "../store/errors.ts";
@@ -29,6 +30,7 @@ import { renderReport, REPORT_FORMATS, type ReportFormat } from "../reports/rend
 import { isGlob, stacksMatching } from "../reports/selection.ts";
 import { checkOutFile, renderResultsAs, RESULTS_FORMATS, resultsFormat, type ResultsOutputOptions, writeResultsFile } from "./ci-output.ts";
 import { exitCodeFor, renderApprovals, renderAudit, renderHistory, renderResults } from "./render.ts";
+import { isTerminal, TerminalProgress } from "./terminal-progress.ts";
 
 export interface CliIo {
   stdout: NodeJS.WritableStream;
@@ -64,6 +66,7 @@ function aborted(signal: AbortSignal | undefined): Promise<void> {
 }
 
 const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"];
+const LOG_FORMATS = ["pretty", "json"] as const;
 
 function positiveInt(text: string): number {
   const n = Number(text);
@@ -123,8 +126,11 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   const program = new Command("driftwatch")
     .description("GitOps drift monitor: is the real world what Git declares?")
     .option("-c, --config <file>", "configuration file", "driftwatch.yaml")
-    .addOption(new Option("--log-level <level>", "what goes to stderr; default DRIFTWATCH_LOG_LEVEL, else info for serve and warn for the rest").choices(LOG_LEVELS))
+    .addOption(
+      new Option("--log-level <level>", "what goes to stderr; default DRIFTWATCH_LOG_LEVEL, else info for serve, and for the rest warn on a terminal and nothing in a pipe").choices(LOG_LEVELS),
+    )
     .option("-v, --verbose", "log progress too (--log-level info)")
+    .addOption(new Option("--log-format <format>", "log lines for people (pretty, the default on a terminal) or JSON (the default otherwise)").choices(LOG_FORMATS))
     .option("-V, --version", "print the version of driftwatch and of the engines it runs")
     .exitOverride()
     .showHelpAfterError("(driftwatch --help lists the commands and options)")
@@ -136,14 +142,17 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   });
 
   const context = (command: Command) => {
-    const opts = command.optsWithGlobals<{ config: string; logLevel?: string; verbose?: boolean }>();
+    const opts = command.optsWithGlobals<{ config: string; logLevel?: string; verbose?: boolean; logFormat?: (typeof LOG_FORMATS)[number] }>();
     const config = loadConfig(opts.config, { env: io.env });
     const masker = secretMaskerFor(config, io.env);
-    // A one-shot command's stdout is its answer and stderr holds what needs attention; the service logs its progress.
+    // A one-shot command's stdout is its answer. On a terminal, stderr shows its progress and what needs attention;
+    // in a pipe it stays empty unless logs are asked for (a level, --verbose, --log-format json). The service logs
+    // its progress.
     const fromEnv = io.env.DRIFTWATCH_LOG_LEVEL || undefined;
     if (fromEnv && !LOG_LEVELS.includes(fromEnv)) throw new UsageError(`DRIFTWATCH_LOG_LEVEL=${fromEnv} is not a log level (${LOG_LEVELS.join(", ")})`);
-    const level = opts.logLevel ?? (opts.verbose ? "info" : undefined) ?? fromEnv ?? (command.name() === "serve" ? "info" : "warn");
-    const logger = createLogger({ level, destination: io.stderr, masker });
+    const oneShotLevel = isTerminal(io.stderr) || opts.logFormat === "json" ? "warn" : "silent";
+    const level = opts.logLevel ?? (opts.verbose ? "info" : undefined) ?? fromEnv ?? (command.name() === "serve" ? "info" : oneShotLevel);
+    const logger = createLogger({ level, destination: io.stderr, masker, ...(opts.logFormat ? { pretty: opts.logFormat === "pretty" } : {}) });
     return { config, logger, masker };
   };
 
@@ -163,7 +172,10 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     const { config, logger, masker } = loaded;
     requireKnownStacks(config, only, command.name()); // before the engines, which a first use may have to build
     sayWhatIsSkipped(loaded);
-    const results = await operation({ config, toolchain: await engines(io), logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}) });
+    const progress = isTerminal(io.stderr) ? new TerminalProgress(io.stderr, command.name() === "converge" ? "converging" : "checking") : undefined;
+    const toolchain = await engines(io);
+    progress?.start(selectStacks(config, only, command.name()).length);
+    const results = await operation({ config, toolchain, logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}), ...(progress ? { onResult: (r: StackResult) => progress.finished(r) } : {}) });
     const document = renderResultsAs(format, results, command.name());
     if (!output.out) io.stdout.write(document);
     else {

@@ -25,6 +25,8 @@ export interface CheckOptions {
   masker?: SecretMasker;
   /** Aborted when Driftwatch is asked to stop: runs in flight are cancelled, the rest do not start (InterruptedError). */
   signal?: AbortSignal;
+  /** Told each stack's result as soon as it is there (a terminal's progress lines). */
+  onResult?: (result: StackResult) => void;
 }
 
 /**
@@ -54,7 +56,15 @@ async function runAll(options: CheckOptions, operation: StackOperation): Promise
   try {
     // The command is what started these runs: `check` or `converge` in history and the audit log.
     const runOptions = { trigger: operation === "converge" ? "converge" : "check", ...(options.signal ? { signal: options.signal } : {}) };
-    return await Promise.all(stacks.map((stack) => limit(() => runner.run(stack, operation, runOptions))));
+    return await Promise.all(
+      stacks.map((stack) =>
+        limit(async () => {
+          const result = await runner.run(stack, operation, runOptions);
+          options.onResult?.(result);
+          return result;
+        }),
+      ),
+    );
   } finally {
     await runner.close();
   }
