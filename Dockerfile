@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # driftwatch serve in a container, with its engines inside (Pulumi, OpenTofu, providers, kustomize), built from
-# this repository the way a user installs it: the packed npm package, provisioned by its own first use.
+# this repository the way a user installs it: the packed npm package, its engines provisioned by `driftwatch provision`.
 #
 #   docker build -t driftwatch .
 #   docker run -d -p 8080:8080 -v driftwatch-data:/var/lib/driftwatch \
@@ -19,14 +19,13 @@ COPY . .
 RUN npm ci --no-audit --no-fund \
  && npm pack --pack-destination /tmp \
  && npm install -g --no-audit --no-fund /tmp/driftwatch-*.tgz
-# The engines, provisioned by the installed command's first use (into DRIFTWATCH_TOOLS_DIR); the Go caches go.
-RUN printf 'stacks: []\n' > /tmp/none.yaml \
- && driftwatch --config /tmp/none.yaml check \
- && rm -rf /root/go /root/.cache/go-build /tmp/none.yaml
+# Every engine, provisioned by the installed command (into DRIFTWATCH_TOOLS_DIR); the Go caches go.
+RUN driftwatch provision \
+ && rm -rf /root/go /root/.cache/go-build
 
 FROM node:24-bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git ca-certificates openssh-client \
+ && apt-get install -y --no-install-recommends git ca-certificates openssh-client gnupg \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/driftwatch --shell /usr/sbin/nologin driftwatch \
  && install -d -o driftwatch -g driftwatch -m 0700 /var/lib/driftwatch \
@@ -35,13 +34,17 @@ COPY --from=build /usr/local/lib/node_modules/driftwatch /usr/local/lib/node_mod
 COPY --from=build /opt/driftwatch/tools /opt/driftwatch/tools
 RUN ln -s /usr/local/lib/node_modules/driftwatch/dist/cli/bin.js /usr/local/bin/driftwatch
 # The toolchain is read, never provisioned again, at run time (it is root's and read-only to the service).
+# serve listens where DRIFTWATCH_HTTP_HOST/DRIFTWATCH_HTTP_PORT say, else where the configuration's service.http
+# does; the health check asks the same address (driftwatch health). Nothing outside the volume and /tmp is
+# written: the image runs with a read-only root (docker run --read-only --tmpfs /tmp).
 ENV DRIFTWATCH_TOOLS_DIR=/opt/driftwatch/tools \
-    DRIFTWATCH_TOOLCHAIN=/opt/driftwatch/tools/toolchain.json
+    DRIFTWATCH_TOOLCHAIN=/opt/driftwatch/tools/toolchain.json \
+    DRIFTWATCH_HTTP_HOST=0.0.0.0
 USER driftwatch
 WORKDIR /var/lib/driftwatch
 VOLUME ["/var/lib/driftwatch"]
 EXPOSE 8080
-HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8080/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+HEALTHCHECK --interval=30s --timeout=10s --start-period=30s --retries=3 \
+  CMD ["driftwatch", "--config", "/etc/driftwatch/driftwatch.yaml", "health"]
 ENTRYPOINT ["driftwatch"]
-CMD ["--config", "/etc/driftwatch/driftwatch.yaml", "serve", "--host", "0.0.0.0"]
+CMD ["--config", "/etc/driftwatch/driftwatch.yaml", "serve"]

@@ -1,6 +1,6 @@
 // Shared by the benchmarks: a Git repository with a small Terraform module, `driftwatch serve` started as a real
 // child process (so its memory is its own), timing and process helpers, and the phases of runs (where time went).
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +8,7 @@ import { PHASES, type PhaseTimings } from "../src/core/phase-timer.ts";
 import type { StackResult } from "../src/core/types.ts";
 import { converge, type CheckOptions } from "../src/run/check.ts";
 import { SERVICE_NODE_FLAGS, serviceRuntimeEnv } from "../src/service/runtime.ts";
+import { buildDist } from "../src/toolchain/build-dist.ts";
 import { exec, type ExecOptions } from "../src/toolchain/exec.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { commitFiles, git } from "../test/support/git.ts";
@@ -38,11 +39,11 @@ export interface Served {
  */
 export type ServeHow = "npm-start" | "bin" | "defaults";
 
-/** The compiled CLI (`npm pack` runs the same compile), built once per benchmark process. */
+/** The compiled CLI (`npm pack` runs the same build), built once per benchmark process. */
 let compiled: string | undefined;
 export function compiledBin(): string {
   if (!compiled) {
-    execFileSync(process.execPath, [join(repoRoot, "node_modules", "typescript", "bin", "tsc"), "-p", join(repoRoot, "tsconfig.build.json")], { stdio: "inherit" });
+    buildDist(join(repoRoot, "src"), join(repoRoot, "dist"));
     compiled = join(repoRoot, "dist", "cli", "bin.js");
   }
   return compiled;

@@ -7,6 +7,7 @@ import { configJsonSchema } from "../src/config/json-schema.ts";
 import { loadConfig } from "../src/config/load.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
+import { startServeChild, stopServeChild } from "./support/serve-process.ts";
 import { tempDir } from "./support/tempdir.ts";
 
 describe("driftwatch CLI", () => {
@@ -96,7 +97,7 @@ describe("driftwatch CLI", () => {
     expect(lines[0]).toBe(`driftwatch ${version}`);
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(/^node \d+\.\d+\.\d+$/), expect.stringMatching(/^pulumi \d+\.\d+\.\d+$/), expect.stringMatching(/^tofu \d+\.\d+\.\d+$/), expect.stringMatching(/^kustomize \d+\.\d+\.\d+$/)]));
     const bare = await driftwatch(["--version"], { DRIFTWATCH_TOOLCHAIN: join(tempDir(), "none.json") });
-    expect(bare.stdout).toBe(`driftwatch ${version}\nengines: not provisioned yet (the first check, converge or serve provisions them; in a clone, npm run provision)\n`);
+    expect(bare.stdout).toBe(`driftwatch ${version}\nnode ${process.versions.node}\nengines: not provisioned yet (npm run provision)\n`);
   });
 
   it("init writes a starter configuration that loads as it is, and the schema beside it, and never overwrites", async () => {
@@ -127,6 +128,12 @@ describe("driftwatch CLI", () => {
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain("init: unknown engine 'helm'");
     expect(existsSync(join(dir, "x.yaml"))).toBe(false);
+    // A folder it cannot write in (here a file where the folder should be; a read-only /etc says so the same way).
+    const blocked = join(dir, "not-a-folder", "driftwatch.yaml");
+    writeFileSync(join(dir, "not-a-folder"), "");
+    const refused = await driftwatch(["--config", blocked, "init"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe(`driftwatch: init: cannot write ${blocked}: a file is in the way (it must be a folder) (or give --config a file in a writable folder)\n`);
   });
 
   it("says in one line, naming the setting, that serve's port is taken, and leaves the port's owner alone", async () => {
@@ -142,7 +149,7 @@ describe("driftwatch CLI", () => {
       expect(run.stdout).toBe("");
       const errors = run.stderr.split("\n").filter((line) => line.startsWith("driftwatch:"));
       expect(errors).toEqual([
-        `driftwatch: cannot listen on 127.0.0.1:${port}: another process is using that port; stop it, or choose another port (service.http.host/port in ${file}, or --host/--port; --port 0 takes any free one)`,
+        `driftwatch: cannot listen on 127.0.0.1:${port}: another process is using that port; stop it, or choose another port (service.http.host/port in ${file}, DRIFTWATCH_HTTP_HOST/PORT, or --host/--port; --port 0 takes any free one)`,
       ]);
       expect(run.stderr).not.toContain("internal error");
       expect(run.stderr).not.toMatch(/\n\s+at /);
@@ -150,6 +157,31 @@ describe("driftwatch CLI", () => {
     } finally {
       await new Promise((resolve) => owner.close(resolve));
     }
+  });
+
+  it("health asks serve at the address serve takes: DRIFTWATCH_HTTP_PORT over the configuration's port", async () => {
+    const dir = tempDir();
+    const file = join(dir, "driftwatch.yaml");
+    writeFileSync(file, ["dataDir: data", "service: { runOnStart: false, http: { port: 1 } }", "stacks: []", ""].join("\n"));
+    const free = createServer();
+    await new Promise<void>((resolve) => free.listen(0, "127.0.0.1", resolve));
+    const port = (free.address() as AddressInfo).port;
+    await new Promise((resolve) => free.close(resolve));
+    const env = { ...process.env, DRIFTWATCH_HTTP_PORT: String(port) };
+    const nobody = await driftwatch(["--config", file, "health"], { DRIFTWATCH_HTTP_PORT: String(port) });
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toBe(`driftwatch: health: http://127.0.0.1:${port}/healthz did not answer (connect ECONNREFUSED 127.0.0.1:${port})\n`);
+    const service = await startServeChild(file, env);
+    try {
+      expect(service.url).toBe(`http://127.0.0.1:${port}/`);
+      const ok = await driftwatch(["--config", file, "health"], { DRIFTWATCH_HTTP_PORT: String(port) });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toBe(`ok: http://127.0.0.1:${port}/healthz\n`);
+    } finally {
+      await stopServeChild(service);
+    }
+    const wrong = await driftwatch(["--config", file, "health"], { DRIFTWATCH_HTTP_PORT: "http" });
+    expect(wrong.stderr).toBe("driftwatch: DRIFTWATCH_HTTP_PORT=http: expected a port number 0-65535\n");
   });
 
   it("says in one line, naming dataDir, when the data directory cannot be made, and runs nothing", async () => {

@@ -1,31 +1,15 @@
 // The embedded demo (driftwatch.yaml at the repository root): a Pulumi stack and a Terraform/OpenTofu stack in
 // one configuration, one `check`, one verdict table, one exit code, one history. Run on a copy of the file whose
 // data directory is a temporary one and whose source is this repository at its current commit.
-import { appendFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseDocument } from "yaml";
 import type { StackResult } from "../src/core/types.ts";
 import { repoRoot } from "../src/toolchain/paths.ts";
 import { driftwatch } from "./support/cli.ts";
+import { demoCopy } from "./support/demo.ts";
 import { git } from "./support/git.ts";
-import { sharedCacheDir, tempDir } from "./support/tempdir.ts";
-
-/** The demo config, pointed at a temporary data directory and at the commit this test runs on. */
-function demoCopy(dir: string, extraStacks: unknown[] = []): string {
-  const doc = parseDocument(readFileSync(join(repoRoot, "driftwatch.yaml"), "utf8"));
-  doc.set("dataDir", join(dir, "data"));
-  doc.set("cacheDir", sharedCacheDir);
-  const commit = git(repoRoot, "rev-parse", "HEAD");
-  for (const index of [0, 1, 2]) {
-    doc.setIn(["stacks", index, "source", "repo"], repoRoot);
-    doc.setIn(["stacks", index, "source", "ref"], commit);
-  }
-  for (const stack of extraStacks) doc.addIn(["stacks"], stack);
-  const file = join(dir, "driftwatch.yaml");
-  writeFileSync(file, doc.toString());
-  return file;
-}
+import { tempDir } from "./support/tempdir.ts";
 
 /** The demo's offline stacks only: no AWS credentials (demo-cfn) and no cluster (demo-k8s), whatever this machine has. */
 const NO_AWS = { AWS_PROFILE: undefined, AWS_ACCESS_KEY_ID: undefined, AWS_WEB_IDENTITY_TOKEN_FILE: undefined, KUBECONFIG: undefined };

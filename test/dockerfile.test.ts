@@ -28,16 +28,21 @@ describe("Dockerfile", () => {
     expect(validate(text).map((d) => `line ${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
   });
 
-  it("runs serve as a non-root user, with the data dir as a volume and a health check on /healthz", () => {
+  it("runs serve as a non-root user, with the data dir as a volume, gnupg and ssh, and a health check that follows serve's address", () => {
     const stage = finalStage(text);
     const all = (keyword: string) => stage.filter(([k]) => k === keyword).map(([, args]) => args);
     expect(all("USER")).toEqual(["driftwatch"]);
     expect(text).toMatch(/useradd --system --uid 10001 /);
     expect(all("VOLUME")).toEqual(['["/var/lib/driftwatch"]']);
-    expect(all("HEALTHCHECK")[0]).toContain("http://127.0.0.1:8080/healthz");
+    // The health check asks the address serve takes (flags, DRIFTWATCH_HTTP_*, service.http): no port written twice.
+    expect(all("HEALTHCHECK")[0]).toContain('CMD ["driftwatch", "--config", "/etc/driftwatch/driftwatch.yaml", "health"]');
     expect(all("ENTRYPOINT")).toEqual(['["driftwatch"]']);
-    expect(all("CMD")).toEqual(['["--config", "/etc/driftwatch/driftwatch.yaml", "serve", "--host", "0.0.0.0"]']);
+    expect(all("CMD")).toEqual(['["--config", "/etc/driftwatch/driftwatch.yaml", "serve"]']);
     expect(all("ENV").join(" ")).toContain("DRIFTWATCH_TOOLCHAIN=/opt/driftwatch/tools/toolchain.json");
+    expect(all("ENV").join(" ")).toContain("DRIFTWATCH_HTTP_HOST=0.0.0.0");
+    // Signed commits are verified with gpg (sources.verify), SSH remotes fetched with ssh.
+    expect(all("RUN").join(" ")).toMatch(/apt-get install [^&]*\bgnupg\b/);
+    expect(all("RUN").join(" ")).toMatch(/apt-get install [^&]*\bopenssh-client\b/);
   });
 
   // Skipped (and listed as skipped) where no Docker daemon answers: then only the checks above ran.
@@ -46,5 +51,8 @@ describe("Dockerfile", () => {
     expect(built.status, built.stderr).toBe(0);
     const version = spawnSync("docker", ["run", "--rm", "driftwatch-test", "--version"], { encoding: "utf8" });
     expect(version.stdout).toMatch(/^driftwatch \d+\.\d+\.\d+\nnode 24\./);
+    // A read-only root: the starter configuration goes to the volume, and /etc says why in one line.
+    const init = spawnSync("docker", ["run", "--rm", "--read-only", "--tmpfs", "/tmp", "driftwatch-test", "--config", "/etc/driftwatch/new.yaml", "init"], { encoding: "utf8" });
+    expect(init.stderr).toContain("init: cannot write /etc/driftwatch/new.yaml:");
   }, 3_600_000);
 });

@@ -80,20 +80,20 @@ describe("pointing Driftwatch at installed engines", () => {
     expect(realpathSync(join(pulumi.binDir, "pulumi-language-nodejs"))).toBe(realpathSync(manifest.pulumi.languageNodejs.bin));
   });
 
-  it("refuses a DRIFTWATCH_PULUMI older than the pinned version, saying which", async () => {
+  it("refuses a DRIFTWATCH_PULUMI older than the supported floor, saying which", async () => {
     const dir = tempDir();
     const old = join(dir, "pulumi");
     writeFileSync(old, "#!/bin/sh\necho v3.1.0\n");
     chmodSync(old, 0o755);
     const attempt = provisionPulumi({ tools: dir, versions, progress: silentProgress, env: { ...process.env, DRIFTWATCH_PULUMI: old } });
     await expect(attempt).rejects.toBeInstanceOf(ProvisionError);
-    await expect(attempt).rejects.toThrow(`DRIFTWATCH_PULUMI=${old} reports version 3.1.0, need >= ${versions.pulumi.version}`);
+    await expect(attempt).rejects.toThrow(`pulumi: DRIFTWATCH_PULUMI: ${old} is pulumi 3.1.0; Driftwatch needs pulumi >= ${versions.pulumi.minimum}`);
   });
 
   it("says so when DRIFTWATCH_TOFU does not run", async () => {
     const tools = tempDir();
     const attempt = provisionTerraform({ tools, versions, progress: silentProgress, env: { ...process.env, DRIFTWATCH_TOFU: join(tools, "no-such-tofu") } });
-    await expect(attempt).rejects.toThrow(/DRIFTWATCH_TOFU=.*no-such-tofu does not run/);
+    await expect(attempt).rejects.toThrow(/tofu: DRIFTWATCH_TOFU: .*no-such-tofu does not run 'tofu version'/);
   });
 
   it("refuses a DRIFTWATCH_TERRAFORM that is really OpenTofu", async () => {
@@ -105,10 +105,10 @@ describe("pointing Driftwatch at installed engines", () => {
     const tofu = terraformCli(manifest, "tofu");
     const env = { ...process.env, DRIFTWATCH_TOFU: tofu?.bin ?? "", DRIFTWATCH_TERRAFORM: impostor };
     const attempt = provisionTerraform({ tools, versions, progress: silentProgress, env });
-    await expect(attempt).rejects.toThrow(`DRIFTWATCH_TERRAFORM=${impostor} is tofu, not terraform`);
+    await expect(attempt).rejects.toThrow(`DRIFTWATCH_TERRAFORM: ${impostor} is tofu, not terraform`);
   });
 
-  it("refuses a DRIFTWATCH_KUSTOMIZE older than the pinned version, and takes a recent enough one", async () => {
+  it("refuses a DRIFTWATCH_KUSTOMIZE older than the supported floor, and takes a recent enough one", async () => {
     const dir = tempDir();
     const fake = (name: string, version: string) => {
       const file = join(dir, name);
@@ -116,11 +116,11 @@ describe("pointing Driftwatch at installed engines", () => {
       chmodSync(file, 0o755);
       return file;
     };
-    const old = fake("kustomize-old", "5.0.0");
+    const old = fake("kustomize-old", "4.5.7");
     const search = (bin: string) => ({ tools: dir, versions, progress: silentProgress, env: { ...process.env, DRIFTWATCH_KUSTOMIZE: bin } });
     const attempt = provisionKubernetes(search(old), { servers: false });
     await expect(attempt).rejects.toBeInstanceOf(ProvisionError);
-    await expect(attempt).rejects.toThrow(`DRIFTWATCH_KUSTOMIZE=${old} reports version 5.0.0, need >= ${versions.kustomize.version}`);
+    await expect(attempt).rejects.toThrow(`kustomize: DRIFTWATCH_KUSTOMIZE: ${old} is kustomize 4.5.7; Driftwatch needs kustomize >= ${versions.kustomize.minimum}`);
     const recent = fake("kustomize-new", "9.1.0");
     expect(await provisionKubernetes(search(recent), { servers: false })).toEqual({ kustomize: { bin: recent, version: "9.1.0", origin: "env" } });
   });

@@ -3,7 +3,7 @@
 // make sure a Node >= 22.19 and the npm dependencies are in place, and then hand over to the TypeScript
 // toolchain entry point (src/toolchain/main.ts), which Node >= 22.19 runs directly by stripping types.
 //
-//   node tools/bootstrap.mjs <provision|test|stress|start|bench|cluster|typecheck> [args...]
+//   node tools/bootstrap.mjs <provision|test|stress|start|bench|cluster|typecheck|pack> [args...]
 //
 // Everything lands in the tool cache (DRIFTWATCH_TOOLS_DIR, default ~/.cache/driftwatch/tools), keyed by the
 // versions pinned in toolchain/versions.json. Nothing is downloaded when the cache already holds it.
@@ -103,7 +103,7 @@ function ensureDependencies(nodeBinary) {
 
 function main() {
   const [command, ...rest] = process.argv.slice(2);
-  if (!command) fail("usage: node tools/bootstrap.mjs <provision|test|stress|start|bench|cluster|typecheck> [args...]");
+  if (!command) fail("usage: node tools/bootstrap.mjs <provision|test|stress|start|bench|cluster|typecheck|pack> [args...]");
   const tools = toolsDir();
   mkdirSync(tools, { recursive: true });
   const nodeBinary = ensureNode(tools);

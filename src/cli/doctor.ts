@@ -3,10 +3,21 @@ import type { DriftwatchConfig } from "../config/types.ts";
 import { runsRepositoryCode, type SandboxReport } from "../sandbox/report.ts";
 import { protections } from "../sandbox/support.ts";
 import type { SandboxLevel } from "../sandbox/types.ts";
+import type { EngineToolchain, ToolOrigin } from "../toolchain/manifest.ts";
 import { table } from "./render.ts";
+
+export interface DoctorEngine {
+  name: string;
+  bin: string;
+  version: string;
+  /** How Driftwatch got it: config (engines.<name>.path), env (DRIFTWATCH_<NAME>), path, built (here, from source), installed. */
+  origin: ToolOrigin;
+}
 
 export interface DoctorDocument {
   launcher: { bin: string; version: string };
+  /** Node, the sandbox launcher and each engine the configuration's stacks use. */
+  engines: DoctorEngine[];
   support: SandboxReport["support"] | null;
   level: SandboxLevel;
   stacks: { name: string; engine: string; sandbox: SandboxLevel | "n/a"; runs: boolean; reason?: string }[];
@@ -14,7 +25,28 @@ export interface DoctorDocument {
   protections: Partial<Record<SandboxLevel, string[]>>;
 }
 
-export function doctorDocument(config: DriftwatchConfig, launcher: { bin: string; version: string }, report: SandboxReport): DoctorDocument {
+/** What the toolchain holds, engine by engine. */
+export function doctorEngines(toolchain: EngineToolchain): DoctorEngine[] {
+  const entry = (name: string, tool: { bin: string; version: string; origin: ToolOrigin }) => ({ name, bin: tool.bin, version: tool.version, origin: tool.origin });
+  return [
+    entry("node", toolchain.node),
+    entry("driftwatch-sandbox", toolchain.sandbox),
+    ...(toolchain.pulumi ? [entry("pulumi", toolchain.pulumi)] : []),
+    ...toolchain.terraform.clis.map((cli) => entry(cli.flavor, cli)),
+    ...(toolchain.kubernetes ? [entry("kustomize", toolchain.kubernetes.kustomize)] : []),
+  ];
+}
+
+const ORIGINS: Record<ToolOrigin, (name: string) => string> = {
+  config: (name) => `engines.${name}.path`,
+  env: (name) => `DRIFTWATCH_${name.toUpperCase().replaceAll("-", "_")}`,
+  path: () => "PATH",
+  built: () => "built here from source",
+  installed: () => "installed by Driftwatch",
+};
+
+export function doctorDocument(config: DriftwatchConfig, toolchain: EngineToolchain, report: SandboxReport): DoctorDocument {
+  const launcher = { bin: toolchain.sandbox.bin, version: toolchain.sandbox.version };
   const levels = new Set<SandboxLevel>([config.sandbox.level]);
   const stacks = config.stacks.map((stack) => {
     if (!runsRepositoryCode(stack)) return { name: stack.name, engine: stack.engine, sandbox: "n/a" as const, runs: true };
@@ -25,6 +57,7 @@ export function doctorDocument(config: DriftwatchConfig, launcher: { bin: string
   const support = report.support;
   return {
     launcher,
+    engines: doctorEngines(toolchain),
     support: support ?? null,
     level: config.sandbox.level,
     stacks,
@@ -33,7 +66,12 @@ export function doctorDocument(config: DriftwatchConfig, launcher: { bin: string
 }
 
 export function renderDoctor(doc: DoctorDocument, refusedReasons: readonly string[]): string {
-  const lines = [`sandbox launcher: ${doc.launcher.bin} (${doc.launcher.version})`];
+  const lines = [
+    "engines:",
+    table([["NAME", "VERSION", "FROM", "BINARY"], ...doc.engines.map((e) => [e.name, e.version, ORIGINS[e.origin](e.name), e.bin])]),
+    "",
+    `sandbox launcher: ${doc.launcher.bin} (${doc.launcher.version})`,
+  ];
   const s = doc.support;
   if (!s) lines.push("kernel: unknown (the launcher did not answer)");
   else {

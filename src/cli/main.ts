@@ -2,14 +2,16 @@
 // The driftwatch command: a thin table of commands over src/run, with one error boundary.
 // Exit codes: 0 all in sync, 2 drift or pending somewhere, 1 any error. What only one command uses (serve's HTTP
 // server and scheduler, doctor, init) is imported when that command runs, so `check` does not start by loading it.
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { loadConfig } from "../config/load.ts";
 import { secretMaskerFor } from "../config/secrets.ts";
 import type { StarterEngine } from "../config/starter.ts";
+import type { DriftwatchConfig } from "../config/types.ts";
 import { ApprovalError, ConfigError, StartupError, UsageError } from "../core/errors.ts";
+import { fileSystemProblem } from "../core/private-dir.ts";
 import { createLogger } from "../core/logger.ts";
 import type { StackResult } from "../core/types.ts";
 import { check, converge, requireKnownStacks, selectStacks } from "../run/check.ts";
@@ -19,10 +21,12 @@ import { StoreError } from "../store/errors.ts";
 import { migrateDatabase, openStore } from "../store/open.ts";
 import { isPostgresUrl, redactDatabaseUrl } from "../store/postgres/url.ts";
 import { readToolchainManifest, ToolchainNotProvisionedError } from "../toolchain/manifest.ts";
-import { manifestPath, repoRoot } from "../toolchain/paths.ts";
+import { manifestPath, repoRoot, toolsDir } from "../toolchain/paths.ts";
 import { ProvisionError } from "../toolchain/errors.ts";
-import { buildsOnlyProgress } from "../toolchain/progress.ts";
-import { provision } from "../toolchain/provision.ts";
+import { buildsOnlyProgress, streamProgress } from "../toolchain/progress.ts";
+import { engineToolchain, withConfiguredEngines } from "../toolchain/engine-toolchain.ts";
+import type { EngineToolchain } from "../toolchain/manifest.ts";
+import { versionString } from "../toolchain/semver.ts";
 import { loadPinnedVersions } from "../toolchain/versions.ts";
 import { computeReport } from "../reports/compute.ts";
 import { parseInstant, parseSince, SINCE_HINT } from "../reports/period.ts";
@@ -80,26 +84,46 @@ function toolchain(env: NodeJS.ProcessEnv) {
 
 /**
  * The engines, for the commands that run them. Started through `npm start`/`npm test` (DRIFTWATCH_TOOLCHAIN set by
- * the bootstrap), the toolchain is provisioned already; installed as a package, it is provisioned here on first use
- * into the user's cache, exactly as `npm start` does, and found there after.
+ * the bootstrap), every engine is provisioned already; installed as a package, those the configuration's stacks use
+ * are found (engines.<name>.path, PATH) or, failing that, built into the user's cache on first use. Either way an
+ * engine the configuration names by path is the one used.
  */
-async function engines(io: CliIo) {
-  if (io.env.DRIFTWATCH_TOOLCHAIN) return toolchain(io.env);
-  return provision({ versions: loadPinnedVersions(), progress: buildsOnlyProgress(io.stderr), withTestTools: false, env: io.env });
+async function engines(io: CliIo, config: DriftwatchConfig): Promise<EngineToolchain> {
+  const options = { paths: config.engines, versions: loadPinnedVersions(), progress: buildsOnlyProgress(io.stderr), tools: toolsDir(io.env), env: io.env };
+  if (io.env.DRIFTWATCH_TOOLCHAIN) return withConfiguredEngines(toolchain(io.env), options);
+  return engineToolchain({ ...options, stacks: config.stacks });
 }
 
-/** Driftwatch's version, and the engines' of the provisioned toolchain (or why there are none). */
+/** Driftwatch's version and Node's, and the engines' of the provisioned toolchain in a clone (or where to see them). */
 function versionText(env: NodeJS.ProcessEnv): string {
   const { version } = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
-  const lines = [`driftwatch ${version}`];
-  try {
-    const tools = toolchain(env);
-    lines.push(`node ${tools.node.version}`, `pulumi ${tools.pulumi.version}`, ...tools.terraform.clis.map((cli) => `${cli.flavor} ${cli.version}`));
-    if (tools.kubernetes) lines.push(`kustomize ${tools.kubernetes.kustomize.version}`);
-  } catch (error) {
-    lines.push(`engines: ${error instanceof ToolchainNotProvisionedError ? "not provisioned yet (the first check, converge or serve provisions them; in a clone, npm run provision)" : `unknown (${error instanceof Error ? error.message : String(error)})`}`);
+  const lines = [`driftwatch ${version}`, `node ${versionString(process.version) ?? process.version}`];
+  if (!env.DRIFTWATCH_TOOLCHAIN) lines.push("engines: those the configuration's stacks use, found or built at their first use ('driftwatch doctor' lists them)");
+  else {
+    try {
+      const tools = toolchain(env);
+      lines.push(`pulumi ${tools.pulumi.version}`, ...tools.terraform.clis.map((cli) => `${cli.flavor} ${cli.version}`), `kustomize ${tools.kubernetes.kustomize.version}`);
+    } catch (error) {
+      lines.push(`engines: ${error instanceof ToolchainNotProvisionedError ? "not provisioned yet (npm run provision)" : `unknown (${error instanceof Error ? error.message : String(error)})`}`);
+    }
   }
   return `${lines.join("\n")}\n`;
+}
+
+function portNumber(text: string): number | undefined {
+  const n = Number(text);
+  return text.trim() !== "" && Number.isInteger(n) && n >= 0 && n <= 65535 ? n : undefined;
+}
+
+/** Where serve listens: --host/--port, else DRIFTWATCH_HTTP_HOST/DRIFTWATCH_HTTP_PORT (a container's), else service.http. */
+function listenAddress(config: DriftwatchConfig, opts: { host?: string; port?: number }, env: NodeJS.ProcessEnv): { host: string; port: number } {
+  const envPort = env.DRIFTWATCH_HTTP_PORT;
+  const fromEnv = envPort === undefined || envPort === "" ? undefined : portNumber(envPort);
+  if (envPort !== undefined && envPort !== "" && fromEnv === undefined) throw new UsageError(`DRIFTWATCH_HTTP_PORT=${envPort}: expected a port number 0-65535`);
+  return {
+    host: opts.host ?? (env.DRIFTWATCH_HTTP_HOST || config.service.http.host),
+    port: opts.port ?? fromEnv ?? config.service.http.port,
+  };
 }
 
 /** The period of `report`: --since (default 7d) up to --to or now, or --from to --to or now. */
@@ -173,7 +197,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     requireKnownStacks(config, only, command.name()); // before the engines, which a first use may have to build
     sayWhatIsSkipped(loaded);
     const progress = isTerminal(io.stderr) ? new TerminalProgress(io.stderr, command.name() === "converge" ? "converging" : "checking") : undefined;
-    const toolchain = await engines(io);
+    const toolchain = await engines(io, config);
     progress?.start(selectStacks(config, only, command.name()).length);
     const results = await operation({ config, toolchain, logger, masker, only, concurrency, env: io.env, ...(io.stop ? { signal: io.stop } : {}), ...(progress ? { onResult: (r: StackResult) => progress.finished(r) } : {}) });
     const document = renderResultsAs(format, results, command.name());
@@ -220,7 +244,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     .option("--json", "print one JSON document instead of a table")
     .action(async (id: string, opts: { as: string; json?: boolean }, command: Command) => {
       const { config, logger, masker } = context(command);
-      const runner = await createRunner({ config, toolchain: await engines(io), logger, masker, env: io.env });
+      const runner = await createRunner({ config, toolchain: await engines(io, config), logger, masker, env: io.env });
       try {
         const result = await runner.approve(id, opts.as, { trigger: "approve", ...(io.stop ? { signal: io.stop } : {}) });
         io.stdout.write(opts.json ? `${JSON.stringify({ results: [result] }, null, 2)}\n` : renderResults([result]));
@@ -233,19 +257,19 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
   program
     .command("serve")
     .description("run the service: scheduled checks, Git-change triggers, HTTP API, metrics and dashboard")
-    .option("--host <address>", "listen address (default: service.http.host)")
-    .option("--port <n>", "port (default: service.http.port; 0 for any free one)", (text: string) => {
-      const n = Number(text);
-      if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535");
+    .option("--host <address>", "listen address (default: DRIFTWATCH_HTTP_HOST, else service.http.host)")
+    .option("--port <n>", "port (default: DRIFTWATCH_HTTP_PORT, else service.http.port; 0 for any free one)", (text: string) => {
+      const n = portNumber(text);
+      if (n === undefined) throw new InvalidArgumentError("expected a port number 0-65535");
       return n;
     })
     .action(async (opts: { host?: string; port?: number }, command: Command) => {
       const loaded = context(command);
       const { config, logger, masker } = loaded;
       sayWhatIsSkipped(loaded);
-      const http = { ...config.service.http, ...(opts.host ? { host: opts.host } : {}), ...(opts.port !== undefined ? { port: opts.port } : {}) };
+      const http = { ...config.service.http, ...listenAddress(config, opts, io.env) };
       const { startService } = await import("../service/serve.ts");
-      const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: await engines(io), logger, masker, env: io.env });
+      const service = await startService({ config: { ...config, service: { ...config.service, http } }, toolchain: await engines(io, config), logger, masker, env: io.env });
       io.stdout.write(`driftwatch is watching ${config.stacks.length} stacks; dashboard: ${service.url}\n`);
       await aborted(io.stop);
       const summary = await service.stop();
@@ -254,11 +278,11 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
 
   program
     .command("doctor")
-    .description("what this machine lets Driftwatch enforce: the OS sandbox's kernel support, and which stacks can run here (exit 1 when some cannot)")
+    .description("the engines Driftwatch runs and where each came from, and what this machine lets it enforce: the OS sandbox's kernel support, and which stacks can run here (exit 1 when some cannot)")
     .option("--json", "print one JSON document instead of text")
     .action(async (opts: { json?: boolean }, command: Command) => {
       const { config } = context(command);
-      const tools = await engines(io);
+      const tools = await engines(io, config);
       const [{ Sandboxes }, { baseEngineEnv }, { reportProblems, sandboxReport }, { doctorDocument, renderDoctor }] = await Promise.all([
         import("../sandbox/sandboxes.ts"),
         import("../run/engine-env.ts"),
@@ -267,7 +291,7 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       ]);
       const sandboxes = new Sandboxes({ toolchain: tools, engineEnv: baseEngineEnv(tools, io.env), serviceEnv: io.env, dataDir: config.dataDir, protectedFiles: [] });
       const report = await sandboxReport(sandboxes, config.stacks);
-      const document = doctorDocument(config, { bin: tools.sandbox.bin, version: tools.sandbox.version }, report);
+      const document = doctorDocument(config, tools, report);
       io.stdout.write(opts.json ? `${JSON.stringify(document, null, 2)}\n` : renderDoctor(document, reportProblems(report)));
       setExitCode(report.refused.length > 0 ? 1 : 0);
     });
@@ -364,6 +388,34 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
     });
 
   program
+    .command("health")
+    .description("exit 0 when this configuration's serve answers on /healthz, at the address serve takes (a container's HEALTHCHECK)")
+    .action(async (_opts: unknown, command: Command) => {
+      const { config } = context(command);
+      const { host, port } = listenAddress(config, {}, io.env);
+      const target = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+      const url = `http://${target.includes(":") ? `[${target}]` : target}:${port}/healthz`;
+      const answer = await fetch(url, { signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => error as Error);
+      if (answer instanceof Error) throw new StartupError(`health: ${url} did not answer (${answer.cause instanceof Error ? answer.cause.message : answer.message})`);
+      if (!answer.ok) throw new StartupError(`health: ${url} answered ${answer.status}`);
+      io.stdout.write(`ok: ${url}\n`);
+      setExitCode(0);
+    });
+
+  program
+    .command("provision")
+    .description(
+      "find or build every engine (pulumi, tofu, terraform when installed, kustomize) and the provider mirror into the tool cache, and print the toolchain.json recording them: " +
+        "for an image or a machine that must not build at run time (set DRIFTWATCH_TOOLCHAIN to that file)",
+    )
+    .action(async () => {
+      const { provision } = await import("../toolchain/provision.ts");
+      await provision({ versions: loadPinnedVersions(), progress: streamProgress(io.stderr), withTestTools: false, env: io.env });
+      io.stdout.write(`${manifestPath(toolsDir(io.env))}\n`);
+      setExitCode(0);
+    });
+
+  program
     .command("init")
     .description("write a commented starter configuration (and driftwatch.schema.json for editors) next to --config")
     .argument("[engines...]", `the engines to start with: ${["pulumi", "terraform", "cloudformation", "kubernetes"].join(", ")} (default: all)`)
@@ -374,8 +426,20 @@ export function buildProgram(io: CliIo, setExitCode: (code: number) => void): Co
       const file = resolve(command.optsWithGlobals<{ config: string }>().config);
       const schema = join(dirname(file), "driftwatch.schema.json");
       for (const path of [file, schema]) if (existsSync(path)) throw new UsageError(`init: ${path} already exists; nothing was written (move it away, or give another path with --config)`);
-      writeFileSync(file, starterConfig(engines as StarterEngine[]), { flag: "wx" });
-      writeFileSync(schema, jsonSchemaText(), { flag: "wx" });
+      const write = (path: string, text: string) => {
+        try {
+          writeFileSync(path, text, { flag: "wx" });
+        } catch (error) {
+          throw new StartupError(`init: cannot write ${path}: ${fileSystemProblem(error)} (or give --config a file in a writable folder)`);
+        }
+      };
+      write(file, starterConfig(engines as StarterEngine[]));
+      try {
+        write(schema, jsonSchemaText());
+      } catch (error) {
+        rmSync(file, { force: true }); // nothing half-written
+        throw error;
+      }
       io.stdout.write(`wrote ${file} and ${schema}\nnext: edit the stacks, then run driftwatch --config ${file} check\n`);
       setExitCode(0);
     });

@@ -27,7 +27,7 @@ export const gitSchema = z
       .describe(
         "The hosts DRIFTWATCH_GIT_TOKEN is sent to (over https only, as an Authorization header that git scopes to them; redirects from them are " +
           "not followed). Default: the hosts of the https repositories of the stacks. [] sends it nowhere.",
-      ),
+      ).meta({ examples: [["github.com"]] }),
     timeoutSeconds: z
       .number()
       .int({ error: "must be a positive whole number of seconds" })

@@ -46,6 +46,7 @@ describe("parseConfig: defaults and paths", () => {
       environmentValues: [],
       dataDir: "/srv/watch/.driftwatch",
       cacheDir: "/srv/watch/.driftwatch/cache",
+      engines: {},
       database: { kind: "sqlite", file: "/srv/watch/.driftwatch/driftwatch.db" },
       stacks: [
         {
@@ -85,6 +86,14 @@ describe("parseConfig: defaults and paths", () => {
     const config = parseConfig(`cacheDir: ../shared-cache\nstacks:${minimalStack}`, FILE, { env: {} });
     expect(config.cacheDir).toBe("/srv/shared-cache");
     expect(config.dataDir).toBe("/srv/watch/.driftwatch");
+  });
+
+  it("takes installed engines from engines.<name>.path, relative to the file's folder; an unknown engine is an error", () => {
+    const config = parseConfig(`engines:\n  tofu: { path: /usr/local/bin/tofu }\n  pulumi: { path: tools/pulumi/bin/pulumi }\nstacks:${minimalStack}`, FILE, { env: {} });
+    expect(config.engines).toEqual({ tofu: "/usr/local/bin/tofu", pulumi: "/srv/watch/tools/pulumi/bin/pulumi" });
+    expect(configError(`engines:\n  helm: { path: /usr/bin/helm }\nstacks:${minimalStack}`).issues).toEqual([
+      "engines.helm: unknown key (allowed: pulumi, tofu, terraform, kustomize) (line 2)",
+    ]);
   });
 
   it("keeps the history in SQLite under dataDir unless database.url names PostgreSQL, whose password is masked", () => {
@@ -547,7 +556,7 @@ stack: []
 `);
     expect(error.issues).toEqual([
       "stacks[0] (demo-files).enviroment: unknown key (allowed: name, source, env, timeoutSeconds, alerts, schedule, timezone, remediation, approvers, actions, ignore, flapping, sandbox, requiresEnv, engine, pulumi) (line 8)",
-      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, database, service, alerts, sandbox, stacks, reports) (line 9)",
+      "stack: unknown key (allowed: dataDir, cacheDir, defaults, git, engines, database, service, alerts, sandbox, stacks, reports) (line 9)",
     ]);
   });
 

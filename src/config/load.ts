@@ -156,6 +156,7 @@ export function parseConfig(text: string, file: string, options: LoadConfigOptio
     file: path,
     dataDir,
     cacheDir,
+    engines: Object.fromEntries(Object.entries(data.engines).flatMap(([name, engine]) => (engine ? [[name, resolve(baseDir, engine.path)]] : []))),
     stacks: watched,
     skipped,
     alerts: alertsConfig(data.alerts, env),

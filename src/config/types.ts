@@ -237,6 +237,9 @@ export type DatabaseConfig =
       location: string;
     };
 
+/** engines.<name>.path, absolute: the installed engines the configuration names. */
+export type EnginePaths = Partial<Record<"pulumi" | "tofu" | "terraform" | "kustomize", string>>;
+
 export interface DriftwatchConfig {
   /** Absolute path of the file the configuration came from. */
   file: string;
@@ -244,6 +247,8 @@ export interface DriftwatchConfig {
   dataDir: string;
   /** Absolute cache directory (npm dependencies, provider plugins); <dataDir>/cache unless configured. */
   cacheDir: string;
+  /** The installed engines it names (engines.<name>.path); the others are looked for on PATH. */
+  engines: EnginePaths;
   stacks: StackConfig[];
   /**
    * Every value `${env:NAME}` put into the stacks' settings (env, vars, backendConfig, parameters), whatever the

@@ -4,7 +4,7 @@ import type { StackConfig } from "../config/types.ts";
 import type { PhaseTimer } from "../core/phase-timer.ts";
 import type { Detection, ResourceChange } from "../core/types.ts";
 import type { RunSandbox } from "../sandbox/run-sandbox.ts";
-import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import type { EngineToolchain } from "../toolchain/manifest.ts";
 
 export interface EngineContext {
   stack: StackConfig;
@@ -60,7 +60,7 @@ export interface Engine {
 }
 
 export interface EngineDependencies {
-  toolchain: ToolchainManifest;
+  toolchain: EngineToolchain;
   logger: Logger;
   /** Where program dependencies are cached, keyed by lockfile hash. */
   cacheDir: string;

@@ -7,14 +7,14 @@ import type { DriftwatchConfig, StackConfig } from "../config/types.ts";
 import { UsageError } from "../core/errors.ts";
 import type { SecretMasker } from "../core/redact.ts";
 import type { StackResult } from "../core/types.ts";
-import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import type { EngineToolchain } from "../toolchain/manifest.ts";
 import { createRunner } from "./runner.ts";
 import type { StackOperation } from "./stack-run.ts";
 
 
 export interface CheckOptions {
   config: DriftwatchConfig;
-  toolchain: ToolchainManifest;
+  toolchain: EngineToolchain;
   logger: Logger;
   /** Stack names to run; all when empty. Unknown names are a ConfigError. */
   only?: readonly string[];

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { StackConfig } from "../config/types.ts";
 import { allows, LOCALE, pickEnv, PROXIES, type EnvAllowList } from "../core/env-allow-list.ts";
 import { preparePrivateDir } from "../core/private-dir.ts";
-import { toolchainPathEnv, type ToolchainManifest } from "../toolchain/manifest.ts";
+import { toolchainPathEnv, type EngineToolchain } from "../toolchain/manifest.ts";
 
 /**
  * The operator's OpenTofu/Terraform settings, for Terraform stacks only: the CLI configuration file they name
@@ -28,7 +28,7 @@ const PASSED: readonly EnvAllowList[] = [
 ];
 
 /** The allow-listed environment every engine process starts from; HOME, TMPDIR and the stack's env come on top. */
-export function baseEngineEnv(toolchain: ToolchainManifest, serviceEnv: NodeJS.ProcessEnv): Record<string, string> {
+export function baseEngineEnv(toolchain: EngineToolchain, serviceEnv: NodeJS.ProcessEnv): Record<string, string> {
   return pickEnv(toolchainPathEnv(toolchain, serviceEnv), ...PASSED);
 }
 

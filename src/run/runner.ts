@@ -13,7 +13,7 @@ import { createNotifiers } from "../notifiers/registry.ts";
 import { GitSource } from "../sources/git/index.ts";
 import type { ApprovalRecord, Store } from "../store/api.ts";
 import { openStore } from "../store/open.ts";
-import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import type { EngineToolchain } from "../toolchain/manifest.ts";
 import { createAlerting, type Alerting } from "./alerting.ts";
 import { baseEngineEnv } from "./engine-env.ts";
 import { Sandboxes } from "../sandbox/sandboxes.ts";
@@ -22,7 +22,7 @@ import { runStack, type RunStackOptions, type StackOperation } from "./stack-run
 
 export interface RunnerOptions {
   config: DriftwatchConfig;
-  toolchain: ToolchainManifest;
+  toolchain: EngineToolchain;
   logger: Logger;
   /** The service's environment (default process.env): engines get only its allow-listed part (see engine-env.ts). */
   env?: NodeJS.ProcessEnv;

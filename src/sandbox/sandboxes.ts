@@ -3,7 +3,7 @@
 import type { Logger } from "pino";
 import type { StackConfig } from "../config/types.ts";
 import { isInside } from "../core/worktree-file.ts";
-import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import type { EngineToolchain } from "../toolchain/manifest.ts";
 import { allowedPorts } from "./ports.ts";
 import { namedFiles, RunSandbox, type RunPlaces, type SandboxEnvironment } from "./run-sandbox.ts";
 import { launcherSettings, probeSandbox } from "./support.ts";
@@ -11,7 +11,7 @@ import { toolchainReadOnly } from "./toolchain-paths.ts";
 import type { SandboxSupport } from "./types.ts";
 
 export interface SandboxesOptions {
-  toolchain: ToolchainManifest;
+  toolchain: EngineToolchain;
   /** The engines' allow-listed base environment: its proxies are endpoints too. */
   engineEnv: Record<string, string>;
   /** The service's environment (the launcher's own DRIFTWATCH_SANDBOX_* settings are read from it). */

@@ -3,7 +3,7 @@
 // test cluster's credentials, the PostgreSQL binaries' data and the manifest.
 import { realpathSync } from "node:fs";
 import { dirname } from "node:path";
-import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import type { EngineToolchain } from "../toolchain/manifest.ts";
 
 function withRealPath(path: string): string[] {
   try {
@@ -19,19 +19,17 @@ function folderOf(bin: string): string[] {
   return withRealPath(bin).map((path) => dirname(path));
 }
 
-export function toolchainReadOnly(manifest: ToolchainManifest): string[] {
-  const { terraform } = manifest;
+export function toolchainReadOnly(manifest: EngineToolchain): string[] {
+  const { terraform, pulumi } = manifest;
   const paths = [
     // node's own folder: the binary, and npm beside it when it came with one
     ...folderOf(manifest.node.bin),
-    ...withRealPath(manifest.pulumi.binDir),
-    ...folderOf(manifest.pulumi.bin),
-    ...folderOf(manifest.pulumi.languageNodejs.bin),
+    ...(pulumi ? [...withRealPath(pulumi.binDir), ...folderOf(pulumi.bin), ...folderOf(pulumi.languageNodejs.bin)] : []),
     ...terraform.clis.flatMap((cli) => folderOf(cli.bin)),
-    ...withRealPath(terraform.providerMirror),
-    ...withRealPath(terraform.cliConfigFile),
+    ...(terraform.providerMirror ? withRealPath(terraform.providerMirror) : []),
+    ...(terraform.cliConfigFile ? withRealPath(terraform.cliConfigFile) : []),
     ...(terraform.fixtureProvider ? withRealPath(terraform.fixtureProvider.mirror) : []),
-    ...folderOf(manifest.kubernetes.kustomize.bin),
+    ...(manifest.kubernetes ? folderOf(manifest.kubernetes.kustomize.bin) : []),
   ];
   return [...new Set(paths)];
 }

@@ -24,12 +24,12 @@ import { type CheckScheduler, Scheduler, type StopSummary, type TriggerReason } 
 import { buildServer } from "../server/app.ts";
 import { reportProblems, sandboxReport } from "../sandbox/report.ts";
 import { createMetrics } from "../server/metrics.ts";
-import type { ToolchainManifest } from "../toolchain/manifest.ts";
+import type { EngineToolchain } from "../toolchain/manifest.ts";
 import type { Clock } from "../scheduler/clock.ts";
 
 export interface ServeOptions {
   config: DriftwatchConfig;
-  toolchain: ToolchainManifest;
+  toolchain: EngineToolchain;
   logger: Logger;
   env?: NodeJS.ProcessEnv;
   /** Masks what runs record and report; default: every secret of `config` and `env`. */
@@ -56,7 +56,7 @@ const FETCH_REUSE_MS = 5_000;
 function listenFailure(error: unknown, config: DriftwatchConfig): unknown {
   const { host, port } = config.service.http;
   const where = `${host}:${port}`;
-  const settings = `service.http.host/port in ${config.file}, or --host/--port`;
+  const settings = `service.http.host/port in ${config.file}, DRIFTWATCH_HTTP_HOST/PORT, or --host/--port`;
   switch ((error as NodeJS.ErrnoException).code) {
     case "EADDRINUSE":
       return new StartupError(`cannot listen on ${where}: another process is using that port; stop it, or choose another port (${settings}; --port 0 takes any free one)`);

@@ -1,13 +1,14 @@
 // The Kubernetes engine's tools: kustomize (always; the engine renders kustomizations with it at run time), and
 // etcd with kube-apiserver, the local API server the tests and `npm run cluster` start (only when asked for).
-// kustomize comes from DRIFTWATCH_KUSTOMIZE, else PATH when at least the pinned version, else `go install`;
+// kustomize comes from engines.kustomize.path, DRIFTWATCH_KUSTOMIZE or PATH (installed-engines.ts), else `go install`;
 // etcd and kube-apiserver from DRIFTWATCH_ETCD / DRIFTWATCH_KUBE_APISERVER, else built through the wrapper
 // modules in tools/ (never taken from PATH: a distribution's etcd or kube-apiserver is often years older).
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
 import { BuildError, ProvisionError } from "./errors.ts";
-import { exec, which } from "./exec.ts";
+import { exec } from "./exec.ts";
+import { type EngineLookup, findInstalledEngine } from "./installed-engines.ts";
 import { goBuild, goInstall } from "./go.ts";
 import type { KubernetesTools, Tool } from "./manifest.ts";
 import { repoRoot } from "./paths.ts";
@@ -25,27 +26,23 @@ function platformKey(): string {
   return `${process.platform}-${process.arch}`;
 }
 
-async function provisionKustomize(search: ToolSearch): Promise<Tool> {
-  const pin = search.versions.kustomize;
-  const named = search.env.DRIFTWATCH_KUSTOMIZE;
-  if (named) {
-    const version = await reportedVersion(named, ["version"]);
-    if (!version || !atLeast(version, pin.version)) {
-      throw new ProvisionError("kustomize", `DRIFTWATCH_KUSTOMIZE=${named} reports version ${version ?? "(none)"}, need >= ${pin.version}`);
-    }
-    search.progress.info(`kustomize ${version}: using ${named} (env)`);
-    return { bin: named, version, origin: "env" };
-  }
-  const onPath = search.env.DRIFTWATCH_IGNORE_PATH_TOOLS ? undefined : await which("kustomize", search.env);
-  if (onPath) {
-    const version = await reportedVersion(onPath, ["version"]);
-    if (version && atLeast(version, pin.version)) {
-      search.progress.info(`kustomize ${version}: using ${onPath} (path)`);
-      return { bin: onPath, version, origin: "path" };
-    }
-    search.progress.info(`kustomize on PATH (${onPath}) is ${version ?? "unversioned"}, need >= ${pin.version}: building the pinned one instead`);
-  }
+export const kustomizeLookup = (versions: PinnedVersions): EngineLookup => ({
+  name: "kustomize",
+  minimum: versions.kustomize.minimum,
+  report: async (bin) => {
+    const version = await reportedVersion(bin, ["version"]);
+    return version ? { version } : { problem: "does not run 'kustomize version'" };
+  },
+});
 
+/** kustomize: installed (installed-engines.ts), else built from the Go module proxy. */
+export async function provisionKustomize(search: ToolSearch): Promise<Tool> {
+  const pin = search.versions.kustomize;
+  const installed = await findInstalledEngine(search, kustomizeLookup(search.versions));
+  if (installed) {
+    search.progress.info(`kustomize ${installed.version}: using ${installed.bin} (${installed.origin})`);
+    return installed;
+  }
   const root = join(search.tools, `kustomize-${pin.version}-${cacheKey([pin.version, pin.module, platformKey()])}`);
   const bin = join(root, "bin", "kustomize");
   const cached = await ensureCacheEntry(root, async (staging) => {

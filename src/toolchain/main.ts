@@ -6,12 +6,14 @@
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
+import { buildDist } from "./build-dist.ts";
 import { runClusterCommand } from "./cluster-command.ts";
 import { ProvisionError } from "./errors.ts";
 import { LocalClusterError } from "./local-cluster.ts";
 import { toolchainEnv } from "./manifest.ts";
 import { manifestPath, repoRoot, toolsDir } from "./paths.ts";
 import { streamProgress } from "./progress.ts";
+import { prebuildSandbox } from "./prebuild-sandbox.ts";
 import { provision } from "./provision.ts";
 import { loadPinnedVersions } from "./versions.ts";
 import { SERVICE_NODE_FLAGS, serviceRuntimeEnv } from "../service/runtime.ts";
@@ -108,11 +110,24 @@ async function typecheckAndTest(args: readonly string[], env: NodeJS.ProcessEnv)
   }
 }
 
+/**
+ * `npm pack`'s prepack: dist/ from src/ (build-dist.ts), and this platform's sandbox launcher in prebuilt/
+ * (prebuild-sandbox.ts). Nothing else is provisioned.
+ */
+async function packFiles(): Promise<number> {
+  const started = Date.now();
+  const modules = buildDist(join(repoRoot, "src"), join(repoRoot, "dist"));
+  const launcher = await prebuildSandbox();
+  process.stderr.write(`[pack] dist/: ${modules} modules; prebuilt/: ${launcher}; ${Date.now() - started} ms\n`);
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...args] = argv;
   if (command === "typecheck") return typecheck(process.env);
+  if (command === "pack") return packFiles();
   if (command !== "provision" && command !== "test" && command !== "stress" && command !== "start" && command !== "bench" && command !== "cluster") {
-    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, stress, start, bench, cluster or typecheck\n`);
+    process.stderr.write(`unknown command '${command ?? ""}': expected provision, test, stress, start, bench, cluster, typecheck or pack\n`);
     return 1;
   }
   const withTestTools = command === "test" || command === "stress" || command === "provision";

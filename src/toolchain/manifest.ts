@@ -3,8 +3,11 @@ import { delimiter, dirname } from "node:path";
 import { z } from "zod";
 import { manifestPath } from "./paths.ts";
 
-/** How a tool got into the toolchain: found on PATH (or named by an env var), or built/installed into the cache. */
-const origin = z.enum(["path", "env", "built", "installed"]);
+/**
+ * How a tool got into the toolchain: named by the configuration (engines.<name>.path) or an env var, found on PATH,
+ * built into the cache here, or installed (downloaded into the cache, or shipped prebuilt in the package).
+ */
+const origin = z.enum(["config", "env", "path", "built", "installed"]);
 
 const tool = z.strictObject({
   /** Absolute path of the executable. */
@@ -108,13 +111,32 @@ export type PostgresTool = z.infer<typeof postgresSchema>;
 /** An unprivileged user a server runs as when provisioning and tests run as root. */
 export type RuntimeUser = z.infer<typeof runtimeUserSchema>;
 
+/**
+ * What runs need of the toolchain: Node and the sandbox launcher always, each engine when the configuration's
+ * stacks use it (an installed Driftwatch finds or builds only those: engine-toolchain.ts). A provisioned
+ * ToolchainManifest (`npm start`, the tests) is one with every engine and the provider mirrors.
+ */
+export interface EngineToolchain {
+  node: Tool;
+  sandbox: Tool;
+  pulumi?: ToolchainManifest["pulumi"];
+  terraform: {
+    clis: TerraformCli[];
+    cliConfigFile?: string;
+    providerMirror?: string;
+    fixtureProvider?: TerraformFixtureProvider;
+    providerPackages?: TerraformProviderPackage[];
+  };
+  kubernetes?: { kustomize: Tool };
+}
+
 /** Every Terraform-compatible CLI the toolchain has, tofu first. */
-export function terraformClis(manifest: ToolchainManifest): TerraformCli[] {
+export function terraformClis(manifest: EngineToolchain): TerraformCli[] {
   return manifest.terraform.clis;
 }
 
 /** The provisioned CLI of one flavor, if there is one. */
-export function terraformCli(manifest: ToolchainManifest, flavor: TerraformFlavor): TerraformCli | undefined {
+export function terraformCli(manifest: EngineToolchain, flavor: TerraformFlavor): TerraformCli | undefined {
   return manifest.terraform.clis.find((cli) => cli.flavor === flavor);
 }
 
@@ -141,10 +163,10 @@ export function writeToolchainManifest(manifest: ToolchainManifest, file: string
  * PATH, and no update checks. Providers are installed as the operator's own CLI configuration says
  * (engines/terraform/cli-config.ts), not from the provisioned mirror.
  */
-export function toolchainPathEnv(manifest: ToolchainManifest, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function toolchainPathEnv(manifest: EngineToolchain, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   return {
     ...base,
-    PATH: [manifest.pulumi.binDir, dirname(manifest.node.bin), base.PATH ?? ""].join(delimiter),
+    PATH: [...(manifest.pulumi ? [manifest.pulumi.binDir] : []), dirname(manifest.node.bin), base.PATH ?? ""].join(delimiter),
     CHECKPOINT_DISABLE: "1",
     PULUMI_SKIP_UPDATE_CHECK: "true",
   };

@@ -6,17 +6,15 @@ import { exec, which } from "./exec.ts";
 import { goBuild } from "./go.ts";
 import type { ToolchainManifest } from "./manifest.ts";
 import { repoRoot } from "./paths.ts";
-import type { Progress } from "./progress.ts";
-import { atLeast, versionString } from "./semver.ts";
+import { type EngineLookup, type EngineSearchContext, findInstalledEngine, type InstalledEngine } from "./installed-engines.ts";
+import { versionString } from "./semver.ts";
 import type { PinnedVersions } from "./versions.ts";
 
 const DYNAMIC_PROVIDER_SCRIPT = "pulumi-resource-pulumi-nodejs";
 
-export interface ToolSearch {
+export interface ToolSearch extends EngineSearchContext {
   tools: string;
   versions: PinnedVersions;
-  progress: Progress;
-  env: NodeJS.ProcessEnv;
 }
 
 async function pulumiVersion(bin: string): Promise<string | undefined> {
@@ -39,33 +37,30 @@ function installScript(binDir: string): void {
   chmodSync(target, 0o755);
 }
 
-/** A pulumi named by DRIFTWATCH_PULUMI, or on PATH and at least the pinned version, with its language host. */
-interface InstalledPulumi {
-  pulumi: string;
+/** An installed pulumi (engines.pulumi.path, DRIFTWATCH_PULUMI or PATH) with its language host beside it or on PATH. */
+interface InstalledPulumi extends InstalledEngine {
   host: string;
-  version: string;
-  origin: "env" | "path";
 }
 
+export const pulumiLookup = (versions: PinnedVersions): EngineLookup => ({
+  name: "pulumi",
+  minimum: versions.pulumi.minimum,
+  report: async (bin) => {
+    const version = await pulumiVersion(bin);
+    return version ? { version } : { problem: "does not run 'pulumi version'" };
+  },
+});
+
 async function findInstalledPulumi(search: ToolSearch): Promise<InstalledPulumi | undefined> {
-  const named = search.env.DRIFTWATCH_PULUMI;
-  if (search.env.DRIFTWATCH_IGNORE_PATH_TOOLS && !named) return undefined;
-  const pulumi = named ?? (await which("pulumi", search.env));
-  if (!pulumi) return undefined;
-  const version = await pulumiVersion(pulumi);
-  const wanted = search.versions.pulumi.version;
-  if (!version || !atLeast(version, wanted)) {
-    if (named) throw new ProvisionError("pulumi", `DRIFTWATCH_PULUMI=${named} reports version ${version ?? "(none)"}, need >= ${wanted}`);
-    search.progress.info(`pulumi on PATH (${pulumi}) is ${version ?? "unversioned"}, need >= ${wanted}: building the pinned one instead`);
-    return undefined;
-  }
-  const sibling = join(dirname(pulumi), "pulumi-language-nodejs");
+  const found = await findInstalledEngine(search, pulumiLookup(search.versions));
+  if (!found) return undefined;
+  const sibling = join(dirname(found.bin), "pulumi-language-nodejs");
   const host = existsSync(sibling) ? sibling : await which("pulumi-language-nodejs", search.env);
   if (!host) {
-    if (named) throw new ProvisionError("pulumi", `no pulumi-language-nodejs next to ${named} or on PATH`);
+    if (found.origin !== "path") throw new ProvisionError("pulumi", `no pulumi-language-nodejs next to ${found.bin} or on PATH (it ships with the Pulumi CLI)`);
     return undefined;
   }
-  return { pulumi, host, version, origin: named ? "env" : "path" };
+  return { ...found, host };
 }
 
 /**
@@ -78,14 +73,14 @@ export async function provisionPulumi(search: ToolSearch): Promise<ToolchainMani
   const installed = await findInstalledPulumi(search);
   if (installed) {
     const { version } = installed;
-    const root = join(search.tools, `pulumi-linked-${cacheKey([installed.pulumi, installed.host, pins.pulumi.version])}`);
+    const root = join(search.tools, `pulumi-linked-${cacheKey([installed.bin, installed.host, pins.pulumi.version])}`);
     const binDir = join(root, "bin");
     rmSync(root, { recursive: true, force: true });
     mkdirSync(binDir, { recursive: true });
-    symlinkSync(installed.pulumi, join(binDir, "pulumi"));
+    symlinkSync(installed.bin, join(binDir, "pulumi"));
     symlinkSync(installed.host, join(binDir, "pulumi-language-nodejs"));
     installScript(binDir);
-    search.progress.info(`pulumi ${version}: using ${installed.pulumi} (${installed.origin})`);
+    search.progress.info(`pulumi ${version}: using ${installed.bin} (${installed.origin})`);
     return {
       bin: join(binDir, "pulumi"),
       version,

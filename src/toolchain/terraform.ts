@@ -2,8 +2,9 @@ import { chmodSync, copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, 
 import { join, resolve } from "node:path";
 import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
 import { BuildError, ProvisionError } from "./errors.ts";
-import { exec, which } from "./exec.ts";
+import { exec } from "./exec.ts";
 import { goBuild, goInstall } from "./go.ts";
+import { type EngineLookup, findInstalledEngine } from "./installed-engines.ts";
 import { terraformProviderPackagesSchema, type TerraformCli, type TerraformFixtureProvider, type TerraformFlavor, type TerraformProviderPackage, type ToolchainManifest } from "./manifest.ts";
 import { manifestPath, repoRoot } from "./paths.ts";
 import { mirrorPackages } from "./provider-packages.ts";
@@ -22,25 +23,22 @@ async function describe(bin: string): Promise<{ version: string; flavor: Terrafo
   return { version, flavor: /OpenTofu/.test(result.stdout) ? "tofu" : "terraform" };
 }
 
-const ENV_OVERRIDE: Record<TerraformFlavor, string> = { tofu: "DRIFTWATCH_TOFU", terraform: "DRIFTWATCH_TERRAFORM" };
+/** How an installed tofu or terraform is found and held to its floor (installed-engines.ts). */
+export function terraformLookup(versions: PinnedVersions, flavor: TerraformFlavor): EngineLookup {
+  return {
+    name: flavor,
+    minimum: flavor === "tofu" ? versions.tofu.minimum : versions.terraform.minimum,
+    report: async (bin) => {
+      const found = await describe(bin);
+      if (!found) return { problem: `does not run '${flavor} version'` };
+      return found.flavor === flavor ? { version: found.version } : { problem: `is ${found.flavor}, not ${flavor}` };
+    },
+  };
+}
 
-/**
- * The installed CLI of one flavor: the binary its env variable names (DRIFTWATCH_TOFU, DRIFTWATCH_TERRAFORM),
- * else the one on PATH (unless DRIFTWATCH_IGNORE_PATH_TOOLS). A named binary of the other flavor is an error.
- */
-async function findInstalledCli(search: ToolSearch, flavor: TerraformFlavor): Promise<TerraformCli | undefined> {
-  const variable = ENV_OVERRIDE[flavor];
-  const named = search.env[variable];
-  if (named) {
-    const found = await describe(named);
-    if (!found) throw new ProvisionError(flavor, `${variable}=${named} does not run '${named} version'`);
-    if (found.flavor !== flavor) throw new ProvisionError(flavor, `${variable}=${named} is ${found.flavor}, not ${flavor}`);
-    return { bin: named, ...found, origin: "env" };
-  }
-  if (search.env.DRIFTWATCH_IGNORE_PATH_TOOLS) return undefined;
-  const bin = await which(flavor, search.env);
-  const found = bin ? await describe(bin) : undefined;
-  return bin && found?.flavor === flavor ? { bin, ...found, origin: "path" } : undefined;
+export async function findInstalledCli(search: ToolSearch, flavor: TerraformFlavor): Promise<TerraformCli | undefined> {
+  const found = await findInstalledEngine(search, terraformLookup(search.versions, flavor));
+  return found && { ...found, flavor };
 }
 
 async function buildTofu(search: ToolSearch): Promise<TerraformCli> {
@@ -178,6 +176,8 @@ async function provisionFixtureProvider(search: ToolSearch): Promise<{ provider:
  */
 export function keptFixtureProvider(previous: TerraformFixtureProvider | undefined, tools: string, versions: PinnedVersions): TerraformFixtureProvider | undefined {
   if (!previous || !existsSync(previous.bin)) return undefined;
+  // An installed package has no fixture sources (they are the tests'): nothing to compare with, nothing kept.
+  if (!existsSync(join(repoRoot, versions.terraformFixtureProvider.goModule))) return undefined;
   return previous.bin === fixtureProviderEntry(tools, versions.terraformFixtureProvider).bin ? previous : undefined;
 }
 
@@ -216,6 +216,35 @@ async function sharedCliConfig(tools: string, mirrors: readonly string[]): Promi
   return join(root, "cli.tfrc");
 }
 
+/** Which CLIs the configuration's Terraform stacks ask for: by name, or (either) whichever the machine has. */
+export interface TerraformNeeds {
+  tofu: boolean;
+  terraform: boolean;
+  either: boolean;
+}
+
+/**
+ * The CLIs found installed (both flavors are looked for), and OpenTofu built when it is asked for, or when `either`
+ * is and neither is installed. HashiCorp Terraform cannot be built from the proxy under its licence terms: asked
+ * for and not found, that is an error naming the setting.
+ */
+export async function provisionTerraformClis(search: ToolSearch, needs: TerraformNeeds): Promise<TerraformCli[]> {
+  const clis: TerraformCli[] = [];
+  for (const flavor of ["tofu", "terraform"] as const) {
+    const installed = await findInstalledCli(search, flavor);
+    if (installed) {
+      search.progress.info(`${flavor} ${installed.version}: using ${installed.bin} (${installed.origin})`);
+      clis.push(installed);
+    }
+  }
+  const has = (flavor: TerraformFlavor) => clis.some((cli) => cli.flavor === flavor);
+  if (needs.terraform && !has("terraform")) {
+    throw new ProvisionError("terraform", `a stack asks for terraform (terraform.binary), and none is installed: put terraform >= ${search.versions.terraform.minimum} on PATH or set engines.terraform.path`);
+  }
+  if ((needs.tofu && !has("tofu")) || (needs.either && clis.length === 0)) clis.unshift(await buildTofu(search));
+  return clis;
+}
+
 export interface TerraformProvisionOptions {
   /** Also build driftwatch/fixture (the test tools); otherwise `kept` is passed on as it is. */
   fixtureProvider: boolean;
@@ -232,14 +261,7 @@ export async function provisionTerraform(
   search: ToolSearch,
   options: TerraformProvisionOptions = { fixtureProvider: false },
 ): Promise<ToolchainManifest["terraform"]> {
-  const clis: TerraformCli[] = [];
-  for (const flavor of ["tofu", "terraform"] as const) {
-    const installed = await findInstalledCli(search, flavor);
-    if (installed) search.progress.info(`${flavor} ${installed.version}: using ${installed.bin} (${installed.origin})`);
-    else if (flavor === "terraform") search.progress.info("terraform: none installed; the Terraform tests run on tofu only");
-    const cli = installed ?? (flavor === "tofu" ? await buildTofu(search) : undefined);
-    if (cli) clis.push(cli);
-  }
+  const clis = await provisionTerraformClis(search, { tofu: true, terraform: false, either: false });
   const pins = search.versions.terraformProviders;
   const recorded = recordedProviderPackages(search.tools);
   const { mirror, cliConfigFile, built } = await provisionProviders(search, pins);

@@ -9,6 +9,14 @@ const goBuiltTool = z.strictObject({
   package: z.string(),
 });
 
+const semver = z.string().regex(/^\d+\.\d+\.\d+$/);
+
+/**
+ * An engine a user may already have installed: `minimum` is the oldest release Driftwatch runs (an older one found
+ * on PATH is passed over, and one named by engines.<name>.path is refused). The tests run the pinned version.
+ */
+const engineTool = goBuiltTool.extend({ minimum: semver });
+
 const terraformProvider = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]+$/),
   version: z.string().regex(/^\d+\.\d+\.\d+$/),
@@ -20,15 +28,20 @@ const terraformProvider = z.strictObject({
 const goInstalledTool = z.strictObject({
   version: z.string().regex(/^\d+\.\d+\.\d+$/),
   module: z.string(),
+  minimum: semver,
 });
 
 export const pinnedVersionsSchema = z.strictObject({
   $comment: z.string().optional(),
   /** `minimum`: the oldest Node that runs Driftwatch (type stripping on by default, node:sqlite, pg-boss 12). */
   node: z.strictObject({ version: z.string().regex(/^\d+\.\d+\.\d+$/), minimum: z.string().regex(/^\d+\.\d+\.\d+$/) }),
-  pulumi: goBuiltTool,
+  /** `minimum` 3.190: update plans (`preview --save-plan`, `up --plan`) without PULUMI_EXPERIMENTAL. */
+  pulumi: engineTool,
   pulumiLanguageNodejs: goBuiltTool,
-  tofu: goBuiltTool,
+  /** `minimum` 1.6.0: OpenTofu's first stable release. */
+  tofu: engineTool,
+  /** HashiCorp Terraform is never built, only found; `minimum` 1.5.0: `show -json` and `init -lockfile=readonly` as the engine reads and runs them. */
+  terraform: z.strictObject({ minimum: semver }),
   terraformProviders: z.array(terraformProvider).min(1),
   /** driftwatch/fixture, the tests' provider whose resources are local JSON files (tools/terraform-provider-fixture). */
   terraformFixtureProvider: goBuiltTool,

@@ -87,7 +87,7 @@ export function createKubernetesEngine(deps: EngineDependencies): Engine {
 
   function kustomize(stack: string): string {
     const bin = deps.toolchain.kubernetes?.kustomize.bin;
-    if (!bin) throw new EngineError(`stack ${stack}: kustomize is not provisioned (run 'npm run provision')`);
+    if (!bin) throw new EngineError(`stack ${stack}: no kustomize was found or built when Driftwatch started (its configuration had no stack rendering kustomizations then); restart it`);
     return bin;
   }
 

@@ -48,6 +48,8 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
   const warnLocalState = localStateWarning(deps);
 
   async function openStack(ctx: EngineContext): Promise<Stack> {
+    const pulumi = deps.toolchain.pulumi;
+    if (!pulumi) throw new EngineError(`stack ${ctx.stack.name}: no pulumi was found or built when Driftwatch started (its configuration had no Pulumi stack then); restart it`);
     const folder = worktreeFolder(ctx.dir, ctx.stack.source.path);
     const dependencies = await timed(ctx.timings, "dependencies", () =>
       ensureDependencies({ folder, stack: ctx.stack.name, cacheDir: deps.cacheDir, env: ctx.env, logger: ctx.logger, sandbox: ctx.sandbox, signal: ctx.signal }),
@@ -67,7 +69,7 @@ export function createPulumiEngine(deps: EngineDependencies): Engine {
         warnLocalState(ctx.stack.name, ctx.logger, "its backend is a folder in it; give the stack a pulumi.backendUrl every replica reaches (s3://, gs://, azblob://, Pulumi Cloud)");
       }
     }
-    const command = sandboxedCommand({ bin: deps.toolchain.pulumi.bin, version: deps.toolchain.pulumi.version, ctx, grants: { readOnly: dependencies.entry ? [dependencies.entry] : [], readWrite: writable } });
+    const command = sandboxedCommand({ bin: pulumi.bin, version: pulumi.version, ctx, grants: { readOnly: dependencies.entry ? [dependencies.entry] : [], readWrite: writable } });
     const envVars: Record<string, string> = {};
     for (const [key, value] of Object.entries(ctx.env)) if (value !== undefined) envVars[key] = value;
     envVars.PULUMI_BACKEND_URL = settings.backendUrl;

@@ -51,7 +51,7 @@ async function afterLastChange(file: string, scratch: string): Promise<void> {
 }
 
 /** A provisioned mirror with one package (an executable and a readme), and what provisioning recorded of it. */
-async function provisioned(root: string): Promise<ProviderToolchain> {
+async function provisioned(root: string): Promise<ProviderToolchain & { terraform: { providerMirror: string } }> {
   const mirror = join(root, "tools", "terraform-providers-abc", "mirror");
   const mirrorPackage = join(mirror, PACKAGE);
   mkdirSync(join(mirrorPackage, "docs"), { recursive: true });
@@ -66,7 +66,7 @@ async function provisioned(root: string): Promise<ProviderToolchain> {
  * `cacheEntry: "link"` is what OpenTofu and Terraform do with an unpacked mirror (the entry links to the mirror's
  * folder); "copy" is a cache holding its own files (as a registry's unpacked zip would be).
  */
-async function installed(root: string, cacheEntry: "link" | "copy" = "link", stack = "stack", toolchain?: ProviderToolchain) {
+async function installed(root: string, cacheEntry: "link" | "copy" = "link", stack = "stack", toolchain?: Awaited<ReturnType<typeof provisioned>>) {
   toolchain ??= await provisioned(root);
   const mirror = toolchain.terraform.providerMirror;
   const mirrorPackage = join(mirror, PACKAGE);

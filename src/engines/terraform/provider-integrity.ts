@@ -49,12 +49,12 @@ import { lstat, readdir, rm, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import type { Logger } from "pino";
 import { EngineError, errorMessage } from "../../core/errors.ts";
-import type { TerraformProviderPackage, ToolchainManifest } from "../../toolchain/manifest.ts";
+import type { EngineToolchain, TerraformProviderPackage } from "../../toolchain/manifest.ts";
 import { hashPackage, mirrorPackages, PACKAGE_DEPTH, packageKey, packageName, packagePlace, type PackageFiles, type PackagePlace } from "../../toolchain/provider-packages.ts";
 import { ProviderIntegrityError } from "./errors.ts";
 
 /** What the checks read of the toolchain manifest. */
-export type ProviderToolchain = { terraform: Pick<ToolchainManifest["terraform"], "providerMirror" | "fixtureProvider" | "providerPackages"> };
+export type ProviderToolchain = { terraform: Pick<EngineToolchain["terraform"], "providerMirror" | "fixtureProvider" | "providerPackages"> };
 
 export interface ProviderCheck {
   toolchain: ProviderToolchain;
@@ -89,7 +89,10 @@ async function provisionedPackages(toolchain: ProviderToolchain, logger: Logger)
     if (!index) indexed.set(recorded, (index = byPackage(recorded)));
     return index;
   }
-  const mirrors = [toolchain.terraform.providerMirror, ...(toolchain.terraform.fixtureProvider ? [toolchain.terraform.fixtureProvider.mirror] : [])];
+  const { providerMirror, fixtureProvider } = toolchain.terraform;
+  const mirrors = [...(providerMirror ? [providerMirror] : []), ...(fixtureProvider ? [fixtureProvider.mirror] : [])];
+  // An installed Driftwatch provisions no mirror: every provider comes as the operator's CLI configuration says.
+  if (mirrors.length === 0) return new Map();
   const key = mirrors.join("\n");
   let hashed = hashedMirrors.get(key);
   if (!hashed) {
