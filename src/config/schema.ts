@@ -536,7 +536,7 @@ const stackSandboxSchema = z
     memoryMB: z.number().int().min(64).optional().describe("The data-segment limit of each of its processes, in MiB (default 4096).").meta({ examples: [8192] }),
     cpuSeconds: z.number().int().min(1).optional().describe("The CPU time each of its processes may use, in seconds (default: the stack's timeout, at least 60).").meta({ examples: [1200] }),
   })
-  .describe("What this stack's repository code may reach inside the OS sandbox (see README, Security model).");
+  .describe("What this stack's repository code may reach inside the OS sandbox (see docs/security.md).");
 
 const stackFields = {
   name: z

@@ -6,7 +6,7 @@ export type StarterEngine = (typeof ENGINES)[number];
 
 const HEADER = `# yaml-language-server: $schema=./driftwatch.schema.json
 # Driftwatch: which stacks to watch, where their code is in Git, and how to reach what they manage.
-# Every key is described in driftwatch.schema.json (your editor completes and checks them) and in the README.
+# Every key is described in driftwatch.schema.json (your editor completes and checks them) and in docs/configuration.md.
 # Check once with: driftwatch check      Run the service with: driftwatch serve
 
 # Where the database, git mirrors and worktrees go (relative to this file).
@@ -20,14 +20,14 @@ service:
 
 defaults:
   timeoutSeconds: 600
-  remediation: { mode: off }      # off: only report; auto or approve: converge within guard rails (README, "Remediation safety")
+  remediation: { mode: off }      # off: only report; auto or approve: converge within guard rails (docs/remediation.md)
 
 alerts:
   log: true                       # drift episodes as log lines; add slack: { channel: "#drift", tokenEnv: SLACK_BOT_TOKEN }
 
 # Each stack's code (a Pulumi program, a Terraform plan, npm install scripts, kustomize) runs in an OS sandbox:
 # its own worktree, home and state only. strict needs Linux 6.7+ with Landlock; "driftwatch doctor" says what this
-# machine enforces. A stack's sandbox: { readOnly, readWrite, connectPorts } grants it more (README, "Security model").
+# machine enforces. A stack's sandbox: { readOnly, readWrite, connectPorts } grants it more (docs/security.md).
 sandbox: strict
 
 # The fleet's posture every Monday: an HTML report under dataDir/reports, listed on the dashboard at /reports.

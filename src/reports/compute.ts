@@ -1,5 +1,5 @@
 // Computes the fleet report (model.ts) from the store: per stack, its runs in the period and the run before it;
-// the episodes, audit entries and approvals of the period. Definitions (the README's "Reports" section says the same):
+// the episodes, audit entries and approvals of the period. Definitions (docs/reports.md says the same):
 //
 // - A stack's verdict at a moment is its last run's started before that moment (never checked without one).
 // - Time in drift of an episode: from the run that opened it to the run that found the stack in sync again (the

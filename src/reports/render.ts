@@ -1,4 +1,4 @@
-// A report in the format asked for. JSON is the FleetReport itself (README: "Report JSON").
+// A report in the format asked for. JSON is the FleetReport itself (docs/reports.md, "Report JSON").
 import type { FleetReport } from "./model.ts";
 import { renderReportHtml } from "./render-html.ts";
 import { renderReportMarkdown } from "./render-markdown.ts";

@@ -1,5 +1,5 @@
 // One run's sandbox: every process tree an engine starts for that run goes through `run`, so it starts through the
-// launcher with a policy built here, from the stack's settings and the run's places. See README "Security model".
+// launcher with a policy built here, from the stack's settings and the run's places. See docs/security.md.
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { runTool, type ToolRun, type ToolRunOptions } from "../core/process.ts";

@@ -1,4 +1,4 @@
-// The sandbox's vocabulary, apart from the code that launches (see README "Security model").
+// The sandbox's vocabulary, apart from the code that launches (see docs/security.md).
 
 /**
  * How confined a stack's repository code runs:

@@ -12,7 +12,7 @@ interface GoContext {
 async function goContext(tool: string, base: NodeJS.ProcessEnv = process.env): Promise<GoContext> {
   const go = await which("go", base);
   if (!go) {
-    throw new ToolNotFoundError(tool, "go", `Go >= 1.25 is needed to build ${tool} from the Go module proxy (or point Driftwatch at an installed ${tool}, see README)`);
+    throw new ToolNotFoundError(tool, "go", `Go >= 1.25 is needed to build ${tool} from the Go module proxy (or install ${tool} and put it on PATH or name it in engines.<name>.path: docs/install.md)`);
   }
   const env: NodeJS.ProcessEnv = { ...base, CGO_ENABLED: "0" };
   const proxy = (await exec(go, ["env", "GOPROXY"], { env })).stdout.trim() || "(unset)";

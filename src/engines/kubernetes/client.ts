@@ -259,7 +259,7 @@ export class KubeClient {
     const message = this.#masker.text(`stack ${this.#stack}: the API server refused ${what}: ${answer.message ?? text.slice(0, 300)}`);
     const causes = answer.details?.causes ?? [];
     if (status === 401) throw new ClusterUnauthorizedError(`${message} (the credentials were refused: an expired or revoked token?)`, status, reason);
-    if (status === 403) throw new ClusterForbiddenError(`${message} (RBAC: see the README for the permissions a checker and a converger need)`, status, reason);
+    if (status === 403) throw new ClusterForbiddenError(`${message} (RBAC: docs/kubernetes.md lists the permissions a checker and a converger need)`, status, reason);
     throw new KubernetesApiError(message, status, reason, causes);
   }
 

@@ -8,7 +8,7 @@
 //
 // Engine events come back the way the Automation API of this version takes them: over a gRPC server it listens on
 // at a loopback port (the file it used before 3.206 was written by the CLI with events interleaving under load, and
-// lines lost). Like the CLI's own plugin ports, that port is open to local processes; see README "Security model".
+// lines lost). Like the CLI's own plugin ports, that port is open to local processes; see docs/security.md.
 // How much of them is kept is bounded by the engine (event-sink.ts).
 import { createRequire } from "node:module";
 import { delimiter, dirname } from "node:path";
