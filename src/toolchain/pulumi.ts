@@ -1,4 +1,5 @@
 import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
 import { BuildError, ProvisionError } from "./errors.ts";
@@ -22,9 +23,17 @@ async function pulumiVersion(bin: string): Promise<string | undefined> {
   return result.code === 0 ? versionString(result.stdout) : undefined;
 }
 
-/** The dynamic provider launcher ships inside the @pulumi/pulumi npm package; the CLI looks for it on PATH. */
+/**
+ * The dynamic provider launcher ships inside the @pulumi/pulumi npm package; the CLI looks for it on PATH. Found
+ * where Node resolves the package from here: nested in an installed Driftwatch, or hoisted beside it.
+ */
 function dynamicProviderScript(): string {
-  const script = join(repoRoot, "node_modules", "@pulumi", "pulumi", DYNAMIC_PROVIDER_SCRIPT);
+  let script: string;
+  try {
+    script = join(dirname(createRequire(import.meta.url).resolve("@pulumi/pulumi/package.json")), DYNAMIC_PROVIDER_SCRIPT);
+  } catch {
+    throw new ProvisionError("pulumi", "the @pulumi/pulumi package cannot be found; run 'npm ci' (Driftwatch depends on it)");
+  }
   if (!existsSync(script)) {
     throw new ProvisionError("pulumi", `${script} is missing; run 'npm ci' (it ships in the @pulumi/pulumi package)`);
   }
