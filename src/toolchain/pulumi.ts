@@ -1,4 +1,4 @@
-import { chmodSync, copyFileSync, existsSync, mkdirSync, rmSync, symlinkSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { cacheKey, ensureCacheEntry, fileKeyParts } from "./cache.ts";
@@ -82,13 +82,17 @@ export async function provisionPulumi(search: ToolSearch): Promise<ToolchainMani
   const installed = await findInstalledPulumi(search);
   if (installed) {
     const { version } = installed;
-    const root = join(search.tools, `pulumi-linked-${cacheKey([installed.bin, installed.host, pins.pulumi.version])}`);
+    // A cache entry like a build's, made once and never replaced in place: a serve running from it is not disturbed
+    // by a one-shot check that resolves the same engines.
+    const root = join(search.tools, `pulumi-linked-${cacheKey([installed.bin, installed.host, ...fileKeyParts([dynamicProviderScript()])])}`);
     const binDir = join(root, "bin");
-    rmSync(root, { recursive: true, force: true });
-    mkdirSync(binDir, { recursive: true });
-    symlinkSync(installed.bin, join(binDir, "pulumi"));
-    symlinkSync(installed.host, join(binDir, "pulumi-language-nodejs"));
-    installScript(binDir);
+    await ensureCacheEntry(root, async (staging) => {
+      const stagingBin = join(staging, "bin");
+      mkdirSync(stagingBin);
+      symlinkSync(installed.bin, join(stagingBin, "pulumi"));
+      symlinkSync(installed.host, join(stagingBin, "pulumi-language-nodejs"));
+      installScript(stagingBin);
+    });
     search.progress.info(`pulumi ${version}: using ${installed.bin} (${installed.origin})`);
     return {
       bin: join(binDir, "pulumi"),
