@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -80,5 +80,32 @@ describe("the engines a configuration needs", () => {
     });
     expect(engineNeeds([stack("kubernetes", { kubernetes: { render: "plain" } })]).kustomize).toBe(false);
     expect(engineNeeds([stack("kubernetes", { kubernetes: { render: "auto" } })]).kustomize).toBe(true);
+  });
+});
+
+describe("what installed engines said of themselves", () => {
+  it("is asked once per version of the file, and again when the file changes", async () => {
+    const dir = join(root, "counted");
+    mkdirSync(dir);
+    const counter = join(dir, "runs");
+    const bin = join(dir, "tofu");
+    const write = (version: string) => {
+      writeFileSync(bin, `#!/bin/sh\necho run >> '${counter}'\necho 'OpenTofu v${version}'\n`);
+      chmodSync(bin, 0o755);
+    };
+    write("1.9.0");
+    const tools = join(root, "counted-tools");
+    mkdirSync(tools);
+    const search = { env: { PATH: dir }, progress: recording(), tools };
+    const runs = () => readFileSync(counter, "utf8").split("\n").filter(Boolean).length;
+    expect(await findInstalledEngine(search, terraformLookup(versions, "tofu"))).toMatchObject({ version: "1.9.0" });
+    expect(await findInstalledEngine(search, terraformLookup(versions, "tofu"))).toMatchObject({ version: "1.9.0" });
+    expect(runs()).toBe(1);
+    write("1.10.2"); // an upgrade in place: new content, new mtime and ctime
+    expect(await findInstalledEngine(search, terraformLookup(versions, "tofu"))).toMatchObject({ version: "1.10.2" });
+    expect(runs()).toBe(2);
+    // Asked as another engine, the same file is asked again (and is refused as what it is not).
+    await expect(findInstalledEngine({ ...search, paths: { terraform: bin } }, terraformLookup(versions, "terraform"))).rejects.toThrow("is tofu, not terraform");
+    expect(runs()).toBe(3);
   });
 });
