@@ -76,9 +76,9 @@ function remembered(file: string): Remembered {
 }
 
 /**
- * What `bin` says of itself, asked once per version of the file: `pulumi version` took 1.0–1.7 s on a busy 2-core machine, which every
- * one-shot command would otherwise pay. Only versions are remembered, by engine and file identity, in the tool
- * cache; a problem is asked again next time.
+ * What `bin` says of itself, asked once per version of the file: `pulumi version` took 1.0–1.7 s on a busy 2-core
+ * machine, which every one-shot command would otherwise pay. Only versions are remembered, by engine and file
+ * identity, in the tool cache; a problem is asked again next time.
  */
 async function reportOf(search: EngineSearchContext, lookup: EngineLookup, bin: string): Promise<EngineReport> {
   const id = identity(bin);
