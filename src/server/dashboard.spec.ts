@@ -400,6 +400,20 @@ describe("the fleet report cache", () => {
     expect(c.started).toHaveLength(3);
   });
 
+  it("reuses even a costly report for at most maxAgeMs", async () => {
+    const c = computations();
+    const cache = new FleetReportCache(c.compute, { minAgeMs: 4000, costFactor: 20, maxAgeMs: 30_000, clock: c.clock, stopwatch: c.stopwatch });
+    const first = cache.get();
+    c.started[0]!.finish(3000); // 3 s: 20 × that would be a minute
+    expect((await first).generatedAt).toBe("1");
+    c.setClock(29_999);
+    expect((await cache.get()).generatedAt).toBe("1");
+    expect(c.started).toHaveLength(1);
+    c.setClock(30_000);
+    expect((await cache.get()).generatedAt).toBe("1");
+    expect(c.started).toHaveLength(2);
+  });
+
   it("keeps the last report when a background computation fails, and says so", async () => {
     const errors: unknown[] = [];
     let fail = false;
