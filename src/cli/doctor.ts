@@ -3,6 +3,7 @@ import type { DriftwatchConfig } from "../config/types.ts";
 import { runsRepositoryCode, type SandboxReport } from "../sandbox/report.ts";
 import { protections } from "../sandbox/support.ts";
 import type { SandboxLevel } from "../sandbox/types.ts";
+import { engineVariable, type InstalledEngineName } from "../toolchain/installed-engines.ts";
 import type { EngineToolchain, ToolOrigin } from "../toolchain/manifest.ts";
 import { table } from "./render.ts";
 
@@ -39,7 +40,8 @@ export function doctorEngines(toolchain: EngineToolchain): DoctorEngine[] {
 
 const ORIGINS: Record<ToolOrigin, (name: string) => string> = {
   config: (name) => `engines.${name}.path`,
-  env: (name) => `DRIFTWATCH_${name.toUpperCase().replaceAll("-", "_")}`,
+  // The launcher's variable is DRIFTWATCH_SANDBOX (toolchain/sandbox.ts); the engines' are installed-engines.ts's.
+  env: (name) => (name === "driftwatch-sandbox" ? "DRIFTWATCH_SANDBOX" : engineVariable(name as InstalledEngineName)),
   path: () => "PATH",
   built: () => "built here from source",
   installed: () => "installed by Driftwatch",
