@@ -2,7 +2,7 @@
 // and one OpenTofu stack drifted), its dashboard shot in the toolchain's headless Chromium. Run with the
 // toolchain's environment, as the tests are: `npm run provision`, then
 //   DRIFTWATCH_TOOLCHAIN=~/.cache/driftwatch/tools/toolchain.json node tools/dashboard-screenshot.ts
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import { readToolchainManifest, toolchainEnv } from "../src/toolchain/manifest.t
 import { manifestPath, repoRoot } from "../src/toolchain/paths.ts";
 import { launchChromium } from "../test/support/chromium.ts";
 import { demoCopy } from "../test/support/demo.ts";
+import { startServeChild, stopServeChild } from "../test/support/serve-process.ts";
 
 const cli = join(repoRoot, "src", "cli", "main.ts");
 const toolchainFile = process.env.DRIFTWATCH_TOOLCHAIN ?? manifestPath();
@@ -30,31 +31,24 @@ try {
   appendFileSync(join(dir, "data", "world", "demo-files", "motd.txt"), "edited by hand\n");
   rmSync(join(dir, "data", "world", "demo-files-tf", "settings.ini"));
   driftwatch(config, "check");
-  // The service shows what the checks above recorded: no check of its own at start.
+  // The service shows what the checks above recorded (no check of its own at start), on any free port.
   const doc = parseDocument(readFileSync(config, "utf8"));
   doc.setIn(["service", "runOnStart"], false);
+  doc.setIn(["service", "http", "port"], 0);
   writeFileSync(config, doc.toString());
-  const served = spawn(process.execPath, [cli, "--config", config, "--log-level", "error", "serve", "--port", "0"], { env: { ...env, DRIFTWATCH_SERVICE_FLAGS: "off" }, stdio: ["ignore", "pipe", "inherit"] });
-  const exited = new Promise((resolve) => served.once("exit", resolve));
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    served.stdout.on("data", (chunk: Buffer) => {
-      out += chunk.toString();
-      const found = /dashboard: (\S+)/.exec(out);
-      if (found) resolve(found[1]!);
-    });
-    served.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
-  });
-  const browser = await launchChromium();
+  const service = await startServeChild(config, { ...env, DRIFTWATCH_SERVICE_FLAGS: "off" });
   try {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
-    await page.goto(url);
-    await page.waitForSelector("table");
-    await page.screenshot({ path: join(repoRoot, "docs", "dashboard.png"), fullPage: true });
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 600 } });
+      await page.goto(service.url);
+      await page.waitForSelector("table");
+      await page.screenshot({ path: join(repoRoot, "docs", "dashboard.png"), fullPage: true });
+    } finally {
+      await browser.close();
+    }
   } finally {
-    await browser.close();
-    served.kill("SIGTERM");
-    await exited;
+    await stopServeChild(service);
   }
   process.stdout.write(`wrote ${join(repoRoot, "docs", "dashboard.png")}\n`);
 } finally {

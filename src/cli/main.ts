@@ -117,9 +117,9 @@ function portNumber(text: string): number | undefined {
 
 /** Where serve listens: --host/--port, else DRIFTWATCH_HTTP_HOST/DRIFTWATCH_HTTP_PORT (a container's), else service.http. */
 function listenAddress(config: DriftwatchConfig, opts: { host?: string; port?: number }, env: NodeJS.ProcessEnv): { host: string; port: number } {
-  const envPort = env.DRIFTWATCH_HTTP_PORT;
-  const fromEnv = envPort === undefined || envPort === "" ? undefined : portNumber(envPort);
-  if (envPort !== undefined && envPort !== "" && fromEnv === undefined) throw new UsageError(`DRIFTWATCH_HTTP_PORT=${envPort}: expected a port number 0-65535`);
+  const envPort = env.DRIFTWATCH_HTTP_PORT || undefined;
+  const fromEnv = envPort === undefined ? undefined : portNumber(envPort);
+  if (envPort !== undefined && fromEnv === undefined) throw new UsageError(`DRIFTWATCH_HTTP_PORT=${envPort}: expected a port number 0-65535`);
   return {
     host: opts.host ?? (env.DRIFTWATCH_HTTP_HOST || config.service.http.host),
     port: opts.port ?? fromEnv ?? config.service.http.port,

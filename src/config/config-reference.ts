@@ -106,6 +106,13 @@ function prose(text: string): string {
 
 const code = (text: string) => (text.includes("`") ? `\`\` ${text} \`\`` : `\`${text}\``);
 
+/** A row's example: its own, else its default when that says something, else a pointer to its keys' rows. */
+function exampleCell(row: ConfigKey): string {
+  if (row.example !== undefined) return cell(code(yamlValue(row.example)));
+  if (meaningful(row.default)) return cell(code(yamlValue(row.default)));
+  return row.container ? "(its keys below)" : "";
+}
+
 export function configReference(): string {
   const schema = configJsonSchema() as JsonSchema;
   const keys = configKeys(schema);
@@ -130,12 +137,10 @@ export function configReference(): string {
     const own = rows.find((row) => row.path === top)!;
     lines.push(`## \`${top}\``, "", prose(own.description), "", "| key | type | default | example | description |", "| --- | --- | --- | --- | --- |");
     for (const row of rows) {
-      const example = row.example !== undefined ? yamlValue(row.example) : meaningful(row.default) ? yamlValue(row.default) : row.container ? "(its keys below)" : "";
-      lines.push(
-        `| ${code(row.path)} | ${cell(row.type)} | ${row.default === undefined ? "" : cell(code(yamlValue(row.default)))} | ${example.startsWith("(") || example === "" ? example : cell(code(example))} | ${prose(row.description)} |`,
-      );
+      const defaultCell = row.default === undefined ? "" : cell(code(yamlValue(row.default)));
+      lines.push(`| ${code(row.path)} | ${cell(row.type)} | ${defaultCell} | ${exampleCell(row)} | ${prose(row.description)} |`);
     }
     lines.push("");
   }
-  return `${lines.join("\n")}`;
+  return lines.join("\n");
 }

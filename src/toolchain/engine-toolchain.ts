@@ -45,13 +45,12 @@ export interface EngineToolchainOptions {
 }
 
 export async function engineToolchain(options: EngineToolchainOptions): Promise<EngineToolchain> {
-  const search = { tools: options.tools, versions: options.versions, progress: options.progress, env: options.env, paths: options.paths };
   const needs = engineNeeds(options.stacks);
-  const sandbox = await provisionSandbox(search);
-  const pulumi = needs.pulumi ? await provisionPulumi(search) : undefined;
+  const sandbox = await provisionSandbox(options);
+  const pulumi = needs.pulumi ? await provisionPulumi(options) : undefined;
   const wantsTerraform = needs.terraform.tofu || needs.terraform.terraform || needs.terraform.either;
-  const clis = wantsTerraform ? await provisionTerraformClis(search, needs.terraform) : [];
-  const kustomize = needs.kustomize ? await provisionKustomize(search) : undefined;
+  const clis = wantsTerraform ? await provisionTerraformClis(options, needs.terraform) : [];
+  const kustomize = needs.kustomize ? await provisionKustomize(options) : undefined;
   return {
     node: { bin: process.execPath, version: versionString(process.version) ?? process.version, origin: "path" },
     sandbox,
@@ -68,14 +67,13 @@ export async function engineToolchain(options: EngineToolchainOptions): Promise<
 export async function withConfiguredEngines(toolchain: EngineToolchain, options: Omit<EngineToolchainOptions, "stacks">): Promise<EngineToolchain> {
   const { paths } = options;
   if (Object.keys(paths).length === 0) return toolchain;
-  const search = { tools: options.tools, versions: options.versions, progress: options.progress, env: options.env, paths };
-  const pulumi = paths.pulumi ? await provisionPulumi(search) : toolchain.pulumi;
+  const pulumi = paths.pulumi ? await provisionPulumi(options) : toolchain.pulumi;
   let clis = toolchain.terraform.clis;
   for (const flavor of ["tofu", "terraform"] as const) {
     if (!paths[flavor]) continue;
-    const cli = (await findInstalledCli(search, flavor))!;
+    const cli = (await findInstalledCli(options, flavor))!;
     clis = [...clis.filter((c) => c.flavor !== flavor), cli].sort((a, b) => (a.flavor === "tofu" ? 0 : 1) - (b.flavor === "tofu" ? 0 : 1));
   }
-  const kubernetes = paths.kustomize ? { kustomize: await provisionKustomize(search) } : toolchain.kubernetes;
+  const kubernetes = paths.kustomize ? { kustomize: await provisionKustomize(options) } : toolchain.kubernetes;
   return { ...toolchain, ...(pulumi ? { pulumi } : {}), terraform: { ...toolchain.terraform, clis }, ...(kubernetes ? { kubernetes } : {}) };
 }
